@@ -1,0 +1,120 @@
+"""The engine's answer for one request: plain data that delivery writes into the page.
+
+Every text in a decision that is meant for the page (greeting, banner, chat
+message) is already HTML-safe: the merchandiser's text and the signal values
+placed in it were escaped when the template was rendered. Prefill values are
+plain text, because the client sets them as form field values, never as HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+TraceStatus = Literal[
+    "matched", "failed", "capped", "inactive", "shadowed", "not_in_experiment", "unknown_value", "closed"
+]
+
+
+@dataclass
+class Chat:
+    """A proactive chat invitation."""
+
+    rule: str
+    message: str
+    after_seconds: float | None = None
+    on_exit_intent: bool = False
+    department: str | None = None
+    mode: Literal["online", "offline"] = "online"
+    offline_action: str | None = None
+    context: dict[str, Any] | None = None
+
+
+@dataclass
+class Banner:
+    """A content slot filled with HTML-safe markup."""
+
+    rule: str
+    slot: str
+    html: str
+    link: str | None = None
+
+
+@dataclass
+class Recommendation:
+    """A recommendation slot: the strategy asked for and, once resolved, the items."""
+
+    rule: str
+    slot: str
+    strategy: str
+    limit: int = 4
+    exclude: list[str] = field(default_factory=list)
+    title: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """A visitor was assigned to a variant of an experiment (``control`` gets nothing)."""
+
+    experiment: str
+    variant: str
+    rule: str
+    forced: bool = False
+
+
+@dataclass
+class TraceEntry:
+    """Why one rule did or did not apply."""
+
+    rule: str
+    status: TraceStatus
+    detail: str = ""
+    condition: str | None = None
+    actual: Any = None
+    by: str | None = None
+    slots: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value not in (None, "", [])}
+
+
+@dataclass
+class Decision:
+    """Slots filled for one request, plus what the state layer must record."""
+
+    greeting: str | None = None
+    chat: Chat | None = None
+    prefill: dict[str, dict[str, str]] = field(default_factory=dict)
+    recommendations: dict[str, Recommendation] = field(default_factory=dict)
+    banners: dict[str, Banner] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    experiments: dict[str, str] = field(default_factory=dict)
+    matched: list[str] = field(default_factory=list)
+    slot_rules: dict[str, str] = field(default_factory=dict)
+    exposures: list[Exposure] = field(default_factory=list)
+    cap_hits: list[str] = field(default_factory=list)
+    trace: list[TraceEntry] | None = None
+    ruleset_version: str = ""
+
+    @property
+    def empty(self) -> bool:
+        """Nothing for the page: no slot filled and no tag."""
+        return not (self.slot_rules or self.tags)
+
+    def to_json(self) -> dict[str, Any]:
+        """The decision as SPEC §4 prints it and the page payload carries it."""
+        return {
+            "greeting": self.greeting,
+            "chat": _drop_none(asdict(self.chat)) if self.chat else None,
+            "prefill": self.prefill,
+            "recommendations": {slot: _drop_none(asdict(r)) for slot, r in self.recommendations.items()},
+            "banners": {slot: _drop_none(asdict(b)) for slot, b in self.banners.items()},
+            "tags": self.tags,
+            "experiments": self.experiments,
+        }
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
