@@ -1,0 +1,28 @@
+"""Visitor state between requests: the model, its signed cookie codec, and its stores (SPEC §6)."""
+
+from __future__ import annotations
+
+from smalldata.state.caps import CapLedger, CapView, Period
+from smalldata.state.codec import CookieCodec, cookie_header
+from smalldata.state.config import ConsentSettings, HistorySettings, StateSettings
+from smalldata.state.model import History, VisitorState, new_visitor_id
+from smalldata.state.stores import CookieStore, MemoryStore, RedisStore, StateStore, make_store
+
+__all__ = [
+    "CapLedger",
+    "CapView",
+    "ConsentSettings",
+    "CookieCodec",
+    "CookieStore",
+    "History",
+    "HistorySettings",
+    "MemoryStore",
+    "Period",
+    "RedisStore",
+    "StateSettings",
+    "StateStore",
+    "VisitorState",
+    "cookie_header",
+    "make_store",
+    "new_visitor_id",
+]

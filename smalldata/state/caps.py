@@ -1,0 +1,120 @@
+"""Frequency-cap counters: how often a visitor got each capped rule, per visit, day, week and ever.
+
+Each rule keeps one compact row ``[visit, n, day, n, week, n, ever]``: the key of
+the current visit (its start time), day (the shop-timezone date) and ISO week
+(its Monday), each with its count. A count whose key is not the current one
+belongs to an earlier period and reads as 0, so nothing needs expiring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, NamedTuple
+
+__all__ = ["PERIODS", "CapLedger", "CapView", "Period"]
+
+PERIODS = ("visit", "day", "week", "ever")
+_SLOT = {"visit": 0, "day": 2, "week": 4}
+_EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
+_ROW = 7
+
+
+class Period(NamedTuple):
+    """The keys of "now": the visit (its start, epoch seconds), day and week (epoch days)."""
+
+    visit: int
+    day: int
+    week: int
+
+    @classmethod
+    def at(cls, visit_start: datetime, now: datetime) -> Period:
+        """Keys at ``now``; ``now`` must be in the shop's timezone, so days turn at its midnight."""
+        day = now.date().toordinal() - _EPOCH_ORDINAL
+        return cls(int(visit_start.timestamp()), day, day - now.weekday())
+
+
+class CapLedger:
+    """Counters for capped rules, bounded to ``limit`` rules (the stalest row goes first)."""
+
+    def __init__(self, rows: dict[str, list[int]] | None = None, limit: int = 24) -> None:
+        self.rows: dict[str, list[int]] = rows if rows is not None else {}
+        self.limit = limit
+
+    def count(self, rule_id: str, per: str, period: Period) -> int:
+        """How often ``rule_id`` was applied in the current ``per`` period."""
+        row = self.rows.get(rule_id)
+        if row is None:
+            return 0
+        if per == "ever":
+            return row[6]
+        slot = _SLOT.get(per)
+        if slot is None:
+            return 0
+        return row[slot + 1] if row[slot] == period[slot // 2] else 0
+
+    def hit(self, rule_id: str, period: Period) -> None:
+        """Count one more application of ``rule_id`` in every period."""
+        row = self.rows.pop(rule_id, None) or [0] * _ROW
+        for slot, key in zip((0, 2, 4), period, strict=True):
+            row[slot + 1] = row[slot + 1] + 1 if row[slot] == key else 1
+            row[slot] = key
+        row[6] += 1
+        self.rows[rule_id] = row  # re-inserted last: dict order is recency order
+        self._bound()
+
+    def merge(self, other: CapLedger) -> None:
+        """Fold another device's counters in: the newer key wins, equal keys take the max."""
+        for rule_id, theirs in other.rows.items():
+            mine = self.rows.get(rule_id)
+            self.rows[rule_id] = list(theirs) if mine is None else _merge_rows(mine, theirs)
+        self._bound()
+
+    def to_json(self) -> dict[str, list[int]]:
+        return {rule_id: list(row) for rule_id, row in self.rows.items()}
+
+    @classmethod
+    def from_json(cls, data: Any, limit: int = 24) -> CapLedger | None:
+        """Rebuild from :meth:`to_json` output; ``None`` when the data is malformed."""
+        if not isinstance(data, dict):
+            return None
+        rows: dict[str, list[int]] = {}
+        for rule_id, row in data.items():
+            if not (isinstance(row, list) and len(row) == _ROW and _all_counts(row)):
+                return None
+            rows[rule_id] = list(row)
+        ledger = cls(rows, limit)
+        ledger._bound()
+        return ledger
+
+    def _bound(self) -> None:
+        while len(self.rows) > self.limit:
+            stalest = min(self.rows, key=lambda rule_id: self.rows[rule_id][2])
+            del self.rows[stalest]
+
+
+class CapView:
+    """The engine's ``caps`` argument: ``count(rule_id, per)`` for one visitor at one moment."""
+
+    def __init__(self, ledger: CapLedger, period: Period) -> None:
+        self._ledger = ledger
+        self._period = period
+
+    def count(self, rule_id: str, per: str) -> int:
+        """How often ``rule_id`` was applied this visit / day / week / ever."""
+        return self._ledger.count(rule_id, per, self._period)
+
+
+def _merge_rows(mine: list[int], theirs: list[int]) -> list[int]:
+    row = list(mine)
+    for slot in (0, 2, 4):
+        if theirs[slot] > row[slot]:
+            row[slot], row[slot + 1] = theirs[slot], theirs[slot + 1]
+        elif theirs[slot] == row[slot]:
+            row[slot + 1] = max(row[slot + 1], theirs[slot + 1])
+    row[6] = max(row[6], theirs[6])
+    return row
+
+
+def _all_counts(values: Iterable[Any]) -> bool:
+    return all(type(value) is int and value >= 0 for value in values)

@@ -1,0 +1,366 @@
+"""What smalldata remembers about one visitor between requests.
+
+A request's life with state::
+
+    state = await store.load(cookies, now=now, storage=True)   # new visitor if unknown
+    state.touch(now)                 # a new visit after 30 idle minutes, else one more page view
+    state.record_page(product="sku-1", category="shoes")
+    decision = engine.decide(signals, caps=state.caps_at(now), visitor_id=state.id)
+    new_exposures = state.apply(decision, now)
+    set_cookies = await store.save(state, storage=True, secure=True)
+
+Everything kept is bounded, so the state fits in one small cookie.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from smalldata.decision import Decision, Exposure
+from smalldata.state.caps import CapLedger, CapView, Period
+from smalldata.state.config import HistorySettings
+
+__all__ = ["History", "VisitorState", "is_visitor_id", "new_visitor_id"]
+
+_TEXT = 64  # longest product id, category, search, tag or campaign value kept
+_TAGS = 20
+_EXPOSURES = 16
+_CAMPAIGN_KEYS = 8
+DEFAULT_IDLE = timedelta(minutes=30)
+T = TypeVar("T")
+
+
+def new_visitor_id() -> str:
+    """A random, URL-safe, 12-character visitor id (72 bits)."""
+    return secrets.token_urlsafe(9)
+
+
+@dataclass
+class History:
+    """Recent browsing, most recent first, plus view counts per category."""
+
+    products: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    category_views: dict[str, int] = field(default_factory=dict)
+    searches: list[str] = field(default_factory=list)
+
+    def record(
+        self,
+        limits: HistorySettings,
+        product: str | None = None,
+        category: str | None = None,
+        search: str | None = None,
+    ) -> None:
+        """Remember one page view's product, category and search (each optional)."""
+        if product:
+            _push(self.products, product[:_TEXT], limits.products)
+        if category:
+            category = category[:_TEXT]
+            _push(self.categories, category, limits.categories)
+            self._count(category, limits.category_views)
+        if search and search.strip():
+            _push(self.searches, search.strip()[:_TEXT], limits.searches)
+
+    def merge_older(self, older: History, limits: HistorySettings) -> None:
+        """Append another device's history after this one (which is taken as more recent)."""
+        self.products = _union(self.products, older.products, limits.products)
+        self.categories = _union(self.categories, older.categories, limits.categories)
+        self.searches = _union(self.searches, older.searches, limits.searches)
+        views = dict(older.category_views)
+        for category, count in self.category_views.items():
+            views.pop(category, None)
+            views[category] = max(count, older.category_views.get(category, 0))
+        self.category_views = views
+        _bound_views(self.category_views, limits.category_views)
+
+    def _count(self, category: str, limit: int) -> None:
+        # Re-inserting keeps dict order = recency, so eviction drops the least-viewed,
+        # least-recent category.
+        count = self.category_views.pop(category, 0) + 1
+        self.category_views[category] = count
+        _bound_views(self.category_views, limit)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "p": self.products,
+            "c": self.categories,
+            "v": self.category_views,
+            "s": self.searches,
+        }
+        return {key: value for key, value in data.items() if value}
+
+    @classmethod
+    def from_json(cls, data: Any, limits: HistorySettings) -> History | None:
+        """Rebuild from :meth:`to_json` output; ``None`` when malformed."""
+        if not isinstance(data, dict):
+            return None
+        views = data.get("v", {})
+        if not (isinstance(views, dict) and all(_is_count(n) for n in views.values())):
+            return None
+        products = _texts(data.get("p", []), limits.products)
+        categories = _texts(data.get("c", []), limits.categories)
+        searches = _texts(data.get("s", []), limits.searches)
+        if products is None or categories is None or searches is None:
+            return None
+        history = cls(products, categories, dict(views), searches)
+        _bound_views(history.category_views, limits.category_views)
+        return history
+
+
+@dataclass
+class VisitorState:
+    """One visitor: visits, the current visit, tags, cap counters, history and exposures seen.
+
+    Times are aware datetimes (UTC as stored; compare them freely with the shop's
+    ``now``). ``previous_seen``, ``is_new`` and ``limits`` live only for one
+    request and are never stored.
+    """
+
+    id: str
+    first_seen: datetime
+    visits: int = 0
+    last_seen: datetime | None = None
+    visit_start: datetime | None = None
+    pageviews: int = 0
+    previous_visit: datetime | None = None
+    tags: list[str] = field(default_factory=list)
+    caps: CapLedger = field(default_factory=CapLedger)
+    history: History = field(default_factory=History)
+    campaign: dict[str, str | bool | int] | None = None
+    exposures: list[str] = field(default_factory=list)
+    user: str | None = None
+    # --- per request, not stored ---
+    previous_seen: datetime | None = field(default=None, compare=False)
+    touched: bool = field(default=False, compare=False)
+    is_new: bool = field(default=False, compare=False)
+    limits: HistorySettings = field(default_factory=HistorySettings, compare=False, repr=False)
+    idle: timedelta = field(default=DEFAULT_IDLE, compare=False, repr=False)
+
+    @classmethod
+    def new(
+        cls,
+        now: datetime,
+        *,
+        id: str | None = None,
+        limits: HistorySettings | None = None,
+        idle: timedelta = DEFAULT_IDLE,
+    ) -> VisitorState:
+        """A visitor never seen before (``touch`` then starts their first visit)."""
+        return cls(
+            id=id or new_visitor_id(),
+            first_seen=_second(now),
+            is_new=True,
+            limits=limits or HistorySettings(),
+            idle=idle,
+        )
+
+    @property
+    def returning(self) -> bool:
+        """Seen in an earlier visit."""
+        return self.visits > 1 or self.previous_visit is not None
+
+    def touch(self, now: datetime, idle: timedelta | None = None) -> bool:
+        """Count this request: a new visit after ``idle`` (default 30 min) without one, else one
+        more page view. Returns whether a new visit began."""
+        idle = self.idle if idle is None else idle
+        self.previous_seen = self.last_seen
+        self.touched = True
+        last = self.last_seen
+        new_visit = last is None or self.visit_start is None or now - last > idle
+        if new_visit:
+            if self.last_seen is not None:
+                self.previous_visit = self.last_seen
+            self.visits += 1
+            self.visit_start = _second(now)
+            self.pageviews = 1
+            self.campaign = None  # campaign data belongs to the visit it arrived with
+        else:
+            self.pageviews += 1
+        self.last_seen = _second(now)
+        return new_visit
+
+    def record_page(
+        self, product: str | None = None, category: str | None = None, search: str | None = None
+    ) -> None:
+        """Remember the product, category and search of this page view in the history."""
+        self.history.record(self.limits, product, category, search)
+
+    def set_campaign(self, values: Mapping[str, Any]) -> None:
+        """Keep the visit's campaign facts (source, medium, name, referrer_domain, ...).
+
+        Only short text, bool and int values are kept; ``None`` values are dropped.
+        """
+        kept: dict[str, str | bool | int] = {}
+        for key, value in values.items():
+            if len(kept) >= _CAMPAIGN_KEYS:
+                break
+            if isinstance(value, bool | int):
+                kept[key[:_TEXT]] = value
+            elif isinstance(value, str):
+                kept[key[:_TEXT]] = value[:_TEXT]
+        self.campaign = kept
+
+    def caps_at(self, now: datetime) -> CapView:
+        """The engine's ``caps`` object for this visitor at ``now`` (in the shop's timezone)."""
+        return CapView(self.caps, self._period(now))
+
+    def apply(self, decision: Decision, now: datetime) -> list[Exposure]:
+        """Record a decision: add its tags, count its capped rules, and return the exposures
+        this visitor has not been reported for yet (per experiment, variant and ruleset)."""
+        for tag in decision.tags:
+            if tag and tag[:_TEXT] not in self.tags:
+                _push_last(self.tags, tag[:_TEXT], _TAGS)
+        period = self._period(now)
+        for rule_id in decision.cap_hits:
+            self.caps.hit(rule_id, period)
+        return [e for e in decision.exposures if self._first_exposure(e, decision.ruleset_version)]
+
+    def _first_exposure(self, exposure: Exposure, version: str) -> bool:
+        key = _short_hash(f"{exposure.experiment}:{exposure.variant}:{version}")
+        if key in self.exposures:
+            return False
+        _push_last(self.exposures, key, _EXPOSURES)
+        return True
+
+    def _period(self, now: datetime) -> Period:
+        return Period.at(self.visit_start or now, now)
+
+    def to_json(self) -> dict[str, Any]:
+        """A compact, JSON-ready form with one-letter keys (see :meth:`from_json`)."""
+        data: dict[str, Any] = {
+            "i": self.id,
+            "f": _ts(self.first_seen),
+            "n": self.visits,
+            "l": _ts(self.last_seen),
+            "s": _ts(self.visit_start),
+            "p": self.pageviews,
+            "q": _ts(self.previous_visit),
+            "t": self.tags,
+            "c": self.caps.to_json(),
+            "h": self.history.to_json(),
+            "m": self.campaign,
+            "x": self.exposures,
+            "u": self.user,
+        }
+        return {key: value for key, value in data.items() if value not in (None, [], {})}
+
+    @classmethod
+    def from_json(
+        cls, data: Any, *, limits: HistorySettings | None = None, idle: timedelta = DEFAULT_IDLE
+    ) -> VisitorState | None:
+        """Rebuild from :meth:`to_json` output; ``None`` (never an exception) when malformed."""
+        limits = limits or HistorySettings()
+        if not isinstance(data, dict) or not is_visitor_id(data.get("i")):
+            return None
+        try:
+            state = cls(
+                id=data["i"],
+                first_seen=_need(_dt(data.get("f"))),
+                visits=_count(data.get("n", 0)),
+                last_seen=_dt(data.get("l")),
+                visit_start=_dt(data.get("s")),
+                pageviews=_count(data.get("p", 0)),
+                previous_visit=_dt(data.get("q")),
+                tags=_need(_texts(data.get("t", []), _TAGS)),
+                caps=_need(CapLedger.from_json(data.get("c", {}))),
+                history=_need(History.from_json(data.get("h", {}), limits)),
+                campaign=_campaign(data.get("m")),
+                exposures=_need(_texts(data.get("x", []), _EXPOSURES)),
+                user=data["u"] if isinstance(data.get("u"), str) else None,
+                limits=limits,
+                idle=idle,
+            )
+        except (ValueError, TypeError, OverflowError, OSError):
+            return None
+        return state
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _push(items: list[str], value: str, limit: int) -> None:
+    """Put ``value`` first (moving it if present) and drop what falls past ``limit``."""
+    if value in items:
+        items.remove(value)
+    items.insert(0, value)
+    del items[limit:]
+
+
+def _push_last(items: list[str], value: str, limit: int) -> None:
+    items.append(value)
+    del items[: max(0, len(items) - limit)]
+
+
+def _union(newer: list[str], older: list[str], limit: int) -> list[str]:
+    return list(dict.fromkeys([*newer, *older]))[:limit]
+
+
+def _bound_views(views: dict[str, int], limit: int) -> None:
+    while len(views) > limit:
+        # min() returns the first of equal counts: the least recently viewed.
+        del views[min(views, key=views.__getitem__)]
+
+
+def _short_hash(text: str) -> str:
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=6).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def _second(moment: datetime) -> datetime:
+    """Stored times have whole seconds; round now so a fresh state equals a reloaded one."""
+    return datetime.fromtimestamp(int(moment.timestamp()), UTC)
+
+
+def _ts(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
+
+
+def _dt(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(_count(value), UTC)
+
+
+def _count(value: Any) -> int:
+    if not _is_count(value):
+        raise ValueError("not a count")
+    return int(value)
+
+
+def _is_count(value: Any) -> bool:
+    return type(value) is int and 0 <= value < 2**40
+
+
+def is_visitor_id(value: Any) -> bool:
+    """Whether ``value`` looks like a visitor id (8-32 printable ASCII characters)."""
+    if not isinstance(value, str):
+        return False
+    return 8 <= len(value) <= 32 and value.isascii() and value.isprintable()
+
+
+def _texts(value: Any, limit: int) -> list[str] | None:
+    if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+        return None
+    return [item[:_TEXT] for item in value[:limit]]
+
+
+def _campaign(value: Any) -> dict[str, str | bool | int] | None:
+    if not isinstance(value, dict):
+        return None
+    return {
+        str(key)[:_TEXT]: item[:_TEXT] if isinstance(item, str) else item
+        for key, item in list(value.items())[:_CAMPAIGN_KEYS]
+        if isinstance(item, str | bool | int)
+    }
+
+
+def _need(value: T | None) -> T:
+    if value is None:
+        raise ValueError("malformed visitor state")
+    return value

@@ -1,0 +1,419 @@
+"""Where visitor state lives between requests: the cookie itself, process memory, or Redis.
+
+All stores share one small async interface (:class:`StateStore`). The caller
+says explicitly whether the visitor allows storage; without it a store reads no
+cookie, writes none and touches no server.
+
+``CookieStore`` (the default) keeps the whole state in the signed cookie: no
+server state, any number of workers. ``RedisStore`` keeps it under
+``sd:v:<visitor id>`` (the cookie then carries only the signed id), shared by all
+app instances; for a logged-in user the history and cap counters also live under
+``sd:u:<hash of user id>``, so they follow the user to every device.
+``MemoryStore`` is the same with a dict, for tests.
+
+A server store that fails (down, slow, refusing) never fails the request: it
+logs once, serves from the cookie (the whole state goes into the cookie while
+the server is away) and tries the server again after ``retry_after`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from smalldata.state.caps import CapLedger
+from smalldata.state.codec import MAX_COOKIE_CHARS, CookieCodec, cookie_header
+from smalldata.state.config import StateSettings
+from smalldata.state.model import History, VisitorState, is_visitor_id
+
+__all__ = ["CookieStore", "MemoryStore", "RedisStore", "StateStore", "make_store"]
+
+log = logging.getLogger("smalldata.state")
+
+
+class StateStore(Protocol):
+    """Loads and saves one visitor's state for one request."""
+
+    async def load(
+        self,
+        cookies: Mapping[str, str],
+        *,
+        now: datetime,
+        storage: bool,
+        user_id: str | None = None,
+    ) -> VisitorState | None:
+        """The visitor's state (a new visitor when unknown or the cookie is bad);
+        ``None`` exactly when ``storage`` is False (nothing is read then)."""
+        ...
+
+    async def save(
+        self,
+        state: VisitorState,
+        *,
+        storage: bool,
+        secure: bool,
+        user_id: str | None = None,
+    ) -> list[str]:
+        """Persist ``state``; returns the ``Set-Cookie`` header values to send
+        (none when ``storage`` is False). ``secure``: the request came over HTTPS."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections (call at application shutdown)."""
+        ...
+
+
+def make_store(settings: StateSettings) -> StateStore:
+    """The store ``settings.store`` names: ``cookie``, ``memory`` or a ``redis://`` URL."""
+    if settings.store == "cookie":
+        return CookieStore(settings)
+    if settings.store == "memory":
+        return MemoryStore(settings)
+    return RedisStore(settings)
+
+
+class CookieStore:
+    """The whole state in one signed cookie (the default)."""
+
+    def __init__(self, settings: StateSettings | None = None) -> None:
+        self.settings = settings or StateSettings()
+        self._codec = CookieCodec(self.settings.signing_keys())
+
+    async def load(
+        self,
+        cookies: Mapping[str, str],
+        *,
+        now: datetime,
+        storage: bool,
+        user_id: str | None = None,
+    ) -> VisitorState | None:
+        if not storage:
+            return None
+        return self.from_cookie(cookies, now)
+
+    async def save(
+        self,
+        state: VisitorState,
+        *,
+        storage: bool,
+        secure: bool,
+        user_id: str | None = None,
+    ) -> list[str]:
+        if not storage:
+            return []
+        return [self._header(_fit(self._codec, state), secure)]
+
+    async def aclose(self) -> None:
+        return None
+
+    def from_cookie(self, cookies: Mapping[str, str], now: datetime) -> VisitorState:
+        """The state in the cookie; a new visitor (keeping a valid id) when there is none."""
+        data = self.read_cookie(cookies)
+        state = self.state_from(data)
+        if state is not None:
+            return state
+        known_id = data.get("i") if data else None
+        return self.new_state(now, known_id if isinstance(known_id, str) else None)
+
+    def read_cookie(self, cookies: Mapping[str, str]) -> dict[str, Any] | None:
+        return self._codec.loads(cookies.get(self.settings.cookie))
+
+    def new_state(self, now: datetime, visitor_id: str | None = None) -> VisitorState:
+        return VisitorState.new(
+            now,
+            id=visitor_id if is_visitor_id(visitor_id) else None,
+            limits=self.settings.history,
+            idle=self.settings.visit_timeout,
+        )
+
+    def id_cookie(self, state: VisitorState, secure: bool) -> str:
+        """A ``Set-Cookie`` carrying only the signed visitor id (for server stores)."""
+        return self._header(self._codec.dumps({"i": state.id}), secure)
+
+    def state_cookie(self, state: VisitorState, secure: bool) -> str:
+        """A ``Set-Cookie`` carrying the whole state."""
+        return self._header(_fit(self._codec, state), secure)
+
+    def state_from(self, data: dict[str, Any] | None) -> VisitorState | None:
+        """The whole state in a decoded cookie, or ``None``."""
+        if not data or "f" not in data:  # an id-only cookie written by a server store
+            return None
+        return VisitorState.from_json(
+            data, limits=self.settings.history, idle=self.settings.visit_timeout
+        )
+
+    def _header(self, value: str, secure: bool) -> str:
+        max_age = int(self.settings.max_age.total_seconds())
+        return cookie_header(self.settings.cookie, value, max_age=max_age, secure=secure)
+
+
+class BackendError(Exception):
+    """A server store could not be reached or answered badly."""
+
+
+class _Backend(Protocol):
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]: ...
+
+    async def put_many(self, items: Mapping[str, bytes], ttl: int) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _ServerStore:
+    """State in a key-value server, the signed visitor id in the cookie."""
+
+    def __init__(
+        self, backend: _Backend, settings: StateSettings | None, *, retry_after: float
+    ) -> None:
+        self.cookies = CookieStore(settings)
+        self.settings = self.cookies.settings
+        self._backend = backend
+        self._retry_after = retry_after
+        self._down_until: float | None = None
+
+    async def load(
+        self,
+        cookies: Mapping[str, str],
+        *,
+        now: datetime,
+        storage: bool,
+        user_id: str | None = None,
+    ) -> VisitorState | None:
+        if not storage:
+            return None
+        data = self.cookies.read_cookie(cookies)
+        visitor_id = data.get("i") if data and isinstance(data.get("i"), str) else None
+        keys = [_visitor_key(visitor_id)] if visitor_id else []
+        keys += [_user_key(user_id)] if user_id else []
+        records = await self._get(keys)
+        if records is None:  # server away: the cookie is all we have
+            return self.cookies.from_cookie(cookies, now)
+        stored = _parse(records.pop(0)) if visitor_id else None
+        state = self._newest(stored, self.cookies.state_from(data))
+        if state is None:
+            state = self.cookies.new_state(now, visitor_id)
+        _link_user(state, user_id, _parse(records.pop(0)) if user_id else None)
+        return state
+
+    async def save(
+        self,
+        state: VisitorState,
+        *,
+        storage: bool,
+        secure: bool,
+        user_id: str | None = None,
+    ) -> list[str]:
+        if not storage:
+            return []
+        ttl = int(self.settings.max_age.total_seconds())
+        items = {_visitor_key(state.id): _dump(state.to_json())}
+        if user_id:
+            state.user = _user_hash(user_id)
+            user = {"h": state.history.to_json(), "c": state.caps.to_json()}
+            items[_user_key(user_id)] = _dump(user)
+        if await self._put(items, ttl):
+            return [self.cookies.id_cookie(state, secure)]
+        return [self.cookies.state_cookie(state, secure)]
+
+    async def aclose(self) -> None:
+        await self._backend.aclose()
+
+    def _newest(self, stored: Any, in_cookie: VisitorState | None) -> VisitorState | None:
+        state = None
+        if stored is not None:
+            state = VisitorState.from_json(
+                stored, limits=self.settings.history, idle=self.settings.visit_timeout
+            )
+        # A whole-state cookie was written while the server was away: it may be newer.
+        if in_cookie is not None and (state is None or _later(in_cookie, state)):
+            return in_cookie
+        return state
+
+    async def _get(self, keys: list[str]) -> list[bytes | None] | None:
+        if not self._available():
+            return None
+        try:
+            records = await self._backend.get_many(keys) if keys else []
+        except BackendError as exc:
+            self._failed(exc)
+            return None
+        self._recovered()
+        return records
+
+    async def _put(self, items: dict[str, bytes], ttl: int) -> bool:
+        if not self._available():
+            return False
+        try:
+            await self._backend.put_many(items, ttl)
+        except BackendError as exc:
+            self._failed(exc)
+            return False
+        self._recovered()
+        return True
+
+    def _available(self) -> bool:
+        return self._down_until is None or time.monotonic() >= self._down_until
+
+    def _failed(self, exc: BackendError) -> None:
+        if self._down_until is None:  # log once per outage, not once per request
+            log.warning("smalldata: visitor store unavailable (%s); using the cookie", exc)
+        self._down_until = time.monotonic() + self._retry_after
+
+    def _recovered(self) -> None:
+        if self._down_until is not None:
+            log.warning("smalldata: visitor store is back")
+            self._down_until = None
+
+
+class MemoryStore(_ServerStore):
+    """State in this process's memory (tests; single-process demos)."""
+
+    def __init__(self, settings: StateSettings | None = None, *, retry_after: float = 5.0) -> None:
+        super().__init__(_MemoryBackend(), settings, retry_after=retry_after)
+
+
+class RedisStore(_ServerStore):
+    """State in Redis (``settings.store`` is the URL), shared by every app instance and device.
+
+    Needs the ``redis`` package (``pip install smalldata[redis]``). Socket
+    timeouts are ``settings.redis_timeout_ms`` with no retries, so a dead server
+    costs one short wait per ``retry_after`` seconds, not one per request.
+    """
+
+    def __init__(self, settings: StateSettings, *, retry_after: float = 5.0) -> None:
+        super().__init__(_RedisBackend(settings), settings, retry_after=retry_after)
+
+
+class _MemoryBackend:
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[bytes, float]] = {}
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        now = time.monotonic()
+        found = [self._items.get(key) for key in keys]
+        return [item[0] if item and item[1] > now else None for item in found]
+
+    async def put_many(self, items: Mapping[str, bytes], ttl: int) -> None:
+        expires = time.monotonic() + ttl
+        self._items.update({key: (value, expires) for key, value in items.items()})
+
+    async def aclose(self) -> None:
+        self._items.clear()
+
+
+class _RedisBackend:
+    def __init__(self, settings: StateSettings) -> None:
+        from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        self._timeout = settings.redis_timeout_ms / 1000
+        self._client: Any = Redis.from_url(
+            settings.store,
+            socket_timeout=self._timeout,
+            socket_connect_timeout=self._timeout,
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=0,
+        )
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        result: list[bytes | None] = await self._call(self._client.mget(list(keys)))
+        return result
+
+    async def put_many(self, items: Mapping[str, bytes], ttl: int) -> None:
+        pipe = self._client.pipeline(transaction=False)
+        for key, value in items.items():
+            pipe.set(key, value, ex=ttl)
+        await self._call(pipe.execute())
+
+    async def _call(self, awaitable: Any) -> Any:
+        from redis.exceptions import RedisError
+
+        try:
+            # Belt and braces: socket timeouts bound each read, this bounds the whole call.
+            async with asyncio.timeout(self._timeout * 3):
+                return await awaitable
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise BackendError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def aclose(self) -> None:
+        from redis.exceptions import RedisError
+
+        with contextlib.suppress(RedisError, OSError):
+            await self._client.aclose()
+
+
+def _link_user(state: VisitorState, user_id: str | None, record: Any) -> None:
+    """Give a logged-in visitor the user's history and caps (from every device).
+
+    While this visitor stays linked to the user, the user's record is the truth;
+    when they first log in here, this device's history (the freshest) goes first.
+    """
+    if not user_id:
+        state.user = None  # logged out: the next log-in merges this device's browsing again
+        return
+    user_hash = _user_hash(user_id)
+    record = record if isinstance(record, dict) else {}
+    history = History.from_json(record["h"], state.limits) if "h" in record else None
+    caps = CapLedger.from_json(record["c"]) if "c" in record else None
+    if state.user == user_hash:
+        state.history = history or state.history
+        state.caps = caps or state.caps
+    else:
+        if history is not None:
+            state.history.merge_older(history, state.limits)
+        if caps is not None:
+            state.caps.merge(caps)
+        state.user = user_hash
+
+
+def _later(a: VisitorState, b: VisitorState) -> bool:
+    return (a.last_seen or a.first_seen) > (b.last_seen or b.first_seen)
+
+
+def _fit(codec: CookieCodec, state: VisitorState) -> str:
+    """The state as a cookie value, shedding history if it would outgrow a browser's limit."""
+    value = codec.dumps(state.to_json())
+    if len(value) <= MAX_COOKIE_CHARS:
+        return value
+    data = state.to_json()
+    data.pop("h", None)
+    value = codec.dumps(data)
+    if len(value) <= MAX_COOKIE_CHARS:
+        return value
+    data.pop("c", None)
+    return codec.dumps(data)
+
+
+def _visitor_key(visitor_id: str) -> str:
+    return f"sd:v:{visitor_id}"
+
+
+def _user_key(user_id: str) -> str:
+    return f"sd:u:{_user_hash(user_id)}"
+
+
+def _user_hash(user_id: str) -> str:
+    # User ids are often e-mail addresses: keep them out of keys and stored state.
+    digest = hashlib.blake2b(user_id.encode("utf-8"), digest_size=12, person=b"smalldata-user")
+    return digest.hexdigest()
+
+
+def _dump(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _parse(record: bytes | None) -> Any:
+    if record is None:
+        return None
+    try:
+        return json.loads(record)
+    except ValueError:
+        return None
