@@ -1,0 +1,165 @@
+"""The ``/_smalldata/*`` endpoints: the client script, decisions, events and health.
+
+- ``GET client.js`` — the client, versioned by a hash of its bytes: with
+  ``?v=<version>`` it is cacheable for a year, otherwise revalidated by ETag.
+- ``GET decide?path=/some/page`` — the decision for that path as JSON, for SPAs
+  and for "deferred" pages that a CDN may cache. Never cached.
+- ``POST events`` — chat shown/accepted/dismissed and conversions from the client.
+  Bodies over ``max_event_bytes`` get 413, malformed ones 400, a visitor sending
+  too many 429; each with a JSON ``{"error": …}``.
+- ``GET health`` — ruleset version, load errors and counters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from importlib.resources import files
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from smalldata.delivery.headers import append_cookies, make_private
+from smalldata.delivery.ratelimit import RateLimiter
+from smalldata.delivery.visit import ClientEvent, Personaliser, payload_data
+
+logger = logging.getLogger("smalldata")
+
+CLIENT_JS: bytes = files("smalldata.delivery").joinpath("static/client.js").read_bytes()
+CLIENT_VERSION = hashlib.sha256(CLIENT_JS).hexdigest()[:12]
+NO_STORE = "private, no-store"
+
+
+class TooLarge(Exception):
+    """The request body is over the limit."""
+
+
+class Endpoints:
+    """Serves every path under ``prefix``; unknown ones get a JSON 404."""
+
+    def __init__(
+        self,
+        personaliser: Personaliser,
+        *,
+        prefix: str,
+        counters: Counter[str],
+        max_event_bytes: int = 4096,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.personaliser = personaliser
+        self.prefix = prefix
+        self.counters = counters
+        self.max_event_bytes = max_event_bytes
+        self.limiter = limiter or RateLimiter()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        name = scope["path"][len(self.prefix) :]
+        method = request.method
+        response: Response
+        if name == "client.js" and method in ("GET", "HEAD"):
+            response = self.client_js(request)
+        elif name == "decide" and method == "GET":
+            response = await self.decide(request)
+        elif name == "events" and method == "POST":
+            response = await self.events(request)
+        elif name == "health" and method in ("GET", "HEAD"):
+            response = self.health()
+        elif name in ("client.js", "decide", "events", "health"):
+            response = _error(405, "method not allowed")
+        else:
+            response = _error(404, "not found")
+        await response(scope, receive, send)
+
+    def client_js(self, request: Request) -> Response:
+        etag = f'"{CLIENT_VERSION}"'
+        versioned = request.query_params.get("v") == CLIENT_VERSION
+        headers = {
+            "ETag": etag,
+            "Cache-Control": "public, max-age=31536000, immutable"
+            if versioned
+            else "public, no-cache",
+        }
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(CLIENT_JS, media_type="text/javascript; charset=utf-8", headers=headers)
+
+    async def decide(self, request: Request) -> Response:
+        path = request.query_params.get("path", "/")
+        if not path.startswith("/") or path.startswith("//") or len(path) > 2000:
+            return _error(400, "'path' must be a path on this site, such as /pricing")
+        visit = await self.personaliser.begin(request.scope, path=path)
+        if visit is None:
+            return JSONResponse({"decision": None}, headers={"Cache-Control": NO_STORE})
+        response = JSONResponse(
+            payload_data(visit, self.prefix), headers={"Cache-Control": NO_STORE}
+        )
+        headers = MutableHeaders(scope={"headers": response.raw_headers})
+        append_cookies(headers, visit.deliver(page=True))
+        response.raw_headers = headers.raw
+        self.counters["decide"] += 1
+        return response
+
+    async def events(self, request: Request) -> Response:
+        try:
+            body = await _read_limited(request, self.max_event_bytes)
+        except TooLarge:
+            return self._reject(413, f"an event must be at most {self.max_event_bytes} bytes")
+        except ClientDisconnect:
+            return Response(status_code=400)
+        try:
+            event = ClientEvent.model_validate(json.loads(body))
+        except (ValueError, ValidationError) as exc:
+            return self._reject(400, _explain(exc))
+        key = self.personaliser.visitor_key(request.scope) or "anonymous"
+        if not self.limiter.allow(key):
+            return self._reject(429, "too many events; slow down")
+        cookies = await self.personaliser.record_event(request.scope, event)
+        self.counters[f"events.{event.type}"] += 1
+        response = Response(status_code=204, headers={"Cache-Control": NO_STORE})
+        headers = MutableHeaders(scope={"headers": response.raw_headers})
+        append_cookies(headers, cookies)
+        make_private(headers)
+        response.raw_headers = headers.raw
+        return response
+
+    def health(self) -> Response:
+        data: dict[str, Any] = dict(self.personaliser.health())
+        data["counters"] = dict(sorted(self.counters.items()))
+        data.setdefault("status", "ok")
+        data["client_version"] = CLIENT_VERSION
+        return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+    def _reject(self, status: int, message: str) -> Response:
+        self.counters[f"events.rejected.{status}"] += 1
+        return _error(status, message)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge
+    return bytes(body)
+
+
+def _explain(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{where}: {first['msg']}" if where else str(first["msg"])
+    return "the body must be a JSON object"
+
+
+def _error(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=status, headers={"Cache-Control": NO_STORE})

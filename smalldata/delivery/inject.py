@@ -1,0 +1,173 @@
+"""Insert markup before the last ``</body>`` of an HTML page, streaming-safe.
+
+The responder wraps one request's ``send``. It decides at ``http.response.start``
+whether the response is a page it may touch, and otherwise passes every message
+through untouched. For a page it holds back only what it must: the last few bytes
+of each chunk (so a ``</body>`` split across chunks is still found), and, once a
+``</body>`` is seen, the text from it onwards, because a later ``</body>`` (in a
+comment, say) would be the one to insert before. If that held text grows past
+``max_held`` bytes, it gives up and passes the page through unchanged.
+
+It must sit *inside* any compression middleware (add it with
+``app.add_middleware`` *before* ``GZipMiddleware``), since it leaves compressed
+bodies alone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import Message, Send
+
+from smalldata.delivery.headers import weaken_etag
+
+_BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
+_TAIL = len(b"</body >") - 1
+# A page that already carries the payload (server-rendered by the Jinja helper).
+_HAS_PAYLOAD = re.compile(rb"""id\s*=\s*["']?smalldata["'\s>/]""", re.IGNORECASE)
+_PAYLOAD_TAIL = 24
+
+DEFAULT_MAX_HELD = 64 * 1024
+
+
+class PageHooks(Protocol):
+    """What the middleware supplies for one response."""
+
+    def start(self, headers: MutableHeaders, *, page: bool) -> None:
+        """Edit the response headers; ``page`` is true for an HTML page that may get markup."""
+
+    def markup(self, headers: Headers) -> bytes:
+        """The bytes to insert before ``</body>`` (may be empty)."""
+
+
+def is_page(message: Message, method: str) -> bool:
+    """An uncompressed ``text/html`` 200 response to a GET/POST that is not a download."""
+    if method == "HEAD" or message["status"] != 200:
+        return False
+    headers = Headers(raw=message.get("headers", []))
+    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "text/html":
+        return False
+    if headers.get("content-encoding", "identity").strip().lower() != "identity":
+        return False
+    return not headers.get("content-disposition", "").strip().lower().startswith("attachment")
+
+
+class HtmlInjector:
+    """Wraps ``send`` for one request; see the module docstring."""
+
+    def __init__(
+        self, send: Send, method: str, hooks: PageHooks, *, max_held: int = DEFAULT_MAX_HELD
+    ) -> None:
+        self.send = send
+        self.method = method
+        self.hooks = hooks
+        self.max_held = max_held
+        self.start_message: Message | None = None
+        self.page = False
+        self.passthrough = False
+        self.held = b""
+        self.has_payload = False
+        self.scan_tail = b""
+        self.markup: bytes = b""
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            await self._on_start(message)
+        elif kind == "http.response.body" and self.page and not self.passthrough:
+            await self._on_body(message)
+        else:
+            await self._flush_start()
+            await self.send(message)
+
+    async def _on_start(self, message: Message) -> None:
+        self.start_message = message
+        headers = MutableHeaders(scope=message)
+        self.page = is_page(message, self.method)
+        self.hooks.start(headers, page=self.page)
+        if self.page:
+            self.markup = self.hooks.markup(headers)
+        if not self.page or not self.markup:
+            self.page = False
+            await self._flush_start()
+
+    async def _on_body(self, message: Message) -> None:
+        chunk: bytes = message.get("body", b"")
+        more = bool(message.get("more_body", False))
+        if self.start_message is not None:
+            if not more:
+                await self._send_whole(chunk, message)
+                return
+            self._prepare_stream_headers()
+            await self._flush_start()
+        self._scan_for_payload(chunk)
+        buffer = self.held + chunk
+        if not more:
+            await self._send_last(buffer, message)
+            return
+        out, self.held = self._split(buffer)
+        if len(self.held) > self.max_held:
+            out, self.held, self.passthrough = out + self.held, b"", True
+        if out:
+            await self.send({"type": "http.response.body", "body": out, "more_body": True})
+
+    async def _send_whole(self, body: bytes, message: Message) -> None:
+        """The common case: the whole page in one message, so Content-Length can stay exact."""
+        new_body = body if _HAS_PAYLOAD.search(body) else _insert(body, self.markup)
+        assert self.start_message is not None
+        headers = MutableHeaders(scope=self.start_message)
+        if new_body is not body:
+            if "content-length" in headers:
+                headers["Content-Length"] = str(len(new_body))
+            weaken_etag(headers)
+        await self._flush_start()
+        await self.send({**message, "body": new_body})
+
+    async def _send_last(self, buffer: bytes, message: Message) -> None:
+        body = buffer if self.has_payload else _insert(buffer, self.markup)
+        await self.send({**message, "body": body})
+
+    def _prepare_stream_headers(self) -> None:
+        # Headers go out before we know whether we will find </body>, so promise
+        # nothing about length or byte-identity.
+        assert self.start_message is not None
+        headers = MutableHeaders(scope=self.start_message)
+        del headers["Content-Length"]
+        weaken_etag(headers)
+
+    def _split(self, buffer: bytes) -> tuple[bytes, bytes]:
+        """What can go out now, and what must wait for later chunks."""
+        last = _last_body_end(buffer)
+        if last is not None:
+            return buffer[:last], buffer[last:]
+        cut = max(len(buffer) - _TAIL, 0)
+        return buffer[:cut], buffer[cut:]
+
+    def _scan_for_payload(self, chunk: bytes) -> None:
+        if self.has_payload:
+            return
+        window = self.scan_tail + chunk
+        self.has_payload = _HAS_PAYLOAD.search(window) is not None
+        self.scan_tail = window[-_PAYLOAD_TAIL:]
+
+    async def _flush_start(self) -> None:
+        if self.start_message is not None:
+            message, self.start_message = self.start_message, None
+            await self.send(message)
+
+
+def _last_body_end(buffer: bytes) -> int | None:
+    last = None
+    for match in _BODY_END.finditer(buffer):
+        last = match.start()
+    return last
+
+
+def _insert(body: bytes, markup: bytes) -> bytes:
+    at = _last_body_end(body)
+    if at is None:
+        return body
+    return body[:at] + markup + body[at:]

@@ -1,0 +1,70 @@
+"""The markup placed before ``</body>``: the decision as JSON and the client script tag.
+
+The JSON is escaped the way Django's ``json_script`` does it: ``<``, ``>`` and ``&``
+become ``\\u003C``-style escapes, so no value can close the ``<script>`` element or
+open an HTML comment, and U+2028/U+2029 are escaped for old JavaScript parsers.
+The result is still valid JSON that ``JSON.parse`` reads back unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import escape
+from typing import Any
+
+from starlette.datastructures import Headers
+
+PAYLOAD_ID = "smalldata"
+
+_JSON_SCRIPT_ESCAPES = {
+    ord("<"): "\\u003C",
+    ord(">"): "\\u003E",
+    ord("&"): "\\u0026",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+# A nonce is base64 (RFC 7636 charset plus base64's own); anything else is not a nonce.
+_NONCE = re.compile(r"'nonce-([A-Za-z0-9+/_=-]+)'")
+
+
+def json_script_text(data: Any) -> str:
+    """``data`` as JSON that is safe to place inside a ``<script>`` element."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text.translate(_JSON_SCRIPT_ESCAPES)
+
+
+def payload_tag(data: Any, nonce: str | None = None) -> str:
+    """``<script type="application/json" id="smalldata">…</script>``."""
+    attrs = f'type="application/json" id="{PAYLOAD_ID}"{_nonce_attr(nonce)}'
+    return f"<script {attrs}>{json_script_text(data)}</script>"
+
+
+def client_tag(src: str, nonce: str | None = None) -> str:
+    """The deferred ``<script src=…>`` tag that loads the client."""
+    return f'<script src="{escape(src)}" defer{_nonce_attr(nonce)}></script>'
+
+
+def csp_nonce(headers: Headers) -> str | None:
+    """The script nonce a page's ``Content-Security-Policy`` allows, if it names one.
+
+    ``script-src`` wins over ``default-src``, as in browsers. Report-only policies
+    are ignored: they do not block, so the page needs no nonce for them.
+    """
+    for policy in headers.getlist("content-security-policy"):
+        directives: dict[str, str] = {}
+        for directive in policy.split(";"):
+            name, _, value = directive.strip().partition(" ")
+            directives.setdefault(name.lower(), value)
+        for name in ("script-src-elem", "script-src", "default-src"):
+            if name in directives:
+                match = _NONCE.search(directives[name])
+                if match:
+                    return match.group(1)
+                break
+    return None
+
+
+def _nonce_attr(nonce: str | None) -> str:
+    return f' nonce="{escape(nonce)}"' if nonce else ""

@@ -1,0 +1,85 @@
+"""The seam between delivery and the rest: what a personalised request looks like to the page.
+
+Delivery (HTML injection, headers, endpoints) only sees these two protocols. The
+middleware implements them with the real signals, rules and state; tests can
+implement them with a few lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.types import Scope
+
+from smalldata.decision import Decision
+
+EventType = Literal["chat_shown", "chat_accepted", "chat_dismissed", "conversion"]
+
+
+class ClientEvent(BaseModel):
+    """One event the client script (or the shop) reports to ``POST /_smalldata/events``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: EventType
+    rule: str | None = Field(default=None, max_length=120, pattern=r"^[A-Za-z0-9_.:-]+$")
+    path: str | None = Field(default=None, max_length=2000)
+    value: float | None = Field(default=None, ge=0, le=1e9)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    order_id: str | None = Field(default=None, max_length=120)
+
+    @model_validator(mode="after")
+    def _chat_names_its_rule(self) -> ClientEvent:
+        if self.type.startswith("chat_") and not self.rule:
+            raise ValueError(f"a {self.type} event needs the 'rule' of the invitation")
+        return self
+
+
+@dataclass
+class Visit:
+    """One request's personalisation: the decision and how to record it once delivered.
+
+    ``deliver(page=True)`` is called once the response turns out to be an HTML page
+    (the page view counts, caps and tags are recorded); ``page=False`` for anything
+    else. It returns ``Set-Cookie`` header values to add to the response.
+    """
+
+    decision: Decision
+    vary: tuple[str, ...] = ()
+    recorder: Callable[[bool], list[str]] | None = None
+
+    def deliver(self, *, page: bool) -> list[str]:
+        """Record what was delivered; returns ``Set-Cookie`` values."""
+        return self.recorder(page) if self.recorder is not None else []
+
+
+class Personaliser(Protocol):
+    """What the middleware and the endpoints ask of the personalisation pipeline."""
+
+    async def begin(self, scope: Scope, *, path: str | None = None) -> Visit | None:
+        """Decide for this request (or ``path``, for ``/decide``); ``None`` leaves it alone."""
+
+    async def record_event(self, scope: Scope, event: ClientEvent) -> list[str]:
+        """Record a client event in the visitor's state; returns ``Set-Cookie`` values."""
+
+    def visitor_key(self, scope: Scope) -> str | None:
+        """A stable key for rate limiting this visitor, if they have one."""
+
+    def health(self) -> dict[str, Any]:
+        """Ruleset version, load errors and whatever else the health endpoint should show."""
+
+
+def payload_data(visit: Visit, prefix: str) -> dict[str, Any]:
+    """What the page payload and ``/decide`` carry."""
+    return {
+        "decision": visit.decision.to_json(),
+        "exposures": [
+            {"experiment": e.experiment, "variant": e.variant, "rule": e.rule}
+            for e in visit.decision.exposures
+        ],
+        "version": visit.decision.ruleset_version,
+        "events": prefix + "events",
+    }

@@ -1,0 +1,181 @@
+"""``SmallData``: the pure ASGI middleware that personalises a shop's pages.
+
+It is thin wiring. Per HTTP request it asks the personaliser (signals → rules →
+decision) for a :class:`~smalldata.delivery.visit.Visit`, puts the decision at
+``scope["state"]["smalldata"]`` (``request.state.smalldata``), calls the app, and
+on the way out inserts the payload into HTML pages, marks them private and adds
+the visitor cookie.
+
+Fail-open: any exception inside smalldata is logged with the request path and the
+app's response goes out unchanged; exceptions raised by the app itself propagate
+exactly as they would without the middleware.
+
+Order: add it *before* ``GZipMiddleware`` (so it runs inside it) — it never
+touches compressed bodies::
+
+    app.add_middleware(SmallData, rules="rules/")
+    app.add_middleware(GZipMiddleware)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from smalldata.delivery.endpoints import CLIENT_VERSION, Endpoints
+from smalldata.delivery.headers import add_vary, append_cookies, make_private
+from smalldata.delivery.inject import HtmlInjector
+from smalldata.delivery.payload import client_tag, csp_nonce, payload_tag
+from smalldata.delivery.visit import Personaliser, Visit, payload_data
+from smalldata.settings import Settings
+
+logger = logging.getLogger("smalldata")
+
+# Paths that are never pages: no decision is computed for them.
+DEFAULT_SKIP = ("/static/", "/favicon.ico", "/robots.txt")
+
+
+class SmallData:
+    """Personalise an ASGI app's pages with rules from ``rules``.
+
+    ``rules`` is the folder of YAML rule files and ``config`` the settings file
+    (``settings`` may be given instead). The rules are loaded here, at start-up,
+    and a broken folder raises :class:`~smalldata.problems.ProblemsError`; later
+    edits are picked up on the fly (a broken edit keeps the last good rules and is
+    shown by ``{prefix}health``).
+
+    ``deferred=True`` is for pages a CDN caches: they get only the client script
+    tag, identical for everyone, and the client fetches ``{prefix}decide``.
+    ``clock`` (a callable returning an aware ``datetime``) replaces the real clock
+    for tests and previews. ``personaliser`` replaces the whole pipeline (tests).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        rules: str | Path | None = None,
+        config: str | Path | None = None,
+        settings: Settings | None = None,
+        prefix: str = "/_smalldata/",
+        deferred: bool = False,
+        clock: Callable[[], datetime] | None = None,
+        skip: tuple[str, ...] = DEFAULT_SKIP,
+        personaliser: Personaliser | None = None,
+        **options: Any,
+    ) -> None:
+        self.app = app
+        self.prefix = "/" + prefix.strip("/") + "/"
+        self.deferred = deferred
+        self.skip = skip
+        self.counters: Counter[str] = Counter()
+        if personaliser is None:
+            from smalldata.delivery.pipeline import build_personaliser
+
+            personaliser = build_personaliser(
+                rules=rules,
+                config=config,
+                settings=settings,
+                clock=clock,
+                counters=self.counters,
+                **options,
+            )
+        self.personaliser = personaliser
+        self.endpoints = Endpoints(personaliser, prefix=self.prefix, counters=self.counters)
+        self.script_src = f"{self.prefix}client.js?v={CLIENT_VERSION}"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith(self.prefix):
+            await self.endpoints(scope, receive, send)
+            return
+        if path.startswith(self.skip):
+            await self.app(scope, receive, send)
+            return
+        if self.deferred:
+            await self.app(
+                scope, receive, HtmlInjector(send, scope["method"], _DeferredHooks(self.script_src))
+            )
+            return
+        visit = await self._begin(scope)
+        if visit is None:
+            await self.app(scope, receive, send)
+            return
+        scope.setdefault("state", {})["smalldata"] = visit.decision
+        hooks = _PageHooks(visit, self.prefix, self.script_src, path, self.counters)
+        await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
+
+    async def _begin(self, scope: Scope) -> Visit | None:
+        self.counters["requests"] += 1
+        try:
+            return await self.personaliser.begin(scope)
+        except Exception:
+            self.counters["errors"] += 1
+            logger.exception(
+                "smalldata: personalisation failed for %s; serving the page unchanged",
+                scope["path"],
+            )
+            return None
+
+
+class _PageHooks:
+    """Headers and markup for one personalised response; every failure is contained here."""
+
+    def __init__(
+        self, visit: Visit, prefix: str, script_src: str, path: str, counters: Counter[str]
+    ) -> None:
+        self.visit = visit
+        self.prefix = prefix
+        self.script_src = script_src
+        self.path = path
+        self.counters = counters
+
+    def start(self, headers: MutableHeaders, *, page: bool) -> None:
+        try:
+            cookies = self.visit.deliver(page=page)
+            if cookies or (page and not self.visit.decision.empty):
+                make_private(headers)
+                add_vary(headers, ["Cookie", *self.visit.vary])
+            append_cookies(headers, cookies)
+        except Exception:
+            self._failed("recording the visit")
+
+    def markup(self, headers: Headers) -> bytes:
+        if self.visit.decision.empty:
+            return b""
+        try:
+            nonce = csp_nonce(headers)
+            data = payload_data(self.visit, self.prefix)
+            html = payload_tag(data, nonce) + client_tag(self.script_src, nonce)
+        except Exception:
+            self._failed("building the payload")
+            return b""
+        self.counters["injected"] += 1
+        return html.encode()
+
+    def _failed(self, what: str) -> None:
+        self.counters["errors"] += 1
+        logger.exception("smalldata: %s failed for %s; serving the page unchanged", what, self.path)
+
+
+class _DeferredHooks:
+    """Deferred mode: the same script tag on every page, no headers changed."""
+
+    def __init__(self, script_src: str) -> None:
+        self.script_src = script_src
+
+    def start(self, headers: MutableHeaders, *, page: bool) -> None:
+        return None
+
+    def markup(self, headers: Headers) -> bytes:
+        return client_tag(self.script_src, csp_nonce(headers)).encode()

@@ -1,0 +1,26 @@
+"""Fixtures for delivery tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from starlette.types import ASGIApp
+
+from smalldata.middleware import SmallData
+
+from .helpers import FakePersonaliser
+
+
+@pytest.fixture
+def fake() -> FakePersonaliser:
+    return FakePersonaliser()
+
+
+@pytest.fixture
+def wrap(fake: FakePersonaliser) -> Callable[..., SmallData]:
+    def make(app: ASGIApp, **options: Any) -> SmallData:
+        return SmallData(app, personaliser=fake, **options)
+
+    return make

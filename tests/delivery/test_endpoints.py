@@ -1,0 +1,117 @@
+"""The /_smalldata/ endpoints: client.js, decide, events, health."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from smalldata.delivery.endpoints import CLIENT_VERSION
+from smalldata.delivery.ratelimit import RateLimiter
+from smalldata.middleware import SmallData
+
+from .helpers import FakePersonaliser
+
+
+@pytest.fixture
+def client(fake: FakePersonaliser) -> TestClient:
+    return TestClient(SmallData(Starlette(), personaliser=fake))
+
+
+def test_client_js_with_its_version_is_cacheable_for_a_year(client: TestClient) -> None:
+    response = client.get(f"/_smalldata/client.js?v={CLIENT_VERSION}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert "immutable" in response.headers["cache-control"]
+    assert "smalldata" in response.text
+
+
+def test_client_js_revalidates_with_its_etag(client: TestClient) -> None:
+    first = client.get("/_smalldata/client.js")
+    assert first.headers["cache-control"] == "public, no-cache"
+    again = client.get("/_smalldata/client.js", headers={"if-none-match": first.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_decide_returns_the_decision_for_a_path_and_is_never_cached(
+    client: TestClient, fake: FakePersonaliser
+) -> None:
+    response = client.get("/_smalldata/decide", params={"path": "/pricing?plan=pro"})
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "private, no-store"
+    assert response.json()["decision"]["greeting"] == "Welcome back!"
+    assert response.headers["set-cookie"].startswith("sd=visitor-1")
+    assert fake.paths == ["/pricing?plan=pro"]
+
+
+@pytest.mark.parametrize("path", ["https://evil.example/", "//evil.example/", "pricing"])
+def test_decide_refuses_paths_off_the_site(client: TestClient, path: str) -> None:
+    assert client.get("/_smalldata/decide", params={"path": path}).status_code == 400
+
+
+def test_chat_dismissal_is_recorded(client: TestClient, fake: FakePersonaliser) -> None:
+    response = client.post(
+        "/_smalldata/events", json={"type": "chat_dismissed", "rule": "pricing-chat"}
+    )
+    assert response.status_code == 204
+    assert [(e.type, e.rule) for e in fake.events] == [("chat_dismissed", "pricing-chat")]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"not json", "JSON"),
+        (b"[1, 2]", "ClientEvent"),
+        (json.dumps({"type": "teleport"}).encode(), "type"),
+        (json.dumps({"type": "chat_shown"}).encode(), "rule"),
+        (json.dumps({"type": "conversion", "value": -5}).encode(), "value"),
+        (json.dumps({"type": "conversion", "password": "x"}).encode(), "password"),
+    ],
+)
+def test_malformed_events_get_400_with_a_reason(
+    client: TestClient, fake: FakePersonaliser, body, message
+) -> None:
+    response = client.post(
+        "/_smalldata/events", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert fake.events == []
+
+
+def test_oversized_event_gets_413(client: TestClient) -> None:
+    body = json.dumps({"type": "conversion", "order_id": "x" * 5000})
+    assert client.post("/_smalldata/events", content=body).status_code == 413
+
+
+def test_a_visitor_sending_too_many_events_gets_429(fake: FakePersonaliser) -> None:
+    middleware = SmallData(Starlette(), personaliser=fake)
+    now = [0.0]
+    middleware.endpoints.limiter = RateLimiter(rate=1.0, burst=3, clock=lambda: now[0])
+    client = TestClient(middleware)
+    event = {"type": "conversion", "value": 10}
+    statuses = [client.post("/_smalldata/events", json=event).status_code for _ in range(4)]
+    assert statuses == [204, 204, 204, 429]
+    now[0] += 1.0
+    assert client.post("/_smalldata/events", json=event).status_code == 204
+
+
+def test_health_reports_version_errors_and_counters(client: TestClient) -> None:
+    client.post("/_smalldata/events", json={"type": "conversion"})
+    health = client.get("/_smalldata/health").json()
+    assert health["ruleset_version"] == "v1"
+    assert health["errors"] == []
+    assert health["counters"]["events.conversion"] == 1
+
+
+def test_wrong_method_and_unknown_endpoint(client: TestClient) -> None:
+    assert client.get("/_smalldata/events").status_code == 405
+    assert client.get("/_smalldata/nope").status_code == 404
+
+
+def test_prefix_is_configurable(fake: FakePersonaliser) -> None:
+    client = TestClient(SmallData(Starlette(), personaliser=fake, prefix="/p13n"))
+    assert client.get("/p13n/health").status_code == 200
+    assert client.get("/_smalldata/health").status_code == 404

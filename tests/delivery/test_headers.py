@@ -1,0 +1,129 @@
+"""Personalised responses: private caching, Vary, weak ETags and cookies."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from smalldata.middleware import SmallData
+
+from .helpers import FakePersonaliser, call, raw_app
+
+PAGE = b"<html><body><h1>Shop</h1></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("app_sets", "expected"),
+    [
+        (None, "private"),
+        ("public, max-age=600", "private, max-age=600"),
+        ("public, s-maxage=3600, max-age=60", "private, max-age=60"),
+        ("no-store", "private, no-store"),
+        ("private, no-cache", "private, no-cache"),
+        ("max-age=0, must-revalidate", "private, max-age=0, must-revalidate"),
+    ],
+)
+async def test_personalised_page_is_private_keeping_stricter_directives(
+    wrap, app_sets, expected
+) -> None:
+    headers = [("content-type", "text/html")] + ([("cache-control", app_sets)] if app_sets else [])
+    result = await call(wrap(raw_app([PAGE], headers=headers)))
+    assert result.header("cache-control") == expected
+
+
+@pytest.mark.parametrize(
+    ("app_sets", "expected"),
+    [
+        ([], "Cookie, User-Agent"),
+        (["Accept-Encoding"], "Accept-Encoding, Cookie, User-Agent"),
+        (["accept-encoding, cookie", "User-Agent"], "accept-encoding, cookie, User-Agent"),
+        (["*"], "*"),
+    ],
+)
+async def test_vary_names_cookie_and_the_headers_signals_used_once_each(
+    wrap, fake: FakePersonaliser, app_sets, expected
+) -> None:
+    fake.vary = ("User-Agent", "cookie")
+    headers = [("content-type", "text/html")] + [("vary", v) for v in app_sets]
+    result = await call(wrap(raw_app([PAGE], headers=headers)))
+    assert result.headers("vary") == [expected]
+
+
+async def test_strong_etag_becomes_weak_when_the_body_changed(wrap) -> None:
+    result = await call(
+        wrap(raw_app([PAGE], headers=[("content-type", "text/html"), ("etag", '"v1"')]))
+    )
+    assert result.header("etag") == 'W/"v1"'
+
+
+async def test_weak_etag_stays_as_it_was(wrap) -> None:
+    result = await call(
+        wrap(raw_app([PAGE], headers=[("content-type", "text/html"), ("etag", 'W/"v1"')]))
+    )
+    assert result.header("etag") == 'W/"v1"'
+
+
+async def test_visitor_cookie_is_added_next_to_the_apps_own_cookies(wrap) -> None:
+    headers = [
+        ("content-type", "text/html"),
+        ("set-cookie", "session=abc"),
+        ("set-cookie", "lang=da"),
+    ]
+    result = await call(wrap(raw_app([PAGE], headers=headers)))
+    assert result.headers("set-cookie") == [
+        "session=abc",
+        "lang=da",
+        "sd=visitor-1; Path=/; HttpOnly; SameSite=Lax",
+    ]
+
+
+async def test_json_response_gets_no_cookie_and_no_page_view(wrap, fake: FakePersonaliser) -> None:
+    headers = [("content-type", "application/json"), ("cache-control", "public, max-age=60")]
+    result = await call(wrap(raw_app([b"{}"], headers=headers)))
+    assert result.header("set-cookie") is None
+    assert result.header("cache-control") == "public, max-age=60"
+    assert fake.delivered == [False]
+
+
+async def test_decision_is_available_to_handlers_as_request_state(fake: FakePersonaliser) -> None:
+    async def page(request: Request) -> Response:
+        return HTMLResponse(f"<body>{request.state.smalldata.greeting}</body>")
+
+    app = Starlette(
+        routes=[Route("/", page)], middleware=[Middleware(SmallData, personaliser=fake)]
+    )
+    with TestClient(app) as client:
+        assert client.get("/").text.startswith("<body>Welcome back!<script")
+
+
+def test_inside_gzip_the_page_is_injected_then_compressed(fake: FakePersonaliser) -> None:
+    async def page(request: Request) -> Response:
+        return HTMLResponse("<html><body>" + "x" * 2000 + "</body></html>")
+
+    app = Starlette(routes=[Route("/", page)])
+    app.add_middleware(SmallData, personaliser=fake)
+    app.add_middleware(GZipMiddleware)  # added last = outermost
+    with TestClient(app) as client:
+        response = client.get("/", headers={"accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert 'id="smalldata"' in response.text
+    assert response.headers["cache-control"] == "private"
+
+
+def test_paths_under_static_are_not_personalised(fake: FakePersonaliser) -> None:
+    async def asset(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    app = Starlette(
+        routes=[Route("/static/app.css", asset)],
+        middleware=[Middleware(SmallData, personaliser=fake)],
+    )
+    with TestClient(app) as client:
+        client.get("/static/app.css")
+    assert fake.paths == []

@@ -1,0 +1,202 @@
+"""HTML injection: where the payload goes, which responses are left alone, and Content-Length."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from smalldata.delivery.endpoints import CLIENT_VERSION
+
+from .helpers import FakePersonaliser, call, greeting_decision, raw_app
+
+PAGE = b"<html><head><title>Shop</title></head><body><h1>Shop</h1></body></html>"
+
+
+def payload_of(body: bytes) -> dict[str, object]:
+    match = re.search(rb'<script type="application/json" id="smalldata">(.*?)</script>', body, re.S)
+    assert match, body
+    data: dict[str, object] = json.loads(match.group(1))
+    return data
+
+
+async def test_payload_and_script_are_inserted_before_body_end(wrap) -> None:
+    result = await call(wrap(raw_app([PAGE])))
+    body = result.body
+    assert body.startswith(b"<html><head><title>Shop</title></head><body><h1>Shop</h1><script")
+    assert body.endswith(b"</script></body></html>")
+    assert payload_of(body)["decision"]["greeting"] == "Welcome back!"  # type: ignore[index]
+    assert (
+        f'<script src="/_smalldata/client.js?v={CLIENT_VERSION}" defer></script>'.encode() in body
+    )
+
+
+async def test_content_length_is_recomputed(wrap) -> None:
+    headers = [("content-type", "text/html"), ("content-length", str(len(PAGE)))]
+    result = await call(wrap(raw_app([PAGE], headers=headers)))
+    assert int(result.header("content-length") or 0) == len(result.body) > len(PAGE)
+
+
+@pytest.mark.parametrize("split_at", range(len(b"<h1>Shop</h1>"), len(PAGE) - len(b"</html>") + 1))
+async def test_body_end_split_anywhere_across_chunks_is_found(wrap, split_at: int) -> None:
+    result = await call(wrap(raw_app([PAGE[:split_at], PAGE[split_at:]])))
+    assert result.body.count(b'id="smalldata"') == 1
+    assert result.body.endswith(b"</script></body></html>")
+
+
+async def test_streamed_page_in_single_bytes_is_injected_and_loses_content_length(wrap) -> None:
+    chunks = [PAGE[i : i + 1] for i in range(len(PAGE))]
+    headers = [("content-type", "text/html"), ("content-length", str(len(PAGE)))]
+    result = await call(wrap(raw_app(chunks, headers=headers)))
+    assert result.header("content-length") is None
+    assert result.body.endswith(b"</script></body></html>")
+    assert b"<h1>Shop</h1><script" in result.body
+
+
+async def test_streaming_sends_early_chunks_without_waiting_for_the_end(wrap) -> None:
+    head = b"<html><body>" + b"x" * 1000
+    result = await call(wrap(raw_app([head, b"more", b"</body></html>"])))
+    assert result.chunks[0] == head[: len(head) - 7]  # only a short tail is held back
+
+
+async def test_payload_goes_before_the_last_body_end(wrap) -> None:
+    page = b"<body><script>var s = '</body>';</script><p>end</p></BODY ></html>"
+    result = await call(wrap(raw_app([page[:20], page[20:40], page[40:]])))
+    assert result.body.startswith(b"<body><script>var s = '</body>';</script><p>end</p><script")
+    assert result.body.endswith(b"</BODY ></html>")
+
+
+async def test_upper_case_body_end_is_found(wrap) -> None:
+    result = await call(wrap(raw_app([b"<BODY>hi</BODY>"])))
+    assert b'id="smalldata"' in result.body
+
+
+async def test_page_that_grows_too_much_after_body_end_is_passed_through(
+    fake: FakePersonaliser,
+) -> None:
+    from smalldata.delivery.inject import HtmlInjector
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    class Hooks:
+        def start(self, headers: object, *, page: bool) -> None: ...
+        def markup(self, headers: object) -> bytes:
+            return b"<!--x-->"
+
+    injector = HtmlInjector(send, "GET", Hooks(), max_held=100)
+    await injector(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]}
+    )
+    chunks = [b"<body></body>", b"y" * 200, b"z"]
+    for i, chunk in enumerate(chunks):
+        await injector({"type": "http.response.body", "body": chunk, "more_body": i < 2})
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"".join(chunks)  # type: ignore[misc]
+
+
+PASSTHROUGH = {
+    "json": ([("content-type", "application/json")], 200, "GET", b'{"a": "</body>"}'),
+    "gzip-compressed": (
+        [("content-type", "text/html"), ("content-encoding", "gzip")],
+        200,
+        "GET",
+        PAGE,
+    ),
+    "no-content-type": ([], 200, "GET", PAGE),
+    "event-stream": ([("content-type", "text/event-stream")], 200, "GET", b"data: </body>\n\n"),
+    "attachment": (
+        [("content-type", "text/html"), ("content-disposition", 'attachment; filename="a.html"')],
+        200,
+        "GET",
+        PAGE,
+    ),
+    "partial-content": (
+        [("content-type", "text/html"), ("content-range", "bytes 0-9/99")],
+        206,
+        "GET",
+        PAGE,
+    ),
+    "not-found": ([("content-type", "text/html")], 404, "GET", PAGE),
+    "server-error": ([("content-type", "text/html")], 500, "GET", PAGE),
+    "redirect": ([("content-type", "text/html"), ("location", "/")], 302, "GET", PAGE),
+    "head": ([("content-type", "text/html"), ("content-length", str(len(PAGE)))], 200, "HEAD", b""),
+    "no-content": ([("content-type", "text/html")], 204, "GET", b""),
+    "not-modified": ([("content-type", "text/html"), ("etag", '"abc"')], 304, "GET", b""),
+    "no-body-end": ([("content-type", "text/html")], 200, "GET", b"<html><body><p>fragment"),
+    "already-has-payload": (
+        [("content-type", "text/html")],
+        200,
+        "GET",
+        b'<body><script type="application/json" id="smalldata">{}</script></body>',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", PASSTHROUGH.values(), ids=PASSTHROUGH.keys())
+@pytest.mark.parametrize("chunked", [False, True], ids=["whole", "chunked"])
+async def test_responses_that_are_not_plain_pages_are_left_untouched(
+    wrap, case, chunked: bool
+) -> None:
+    headers, status, method, body = case
+    chunks = [body[i : i + 5] for i in range(0, len(body), 5)] or [b""] if chunked else [body]
+    result = await call(wrap(raw_app(chunks, status=status, headers=headers)), method=method)
+    assert result.status == status
+    assert result.body == body
+    sent = dict(result.start["headers"])
+    for name, value in headers:
+        if name in ("content-length", "content-type", "content-encoding", "etag"):
+            assert sent[name.encode()] == value.encode()
+
+
+async def test_empty_decision_leaves_the_page_byte_identical(wrap, fake: FakePersonaliser) -> None:
+    from smalldata.decision import Decision
+
+    fake.decision = Decision()
+    fake.cookies = []
+    headers = [
+        ("content-type", "text/html"),
+        ("content-length", str(len(PAGE))),
+        ("cache-control", "public"),
+    ]
+    result = await call(wrap(raw_app([PAGE], headers=headers)))
+    assert result.body == PAGE
+    assert result.header("cache-control") == "public"
+
+
+async def test_csp_nonce_is_put_on_both_script_tags(wrap) -> None:
+    csp = "default-src 'self'; script-src 'self' 'nonce-r4nd0m+/='"
+    result = await call(
+        wrap(
+            raw_app(
+                [PAGE], headers=[("content-type", "text/html"), ("content-security-policy", csp)]
+            )
+        )
+    )
+    assert result.body.count(b'nonce="r4nd0m+/="') == 2
+
+
+async def test_no_value_can_close_the_payload_script(wrap, fake: FakePersonaliser) -> None:
+    evil = "</script><img src=x onerror=alert(1)><!-- & \u2028"
+    fake.decision = greeting_decision(evil)
+    result = await call(wrap(raw_app([PAGE])))
+    script = re.search(rb'id="smalldata">(.*?)</script>', result.body, re.S)
+    assert script is not None
+    assert (
+        b"<" not in script.group(1) and b">" not in script.group(1) and b"&" not in script.group(1)
+    )
+    assert payload_of(result.body)["decision"]["greeting"] == evil  # type: ignore[index]
+
+
+async def test_deferred_mode_adds_only_the_script_tag_and_keeps_headers(
+    wrap, fake: FakePersonaliser
+) -> None:
+    headers = [("content-type", "text/html"), ("cache-control", "public, max-age=60")]
+    result = await call(wrap(raw_app([PAGE], headers=headers), deferred=True))
+    assert b'id="smalldata"' not in result.body
+    assert b"client.js" in result.body
+    assert result.header("cache-control") == "public, max-age=60"
+    assert result.header("set-cookie") is None
+    assert fake.delivered == []
