@@ -145,11 +145,12 @@ def load_text(text: str | bytes, file: str) -> Document:
     if isinstance(text, bytes):
         if len(text) > MAX_FILE_BYTES:
             raise YamlError(Problem(Position(file, 1, 1), f"file is larger than {MAX_FILE_BYTES // 1024} KiB"))
+        raw = text
         try:
-            text = text.decode("utf-8-sig")
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            line = text[: exc.start].count(b"\n") + 1
-            col = exc.start - (text.rfind(b"\n", 0, exc.start) + 1) + 1
+            line = raw[: exc.start].count(b"\n") + 1
+            col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
             raise YamlError(Problem(Position(file, line, col), "not UTF-8 text (is this a binary file?)")) from None
     if len(text) > MAX_FILE_BYTES:
         raise YamlError(Problem(Position(file, 1, 1), f"file is larger than {MAX_FILE_BYTES // 1024} KiB"))

@@ -177,7 +177,7 @@ def resolve(name: str) -> SignalRef | None:
             return SignalRef(name, parent, spec.name.rsplit(".", 1)[1])
         return SignalRef(name, spec)
     base, _, key = name.rpartition(".")
-    parent = SIGNALS.get(base)
-    if parent is not None and parent.map_of is not None and key:
-        return SignalRef(name, parent, key)
+    mapping = SIGNALS.get(base)
+    if mapping is not None and mapping.map_of is not None and key:
+        return SignalRef(name, mapping, key)
     return None

@@ -1,0 +1,162 @@
+"""The engine: compiled rules + one request's signals → a :class:`Decision`.
+
+It does no I/O. The state it needs (cap counters) comes in; what must change
+(cap hits, tags, exposures) goes out in the decision. Rules run in priority
+order and each slot goes to the first rule that fills it; a rule whose slots
+are all taken is not even evaluated, which keeps large rulesets cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Protocol
+
+from smalldata.decision import Decision, Exposure, TraceEntry, TraceStatus
+from smalldata.rules.actions import ActionSet, NotApplied
+from smalldata.rules.experiments import CONTROL
+from smalldata.rules.ruleset import CompiledRule, Ruleset
+from smalldata.settings import Settings
+from smalldata.signals.base import Signals
+
+
+class CapCounts(Protocol):
+    """How often a visitor has had a rule's actions, per period."""
+
+    def count(self, rule_id: str, per: str) -> int: ...
+
+
+class StaticCaps:
+    """Cap counts given up front (``smalldata try``, rule tests): the same count for every period."""
+
+    def __init__(self, counts: Mapping[str, int] | None = None) -> None:
+        self.counts = dict(counts or {})
+
+    def count(self, rule_id: str, per: str) -> int:
+        return self.counts.get(rule_id, 0)
+
+
+class Engine:
+    """Evaluates a ruleset. Cheap to build; swap it atomically when rules are reloaded."""
+
+    def __init__(self, ruleset: Ruleset, settings: Settings | None = None) -> None:
+        self.ruleset = ruleset
+        self.settings = settings or Settings()
+        self._rules = ruleset.rules
+        self._needs_now = any(rule.active is not None for rule in ruleset.rules)
+
+    def decide(
+        self,
+        signals: Signals,
+        *,
+        caps: CapCounts | None = None,
+        visitor_id: str | None = None,
+        trace: bool = False,
+        forced: Mapping[str, str] | None = None,
+    ) -> Decision:
+        """Evaluate every rule for one request.
+
+        ``forced`` maps experiment keys to variant names (previews); such
+        exposures are marked ``forced`` so reports leave them out.
+        """
+        decision = Decision(ruleset_version=self.ruleset.version)
+        entries: list[TraceEntry] | None = [] if trace else None
+        taken = decision.slot_rules
+        now = signals.get("time.now") if self._needs_now else None
+        for rule in self._rules:
+            status, detail = self._evaluate(rule, signals, decision, taken, now, caps, visitor_id, forced, trace)
+            if entries is not None:
+                entries.append(detail if detail is not None else TraceEntry(rule.id, status))
+        decision.trace = entries
+        return decision
+
+    def _evaluate(
+        self,
+        rule: CompiledRule,
+        signals: Signals,
+        decision: Decision,
+        taken: dict[str, str],
+        now: datetime | None,
+        caps: CapCounts | None,
+        visitor_id: str | None,
+        forced: Mapping[str, str] | None,
+        trace: bool,
+    ) -> tuple[TraceStatus, TraceEntry | None]:
+        free = [slot for slot in rule.slots if slot not in taken]
+        if rule.slots and not free and not rule.tags:
+            by = taken[rule.slots[0]]
+            return "shadowed", _entry(trace, rule, "shadowed", f"its slots are taken by '{by}'", by=by)
+        if rule.active is not None and (now is None or not rule.active.contains(now)):
+            return "inactive", _entry(trace, rule, "inactive", f"runs {rule.active.describe()}")
+        if not rule.condition.test(signals):
+            if not trace:
+                return "failed", None
+            failure = rule.condition.explain(signals)
+            return "failed", TraceEntry(rule.id, "failed", "condition not met",
+                                        failure.condition if failure else None, failure.actual if failure else None)
+        if rule.cap is not None and caps is not None and caps.count(rule.id, rule.cap.per) >= rule.cap.max:
+            return "capped", _entry(trace, rule, "capped", f"already shown {rule.cap.max}× this {rule.cap.per}")
+        actions = rule.actions
+        if rule.experiment is not None:
+            chosen = self._assign(rule, visitor_id, forced, decision)
+            if chosen is None:
+                return "not_in_experiment", _entry(
+                    trace, rule, "not_in_experiment",
+                    "no visitor id (no storage consent)" if visitor_id is None else "in the control group")
+            actions = chosen
+        assert actions is not None
+        return self._apply(rule, actions, signals, decision, taken, trace)
+
+    def _assign(self, rule: CompiledRule, visitor_id: str | None, forced: Mapping[str, str] | None,
+                decision: Decision) -> ActionSet | None:
+        experiment = rule.experiment
+        assert experiment is not None
+        forced_name = (forced or {}).get(experiment.key)
+        if forced_name is not None:
+            arm = experiment.arm(forced_name)
+        elif visitor_id is None:
+            return None
+        else:
+            arm = experiment.assign(visitor_id)
+        variant = arm.name if arm else CONTROL
+        decision.experiments[experiment.key] = variant
+        decision.exposures.append(Exposure(experiment.key, variant, rule.id, forced=forced_name is not None))
+        return arm.actions if arm else None
+
+    def _apply(self, rule: CompiledRule, actions: ActionSet, signals: Signals, decision: Decision,
+               taken: dict[str, str], trace: bool) -> tuple[TraceStatus, TraceEntry | None]:
+        filled: list[str] = []
+        shadowed: list[str] = []
+        refused: NotApplied | None = None
+        for action in actions.actions:
+            if action.slot in taken:
+                shadowed.append(action.slot)
+                continue
+            try:
+                action.fill(signals, decision, rule.id)
+            except NotApplied as exc:
+                refused = refused or exc
+                continue
+            taken[action.slot] = rule.id
+            filled.append(action.slot)
+        for tag in actions.tags:
+            if tag not in decision.tags:
+                decision.tags.append(tag)
+        if filled or actions.tags:
+            decision.matched.append(rule.id)
+            if rule.cap is not None:
+                decision.cap_hits.append(rule.id)
+            detail = f"shadowed in {', '.join(shadowed)}" if shadowed else ""
+            return "matched", _entry(trace, rule, "matched", detail, slots=filled)
+        if refused is not None:
+            status: TraceStatus = "closed" if refused.signal == "time.open" else "unknown_value"
+            return status, _entry(trace, rule, status, refused.reason, condition=refused.signal)
+        by = taken[shadowed[0]] if shadowed else None
+        return "shadowed", _entry(trace, rule, "shadowed", f"its slots are taken by '{by}'", by=by)
+
+
+def _entry(trace: bool, rule: CompiledRule, status: TraceStatus, detail: str = "", *,
+           by: str | None = None, slots: list[str] | None = None, condition: str | None = None) -> TraceEntry | None:
+    if not trace:
+        return None
+    return TraceEntry(rule.id, status, detail, condition=condition, by=by, slots=slots or [])
