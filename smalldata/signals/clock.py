@@ -1,0 +1,129 @@
+"""``time.*``: the clock in the shop's time zone, opening hours and calendar events.
+
+The clock is injected (a callable returning an aware UTC datetime), so tests,
+``smalldata try --at`` and previews see the same time a real request would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from smalldata.settings import Event, MonthDay, Schedule, TimeRange
+
+if TYPE_CHECKING:
+    from smalldata.signals.context import RequestContext
+
+Clock = Callable[[], datetime]
+"""Returns the current moment as an aware datetime (any zone; providers convert)."""
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def system_clock() -> datetime:
+    """The real time, in UTC."""
+    return datetime.now(UTC)
+
+
+def fixed_clock(moment: datetime) -> Clock:
+    """A clock frozen at ``moment`` (naive means UTC)."""
+    frozen = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return lambda: frozen
+
+
+def daypart(hour: int) -> str:
+    """night 0-5, morning 6-11, afternoon 12-17, evening 18-23."""
+    return ("night", "morning", "afternoon", "evening")[hour // 6]
+
+
+def time_signals(ctx: RequestContext) -> dict[str, Any]:
+    """The ``time`` namespace for one request."""
+    now = ctx.now
+    return {
+        "now": now,
+        "hour": now.hour,
+        "minute": now.minute,
+        "weekday": WEEKDAY_NAMES[now.weekday()],
+        "date": now.date(),
+        "month": now.month,
+        "daypart": daypart(now.hour),
+        "open": is_open(ctx.settings.schedule, now),
+        "event": active_events(ctx.settings.calendar, now),
+    }
+
+
+# -- opening hours -----------------------------------------------------------------------------
+
+
+def ranges_on(schedule: Schedule, day: date) -> tuple[TimeRange, ...]:
+    """The opening ranges of one calendar day, after closed dates and special days."""
+    if day in schedule.closed_dates:
+        return ()
+    special = schedule.special_days.get(day)
+    if special is not None:
+        return special
+    weekday: Any = WEEKDAY_NAMES[day.weekday()]
+    hours: tuple[TimeRange, ...] = schedule.opening_hours.get(weekday, ())
+    return hours
+
+
+def is_open(schedule: Schedule, now: datetime) -> bool | None:
+    """Inside the opening hours at ``now`` (local wall time); None when no hours are configured.
+
+    A range that ends at or before it starts runs past midnight, so Friday's
+    ``22:00-02:00`` still counts at 01:00 on Saturday.
+    """
+    if not schedule.configured:
+        return None
+    minute = now.hour * 60 + now.minute
+    today = now.date()
+    for start, end in ranges_on(schedule, today):
+        if start < end and start <= minute < end:
+            return True
+        if end <= start and minute >= start:
+            return True
+    yesterday = ranges_on(schedule, today - timedelta(days=1))
+    return any(end <= start and minute < end for start, end in yesterday)
+
+
+# -- calendar ----------------------------------------------------------------------------------
+
+
+def active_events(calendar: Mapping[str, Event], now: datetime) -> list[str]:
+    """Names of the calendar events active at ``now`` (local wall time), in configured order."""
+    return [name for name, event in calendar.items() if event_active(event, now)]
+
+
+def event_active(event: Event, now: datetime) -> bool:
+    """Whether ``now`` falls inside ``event``."""
+    if isinstance(event.start, MonthDay) and isinstance(event.until, MonthDay):
+        today = (now.month, now.day)
+        start, until = tuple(event.start), tuple(event.until)
+        if start <= until:
+            return start <= today <= until
+        return today >= start or today <= until  # wraps the new year
+    local = now.replace(tzinfo=None)
+    return _start(event.start, now) <= local < _end(event.until, now)
+
+
+def _start(value: date | datetime | MonthDay, now: datetime) -> datetime:
+    if isinstance(value, datetime):
+        return _local(value, now)
+    assert isinstance(value, date)
+    return datetime(value.year, value.month, value.day)
+
+
+def _end(value: date | datetime | MonthDay, now: datetime) -> datetime:
+    if isinstance(value, datetime):
+        return _local(value, now)
+    assert isinstance(value, date)
+    # a date "until" includes the whole day
+    return datetime(value.year, value.month, value.day) + timedelta(days=1)
+
+
+def _local(value: datetime, now: datetime) -> datetime:
+    """A configured moment as naive shop wall time (an offset, if given, is honoured)."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(now.tzinfo).replace(tzinfo=None)

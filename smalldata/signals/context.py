@@ -1,0 +1,186 @@
+"""``RequestContext``: everything a signal provider may read about one request.
+
+Parsing is lazy: headers, cookies and the client IP are worked out the first
+time a provider asks, so a request whose rules read only ``time.*`` decodes no
+header at all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime
+from functools import cached_property, lru_cache
+from http.cookies import _unquote
+from typing import TYPE_CHECKING, Any
+
+from smalldata.settings import Settings
+
+if TYPE_CHECKING:
+    from smalldata.sources import Sources
+
+MAX_COOKIE_HEADER = 16_384
+MAX_XFF_HOPS = 32
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class RequestContext:
+    """One request as providers see it.
+
+    ``now`` is the injected clock's reading converted to the shop's time zone;
+    ``visitor`` is the first-party visitor state (a ``VisitorState``) or None
+    when there is none (no consent, or no state store); ``sources`` are the
+    remote HTTP sources, shared by all requests; ``prefetched`` holds what
+    :meth:`RequestSignals.prefetch` awaited for this request.
+    """
+
+    def __init__(
+        self,
+        scope: dict[str, Any],
+        settings: Settings,
+        *,
+        now: datetime,
+        visitor: Any = None,
+        sources: Sources | None = None,
+    ) -> None:
+        self.scope = scope
+        self.settings = settings
+        self.now = now.astimezone(settings.zone)
+        self.visitor = visitor
+        self.sources = sources
+        self.prefetched: dict[str, Any] = {}
+
+    @cached_property
+    def headers(self) -> dict[str, str]:
+        """Lower-cased names to latin-1 decoded values; repeated headers joined with ``, ``."""
+        result: dict[str, str] = {}
+        for raw_name, raw_value in self.scope.get("headers") or ():
+            try:
+                name = bytes(raw_name).decode("latin-1").lower()
+                value = bytes(raw_value).decode("latin-1")
+            except TypeError:
+                continue  # not bytes: a broken server or test, never the visitor's fault
+            if name in result:
+                value = result[name] + ("; " if name == "cookie" else ", ") + value
+            result[name] = value
+        return result
+
+    def header(self, name: str) -> str | None:
+        """One header's value (``name`` in lower case), or None."""
+        return self.headers.get(name)
+
+    @cached_property
+    def cookies(self) -> dict[str, str]:
+        """The request's cookies; malformed ones are skipped, never an error."""
+        return parse_cookies(self.headers.get("cookie", ""))
+
+    @cached_property
+    def peer_trusted(self) -> bool:
+        """The direct peer is one of the configured trusted proxies."""
+        return trusted_proxies(self.settings.trusted_proxies).trusts(_peer(self.scope))
+
+    @cached_property
+    def client_ip(self) -> str | None:
+        """The visitor's IP after trusted-proxy handling, or None when unknown. Never stored."""
+        address = client_address(self.scope, self.headers.get("x-forwarded-for"), self.settings.trusted_proxies)
+        return str(address) if address is not None else None
+
+    @cached_property
+    def user(self) -> dict[str, Any] | None:
+        """The app's user as a dict (``logged_in``, ``id``, profile fields), or None when unknown."""
+        from smalldata.signals.user import app_user
+
+        return app_user(self)
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    """Parse a ``Cookie`` header like browsers do; bad pairs are skipped."""
+    cookies: dict[str, str] = {}
+    for chunk in header[:MAX_COOKIE_HEADER].split(";"):
+        name, sep, value = chunk.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name:
+            continue
+        try:
+            cookies[name] = _unquote(value)
+        except (ValueError, IndexError):  # a broken escape in a quoted value
+            continue
+    return cookies
+
+
+# -- trusted proxies ---------------------------------------------------------------------------
+
+
+class TrustedProxies:
+    """The configured proxies (addresses and networks) whose forwarding headers we believe.
+
+    Only a request whose direct peer is trusted has its ``X-Forwarded-For`` read,
+    and then right to left: each proxy appends the address it saw, so the first
+    untrusted address from the right is the visitor; anything left of it could
+    have been written by the visitor and is ignored. See
+    https://developer.mozilla.org/docs/Web/HTTP/Headers/X-Forwarded-For#security_and_privacy_concerns
+    """
+
+    def __init__(self, entries: tuple[str, ...]) -> None:
+        self.networks = tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+    def trusts(self, address: IPAddress | None) -> bool:
+        if address is None:
+            return False
+        return any(address in network for network in self.networks)
+
+
+@lru_cache(maxsize=16)
+def trusted_proxies(entries: tuple[str, ...]) -> TrustedProxies:
+    """The (cached) :class:`TrustedProxies` for a settings list."""
+    return TrustedProxies(entries)
+
+
+def parse_ip(text: str | None) -> IPAddress | None:
+    """An address from ``1.2.3.4``, ``1.2.3.4:5678``, ``[::1]:80`` or ``::1``; None when invalid.
+
+    IPv4-mapped IPv6 addresses (``::ffff:1.2.3.4``) become IPv4.
+    """
+    if not text:
+        return None
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1 : text.find("]")] if "]" in text else ""
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _peer(scope: dict[str, Any]) -> IPAddress | None:
+    client = scope.get("client")
+    if not client:
+        return None
+    try:
+        return parse_ip(str(client[0]))
+    except (TypeError, IndexError):
+        return None
+
+
+def client_address(
+    scope: dict[str, Any], forwarded_for: str | None, trusted: tuple[str, ...]
+) -> IPAddress | None:
+    """The visitor's address: the peer, or the first untrusted ``X-Forwarded-For`` hop from the right."""
+    peer = _peer(scope)
+    proxies = trusted_proxies(trusted)
+    if not proxies.trusts(peer) or not forwarded_for:
+        return peer
+    hops = forwarded_for.split(",")[-MAX_XFF_HOPS:]
+    address: IPAddress | None = peer
+    for hop in reversed(hops):
+        address = parse_ip(hop)
+        if address is None:
+            return None  # garbage where a proxy should have written an address: unknown
+        if not proxies.trusts(address):
+            return address
+    return address  # every hop is a trusted proxy: the leftmost is the best we know

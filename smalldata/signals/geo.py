@@ -1,0 +1,229 @@
+"""``geo.*``: where the visitor is, from a trusted CDN header or a GeoIP2 City database.
+
+The client address comes from :class:`RequestContext` after trusted-proxy
+handling. A CDN country header (``CF-IPCountry``) is believed only when the
+direct peer is a configured trusted proxy; otherwise the address is looked up
+in the configured ``.mmdb`` (opened once, in the C extension's mmap mode when
+available). Private, loopback and unknown addresses give unknown values: there
+is no default country. Addresses are never stored beyond a short in-memory cache.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import threading
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from cachetools import TTLCache
+
+from smalldata.settings import Settings, Store
+from smalldata.signals.clock import is_open
+
+if TYPE_CHECKING:
+    from smalldata.signals.context import RequestContext
+
+logger = logging.getLogger("smalldata.signals.geo")
+
+FIELDS = ("country", "region", "city", "continent", "timezone", "latitude", "longitude", "eu", "nearest_store")
+CACHE_SECONDS = 600
+
+EU_COUNTRIES = frozenset(
+    {
+        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE",
+        "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+    }
+)  # fmt: skip
+# CDN placeholders for "unknown", "Tor", "anonymous proxy", "satellite": not countries
+_NOT_COUNTRIES = frozenset({"XX", "T1", "A1", "A2", "O1", "AP", "EU", "ZZ"})
+
+
+def geo_signals(ctx: RequestContext) -> dict[str, Any]:
+    """The ``geo`` namespace for one request."""
+    settings = ctx.settings
+    values = _from_cdn_header(ctx)
+    if values is None:
+        values = _from_database(ctx)
+    values["nearest_store"] = nearest_store(settings, values.get("latitude"), values.get("longitude"), ctx)
+    return values
+
+
+def _unknown() -> dict[str, Any]:
+    return dict.fromkeys(FIELDS)
+
+
+def _from_cdn_header(ctx: RequestContext) -> dict[str, Any] | None:
+    header = ctx.settings.geo.cdn_country_header
+    if not header or not ctx.peer_trusted:
+        return None
+    code = (ctx.headers.get(header) or "").strip().upper()
+    if len(code) != 2 or not code.isalpha() or not code.isascii() or code in _NOT_COUNTRIES:
+        return None
+    values = _unknown()
+    values["country"] = code
+    values["eu"] = code in EU_COUNTRIES
+    return values
+
+
+def _from_database(ctx: RequestContext) -> dict[str, Any]:
+    path = ctx.settings.geo.database
+    address = ctx.client_ip
+    if not path or not address or not _is_public(address):
+        return _unknown()
+    found = geo_database(path, ctx.settings.geo.cache_size).lookup(address)
+    return dict(found) if found is not None else _unknown()
+
+
+def _is_public(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_global
+    except ValueError:
+        return False
+
+
+class GeoDatabase:
+    """A GeoIP2/GeoLite2 City (or Country) ``.mmdb``, opened on the first lookup.
+
+    A missing or broken file is logged once and gives unknown values.
+    """
+
+    def __init__(self, path: str, cache_size: int = 50_000) -> None:
+        self.path = path
+        self.opened = False
+        self.lookups = 0
+        self._reader: Any = None
+        self._lock = threading.Lock()
+        self._cache: TTLCache[str, dict[str, Any] | None] = TTLCache(maxsize=max(cache_size, 1), ttl=CACHE_SECONDS)
+
+    def lookup(self, address: str) -> dict[str, Any] | None:
+        """``geo`` values for a public address, or None when the database does not know it."""
+        try:
+            return self._cache[address]
+        except KeyError:
+            pass
+        reader = self._open()
+        if reader is None:
+            return None
+        self.lookups += 1
+        try:
+            record = reader.get(address)
+        except (ValueError, TypeError):  # not an address the database can hold
+            record = None
+        values = _values(record) if isinstance(record, dict) else None
+        self._cache[address] = values
+        return values
+
+    def close(self) -> None:
+        """Close the reader (tests; the process normally keeps it open)."""
+        with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+            self._reader = None
+            self.opened = False
+            self._cache.clear()
+
+    def _open(self) -> Any:
+        if self.opened:
+            return self._reader
+        with self._lock:
+            if not self.opened:
+                self._reader = _open_reader(self.path)
+                self.opened = True
+        return self._reader
+
+
+def _open_reader(path: str) -> Any:
+    import maxminddb
+
+    try:
+        try:
+            reader = maxminddb.open_database(path, maxminddb.MODE_MMAP_EXT)
+        except ValueError:  # the C extension is not built on this platform
+            reader = maxminddb.open_database(path, maxminddb.MODE_AUTO)
+    except (OSError, maxminddb.InvalidDatabaseError, ValueError) as exc:
+        logger.warning("cannot open GeoIP database %s: %s; geo signals will be unknown", path, exc)
+        return None
+    kind = str(reader.metadata().database_type)
+    if "City" not in kind and "Country" not in kind:
+        logger.warning("GeoIP database %s is a %r database, not City or Country; ignored", path, kind)
+        reader.close()
+        return None
+    return reader
+
+
+@lru_cache(maxsize=8)
+def geo_database(path: str, cache_size: int = 50_000) -> GeoDatabase:
+    """The process-wide :class:`GeoDatabase` for ``path`` (one reader per file)."""
+    return GeoDatabase(path, cache_size)
+
+
+def _values(record: dict[str, Any]) -> dict[str, Any]:
+    country = _code(record.get("country")) or _code(record.get("registered_country"))
+    location = record.get("location")
+    if not isinstance(location, dict):
+        location = {}
+    subdivisions = record.get("subdivisions")
+    region = _name(subdivisions[0]) if isinstance(subdivisions, list) and subdivisions else None
+    values = _unknown()
+    values.update(
+        country=country,
+        region=region,
+        city=_name(record.get("city")),
+        continent=_code(record.get("continent"), "code"),
+        timezone=_text(location.get("time_zone")),
+        latitude=_number(location.get("latitude")),
+        longitude=_number(location.get("longitude")),
+        eu=(country in EU_COUNTRIES) if country else None,
+    )
+    return values
+
+
+def _code(part: Any, key: str = "iso_code") -> str | None:
+    return _text(part.get(key)) if isinstance(part, dict) else None
+
+
+def _name(part: Any) -> str | None:
+    if not isinstance(part, dict) or not isinstance(part.get("names"), dict):
+        return None
+    return _text(part["names"].get("en"))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+# -- stores ------------------------------------------------------------------------------------
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
+
+
+def nearest_store(
+    settings: Settings, latitude: float | None, longitude: float | None, ctx: RequestContext
+) -> dict[str, Any] | None:
+    """``{name, distance_km, open}`` of the closest configured store, or None."""
+    if latitude is None or longitude is None or not settings.stores:
+        return None
+    best: tuple[float, Store] = min(
+        ((haversine_km(latitude, longitude, store.latitude, store.longitude), store) for store in settings.stores),
+        key=lambda pair: pair[0],
+    )
+    distance, store = best
+    return {
+        "name": store.name,
+        "distance_km": round(distance, 1),
+        "open": is_open(store.schedule or settings.schedule, ctx.now),
+    }

@@ -1,0 +1,121 @@
+"""``page.*``: the request itself: path, URL, query, category/product, language, referrer."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from smalldata.settings import PAGE_KEYS, PageSettings, compile_path_pattern
+
+if TYPE_CHECKING:
+    from smalldata.signals.context import RequestContext
+
+MAX_QUERY_FIELDS = 64
+MAX_QUERY_VALUE = 512
+MAX_QUERY_STRING = 8_192
+MAX_TEXT = 2_048
+MAX_ACCEPT_LANGUAGE = 256
+
+
+def page_signals(ctx: RequestContext) -> dict[str, Any]:
+    """The ``page`` namespace for one request."""
+    path = _path(ctx.scope)
+    found = match_path(ctx.settings.page, path)
+    return {
+        "path": path,
+        "url": page_url(ctx),
+        "query": query_params(ctx.scope.get("query_string") or b""),
+        "category": found.get("category"),
+        "product": found.get("product"),
+        "language": preferred_language(ctx.headers.get("accept-language"), ctx.settings.languages),
+        "referrer": (ctx.headers.get("referer") or None) and ctx.headers["referer"][:MAX_TEXT],
+    }
+
+
+def _path(scope: dict[str, Any]) -> str:
+    path = scope.get("path")
+    return path[:MAX_TEXT] if isinstance(path, str) and path else "/"
+
+
+def page_url(ctx: RequestContext) -> str:
+    """The full URL the visitor asked for, from the scheme, ``Host`` and path."""
+    scope = ctx.scope
+    host = ctx.headers.get("host")
+    if not host:
+        server = scope.get("server") or ("localhost", None)
+        host = str(server[0]) if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
+    url = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{_path(scope)}"
+    query = bytes(scope.get("query_string") or b"").decode("latin-1")
+    return (f"{url}?{query}" if query else url)[:MAX_TEXT]
+
+
+def query_params(query_string: bytes) -> dict[str, str]:
+    """The first value of each query parameter, bounded in number and length."""
+    text = bytes(query_string[:MAX_QUERY_STRING]).decode("latin-1")
+    params: dict[str, str] = {}
+    for pair in text.split("&")[: MAX_QUERY_FIELDS * 2]:
+        if not pair:
+            continue
+        for key, value in parse_qsl(pair, keep_blank_values=True, encoding="utf-8", errors="replace"):
+            if key not in params and len(params) < MAX_QUERY_FIELDS:
+                params[key] = value[:MAX_QUERY_VALUE]
+    return params
+
+
+def match_path(settings: PageSettings, path: str) -> dict[str, str]:
+    """``category``/``product`` found by the configured path patterns (the first match per key)."""
+    found: dict[str, str] = {}
+    for key in PAGE_KEYS:
+        for pattern in getattr(settings, key):
+            if key in found:
+                break
+            match = _compiled(pattern).match(path)
+            if match is None:
+                continue
+            for name in PAGE_KEYS:
+                value = match.groupdict().get(name)
+                if value and name not in found:
+                    found[name] = value
+    return found
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return compile_path_pattern(pattern)
+
+
+def preferred_language(header: str | None, languages: tuple[str, ...]) -> str | None:
+    """The visitor's most preferred language among ``languages`` (by primary subtag and q-value)."""
+    if not header:
+        return None
+    return _preferred(header[:MAX_ACCEPT_LANGUAGE], languages)
+
+
+@lru_cache(maxsize=2_048)
+def _preferred(header: str, languages: tuple[str, ...]) -> str | None:
+    offered = {language.lower().split("-")[0]: language for language in languages}
+    best: tuple[float, str] | None = None
+    for item in header.split(","):
+        tag, _, params = item.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        quality = _quality(params)
+        if primary not in offered or quality is None or quality <= 0:
+            continue
+        if best is None or quality > best[0]:
+            best = (quality, offered[primary])
+    return best[1] if best else None
+
+
+def _quality(params: str) -> float | None:
+    """The ``q`` of ``;q=0.8`` (1 when absent); None when malformed."""
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value.strip())
+            except ValueError:
+                return None
+            return quality if 0 <= quality <= 1 else None
+    return 1.0

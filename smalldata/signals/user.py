@@ -1,0 +1,349 @@
+"""``user.*``: the logged-in customer, optionally enriched from a profile/CRM service.
+
+Who is logged in comes from, in this order: a configured callable
+(``user.callable: "shop.auth:current_user"``, given the ASGI scope, sync or
+async), a session key (``scope["session"][user.session_key]``), or Starlette's
+``AuthenticationMiddleware`` (``scope["user"]``). The profile service
+(``user.profile_url``) is called only in :func:`prefetch_user`, which the
+middleware awaits only when the rules read ``user.*``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from smalldata.signals.context import RequestContext
+
+logger = logging.getLogger("smalldata.signals.user")
+
+FIELDS = (
+    "logged_in", "id", "first_name", "name", "email", "phone", "birthday", "is_birthday",
+    "tier", "segment", "orders", "purchased", "last_order_days",
+)  # fmt: skip
+MAX_TEXT = 200
+MAX_PURCHASED = 500
+MAX_ORDERS = 1_000
+
+# where profiles in the wild keep each field
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "user_id", "customer_id", "identity", "username", "pk"),
+    "first_name": ("first_name", "firstName", "given_name"),
+    "last_name": ("last_name", "lastName", "family_name"),
+    "name": ("name", "full_name", "fullName", "display_name"),
+    "email": ("email", "email_address"),
+    "phone": ("phone", "phone_number", "mobile"),
+    "birthday": ("birthday", "birth_date", "date_of_birth", "dob"),
+    "tier": ("tier", "loyalty_tier", "loyalty"),
+    "segment": ("segment", "rfm_segment"),
+    "last_order": ("last_order", "last_order_date", "last_order_at"),
+    "order_count": ("order_count", "orders_count"),
+}
+_OBJECT_ATTRIBUTES = (*dict.fromkeys(name for names in _ALIASES.values() for name in names), "orders", "purchased")
+
+
+# -- who is logged in --------------------------------------------------------------------------
+
+
+def app_user(ctx: RequestContext) -> dict[str, Any] | None:
+    """The app's user as ``{"logged_in": bool, ...fields}``, or None when nobody can tell."""
+    if "user.identity" in ctx.prefetched:
+        return ctx.prefetched["user.identity"]  # type: ignore[no-any-return]
+    settings = ctx.settings.user
+    if settings.callable:
+        function = load_callable(settings.callable)
+        if function is None or inspect.iscoroutinefunction(function):
+            return None  # an async callable is only awaited by prefetch_user
+        return _call(function, ctx.scope)
+    if settings.session_key:
+        session = ctx.scope.get("session")
+        if not isinstance(session, Mapping):
+            return None
+        found = session.get(settings.session_key)
+        return identity(found) if found is not None else {"logged_in": False}
+    if "user" in ctx.scope:
+        return identity(ctx.scope["user"])
+    return None
+
+
+def identity(found: Any) -> dict[str, Any] | None:
+    """Normalise what an app calls its user: a mapping, an id, or an object like Starlette's ``BaseUser``."""
+    if found is None:
+        return None
+    if isinstance(found, bool):
+        return {"logged_in": found}
+    if isinstance(found, str | int):
+        return {"logged_in": True, "id": str(found)}
+    if isinstance(found, Mapping):
+        data = dict(found)
+        logged_in = data.get("logged_in", data.get("is_authenticated", True))
+        data["logged_in"] = bool(logged_in)
+        return data
+    if not _safe_attribute(found, "is_authenticated", True):
+        return {"logged_in": False}
+    data = {name: value for name in _OBJECT_ATTRIBUTES if (value := _safe_attribute(found, name)) is not None}
+    data["logged_in"] = True
+    return data
+
+
+def _safe_attribute(obj: Any, name: str, default: Any = None) -> Any:
+    try:
+        value = getattr(obj, name, default)
+    except Exception:  # e.g. BaseUser.identity raising NotImplementedError
+        return default
+    return default if callable(value) else value
+
+
+@lru_cache(maxsize=32)
+def load_callable(dotted: str) -> Callable[..., Any] | None:
+    """Import ``"package.module:function"``; None (logged) when it cannot be imported."""
+    module_name, _, attribute = dotted.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except Exception as exc:  # importing app code can raise anything
+        logger.error("cannot import %s: %s", dotted, exc)
+        return None
+    return target if callable(target) else None
+
+
+def _call(function: Callable[..., Any], scope: Mapping[str, Any]) -> dict[str, Any] | None:
+    try:
+        return identity(function(scope))
+    except Exception:
+        logger.exception("user callable failed")
+        return None
+
+
+async def resolve_identity(ctx: RequestContext) -> None:
+    """Await an async ``user.callable`` into ``ctx.prefetched`` (once per request)."""
+    dotted = ctx.settings.user.callable
+    if not dotted or "user.identity" in ctx.prefetched:
+        return
+    function = load_callable(dotted)
+    if function is None or not inspect.iscoroutinefunction(function):
+        return
+    try:
+        found = await function(ctx.scope)
+    except Exception:
+        logger.exception("user callable failed")
+        found = None
+    ctx.prefetched["user.identity"] = identity(found)
+
+
+async def prefetch_user(ctx: RequestContext) -> None:
+    """Resolve the user and fetch their profile from the CRM (only when ``user.*`` is read)."""
+    await resolve_identity(ctx)
+    source = ctx.sources.profile if ctx.sources is not None else None
+    user = _identity_of(ctx)
+    if source is None or not user or not user.get("logged_in"):
+        return
+    user_id = _text(_first(user, "id"))
+    if user_id:
+        ctx.prefetched["user.profile"] = await source.fetch(user_id)
+
+
+def _identity_of(ctx: RequestContext) -> dict[str, Any] | None:
+    # prefetch may have resolved an async callable after ctx.user was first read
+    if "user.identity" in ctx.prefetched:
+        return ctx.prefetched["user.identity"]  # type: ignore[no-any-return]
+    return ctx.user
+
+
+# -- the signals -------------------------------------------------------------------------------
+
+
+def user_signals(ctx: RequestContext) -> dict[str, Any]:
+    """The ``user`` namespace for one request."""
+    user = _identity_of(ctx)
+    values: dict[str, Any] = dict.fromkeys(FIELDS)
+    if user is None:
+        return values
+    values["logged_in"] = bool(user.get("logged_in"))
+    if not values["logged_in"]:
+        return values
+    profile = ctx.prefetched.get("user.profile")
+    merged = {**user, **profile} if isinstance(profile, Mapping) else user
+    today = ctx.now.date()
+    orders = _orders(merged.get("orders"))
+    birthday = _date(_first(merged, "birthday"))
+    last_order = _date(_first(merged, "last_order")) or (max(o[0] for o in orders) if orders else None)
+    values.update(
+        id=_text(_first(user, "id")) or _text(_first(merged, "id")),
+        first_name=_first_name(merged),
+        name=_full_name(merged),
+        email=_text(_first(merged, "email")),
+        phone=_text(_first(merged, "phone")),
+        birthday=birthday,
+        is_birthday=is_birthday(birthday, today) if birthday else None,
+        tier=_text(_first(merged, "tier")),
+        segment=_text(_first(merged, "segment")) or (rfm_segment(orders, today) if orders is not None else None),
+        orders=_order_count(merged, orders),
+        purchased=_purchased(merged),
+        last_order_days=_days_since(last_order, today),
+    )
+    return values
+
+
+def _first(data: Mapping[str, Any], field: str) -> Any:
+    for name in _ALIASES[field]:
+        value = data.get(name)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str | int):
+        return str(value).strip()[:MAX_TEXT] or None
+    return None
+
+
+def _first_name(data: Mapping[str, Any]) -> str | None:
+    first = _text(_first(data, "first_name"))
+    if first:
+        return first
+    name = _text(_first(data, "name"))
+    return name.split()[0] if name else None
+
+
+def _full_name(data: Mapping[str, Any]) -> str | None:
+    name = _text(_first(data, "name"))
+    if name:
+        return name
+    parts = [_text(_first(data, "first_name")), _text(_first(data, "last_name"))]
+    return " ".join(part for part in parts if part) or None
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and 10 <= len(value) <= 40:
+        try:
+            return datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
+        except ValueError:
+            return None
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def is_birthday(birthday: date, today: date) -> bool:
+    """Born on this day of the year; 29 February birthdays are celebrated on the 28th in other years."""
+    if (birthday.month, birthday.day) == (today.month, today.day):
+        return True
+    leap = today.year % 4 == 0 and (today.year % 100 != 0 or today.year % 400 == 0)
+    return (birthday.month, birthday.day) == (2, 29) and not leap and (today.month, today.day) == (2, 28)
+
+
+def _days_since(day: date | None, today: date) -> int | None:
+    if day is None or day > today:
+        return None
+    return (today - day).days
+
+
+# -- orders and RFM ----------------------------------------------------------------------------
+
+Order = tuple[date, float | None, list[Any]]
+
+
+def _orders(value: Any) -> list[Order] | None:
+    """Orders with dates as ``(date, total, items)``; None when the profile lists no orders."""
+    if not isinstance(value, list):
+        return None
+    orders: list[Order] = []
+    for order in value[:MAX_ORDERS]:
+        if not isinstance(order, Mapping):
+            continue
+        day = _date(order.get("date") or order.get("created_at") or order.get("ordered_at"))
+        if day is None:
+            continue
+        total = _number(order.get("total", order.get("amount")))
+        items = order.get("items")
+        orders.append((day, total, items if isinstance(items, list) else []))
+    return orders
+
+
+def _order_count(data: Mapping[str, Any], orders: list[Order] | None) -> int | None:
+    count = data.get("orders")
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        return count
+    if isinstance(data.get("orders"), list):
+        return len(data["orders"])
+    explicit = _first(data, "order_count")
+    return explicit if isinstance(explicit, int) and not isinstance(explicit, bool) and explicit >= 0 else None
+
+
+def _purchased(data: Mapping[str, Any]) -> list[str] | None:
+    given = data.get("purchased")
+    if isinstance(given, list):
+        return _unique(_text(item) for item in given)
+    orders = data.get("orders")
+    if not isinstance(orders, list):
+        return None
+    found: list[str | None] = []
+    for order in orders[:MAX_ORDERS]:
+        items = order.get("items") if isinstance(order, Mapping) else None
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, Mapping):
+                found.append(_text(item.get("sku") or item.get("product_id") or item.get("id")))
+                found.append(_text(item.get("category")))
+            else:
+                found.append(_text(item))
+    return _unique(found)
+
+
+def _unique(values: Iterable[str | None]) -> list[str]:
+    return list(dict.fromkeys(value for value in values if value))[:MAX_PURCHASED]
+
+
+def rfm_segment(orders: list[Order], today: date) -> str:
+    """An RFM-style class from order dates (recency, frequency) and totals (monetary).
+
+    ``prospect`` (no orders), ``new`` (one order in 30 days), ``champion`` (4+ orders,
+    the last within 30 days), ``loyal`` (3+ orders, the last within 90 days),
+    ``promising`` (the last order within 90 days), ``at_risk`` (3+ orders but none
+    in 90 days, or a big spender gone quiet), ``hibernating`` (quiet for 90-365
+    days), ``lost`` (no order for over a year).
+    """
+    if not orders:
+        return "prospect"
+    recency = max(0, (today - max(order[0] for order in orders)).days)
+    frequency = len(orders)
+    monetary = sum(order[1] or 0.0 for order in orders)
+    average = monetary / frequency
+    if frequency == 1 and recency <= 30:
+        return "new"
+    if frequency >= 4 and recency <= 30:
+        return "champion"
+    if frequency >= 3 and recency <= 90:
+        return "loyal"
+    if recency <= 90:
+        return "promising"
+    if recency > 365:
+        return "lost"
+    if frequency >= 3 or (frequency >= 2 and average >= 1_000):
+        return "at_risk"
+    return "hibernating"

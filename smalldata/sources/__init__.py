@@ -1,0 +1,33 @@
+"""Remote sources over HTTP: the profile/CRM service and the basket service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smalldata.settings import Settings
+from smalldata.sources.http import CircuitBreaker, RemoteSource
+
+__all__ = ["CircuitBreaker", "RemoteSource", "Sources"]
+
+
+@dataclass
+class Sources:
+    """The remote sources configured in settings, shared by every request of one app."""
+
+    profile: RemoteSource | None = None
+    basket: RemoteSource | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Sources:
+        """A source per configured URL (``user.profile_url``, ``basket.service_url``)."""
+        user, basket = settings.user, settings.basket
+        return cls(
+            profile=RemoteSource("profile", user.profile_url, user) if user.profile_url else None,
+            basket=RemoteSource("basket", basket.service_url, basket) if basket.service_url else None,
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients (on application shutdown)."""
+        for source in (self.profile, self.basket):
+            if source is not None:
+                await source.aclose()

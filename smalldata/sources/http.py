@@ -1,0 +1,164 @@
+"""A remote JSON source (profile/CRM, basket service) that never slows a page down.
+
+Every call has a strict total timeout; answers are kept in a ``cachetools``
+TTL cache; parallel requests for one key share one fetch (no stampede when a
+customer opens ten tabs); and after ``failures_before_pause`` failures in a row
+a circuit breaker stops calling the service for ``pause_seconds``, then lets
+one trial call through. Every failure is "unknown" (None) to the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from cachetools import TTLCache
+
+from smalldata.settings import RemoteSettings
+
+logger = logging.getLogger("smalldata.sources")
+
+MAX_KEY = 200
+
+
+class CircuitBreaker:
+    """Closed → open after ``threshold`` consecutive failures → one trial after ``cooldown`` seconds."""
+
+    def __init__(self, threshold: int, cooldown: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.failures = 0
+        self._clock = clock
+        self._opened_at: float | None = None
+        self._trial = False
+
+    @property
+    def state(self) -> str:
+        """``closed`` (calling), ``open`` (pausing) or ``half-open`` (a trial call is allowed)."""
+        if self._opened_at is None:
+            return "closed"
+        if self._clock() - self._opened_at >= self.cooldown and not self._trial:
+            return "half-open"
+        return "open"
+
+    def allow(self) -> bool:
+        """May a call go out now? In half-open state only one trial call is let through."""
+        state = self.state
+        if state == "half-open":
+            self._trial = True
+        return state != "open"
+
+    def success(self) -> None:
+        self.failures = 0
+        self._opened_at = None
+        self._trial = False
+
+    def failure(self) -> None:
+        self.failures += 1
+        if self._trial or self.failures >= self.threshold:
+            if self._opened_at is None or self._trial:
+                logger.warning("pausing calls for %.0f s after %d failures", self.cooldown, self.failures)
+            self._opened_at = self._clock()
+            self._trial = False
+
+
+class RemoteSource:
+    """GET ``url`` (with ``{id}`` replaced by the key) and return its JSON object, or None.
+
+    ``calls`` counts requests actually sent (tests and the health endpoint read it).
+    A JSON list answer is returned as ``{"items": [...]}``; 404 is a known "nothing"
+    and is cached like an answer; timeouts, errors and malformed JSON are failures.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        settings: RemoteSettings,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.url = url
+        self.settings = settings
+        self.timeout = settings.timeout_ms / 1000
+        self.calls = 0
+        self.breaker = CircuitBreaker(settings.failures_before_pause, settings.pause_seconds, clock=clock)
+        self._client = client
+        self._own_client = client is None
+        self._cache: TTLCache[str, dict[str, Any] | None] | None = None
+        if settings.cache_seconds > 0 and settings.cache_size > 0:
+            self._cache = TTLCache(maxsize=settings.cache_size, ttl=settings.cache_seconds, timer=clock)
+        self._inflight: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
+
+    async def fetch(self, key: str) -> dict[str, Any] | None:
+        """The service's answer for ``key`` (from cache when fresh), or None when unknown."""
+        key = str(key)[:MAX_KEY]
+        if self._cache is not None and key in self._cache:
+            return self._cache[key]
+        pending = self._inflight.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load(key))
+            self._inflight[key] = pending
+            pending.add_done_callback(lambda _: self._inflight.pop(key, None))
+        try:
+            # shield: one waiter being cancelled must not cancel the fetch the others share
+            return await asyncio.shield(pending)
+        except Exception:  # pragma: no cover - _load catches its own errors
+            logger.exception("%s source failed", self.name)
+            return None
+
+    async def _load(self, key: str) -> dict[str, Any] | None:
+        if not self.breaker.allow():
+            return None
+        self.calls += 1
+        try:
+            async with asyncio.timeout(self.timeout):
+                response = await self._http().get(self.url.replace("{id}", quote(key, safe="")))
+        except (httpx.HTTPError, TimeoutError, OSError) as exc:
+            return self._failed(f"{type(exc).__name__}")
+        if response.status_code == 404:
+            return self._answer(key, None)
+        if response.status_code != 200:
+            return self._failed(f"HTTP {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError:
+            return self._failed("malformed JSON")
+        if isinstance(data, list):
+            data = {"items": data}
+        if not isinstance(data, dict):
+            return self._failed("JSON is not an object")
+        return self._answer(key, data)
+
+    def _answer(self, key: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
+        self.breaker.success()
+        if self._cache is not None:
+            self._cache[key] = data
+        return data
+
+    def _failed(self, why: str) -> dict[str, Any] | None:
+        logger.info("%s source: %s; its signals are unknown for this request", self.name, why)
+        self.breaker.failure()
+        return None  # unknown
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout),
+                headers=self.settings.headers,
+                follow_redirects=False,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client this source opened."""
+        if self._client is not None and self._own_client:
+            await self._client.aclose()
+            self._client = None
