@@ -103,9 +103,7 @@ class SmallData:
             await self.app(scope, receive, send)
             return
         if self.deferred:
-            await self.app(
-                scope, receive, HtmlInjector(send, scope["method"], _DeferredHooks(self.script_src))
-            )
+            await self.app(scope, receive, HtmlInjector(send, scope["method"], _DeferredHooks(self.script_src)))
             return
         visit = await self._begin(scope)
         if visit is None:
@@ -131,18 +129,16 @@ class SmallData:
 class _PageHooks:
     """Headers and markup for one personalised response; every failure is contained here."""
 
-    def __init__(
-        self, visit: Visit, prefix: str, script_src: str, path: str, counters: Counter[str]
-    ) -> None:
+    def __init__(self, visit: Visit, prefix: str, script_src: str, path: str, counters: Counter[str]) -> None:
         self.visit = visit
         self.prefix = prefix
         self.script_src = script_src
         self.path = path
         self.counters = counters
 
-    def start(self, headers: MutableHeaders, *, page: bool) -> None:
+    async def start(self, headers: MutableHeaders, *, page: bool) -> None:
         try:
-            cookies = self.visit.deliver(page=page)
+            cookies = await self.visit.deliver(page=page)
             if cookies or (page and not self.visit.decision.empty):
                 make_private(headers)
                 add_vary(headers, ["Cookie", *self.visit.vary])
@@ -151,8 +147,8 @@ class _PageHooks:
             self._failed("recording the visit")
 
     def markup(self, headers: Headers) -> bytes:
-        if self.visit.decision.empty:
-            return b""
+        if not (self.visit.decision.slot_rules or self.visit.reported_exposures):
+            return b""  # nothing for the client to do (tags alone stay on the server)
         try:
             nonce = csp_nonce(headers)
             data = payload_data(self.visit, self.prefix)
@@ -174,7 +170,7 @@ class _DeferredHooks:
     def __init__(self, script_src: str) -> None:
         self.script_src = script_src
 
-    def start(self, headers: MutableHeaders, *, page: bool) -> None:
+    async def start(self, headers: MutableHeaders, *, page: bool) -> None:
         return None
 
     def markup(self, headers: Headers) -> bytes:

@@ -82,9 +82,7 @@ class Endpoints:
         versioned = request.query_params.get("v") == CLIENT_VERSION
         headers = {
             "ETag": etag,
-            "Cache-Control": "public, max-age=31536000, immutable"
-            if versioned
-            else "public, no-cache",
+            "Cache-Control": "public, max-age=31536000, immutable" if versioned else "public, no-cache",
         }
         if etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
@@ -97,11 +95,9 @@ class Endpoints:
         visit = await self.personaliser.begin(request.scope, path=path)
         if visit is None:
             return JSONResponse({"decision": None}, headers={"Cache-Control": NO_STORE})
-        response = JSONResponse(
-            payload_data(visit, self.prefix), headers={"Cache-Control": NO_STORE}
-        )
+        response = JSONResponse(payload_data(visit, self.prefix), headers={"Cache-Control": NO_STORE})
         headers = MutableHeaders(scope={"headers": response.raw_headers})
-        append_cookies(headers, visit.deliver(page=True))
+        append_cookies(headers, await visit.deliver(page=True))
         response.raw_headers = headers.raw
         self.counters["decide"] += 1
         return response

@@ -35,7 +35,7 @@ DEFAULT_MAX_HELD = 64 * 1024
 class PageHooks(Protocol):
     """What the middleware supplies for one response."""
 
-    def start(self, headers: MutableHeaders, *, page: bool) -> None:
+    async def start(self, headers: MutableHeaders, *, page: bool) -> None:
         """Edit the response headers; ``page`` is true for an HTML page that may get markup."""
 
     def markup(self, headers: Headers) -> bytes:
@@ -58,9 +58,7 @@ def is_page(message: Message, method: str) -> bool:
 class HtmlInjector:
     """Wraps ``send`` for one request; see the module docstring."""
 
-    def __init__(
-        self, send: Send, method: str, hooks: PageHooks, *, max_held: int = DEFAULT_MAX_HELD
-    ) -> None:
+    def __init__(self, send: Send, method: str, hooks: PageHooks, *, max_held: int = DEFAULT_MAX_HELD) -> None:
         self.send = send
         self.method = method
         self.hooks = hooks
@@ -87,7 +85,7 @@ class HtmlInjector:
         self.start_message = message
         headers = MutableHeaders(scope=message)
         self.page = is_page(message, self.method)
-        self.hooks.start(headers, page=self.page)
+        await self.hooks.start(headers, page=self.page)
         if self.page:
             self.markup = self.hooks.markup(headers)
         if not self.page or not self.markup:

@@ -7,15 +7,16 @@ implement them with a few lines.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.types import Scope
 
-from smalldata.decision import Decision
+from smalldata.decision import Decision, Exposure
 
+Recorder = Callable[[bool], Awaitable[tuple[list[str], list[Exposure] | None]]]
 EventType = Literal["chat_shown", "chat_accepted", "chat_dismissed", "conversion"]
 
 
@@ -44,16 +45,29 @@ class Visit:
 
     ``deliver(page=True)`` is called once the response turns out to be an HTML page
     (the page view counts, caps and tags are recorded); ``page=False`` for anything
-    else. It returns ``Set-Cookie`` header values to add to the response.
+    else. It returns ``Set-Cookie`` header values to add to the response. The
+    recorder answers ``(cookies, new exposures or None when unknown)``.
     """
 
     decision: Decision
     vary: tuple[str, ...] = ()
-    recorder: Callable[[bool], list[str]] | None = None
+    recorder: Recorder | None = None
+    exposures: list[Exposure] | None = None
 
-    def deliver(self, *, page: bool) -> list[str]:
+    async def deliver(self, *, page: bool) -> list[str]:
         """Record what was delivered; returns ``Set-Cookie`` values."""
-        return self.recorder(page) if self.recorder is not None else []
+        if self.recorder is None:
+            return []
+        cookies, new_exposures = await self.recorder(page)
+        if new_exposures is not None:
+            self.exposures = new_exposures
+        return cookies
+
+    @property
+    def reported_exposures(self) -> list[Exposure]:
+        """Exposures to announce on the page: only those this visitor has not had yet, when known."""
+        exposures = self.decision.exposures if self.exposures is None else self.exposures
+        return [e for e in exposures if not e.forced]
 
 
 class Personaliser(Protocol):
@@ -77,8 +91,7 @@ def payload_data(visit: Visit, prefix: str) -> dict[str, Any]:
     return {
         "decision": visit.decision.to_json(),
         "exposures": [
-            {"experiment": e.experiment, "variant": e.variant, "rule": e.rule}
-            for e in visit.decision.exposures
+            {"experiment": e.experiment, "variant": e.variant, "rule": e.rule} for e in visit.decision.exposures
         ],
         "version": visit.decision.ruleset_version,
         "events": prefix + "events",

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from smalldata.decision import Decision
+from smalldata.decision import Decision, Exposure
 from smalldata.delivery.visit import ClientEvent, Visit
 
 
@@ -20,9 +20,7 @@ class FakePersonaliser:
     """Decides the same thing for everyone; records what the middleware asked of it."""
 
     decision: Decision = field(default_factory=greeting_decision)
-    cookies: list[str] = field(
-        default_factory=lambda: ["sd=visitor-1; Path=/; HttpOnly; SameSite=Lax"]
-    )
+    cookies: list[str] = field(default_factory=lambda: ["sd=visitor-1; Path=/; HttpOnly; SameSite=Lax"])
     vary: tuple[str, ...] = ()
     fail: bool = False
     delivered: list[bool] = field(default_factory=list)
@@ -35,9 +33,9 @@ class FakePersonaliser:
         self.paths.append(path)
         return Visit(self.decision, self.vary, self._record)
 
-    def _record(self, page: bool) -> list[str]:
+    async def _record(self, page: bool) -> tuple[list[str], list[Exposure] | None]:
         self.delivered.append(page)
-        return list(self.cookies) if page else []
+        return (list(self.cookies) if page else []), None
 
     async def record_event(self, scope: Scope, event: ClientEvent) -> list[str]:
         self.events.append(event)
@@ -121,8 +119,6 @@ def raw_app(
         raw = [(k.lower().encode(), v.encode()) for k, v in headers]
         await send({"type": "http.response.start", "status": status, "headers": raw})
         for i, chunk in enumerate(chunks):
-            await send(
-                {"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1}
-            )
+            await send({"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1})
 
     return app

@@ -35,9 +35,7 @@ def test_client_js_revalidates_with_its_etag(client: TestClient) -> None:
     assert again.status_code == 304
 
 
-def test_decide_returns_the_decision_for_a_path_and_is_never_cached(
-    client: TestClient, fake: FakePersonaliser
-) -> None:
+def test_decide_returns_the_decision_for_a_path_and_is_never_cached(client: TestClient, fake: FakePersonaliser) -> None:
     response = client.get("/_smalldata/decide", params={"path": "/pricing?plan=pro"})
     assert response.status_code == 200
     assert response.headers["cache-control"] == "private, no-store"
@@ -52,9 +50,7 @@ def test_decide_refuses_paths_off_the_site(client: TestClient, path: str) -> Non
 
 
 def test_chat_dismissal_is_recorded(client: TestClient, fake: FakePersonaliser) -> None:
-    response = client.post(
-        "/_smalldata/events", json={"type": "chat_dismissed", "rule": "pricing-chat"}
-    )
+    response = client.post("/_smalldata/events", json={"type": "chat_dismissed", "rule": "pricing-chat"})
     assert response.status_code == 204
     assert [(e.type, e.rule) for e in fake.events] == [("chat_dismissed", "pricing-chat")]
 
@@ -70,12 +66,8 @@ def test_chat_dismissal_is_recorded(client: TestClient, fake: FakePersonaliser) 
         (json.dumps({"type": "conversion", "password": "x"}).encode(), "password"),
     ],
 )
-def test_malformed_events_get_400_with_a_reason(
-    client: TestClient, fake: FakePersonaliser, body, message
-) -> None:
-    response = client.post(
-        "/_smalldata/events", content=body, headers={"content-type": "application/json"}
-    )
+def test_malformed_events_get_400_with_a_reason(client: TestClient, fake: FakePersonaliser, body, message) -> None:
+    response = client.post("/_smalldata/events", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert message in response.json()["error"]
     assert fake.events == []

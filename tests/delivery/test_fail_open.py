@@ -32,7 +32,7 @@ async def test_failing_personaliser_serves_the_page_unchanged_and_logs_the_path(
 
 
 async def test_failing_state_recording_keeps_the_page(wrap, fake: FakePersonaliser) -> None:
-    def explode(page: bool) -> list[str]:
+    async def explode(page: bool) -> tuple[list[str], None]:
         raise OSError("redis is down")
 
     async def begin(scope: Scope, *, path: str | None = None) -> Visit:

@@ -29,9 +29,7 @@ PAGE = b"<html><body><h1>Shop</h1></body></html>"
         ("max-age=0, must-revalidate", "private, max-age=0, must-revalidate"),
     ],
 )
-async def test_personalised_page_is_private_keeping_stricter_directives(
-    wrap, app_sets, expected
-) -> None:
+async def test_personalised_page_is_private_keeping_stricter_directives(wrap, app_sets, expected) -> None:
     headers = [("content-type", "text/html")] + ([("cache-control", app_sets)] if app_sets else [])
     result = await call(wrap(raw_app([PAGE], headers=headers)))
     assert result.header("cache-control") == expected
@@ -56,16 +54,12 @@ async def test_vary_names_cookie_and_the_headers_signals_used_once_each(
 
 
 async def test_strong_etag_becomes_weak_when_the_body_changed(wrap) -> None:
-    result = await call(
-        wrap(raw_app([PAGE], headers=[("content-type", "text/html"), ("etag", '"v1"')]))
-    )
+    result = await call(wrap(raw_app([PAGE], headers=[("content-type", "text/html"), ("etag", '"v1"')])))
     assert result.header("etag") == 'W/"v1"'
 
 
 async def test_weak_etag_stays_as_it_was(wrap) -> None:
-    result = await call(
-        wrap(raw_app([PAGE], headers=[("content-type", "text/html"), ("etag", 'W/"v1"')]))
-    )
+    result = await call(wrap(raw_app([PAGE], headers=[("content-type", "text/html"), ("etag", 'W/"v1"')])))
     assert result.header("etag") == 'W/"v1"'
 
 
@@ -95,9 +89,7 @@ async def test_decision_is_available_to_handlers_as_request_state(fake: FakePers
     async def page(request: Request) -> Response:
         return HTMLResponse(f"<body>{request.state.smalldata.greeting}</body>")
 
-    app = Starlette(
-        routes=[Route("/", page)], middleware=[Middleware(SmallData, personaliser=fake)]
-    )
+    app = Starlette(routes=[Route("/", page)], middleware=[Middleware(SmallData, personaliser=fake)])
     with TestClient(app) as client:
         assert client.get("/").text.startswith("<body>Welcome back!<script")
 

@@ -27,9 +27,7 @@ async def test_payload_and_script_are_inserted_before_body_end(wrap) -> None:
     assert body.startswith(b"<html><head><title>Shop</title></head><body><h1>Shop</h1><script")
     assert body.endswith(b"</script></body></html>")
     assert payload_of(body)["decision"]["greeting"] == "Welcome back!"  # type: ignore[index]
-    assert (
-        f'<script src="/_smalldata/client.js?v={CLIENT_VERSION}" defer></script>'.encode() in body
-    )
+    assert f'<script src="/_smalldata/client.js?v={CLIENT_VERSION}" defer></script>'.encode() in body
 
 
 async def test_content_length_is_recomputed(wrap) -> None:
@@ -83,14 +81,12 @@ async def test_page_that_grows_too_much_after_body_end_is_passed_through(
         sent.append(message)
 
     class Hooks:
-        def start(self, headers: object, *, page: bool) -> None: ...
+        async def start(self, headers: object, *, page: bool) -> None: ...
         def markup(self, headers: object) -> bytes:
             return b"<!--x-->"
 
     injector = HtmlInjector(send, "GET", Hooks(), max_held=100)
-    await injector(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]}
-    )
+    await injector({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
     chunks = [b"<body></body>", b"y" * 200, b"z"]
     for i, chunk in enumerate(chunks):
         await injector({"type": "http.response.body", "body": chunk, "more_body": i < 2})
@@ -137,9 +133,7 @@ PASSTHROUGH = {
 
 @pytest.mark.parametrize("case", PASSTHROUGH.values(), ids=PASSTHROUGH.keys())
 @pytest.mark.parametrize("chunked", [False, True], ids=["whole", "chunked"])
-async def test_responses_that_are_not_plain_pages_are_left_untouched(
-    wrap, case, chunked: bool
-) -> None:
+async def test_responses_that_are_not_plain_pages_are_left_untouched(wrap, case, chunked: bool) -> None:
     headers, status, method, body = case
     chunks = [body[i : i + 5] for i in range(0, len(body), 5)] or [b""] if chunked else [body]
     result = await call(wrap(raw_app(chunks, status=status, headers=headers)), method=method)
@@ -169,11 +163,7 @@ async def test_empty_decision_leaves_the_page_byte_identical(wrap, fake: FakePer
 async def test_csp_nonce_is_put_on_both_script_tags(wrap) -> None:
     csp = "default-src 'self'; script-src 'self' 'nonce-r4nd0m+/='"
     result = await call(
-        wrap(
-            raw_app(
-                [PAGE], headers=[("content-type", "text/html"), ("content-security-policy", csp)]
-            )
-        )
+        wrap(raw_app([PAGE], headers=[("content-type", "text/html"), ("content-security-policy", csp)]))
     )
     assert result.body.count(b'nonce="r4nd0m+/="') == 2
 
@@ -184,15 +174,11 @@ async def test_no_value_can_close_the_payload_script(wrap, fake: FakePersonalise
     result = await call(wrap(raw_app([PAGE])))
     script = re.search(rb'id="smalldata">(.*?)</script>', result.body, re.S)
     assert script is not None
-    assert (
-        b"<" not in script.group(1) and b">" not in script.group(1) and b"&" not in script.group(1)
-    )
+    assert b"<" not in script.group(1) and b">" not in script.group(1) and b"&" not in script.group(1)
     assert payload_of(result.body)["decision"]["greeting"] == evil  # type: ignore[index]
 
 
-async def test_deferred_mode_adds_only_the_script_tag_and_keeps_headers(
-    wrap, fake: FakePersonaliser
-) -> None:
+async def test_deferred_mode_adds_only_the_script_tag_and_keeps_headers(wrap, fake: FakePersonaliser) -> None:
     headers = [("content-type", "text/html"), ("cache-control", "public, max-age=60")]
     result = await call(wrap(raw_app([PAGE], headers=headers), deferred=True))
     assert b'id="smalldata"' not in result.body
