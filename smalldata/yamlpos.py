@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import yaml
@@ -61,7 +62,16 @@ def _core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     return int(text, 10)
 
 
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> date | datetime:
+    text = str(loader.construct_scalar(node)).strip()
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    # fromisoformat takes what people write: 2026-12-24T18:00, 2026-12-24 18:00:00+01:00, …Z
+    return datetime.fromisoformat(re.sub(r"[ \t]+", " ", text).replace("t", "T"))
+
+
 _CoreLoader.add_constructor("tag:yaml.org,2002:int", _core_int)
+_CoreLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 @dataclass
@@ -120,7 +130,10 @@ class _Converter:
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, TypeError, OverflowError, AttributeError):
+            raise YamlError(Problem(position, f"cannot read the value {node.value!r}")) from None
 
     def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
         self.loader.flatten_mapping(node)

@@ -84,16 +84,16 @@ class Engine:
     ) -> tuple[TraceStatus, TraceEntry | None]:
         free = [slot for slot in rule.slots if slot not in taken]
         if rule.slots and not free and not rule.tags:
+            # the fast path never evaluates a rule that could not win; a trace says whether it would have matched
+            failed = trace and self._failure(rule, signals, now)
+            if failed:
+                return "failed", failed
             by = taken[rule.slots[0]]
             return "shadowed", _entry(trace, rule, "shadowed", f"its slots are taken by '{by}'", by=by)
         if rule.active is not None and (now is None or not rule.active.contains(now)):
             return "inactive", _entry(trace, rule, "inactive", f"runs {rule.active.describe()}")
         if not rule.condition.test(signals):
-            if not trace:
-                return "failed", None
-            failure = rule.condition.explain(signals)
-            return "failed", TraceEntry(rule.id, "failed", "condition not met",
-                                        failure.condition if failure else None, failure.actual if failure else None)
+            return "failed", self._failure(rule, signals, now) if trace else None
         if rule.cap is not None and caps is not None and caps.count(rule.id, rule.cap.per) >= rule.cap.max:
             return "capped", _entry(trace, rule, "capped", f"already shown {rule.cap.max}× this {rule.cap.per}")
         actions = rule.actions
@@ -106,6 +106,16 @@ class Engine:
             actions = chosen
         assert actions is not None
         return self._apply(rule, actions, signals, decision, taken, trace)
+
+    @staticmethod
+    def _failure(rule: CompiledRule, signals: Signals, now: datetime | None) -> TraceEntry | None:
+        """A trace entry saying which condition failed, or ``None`` when the rule would match."""
+        if rule.active is not None and (now is None or not rule.active.contains(now)):
+            return TraceEntry(rule.id, "inactive", f"runs {rule.active.describe()}")
+        failure = rule.condition.explain(signals)
+        if failure is None:
+            return None
+        return TraceEntry(rule.id, "failed", "condition not met", failure.condition, failure.actual)
 
     def _assign(self, rule: CompiledRule, visitor_id: str | None, forced: Mapping[str, str] | None,
                 decision: Decision) -> ActionSet | None:

@@ -280,7 +280,7 @@ _ORDER: dict[str, tuple[Callable[[Any, Any], bool], str, Callable[[float], Inter
 
 def _ordered(op: str, literal: Any, lit: Literals) -> Compiled:
     compare, symbol, interval = _ORDER[op]
-    value = lit.number(literal) if lit.kind == "number" else lit.moment(literal)
+    value: Any = lit.number(literal) if lit.kind == "number" else lit.moment(literal)
     conv = _ordered_conv(lit, value)
     domain = Domain(interval=interval(value)) if lit.kind == "number" else None
     label = f"{lit.ref.name} {symbol} {_show(value)}"

@@ -1,0 +1,290 @@
+"""The ``smalldata`` command: check, try, test, demo, bench."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, TextIO
+
+from smalldata.decision import Decision, TraceEntry
+from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment
+from smalldata.problems import ProblemsError, did_you_mean
+from smalldata.rules import Engine, check_ruleset, load_ruleset
+from smalldata.settings import Settings, load_settings
+from smalldata.signals.catalog import resolve
+from smalldata.yamlpos import YamlError, load_value
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        code: int = args.run(args)
+    except ProblemsError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smalldata", description="Personalise a web shop with small data.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--rules", default=None, help="rules folder or file (default: settings' rules, else rules/)")
+    common.add_argument("--config", default=None, help="settings file (default: smalldata.yaml if present)")
+    verbs = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    check = verbs.add_parser("check", parents=[common], help="validate rule files; exit 1 on errors")
+    check.add_argument("path", nargs="?", help="rules folder or file (same as --rules)")
+    check.set_defaults(run=_check)
+
+    try_ = verbs.add_parser("try", parents=[common], help="evaluate the rules for an imagined visitor")
+    try_.add_argument("--set", dest="sets", action="append", default=[], metavar="SIGNAL=VALUE",
+                      help="set a signal; the value is read as YAML (true, 400, [DK, SE], {shoes: 3})")
+    try_.add_argument("--url", help="the page, e.g. /pricing or https://shop.example/pricing?utm_source=x")
+    try_.add_argument("--user-agent", help="the User-Agent header")
+    try_.add_argument("--ip", help="the client IP address")
+    try_.add_argument("--language", help="the Accept-Language header")
+    try_.add_argument("--at", help="the time, e.g. 2026-12-24T18:00 (shop time zone unless an offset is given)")
+    try_.add_argument("--visitor-id", help=f"visitor id for experiment assignment (default '{DEFAULT_VISITOR_ID}')")
+    try_.add_argument("--geoip", help="a GeoIP2/GeoLite2 City .mmdb file to resolve --ip with")
+    try_.add_argument("--explain", action="store_true", help="say for every rule why it matched or not")
+    try_.add_argument("--json", action="store_true", help="print {decision, matched, trace, signals} as JSON")
+    try_.set_defaults(run=_try)
+
+    test = verbs.add_parser("test", parents=[common], help="run the tests: blocks of the rule files")
+    test.add_argument("path", nargs="?", help="rules folder or file (same as --rules)")
+    test.add_argument("-v", "--verbose", action="store_true", help="list every test")
+    test.set_defaults(run=_test)
+
+    demo = verbs.add_parser("demo", parents=[common], help="start the example shop on http://127.0.0.1:8000")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(run=_demo)
+
+    bench = verbs.add_parser("bench", parents=[common], help="run the benchmark suite")
+    bench.add_argument("--quick", action="store_true", help="a shorter run (under two minutes)")
+    bench.add_argument("--check", action="store_true", help="exit 1 when a budget of SPEC §5 is broken")
+    bench.add_argument("--output", default=None, help="where to write the JSON report and plot")
+    bench.set_defaults(run=_bench)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def _rules_path(args: argparse.Namespace, settings: Settings) -> str:
+    return str(getattr(args, "path", None) or args.rules or settings.rules)
+
+
+# -- check -------------------------------------------------------------------
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    path = _rules_path(args, settings)
+    ruleset, problems = check_ruleset(path, settings)
+    for problem in problems:
+        print(problem)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if ruleset is None:
+        print(f"{path}: {_count(errors, 'error')}, {_count(warnings, 'warning')}", file=sys.stderr)
+        return EXIT_FAILED
+    summary = (f"{path}: {_count(len(ruleset.rules), 'rule')} in {_count(len(ruleset.files), 'file')}, "
+               f"{_count(len(ruleset.segments), 'segment')}, {_count(len(ruleset.tests), 'test')}; "
+               f"{_count(warnings, 'warning')}; version {ruleset.version}")
+    print(summary)
+    return EXIT_OK
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+# -- try ---------------------------------------------------------------------
+
+
+def _try(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.geoip:
+        settings = settings.model_copy(update={"geo": settings.geo.model_copy(update={"database": args.geoip})})
+    ruleset = load_ruleset(_rules_path(args, settings), settings)
+    given = _parse_sets(args.sets)
+    at = parse_moment(args.at, settings) if args.at else None
+    imagined = Imagined(given=given, url=args.url, user_agent=args.user_agent, ip=args.ip, at=at,
+                        language=args.language)
+    signals = imagined.signals(settings)
+    visitor_id = args.visitor_id or str(given.get("visitor.id") or DEFAULT_VISITOR_ID)
+    decision = Engine(ruleset, settings).decide(signals, visitor_id=visitor_id, trace=True)
+    used = {name: signals.get(name) for name in sorted(ruleset.reads)}
+    if args.json:
+        report = {
+            "decision": decision.to_json(),
+            "matched": decision.matched,
+            "trace": [entry.as_dict() for entry in decision.trace or []],
+            "signals": used,
+        }
+        print(json.dumps(report, indent=2, ensure_ascii=False, default=_json_default))
+        return EXIT_OK
+    _print_decision(decision, sys.stdout)
+    if args.explain:
+        _print_signals(used, sys.stdout)
+        _print_trace(decision.trace or [], sys.stdout)
+    return EXIT_OK
+
+
+def _parse_sets(sets: list[str]) -> dict[str, Any]:
+    given: dict[str, Any] = {}
+    problems = []
+    for item in sets:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep:
+            problems.append(f"--set {item!r}: write SIGNAL=VALUE, e.g. --set visitor.returning=true")
+            continue
+        if resolve(name) is None:
+            problems.append(f"--set {name}: unknown signal{did_you_mean(name, _all_signal_names())}")
+            continue
+        try:
+            given[name] = load_value(text) if text.strip() else None
+        except YamlError as exc:
+            problems.append(f"--set {name}: {exc.problem.message}")
+    if problems:
+        raise SystemExit("\n".join(problems))
+    return given
+
+
+def _all_signal_names() -> list[str]:
+    from smalldata.signals.catalog import SIGNALS
+
+    return list(SIGNALS)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value)
+    return str(value)
+
+
+def _print_decision(decision: Decision, out: TextIO) -> None:
+    rows: list[tuple[str, str, str]] = []
+    if decision.greeting is not None:
+        rows.append(("greeting", decision.greeting, decision.slot_rules["greeting"]))
+    if decision.chat is not None:
+        chat = decision.chat
+        when = " or ".join(filter(None, [f"after {chat.after_seconds:g}s" if chat.after_seconds is not None else "",
+                                         "on exit intent" if chat.on_exit_intent else ""]))
+        extra = f" [{chat.department}]" if chat.department else ""
+        mode = " (outside opening hours)" if chat.mode == "offline" else ""
+        rows.append(("chat", f"{when}: {chat.message}{extra}{mode}", chat.rule))
+    for form, fields in decision.prefill.items():
+        shown = ", ".join(f"{k}={v}" for k, v in fields.items())
+        rows.append((f"prefill:{form}", shown, decision.slot_rules[f"prefill:{form}"]))
+    for slot, rec in decision.recommendations.items():
+        text = f"{rec.strategy} ×{rec.limit}" + (f" excluding {', '.join(rec.exclude)}" if rec.exclude else "")
+        rows.append((f"recommend:{slot}", text, rec.rule))
+    for slot, banner in decision.banners.items():
+        rows.append((f"banner:{slot}", banner.html, banner.rule))
+    if decision.tags:
+        rows.append(("tags", ", ".join(decision.tags), ""))
+    for key, variant in decision.experiments.items():
+        rows.append((f"experiment {key}", variant, ""))
+    if not rows:
+        print("No personalisation for this visitor.", file=out)
+        return
+    width = max(len(r[0]) for r in rows)
+    for slot, text, rule in rows:
+        # decisions hold HTML-safe text; a terminal shows it as the page would
+        print(f"  {slot:<{width}}  {html.unescape(text)}" + (f"   ← {rule}" if rule else ""), file=out)
+
+
+def _print_signals(used: dict[str, Any], out: TextIO) -> None:
+    print("\nSignals the rules read:", file=out)
+    for name, value in used.items():
+        print(f"  {name} = {json.dumps(value, default=_json_default, ensure_ascii=False)}", file=out)
+
+
+MARKS = {"matched": "✓", "failed": "✗", "capped": "⌀", "inactive": "…", "shadowed": "▽",
+         "not_in_experiment": "○", "unknown_value": "?", "closed": "⏾"}
+
+
+def _print_trace(trace: list[TraceEntry], out: TextIO) -> None:
+    print("\nRules, in priority order:", file=out)
+    width = max((len(e.rule) for e in trace), default=0)
+    for entry in trace:
+        text = entry.status.replace("_", " ")
+        if entry.status == "failed":
+            text += f": {entry.condition} (actual: {json.dumps(entry.actual, default=_json_default)})"
+        elif entry.status == "matched" and entry.slots:
+            text += f": {', '.join(entry.slots)}" + (f"; {entry.detail}" if entry.detail else "")
+        elif entry.detail:
+            text += f": {entry.detail}"
+        print(f"  {MARKS.get(entry.status, ' ')} {entry.rule:<{width}}  {text}", file=out)
+
+
+# -- test --------------------------------------------------------------------
+
+
+def _test(args: argparse.Namespace) -> int:
+    from smalldata.rules.testing import run_tests
+
+    settings = _settings(args)
+    ruleset = load_ruleset(_rules_path(args, settings), settings)
+    started = time.perf_counter()
+    results = run_tests(ruleset, settings)
+    elapsed = time.perf_counter() - started
+    failed = [r for r in results if not r.passed]
+    for result in results:
+        name = f"{result.case.position.file}::{result.case.test.name}"
+        if args.verbose or not result.passed:
+            print(f"{name} {'PASSED' if result.passed else 'FAILED'}")
+    for result in failed:
+        print(f"\n___ {result.case.test.name} ___\n{result.case.position}")
+        for difference in result.differences:
+            print(f"  {difference}")
+    passed = len(results) - len(failed)
+    parts = ([f"{len(failed)} failed"] if failed else []) + [f"{passed} passed"]
+    print(f"\n{'=' * 10} {', '.join(parts)} in {elapsed:.2f}s {'=' * 10}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+# -- demo, bench ---------------------------------------------------------------
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from smalldata.demo import run
+
+    run(host=args.host, port=args.port, rules=args.rules, config=args.config)
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    try:
+        from benchmarks.run import main as bench_main
+    except ImportError:
+        print("the benchmark suite lives in benchmarks/ of the smalldata repository; run from its root",
+              file=sys.stderr)
+        return EXIT_USAGE
+    result: int = bench_main(quick=args.quick, check=args.check, output=args.output)
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

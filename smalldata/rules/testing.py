@@ -1,0 +1,99 @@
+"""Run the ``tests:`` blocks of rule files: given signals → expected slots and matched rules."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from smalldata.decision import Decision
+from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined
+from smalldata.rules.engine import Engine, StaticCaps
+from smalldata.rules.model import Expect
+from smalldata.rules.ruleset import Ruleset, TestCase
+from smalldata.settings import Settings
+
+
+@dataclass
+class TestResult:
+    """One rule test: passed, or the differences found."""
+
+    case: TestCase
+    differences: list[str] = field(default_factory=list)
+    decision: Decision | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.differences
+
+
+def run_tests(ruleset: Ruleset, settings: Settings) -> list[TestResult]:
+    """Evaluate every test case of ``ruleset``."""
+    engine = Engine(ruleset, settings)
+    return [run_test(engine, case, settings) for case in ruleset.tests]
+
+
+def run_test(engine: Engine, case: TestCase, settings: Settings) -> TestResult:
+    test = case.test
+    at = test.at.replace(tzinfo=settings.zone) if test.at and test.at.tzinfo is None else test.at
+    signals = Imagined(given=test.given, url=test.url, at=at).signals(settings)
+    visitor_id = test.visitor_id or str(test.given.get("visitor.id") or DEFAULT_VISITOR_ID)
+    decision = engine.decide(signals, caps=StaticCaps(test.caps), visitor_id=visitor_id, trace=True)
+    return TestResult(case, compare(test.expect, decision), decision)
+
+
+def _text(value: str | None) -> str | None:
+    # decisions carry HTML-safe text; merchandisers write expectations as plain text
+    return None if value is None else html.unescape(value)
+
+
+def compare(expect: Expect, decision: Decision) -> list[str]:
+    """Every way ``decision`` differs from ``expect`` (only the fields written are checked)."""
+    diffs: list[str] = []
+    given = expect.model_fields_set
+
+    def check(what: str, wanted: Any, actual: Any) -> None:
+        if wanted != actual:
+            diffs.append(f"{what}: expected {_show(wanted)}, got {_show(actual)}")
+
+    if "greeting" in given:
+        check("greeting", expect.greeting, _text(decision.greeting))
+    if "chat" in given:
+        check("chat", expect.chat, _text(decision.chat.message) if decision.chat else None)
+    for slot, text in expect.banners.items():
+        banner = decision.banners.get(slot)
+        check(f"banner:{slot}", text, _text(banner.html) if banner else None)
+    for form, fields in expect.prefill.items():
+        check(f"prefill:{form}", fields, decision.prefill.get(form))
+    for slot, strategy in expect.recommendations.items():
+        rec = decision.recommendations.get(slot)
+        check(f"recommend:{slot}", strategy, rec.strategy if rec else None)
+    if expect.tags is not None:
+        check("tags", sorted(expect.tags), sorted(decision.tags))
+    for key, variant in expect.experiments.items():
+        check(f"experiment {key}", variant, decision.experiments.get(key))
+    for rule_id in expect.matched or []:
+        if rule_id not in decision.matched:
+            diffs.append(f"rule '{rule_id}' should match but did not{_why(decision, rule_id)}")
+    for rule_id in expect.not_matched:
+        if rule_id in decision.matched:
+            diffs.append(f"rule '{rule_id}' should not match but did")
+    return diffs
+
+
+def _why(decision: Decision, rule_id: str) -> str:
+    entry = next((e for e in decision.trace or [] if e.rule == rule_id), None)
+    if entry is None:
+        return ""
+    reason = entry.status + (f": {entry.condition}" if entry.condition else "")
+    if entry.status == "failed":
+        reason += f" (actual: {_show(entry.actual)})"
+    elif entry.detail:
+        reason += f" ({entry.detail})"
+    return f" — {reason}"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return repr(value)
