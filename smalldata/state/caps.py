@@ -41,6 +41,14 @@ class CapLedger:
         self.rows: dict[str, list[int]] = rows if rows is not None else {}
         self.limit = limit
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CapLedger) and self.rows == other.rows
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"CapLedger({self.rows!r})"
+
     def count(self, rule_id: str, per: str, period: Period) -> int:
         """How often ``rule_id`` was applied in the current ``per`` period."""
         row = self.rows.get(rule_id)

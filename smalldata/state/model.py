@@ -30,7 +30,7 @@ __all__ = ["History", "VisitorState", "is_visitor_id", "new_visitor_id"]
 
 _TEXT = 64  # longest product id, category, search, tag or campaign value kept
 _TAGS = 20
-_EXPOSURES = 16
+_EXPOSURES = 12
 _CAMPAIGN_KEYS = 8
 DEFAULT_IDLE = timedelta(minutes=30)
 T = TypeVar("T")
@@ -308,8 +308,8 @@ def _bound_views(views: dict[str, int], limit: int) -> None:
 
 
 def _short_hash(text: str) -> str:
-    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=6).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii")
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=4).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _second(moment: datetime) -> datetime:

@@ -1,0 +1,157 @@
+"""The visitor cookie: compact, signed, rotated keys, and harmless when forged or broken."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from datetime import datetime
+
+import pytest
+
+from smalldata.state import CookieCodec, CookieStore, VisitorState, cookie_header
+from smalldata.state.codec import _PURPOSE
+
+from .helpers import full_state, make_settings
+
+KEY = b"current-key-0123456789"
+OLD_KEY = b"previous-key-0123456789"
+
+
+def test_round_trip_gives_back_the_same_data() -> None:
+    codec = CookieCodec([KEY])
+    data = {"i": "abcdefgh1234", "h": {"p": ["sku-1", "sku-2"]}, "n": 3}
+
+    assert codec.loads(codec.dumps(data)) == data
+
+
+def test_value_is_cookie_safe_ascii_with_a_version_prefix() -> None:
+    value = CookieCodec([KEY]).dumps({"i": "abcdefgh1234", "s": ["æøå søgning", "naïve"]})
+
+    assert value.startswith("v1.")
+    assert value.isascii()
+    assert not set(value) & set(' ;,"\\=')
+
+
+def test_state_round_trips_through_the_cookie(now: datetime) -> None:
+    state = full_state(now)
+    codec = CookieCodec([KEY])
+
+    restored = VisitorState.from_json(codec.loads(codec.dumps(state.to_json())))
+
+    assert restored == state
+
+
+def test_full_state_cookie_stays_well_under_one_kilobyte(now: datetime) -> None:
+    header = CookieStore(make_settings()).state_cookie(full_state(now), secure=True)
+
+    assert len(header.split(";")[0]) < 900
+
+
+def test_full_history_alone_costs_under_half_a_kilobyte(now: datetime) -> None:
+    state = VisitorState.new(now)
+    state.touch(now)
+    for i in range(60):
+        state.record_page(f"sku-{100000 + i}", f"women/shoes-{i}", f"red shoes size {i}")
+
+    header = CookieStore(make_settings()).state_cookie(state, secure=True)
+
+    assert len(header.split(";")[0]) < 512
+
+
+def _flip(value: str, index: int) -> str:
+    char = value[index]
+    return value[:index] + ("A" if char != "A" else "B") + value[index + 1 :]
+
+
+def _signed(payload: bytes, key: bytes = KEY) -> str:
+    """A correctly signed cookie around any payload, to test what lies past the signature."""
+    import hashlib
+    import hmac
+
+    signed = "v1." + base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+    mac = hmac.new(key, _PURPOSE + signed.encode(), hashlib.sha256).digest()[:16]
+    return signed + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+GOOD = CookieCodec([KEY]).dumps({"i": "abcdefgh1234", "n": 2})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("", id="empty"),
+        pytest.param(_flip(GOOD, 5), id="payload-tampered"),
+        pytest.param(_flip(GOOD, len(GOOD) - 3), id="signature-tampered"),
+        pytest.param(GOOD[: len(GOOD) // 2], id="truncated"),
+        pytest.param(GOOD.rsplit(".", 1)[0], id="signature-missing"),
+        pytest.param(GOOD + "AAAA", id="signature-too-long"),
+        pytest.param("v0" + GOOD[2:], id="old-version"),
+        pytest.param('{"i":"abcdefgh1234"}', id="unsigned-json"),
+        pytest.param(CookieCodec([b"somebody-elses-key-0123"]).dumps({"i": "x"}), id="foreign-key"),
+        pytest.param(GOOD + "x" * 5000, id="huge"),
+        pytest.param(GOOD.replace("v1.", "v1.é"), id="non-ascii"),
+        pytest.param("v1.!!!!.????", id="not-base64"),
+        pytest.param(_signed(b"x{}"), id="unknown-marker"),
+        pytest.param(_signed(b"j[1, 2]"), id="json-not-an-object"),
+        pytest.param(_signed(b"j{not json"), id="broken-json"),
+        pytest.param(_signed(b"j\xff\xfe"), id="not-utf8"),
+        pytest.param(_signed(b"z" + b"garbage"), id="broken-deflate"),
+        pytest.param(_signed(b"z" + zlib.compress(b"{}" * 5, wbits=-15)[:-2]), id="deflate-cut"),
+        pytest.param(
+            _signed(b"z" + zlib.compress(b'{"a":"' + b"0" * 200_000 + b'"}', 9, wbits=-15)),
+            id="decompression-bomb",
+        ),
+    ],
+)
+def test_bad_cookie_reads_as_nothing(value: str) -> None:
+    assert CookieCodec([KEY]).loads(value) is None
+
+
+def test_a_new_key_signs_and_the_old_one_still_verifies() -> None:
+    old_cookie = CookieCodec([OLD_KEY]).dumps({"i": "abcdefgh1234"})
+    rotated = CookieCodec([KEY, OLD_KEY])
+
+    assert rotated.loads(old_cookie) == {"i": "abcdefgh1234"}
+    assert CookieCodec([KEY]).loads(rotated.dumps({"n": 1})) == {"n": 1}
+
+
+def test_a_retired_key_no_longer_verifies() -> None:
+    old_cookie = CookieCodec([OLD_KEY]).dumps({"i": "abcdefgh1234"})
+
+    assert CookieCodec([KEY]).loads(old_cookie) is None
+
+
+def test_signature_depends_on_the_whole_payload() -> None:
+    codec = CookieCodec([KEY])
+    one, two = codec.dumps({"n": 1}), codec.dumps({"n": 2})
+
+    swapped = one.rsplit(".", 1)[0] + "." + two.rsplit(".", 1)[1]
+
+    assert codec.loads(swapped) is None
+
+
+def test_large_state_is_compressed() -> None:
+    data = {"h": {"p": [f"sku-{i:06d}" for i in range(12)]}}
+    value = CookieCodec([KEY]).dumps(data)
+
+    assert len(value) < len(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    ("secure", "expected"),
+    [
+        pytest.param(True, "sd_visitor=v; Path=/; Max-Age=600; HttpOnly; SameSite=Lax; Secure", id="https"),
+        pytest.param(False, "sd_visitor=v; Path=/; Max-Age=600; HttpOnly; SameSite=Lax", id="http"),
+    ],
+)
+def test_cookie_header_attributes(secure: bool, expected: str) -> None:
+    assert cookie_header("sd_visitor", "v", max_age=600, secure=secure) == expected
+
+
+def test_store_cookie_lifetime_comes_from_settings(now: datetime) -> None:
+    store = CookieStore(make_settings(max_age_days=30))
+
+    header = store.state_cookie(VisitorState.new(now), secure=False)
+
+    assert f"Max-Age={30 * 86400}" in header

@@ -1,0 +1,215 @@
+"""Redis store against a real redis-server: shared by app instances, following users, failing soft."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+
+import pytest
+import redis
+
+from smalldata.state import RedisStore, StateStore, VisitorState
+from smalldata.state.codec import CookieCodec
+
+from .conftest import closed_port, redis_server
+from .helpers import cookies_from, make_settings
+
+
+async def _request(
+    store: StateStore,
+    jar: dict[str, str],
+    at: datetime,
+    *,
+    user_id: str | None = None,
+    product: str | None = None,
+) -> VisitorState:
+    """One page view: load, count, remember, save, and let the browser keep the cookie."""
+    state = await store.load(jar, now=at, storage=True, user_id=user_id)
+    assert state is not None
+    state.touch(at)
+    state.record_page(product=product)
+    jar.update(cookies_from(await store.save(state, storage=True, secure=True, user_id=user_id)))
+    return state
+
+
+@pytest.fixture
+async def stores(redis_url: str) -> AsyncIterator[tuple[RedisStore, RedisStore]]:
+    """Two app instances sharing one Redis."""
+    settings = make_settings(store=redis_url)
+    one, two = RedisStore(settings), RedisStore(settings)
+    yield one, two
+    await one.aclose()
+    await two.aclose()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+async def test_two_app_instances_share_one_visitor(
+    stores: tuple[RedisStore, RedisStore], now: datetime
+) -> None:
+    one, two = stores
+    jar: dict[str, str] = {}
+    first = await _request(one, jar, now, product="p1")
+
+    state = await _request(two, jar, now + timedelta(minutes=2), product="p2")
+
+    assert state.id == first.id
+    assert (state.visits, state.pageviews) == (1, 2)
+    assert state.history.products == ["p2", "p1"]
+
+
+async def test_state_lives_in_redis_and_the_cookie_holds_only_the_id(
+    stores: tuple[RedisStore, RedisStore], redis_client: redis.Redis, now: datetime
+) -> None:
+    one, _ = stores
+    jar: dict[str, str] = {}
+    state = await _request(one, jar, now, product="p1")
+
+    codec = CookieCodec(make_settings().signing_keys())
+    assert codec.loads(jar["sd_visitor"]) == {"i": state.id}
+    assert redis_client.exists(f"sd:v:{state.id}")
+    assert 364 * 86400 < redis_client.ttl(f"sd:v:{state.id}") <= 365 * 86400
+
+
+async def test_a_users_history_follows_them_to_another_device(
+    stores: tuple[RedisStore, RedisStore], now: datetime
+) -> None:
+    one, two = stores
+    phone: dict[str, str] = {}
+    laptop: dict[str, str] = {}
+    await _request(one, phone, now, user_id="anna@example.com", product="p1")
+    await _request(one, phone, now + timedelta(minutes=1), user_id="anna@example.com", product="p2")
+    # Browsing anonymously on the laptop first, then logging in there.
+    await _request(two, laptop, now + timedelta(hours=1), product="p3")
+
+    state = await _request(
+        two, laptop, now + timedelta(hours=1, minutes=1), user_id="anna@example.com"
+    )
+
+    assert state.history.products == ["p3", "p2", "p1"]
+
+
+async def test_the_user_record_keeps_the_latest_history_across_devices(
+    stores: tuple[RedisStore, RedisStore], now: datetime
+) -> None:
+    one, two = stores
+    phone: dict[str, str] = {}
+    laptop: dict[str, str] = {}
+    await _request(one, phone, now, user_id="u1", product="p1")
+    await _request(two, laptop, now + timedelta(minutes=10), user_id="u1", product="p2")
+
+    state = await _request(one, phone, now + timedelta(minutes=20), user_id="u1", product="p3")
+
+    assert state.history.products == ["p3", "p2", "p1"]
+
+
+async def test_caps_follow_a_user_to_another_device(
+    stores: tuple[RedisStore, RedisStore], now: datetime
+) -> None:
+    from smalldata.decision import Decision
+
+    one, two = stores
+    phone: dict[str, str] = {}
+    state = await one.load(phone, now=now, storage=True, user_id="u1")
+    assert state is not None
+    state.touch(now)
+    state.apply(Decision(cap_hits=["pricing-chat"]), now)
+    phone.update(cookies_from(await one.save(state, storage=True, secure=True, user_id="u1")))
+
+    laptop = await _request(two, {}, now + timedelta(minutes=5), user_id="u1")
+
+    caps = laptop.caps_at(now + timedelta(minutes=5))
+    assert (caps.count("pricing-chat", "day"), caps.count("pricing-chat", "ever")) == (1, 1)
+
+
+async def test_user_ids_are_not_stored_in_clear(
+    stores: tuple[RedisStore, RedisStore], redis_client: redis.Redis, now: datetime
+) -> None:
+    one, _ = stores
+    await _request(one, {}, now, user_id="anna@example.com", product="p1")
+
+    dump = b"".join([*redis_client.keys("*"), *(redis_client.get(k) or b"" for k in redis_client.keys("*"))])
+    assert b"anna" not in dump
+    assert len(redis_client.keys("sd:u:*")) == 1
+
+
+async def test_without_storage_consent_redis_is_not_touched(
+    stores: tuple[RedisStore, RedisStore], redis_client: redis.Redis, now: datetime
+) -> None:
+    one, _ = stores
+    before = redis_client.info("stats")["total_commands_processed"]
+
+    state = await one.load({}, now=now, storage=False, user_id="u1")
+    headers = await one.save(VisitorState.new(now), storage=False, secure=True, user_id="u1")
+
+    after = redis_client.info("stats")["total_commands_processed"]
+    assert (state, headers) == (None, [])
+    assert after - before == 1  # only our own INFO call
+    assert redis_client.dbsize() == 0
+
+
+async def test_redis_down_falls_back_to_the_cookie(
+    caplog: pytest.LogCaptureFixture, now: datetime
+) -> None:
+    store = RedisStore(make_settings(store=f"redis://127.0.0.1:{closed_port()}/0"))
+    jar: dict[str, str] = {}
+
+    with caplog.at_level(logging.WARNING, logger="smalldata.state"):
+        first = await _request(store, jar, now, product="p1")
+        state = await _request(store, jar, now + timedelta(minutes=1), product="p2")
+    await store.aclose()
+
+    assert state.id == first.id
+    assert state.history.products == ["p2", "p1"]
+    assert caplog.text.count("visitor store unavailable") == 1
+
+
+async def test_a_redis_that_never_answers_costs_one_short_timeout(now: datetime) -> None:
+    with socket.socket() as silent:  # accepts connections (backlog) but never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        store = RedisStore(make_settings(store=f"redis://127.0.0.1:{port}/0", redis_timeout_ms=50))
+        jar: dict[str, str] = {}
+
+        started = time.monotonic()
+        for minute in range(5):
+            state = await _request(store, jar, now + timedelta(minutes=minute), product="p1")
+        elapsed = time.monotonic() - started
+        await store.aclose()
+
+    assert state.pageviews == 5
+    assert elapsed < 1.0  # one timeout, then the cookie until retry_after
+
+
+async def test_state_written_to_the_cookie_during_an_outage_returns_to_redis(now: datetime) -> None:
+    with redis_server() as url:
+        settings = make_settings(store=url)
+        store = RedisStore(settings, retry_after=0)
+        jar: dict[str, str] = {}
+        first = await _request(store, jar, now, product="p1")
+
+    # The server is gone: the visitor keeps their id, and the state rides in the cookie.
+    during = await _request(store, jar, now + timedelta(minutes=1), product="p2")
+    assert during.id == first.id
+    assert CookieCodec(settings.signing_keys()).loads(jar["sd_visitor"]) != {"i": first.id}
+    await store.aclose()
+
+    # Back again (an empty server on another port stands in for the restarted one).
+    with redis_server() as url:
+        store = RedisStore(make_settings(store=url), retry_after=0)
+        after = await _request(store, jar, now + timedelta(minutes=2), product="p3")
+        await store.aclose()
+
+    assert after.id == first.id
+    assert (after.visits, after.pageviews) == (1, 2)  # p1 was out of reach during the outage
+    assert after.history.products == ["p3", "p2"]
+    assert CookieCodec(settings.signing_keys()).loads(jar["sd_visitor"]) == {"i": first.id}
