@@ -14,7 +14,6 @@ import ipaddress
 import logging
 import math
 import threading
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from cachetools import TTLCache
@@ -153,10 +152,17 @@ def _open_reader(path: str) -> Any:
     return reader
 
 
-@lru_cache(maxsize=8)
+_databases: dict[str, GeoDatabase] = {}
+_databases_lock = threading.Lock()
+
+
 def geo_database(path: str, cache_size: int = 50_000) -> GeoDatabase:
-    """The process-wide :class:`GeoDatabase` for ``path`` (one reader per file)."""
-    return GeoDatabase(path, cache_size)
+    """The process-wide :class:`GeoDatabase` for ``path`` (one reader per file, made on first use)."""
+    database = _databases.get(path)
+    if database is None:
+        with _databases_lock:
+            database = _databases.setdefault(path, GeoDatabase(path, cache_size))
+    return database
 
 
 def _values(record: dict[str, Any]) -> dict[str, Any]:
