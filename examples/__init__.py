@@ -1,0 +1,1 @@
+"""Examples: the demo shop (``examples.shop``) and integration examples."""

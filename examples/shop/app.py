@@ -1,0 +1,252 @@
+"""The demo shop "Nordisk Hjem": Starlette + Jinja2, personalised by smalldata with the rules in ``rules/``.
+
+Run it with ``smalldata demo`` (or ``uvicorn --factory examples.shop.app:create_app``).
+Every page carries ``data-smalldata-slot`` elements that the shipped rules fill:
+``greeting`` in the header, ``banner:hero`` on the home page, ``banner:basket`` in
+the basket, ``banner:store`` on the store locator, ``recommend:recommendations``
+on the home, category, product and basket pages, ``prefill:checkout`` on the
+checkout form, and ``chat`` invitations (the pricing page's after a short dwell).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from examples.shop.catalog import Catalog, CatalogRecommender
+from smalldata.jinja import install
+from smalldata.middleware import SmallData
+from smalldata.settings import load_settings
+from smalldata.state import CookieStore, StateSettings
+
+HERE = Path(__file__).parent
+REPO_RULES = HERE.parent.parent / "rules"
+SETTINGS = HERE / "smalldata.yaml"
+
+# Demo customers for the fake log-in. Never do this in a real shop.
+CUSTOMERS: dict[str, dict[str, Any]] = {
+    "mette": {
+        "id": "c-1001",
+        "first_name": "Mette",
+        "name": "Mette Hansen",
+        "email": "mette@example.com",
+        "phone": "+45 20 30 40 50",
+        "tier": "gold",
+        "birthday": "1985-06-01",
+        "orders": 12,
+        "purchased": ["mug-hygge", "tableware", "coffee-house", "coffee"],
+    },
+    "jonas": {
+        "id": "c-1002",
+        "first_name": "Jonas",
+        "name": "Jonas Berg",
+        "email": "jonas@example.com",
+        "phone": "+45 61 62 63 64",
+        "tier": "basic",
+        "birthday": "1992-11-25",
+        "orders": 1,
+        "purchased": ["throw-wool", "textiles"],
+    },
+}
+
+
+def create_app(
+    *,
+    rules: str | Path | None = None,
+    config: str | Path | None = None,
+    clock: Callable[[], datetime] | None = None,
+    secret_key: str = "smalldata-demo-shop-secret-key",
+) -> Starlette:
+    """The shop, with smalldata reading ``rules`` (default: the repository's ``rules/``)."""
+    catalog = Catalog()
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    install(templates.env)
+    templates.env.globals.update(categories=catalog.categories, money=_money)
+    shop = _Shop(catalog, templates)
+    state = StateSettings(secret_keys=(SecretStr(secret_key),))
+    middleware = [
+        Middleware(GZipMiddleware),  # outermost: compresses what smalldata produced
+        Middleware(SessionMiddleware, secret_key=secret_key, same_site="lax"),
+        Middleware(
+            SmallData,
+            rules=rules if rules is not None else REPO_RULES,
+            settings=load_settings(config if config is not None else SETTINGS),
+            clock=clock,
+            store=CookieStore(state),
+            recommender=CatalogRecommender(catalog),
+        ),
+    ]
+    return Starlette(routes=shop.routes(), middleware=middleware)
+
+
+class _Shop:
+    def __init__(self, catalog: Catalog, templates: Jinja2Templates) -> None:
+        self.catalog = catalog
+        self.templates = templates
+
+    def routes(self) -> list[Route | Mount]:
+        return [
+            Route("/", self.home),
+            Route("/category/{category}", self.category),
+            Route("/products/{product}", self.product),
+            Route("/basket", self.basket),
+            Route("/basket/add", self.basket_add, methods=["POST"]),
+            Route("/basket/remove", self.basket_remove, methods=["POST"]),
+            Route("/login", self.login, methods=["GET", "POST"]),
+            Route("/logout", self.logout, methods=["POST"]),
+            Route("/pricing", self.page("pricing.html")),
+            Route("/faq", self.page("faq.html")),
+            Route("/stores", self.page("stores.html")),
+            Route("/checkout", self.checkout, methods=["GET", "POST"]),
+            Route("/static/img/{product}.svg", self.image),
+            Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+        ]
+
+    def render(self, request: Request, name: str, **context: Any) -> Response:
+        context.setdefault("customer", request.session.get("customer"))
+        context.setdefault("basket", _basket(request))
+        return self.templates.TemplateResponse(request, name, context)
+
+    def page(self, name: str) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            return self.render(request, name)
+
+        return endpoint
+
+    async def home(self, request: Request) -> Response:
+        featured = sorted(self.catalog.products, key=lambda p: p.sales, reverse=True)[:8]
+        return self.render(request, "home.html", products=featured)
+
+    async def category(self, request: Request) -> Response:
+        category = request.path_params["category"]
+        if category not in self.catalog.categories:
+            raise HTTPException(404)
+        products = self.catalog.in_category(category)
+        return self.render(request, "category.html", category=category, products=products)
+
+    async def product(self, request: Request) -> Response:
+        product = self.catalog.get(request.path_params["product"])
+        if product is None:
+            raise HTTPException(404)
+        return self.render(request, "product.html", product=product)
+
+    async def basket(self, request: Request) -> Response:
+        return self.render(request, "basket.html")
+
+    async def basket_add(self, request: Request) -> Response:
+        form = await _form(request)
+        product = self.catalog.get(str(form.get("sku", "")))
+        if product is None:
+            raise HTTPException(400, "unknown product")
+        lines = _basket(request)["items"]
+        for line in lines:
+            if line["sku"] == product.id:
+                line["quantity"] += 1
+                break
+        else:
+            lines.append(
+                {
+                    "sku": product.id,
+                    "name": product.name,
+                    "price": product.price,
+                    "quantity": 1,
+                    "category": product.category,
+                }
+            )
+        request.session["basket"] = {"items": lines, "currency": "DKK"}
+        return RedirectResponse("/basket", status_code=303)
+
+    async def basket_remove(self, request: Request) -> Response:
+        form = await _form(request)
+        lines = [line for line in _basket(request)["items"] if line["sku"] != form.get("sku")]
+        request.session["basket"] = {"items": lines, "currency": "DKK"}
+        return RedirectResponse("/basket", status_code=303)
+
+    async def login(self, request: Request) -> Response:
+        if request.method == "POST":
+            form = await _form(request)
+            customer = dict(CUSTOMERS.get(str(form.get("customer")), CUSTOMERS["mette"]))
+            display_name = str(form.get("first_name", "")).strip()[:60]
+            if display_name:  # lets you see that any name is shown as text, never as markup
+                customer["first_name"] = display_name
+            request.session["customer"] = customer
+            return RedirectResponse(str(form.get("next") or "/"), status_code=303)
+        return self.render(request, "login.html", customers=CUSTOMERS)
+
+    async def logout(self, request: Request) -> Response:
+        request.session.pop("customer", None)
+        return RedirectResponse("/", status_code=303)
+
+    async def checkout(self, request: Request) -> Response:
+        if request.method == "POST":
+            form = await _form(request)
+            request.session["basket"] = {"items": [], "currency": "DKK"}
+            return self.render(request, "thanks.html", name=str(form.get("name", "")))
+        return self.render(request, "checkout.html")
+
+    async def image(self, request: Request) -> Response:
+        product = self.catalog.get(request.path_params["product"])
+        if product is None:
+            raise HTTPException(404)
+        return Response(
+            _svg(product.name, product.category),
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A URL-encoded form (all this shop posts), without needing python-multipart."""
+    body = await request.body()
+    return dict(parse_qsl(body.decode("utf-8", "replace")[:10_000], keep_blank_values=True))
+
+
+def _basket(request: Request) -> dict[str, Any]:
+    basket = request.session.get("basket") or {}
+    items = [dict(line) for line in basket.get("items", [])]
+    total = sum(line["price"] * line["quantity"] for line in items)
+    return {"items": items, "total": total, "count": sum(line["quantity"] for line in items)}
+
+
+def _money(amount: float) -> str:
+    return f"{amount:,.2f} kr.".replace(",", " ").replace(".", ",", 1) if amount % 1 else f"{amount:,.0f} kr."
+
+
+_COLOURS = {
+    "textiles": "#7d6b5d",
+    "kitchen": "#4f6b58",
+    "coffee": "#6b4226",
+    "tableware": "#3f5f7f",
+    "lighting": "#b07a2a",
+}
+
+
+def _svg(name: str, category: str) -> str:
+    """A product picture drawn on the fly, so the demo needs no image files or network."""
+    colour = _COLOURS.get(category, "#555")
+    hue = int(hashlib.sha256(name.encode()).hexdigest()[:2], 16)
+    label = escape(name.split(",")[0])
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240" viewBox="0 0 320 240">'
+        f'<rect width="320" height="240" fill="{colour}"/>'
+        f'<circle cx="{60 + hue % 200}" cy="90" r="60" fill="#fff" fill-opacity=".14"/>'
+        '<text x="160" y="200" font-family="system-ui,sans-serif" font-size="20" fill="#fff" '
+        f'text-anchor="middle">{label}</text></svg>'
+    )
