@@ -8,7 +8,6 @@ belongs to an earlier period and reads as 0, so nothing needs expiring.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -88,7 +87,7 @@ class CapLedger:
             return None
         rows: dict[str, list[int]] = {}
         for rule_id, row in data.items():
-            if not (isinstance(row, list) and len(row) == _ROW and _all_counts(row)):
+            if not (type(row) is list and len(row) == _ROW and _all_counts(row)):
                 return None
             rows[rule_id] = list(row)
         ledger = cls(rows, limit)
@@ -124,5 +123,5 @@ def _merge_rows(mine: list[int], theirs: list[int]) -> list[int]:
     return row
 
 
-def _all_counts(values: Iterable[Any]) -> bool:
-    return all(type(value) is int and value >= 0 for value in values)
+def _all_counts(values: list[Any]) -> bool:
+    return set(map(type, values)) == {int} and min(values) >= 0
