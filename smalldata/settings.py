@@ -149,8 +149,6 @@ class Event(_Model):
     (``from: 12-28, until: 01-02``). Date-times without an offset are in the shop's time zone.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
     start: When = Field(alias="from")
     until: When
 

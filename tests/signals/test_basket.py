@@ -1,0 +1,168 @@
+"""basket.*: from a session key, cookie, app callable or basket service, normalised."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+import respx
+
+from smalldata.sources import Sources
+
+from .helpers import request, settings
+
+LINES = [
+    {"sku": "shoe-1", "name": "Runner", "price": 250, "quantity": 1, "category": "shoes"},
+    {"product_id": "sock-2", "title": "Socks", "unit_price": "25,00", "qty": 2, "category": "socks"},
+]
+SERVICE = "https://basket.example/baskets/{id}"
+
+
+def basket(signals: Any) -> dict[str, Any]:
+    return {name.split(".", 1)[1]: value for name, value in signals.namespace("basket").items()}
+
+
+def app_basket(scope: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return LINES
+
+
+async def app_basket_async(scope: Mapping[str, Any]) -> dict[str, Any]:
+    return {"items": LINES[:1], "currency": "EUR"}
+
+
+def test_session_basket_is_normalised() -> None:
+    config = settings(basket={"session_key": "cart", "currency": "DKK", "free_shipping_threshold": 500})
+    assert basket(request("/", config=config, session={"cart": {"items": LINES}})) == {
+        "items": [
+            {"sku": "shoe-1", "name": "Runner", "price": 250.0, "quantity": 1, "category": "shoes"},
+            {"sku": "sock-2", "name": "Socks", "price": 25.0, "quantity": 2, "category": "socks"},
+        ],
+        "count": 3,
+        "total": 300.0,
+        "currency": "DKK",
+        "skus": ["shoe-1", "sock-2"],
+        "categories": ["shoes", "socks"],
+        "empty": False,
+        "free_shipping_gap": 200.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("total", "threshold", "gap"),
+    [(300, 500, 200.0), (500, 500, 0.0), (750, 500, 0.0), (300, None, None)],
+)
+def test_free_shipping_gap(total: float, threshold: float | None, gap: float | None) -> None:
+    config = settings(basket={"session_key": "cart", "free_shipping_threshold": threshold})
+    session = {"cart": {"items": [{"sku": "a", "price": total}]}}
+    assert request("/", config=config, session=session).get("basket.free_shipping_gap") == gap
+
+
+def test_a_missing_session_key_is_an_empty_basket() -> None:
+    config = settings(basket={"session_key": "cart", "free_shipping_threshold": 500})
+    found = basket(request("/", config=config, session={}))
+    assert (found["count"], found["empty"], found["total"], found["free_shipping_gap"]) == (0, True, 0, 500)
+
+
+def test_no_source_configured_is_unknown() -> None:
+    assert set(basket(request("/")).values()) == {None}
+
+
+@pytest.mark.parametrize("encode", [lambda text: text, quote], ids=["plain JSON", "URL-encoded JSON"])
+def test_cookie_basket(encode: Any) -> None:
+    value = encode(json.dumps({"items": LINES, "currency": "SEK"}, separators=(",", ":")))
+    found = basket(request("/", config=settings(basket={"cookie": "cart"}), headers={"cookie": f"cart={value}"}))
+    assert (found["count"], found["currency"], found["skus"]) == (3, "SEK", ["shoe-1", "sock-2"])
+
+
+@pytest.mark.parametrize("value", ["{not json", "%7Bbroken", "x" * 5000, '"a string"', "12"])
+def test_a_malformed_cookie_is_unknown_not_an_error(value: str) -> None:
+    found = basket(request("/", config=settings(basket={"cookie": "cart"}), headers={"cookie": f"cart={value}"}))
+    assert set(found.values()) == {None}
+
+
+def test_no_cookie_is_an_empty_basket() -> None:
+    assert request("/", config=settings(basket={"cookie": "cart"})).get("basket.empty") is True
+
+
+def test_bad_lines_are_skipped_and_an_unknown_price_makes_the_total_unknown() -> None:
+    lines = [
+        {"sku": "ok", "price": 10, "quantity": 2},
+        {"name": "no sku", "price": 5},
+        {"sku": "negative", "price": 5, "quantity": -1},
+        {"sku": "fraction", "price": 5, "quantity": 1.5},
+        {"sku": "bool-price", "price": True},
+        "not a line",
+        None,
+    ]
+    found = basket(request("/", config=settings(basket={"session_key": "cart", "free_shipping_threshold": 100}),
+                           session={"cart": lines}))
+    assert found["skus"] == ["ok", "bool-price"]
+    assert found["count"] == 3
+    assert found["total"] is None
+    assert found["free_shipping_gap"] is None
+
+
+def test_a_given_total_is_used() -> None:
+    session = {"cart": {"items": [{"sku": "a"}], "total": "99.90"}}
+    assert request("/", config=settings(basket={"session_key": "cart"}), session=session).get("basket.total") == 99.9
+
+
+def test_app_callable() -> None:
+    config = settings(basket={"callable": f"{__name__}:app_basket"})
+    assert request("/", config=config).get("basket.count") == 3
+
+
+async def test_async_app_callable_is_awaited_by_prefetch() -> None:
+    signals = request("/", config=settings(basket={"callable": f"{__name__}:app_basket_async"}))
+    await signals.prefetch(["basket"])
+    assert (signals.get("basket.count"), signals.get("basket.currency")) == (1, "EUR")
+
+
+@respx.mock
+async def test_basket_service_keyed_by_the_basket_cookie() -> None:
+    route = respx.get("https://basket.example/baskets/b-123").respond(json={"items": LINES, "currency": "DKK"})
+    config = settings(basket={"service_url": SERVICE, "id_cookie": "basket_id"})
+    signals = request("/", config=config, headers={"cookie": "basket_id=b-123"}, sources=Sources.from_settings(config))
+    await signals.prefetch(["basket"])
+    assert (signals.get("basket.count"), signals.get("basket.total")) == (3, 300.0)
+    assert route.call_count == 1
+
+
+@respx.mock
+async def test_basket_service_keyed_by_the_logged_in_user() -> None:
+    respx.get("https://basket.example/baskets/u7").respond(json=LINES)
+    config = settings(basket={"service_url": SERVICE}, user={"session_key": "uid"})
+    signals = request("/", config=config, session={"uid": "u7"}, sources=Sources.from_settings(config))
+    await signals.prefetch(["user", "basket"])
+    assert signals.get("basket.skus") == ["shoe-1", "sock-2"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [httpx.Response(500), httpx.Response(200, text="<html>"), httpx.ReadTimeout("slow")],
+    ids=["500", "malformed JSON", "timeout"],
+)
+@respx.mock
+async def test_a_failing_basket_service_is_unknown(answer: Any) -> None:
+    respx.get("https://basket.example/baskets/b-1").mock(side_effect=[answer])
+    config = settings(basket={"service_url": SERVICE, "id_cookie": "basket_id"})
+    signals = request("/", config=config, headers={"cookie": "basket_id=b-1"}, sources=Sources.from_settings(config))
+    await signals.prefetch(["basket"])
+    assert set(basket(signals).values()) == {None}
+
+
+@respx.mock
+async def test_parallel_requests_for_one_basket_make_one_fetch() -> None:
+    import asyncio
+
+    route = respx.get("https://basket.example/baskets/b-1").respond(json=LINES)
+    config = settings(basket={"service_url": SERVICE, "id_cookie": "basket_id", "timeout_ms": 500})
+    sources = Sources.from_settings(config)
+    many = [request("/", config=config, headers={"cookie": "basket_id=b-1"}, sources=sources) for _ in range(10)]
+    await asyncio.gather(*(signals.prefetch(["basket"]) for signals in many))
+    assert [signals.get("basket.count") for signals in many] == [3] * 10
+    assert route.call_count == 1
