@@ -7,7 +7,12 @@ works for a source checkout or an editable install.
 
 from __future__ import annotations
 
+import socket
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,35 @@ def load_app(**options: Any) -> Any:
     return create_app(**options)
 
 
+@contextmanager
+def serve_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free port in a background thread; yields its base URL.
+
+    Used by the browser tests and ``scripts/screenshot.py``. The socket is bound
+    before the server starts, so there is no race for the port.
+    """
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the demo server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
 def run(host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
     """Serve the demo shop with uvicorn until interrupted."""
     import uvicorn
@@ -42,4 +76,4 @@ def run(host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
-__all__ = ["DemoNotFound", "load_app", "run"]
+__all__ = ["DemoNotFound", "load_app", "run", "serve_in_thread"]

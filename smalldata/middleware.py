@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -35,6 +35,10 @@ from smalldata.delivery.inject import HtmlInjector
 from smalldata.delivery.payload import client_tag, csp_nonce, payload_tag
 from smalldata.delivery.visit import Personaliser, Visit, payload_data
 from smalldata.settings import Settings
+from smalldata.state import StateStore
+
+if TYPE_CHECKING:
+    from smalldata.delivery.pipeline import Recommender
 
 logger = logging.getLogger("smalldata")
 
@@ -54,7 +58,10 @@ class SmallData:
     ``deferred=True`` is for pages a CDN caches: they get only the client script
     tag, identical for everyone, and the client fetches ``{prefix}decide``.
     ``clock`` (a callable returning an aware ``datetime``) replaces the real clock
-    for tests and previews. ``personaliser`` replaces the whole pipeline (tests).
+    for tests and previews. ``store`` overrides where visitor state lives (default:
+    from settings, a signed cookie); ``recommender`` fills recommendation slots
+    with items from your catalogue (see :class:`~smalldata.delivery.pipeline.Recommender`).
+    ``personaliser`` replaces the whole pipeline (tests).
     """
 
     def __init__(
@@ -68,8 +75,9 @@ class SmallData:
         deferred: bool = False,
         clock: Callable[[], datetime] | None = None,
         skip: tuple[str, ...] = DEFAULT_SKIP,
+        store: StateStore | None = None,
+        recommender: Recommender | None = None,
         personaliser: Personaliser | None = None,
-        **options: Any,
     ) -> None:
         self.app = app
         self.prefix = "/" + prefix.strip("/") + "/"
@@ -85,7 +93,8 @@ class SmallData:
                 settings=settings,
                 clock=clock,
                 counters=self.counters,
-                **options,
+                store=store,
+                recommender=recommender,
             )
         self.personaliser = personaliser
         self.endpoints = Endpoints(personaliser, prefix=self.prefix, counters=self.counters)

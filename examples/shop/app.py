@@ -119,10 +119,10 @@ class _Shop:
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
 
-    def render(self, request: Request, name: str, **context: Any) -> Response:
+    def render(self, request: Request, template: str, **context: Any) -> Response:
         context.setdefault("customer", request.session.get("customer"))
         context.setdefault("basket", _basket(request))
-        return self.templates.TemplateResponse(request, name, context)
+        return self.templates.TemplateResponse(request, template, context)
 
     def page(self, name: str) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:

@@ -1,0 +1,105 @@
+"""Browser tests: the demo shop under uvicorn on loopback, driven by real headless Chromium.
+
+Chromium is the system's ``/usr/bin/chromium`` (never ``playwright install``).
+Locally the tests skip with a reason when it or Playwright is missing; under
+``CI=true`` they fail instead, so a broken CI image cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from smalldata.demo import load_app, serve_in_thread
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+RULES = Path(__file__).parent / "rules"
+SHOP_ZONE = ZoneInfo("Europe/Copenhagen")
+# A Wednesday morning: the shop is open (09:00-17:00).
+OPEN = datetime(2026, 11, 25, 10, 0, tzinfo=SHOP_ZONE)
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"browser tests must run in CI: {reason}")
+    pytest.skip(reason)
+
+
+class Clock:
+    """The shop's clock, set by each test."""
+
+    def __init__(self) -> None:
+        self.now = OPEN
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock(clock: Clock) -> None:
+    clock.now = OPEN
+
+
+def _serve(rules: Path | None, clock: Clock) -> Iterator[str]:
+    with serve_in_thread(load_app(rules=rules, clock=clock)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def shop(clock: Clock) -> Iterator[str]:
+    """The demo shop with the browser tests' rules (short dwell times)."""
+    yield from _serve(RULES, clock)
+
+
+@pytest.fixture(scope="session")
+def shipped_shop(clock: Clock) -> Iterator[str]:
+    """The demo shop with the shipped ``rules/``, exactly as ``smalldata demo`` runs it."""
+    yield from _serve(None, clock)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    if not os.path.exists(CHROMIUM):
+        _unavailable(f"Chromium is not installed at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    """A fresh browser profile per test: no cookies, no session storage."""
+    context = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 800})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    page = context.new_page()
+    page.set_default_timeout(5000)
+    return page
