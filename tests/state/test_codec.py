@@ -8,6 +8,8 @@ import zlib
 from datetime import datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smalldata.state import CookieCodec, CookieStore, VisitorState, cookie_header
 from smalldata.state.codec import _PURPOSE
@@ -106,6 +108,37 @@ GOOD = CookieCodec([KEY]).dumps({"i": "abcdefgh1234", "n": 2})
 )
 def test_bad_cookie_reads_as_nothing(value: str) -> None:
     assert CookieCodec([KEY]).loads(value) is None
+
+
+@given(st.text(max_size=300) | st.from_regex(r"v1\.[A-Za-z0-9_\-]{0,80}\.[A-Za-z0-9_\-]{0,30}"))
+def test_any_cookie_value_reads_as_data_or_nothing_never_an_error(value: str) -> None:
+    assert CookieCodec([KEY]).loads(value) is None
+
+
+@given(st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=20), max_size=8))
+def test_any_json_object_round_trips(data: dict[str, object]) -> None:
+    codec = CookieCodec([KEY])
+
+    assert codec.loads(codec.dumps(data)) == data
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=14),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=12,
+)
+_STATE_LIKE = st.fixed_dictionaries(
+    {"i": st.just("abcdefgh1234") | _JSON, "f": st.integers(min_value=-5, max_value=2**41) | _JSON},
+    optional={key: _JSON for key in "nlspqtchmxu"},
+)
+
+
+@given(_STATE_LIKE)
+def test_any_decoded_data_is_a_visitor_or_nothing(data: dict[str, object]) -> None:
+    state = VisitorState.from_json(data)
+
+    if state is not None:  # whatever was accepted can be stored again
+        assert VisitorState.from_json(state.to_json()) == state
 
 
 def test_a_new_key_signs_and_the_old_one_still_verifies() -> None:
