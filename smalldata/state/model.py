@@ -53,19 +53,19 @@ class History:
     def record(
         self,
         limits: HistorySettings,
-        product: str | None = None,
-        category: str | None = None,
-        search: str | None = None,
+        product: object = None,
+        category: object = None,
+        search: object = None,
     ) -> None:
-        """Remember one page view's product, category and search (each optional)."""
-        if product:
-            _push(self.products, product[:_TEXT], limits.products)
-        if category:
-            category = category[:_TEXT]
+        """Remember one page view's product, category and search (each optional; text or
+        numbers, anything else is ignored)."""
+        if product := _text(product):
+            _push(self.products, product, limits.products)
+        if category := _text(category):
             _push(self.categories, category, limits.categories)
             self._count(category, limits.category_views)
-        if search and search.strip():
-            _push(self.searches, search.strip()[:_TEXT], limits.searches)
+        if search := _text(search):
+            _push(self.searches, search, limits.searches)
 
     def merge_older(self, older: History, limits: HistorySettings) -> None:
         """Append another device's history after this one (which is taken as more recent)."""
@@ -186,7 +186,7 @@ class VisitorState:
         return new_visit
 
     def record_page(
-        self, product: str | None = None, category: str | None = None, search: str | None = None
+        self, product: object = None, category: object = None, search: object = None
     ) -> None:
         """Remember the product, category and search of this page view in the history."""
         self.history.record(self.limits, product, category, search)
@@ -201,9 +201,9 @@ class VisitorState:
             if len(kept) >= _CAMPAIGN_KEYS:
                 break
             if isinstance(value, bool | int):
-                kept[key[:_TEXT]] = value
+                kept[str(key)[:_TEXT]] = value
             elif isinstance(value, str):
-                kept[key[:_TEXT]] = value[:_TEXT]
+                kept[str(key)[:_TEXT]] = value[:_TEXT]
         self.campaign = kept
 
     def caps_at(self, now: datetime) -> CapView:
@@ -282,6 +282,12 @@ class VisitorState:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value).strip()[:_TEXT] or None
 
 
 def _push(items: list[str], value: str, limit: int) -> None:

@@ -202,3 +202,20 @@ def test_stored_state_is_bounded_on_the_way_in(now: datetime) -> None:
 
     assert state is not None
     assert len(state.history.products) == 12
+
+
+@pytest.mark.parametrize("value", [None, "", "   ", ["list"], {"a": 1}, True, 3.5])
+def test_odd_page_values_are_not_remembered(now: datetime, value: object) -> None:
+    state = VisitorState.new(now)
+
+    state.record_page(product=value, category=value, search=value)
+
+    assert state.history.to_json() == {}
+
+
+def test_numeric_product_ids_are_remembered_as_text(now: datetime) -> None:
+    state = VisitorState.new(now)
+
+    state.record_page(product=1234)
+
+    assert state.history.products == ["1234"]
