@@ -1,0 +1,162 @@
+"""The middleware with the real rules, signals and visitor state: reloads, caps, consent, fail-open."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from smalldata.middleware import SmallData
+from smalldata.problems import ProblemsError
+from smalldata.settings import Settings
+from smalldata.state import CookieStore, StateSettings
+
+ZONE = ZoneInfo("Europe/Copenhagen")
+WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=ZONE)
+SETTINGS = Settings(timezone="Europe/Copenhagen", opening_hours={"wed": "09:00-17:00"}, default_language="en")
+
+RULES = """
+rules:
+  - id: hello
+    when: {page.path: {starts_with: /}}
+    then:
+      greeting: "{greeting}"
+  - id: pricing-chat
+    when: {page.path: /pricing}
+    then:
+      chat: {after_seconds: 5, message: "Questions?", only_when_open: true}
+    cap: {max: 1, per: day}
+"""
+
+
+def write_rules(folder: Path, greeting: str = "Hello") -> None:
+    (folder / "rules.yaml").write_text(RULES.replace("{greeting}", greeting), encoding="utf-8")
+
+
+async def page(request: Request) -> Response:
+    return HTMLResponse("<html><body><h1>Shop</h1></body></html>")
+
+
+async def api(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+def make_client(rules: Path, **options: Any) -> TestClient:
+    app = Starlette(routes=[Route("/api", api), Route("/{path:path}", page)])
+    store = CookieStore(StateSettings(secret_keys=(SecretStr("test-secret-key-0123456789"),)))
+    app.add_middleware(SmallData, rules=rules, settings=SETTINGS, clock=lambda: WEDNESDAY_10, store=store, **options)
+    return TestClient(app)
+
+
+def decision(response: Any) -> dict[str, Any] | None:
+    match = re.search(r'id="smalldata">(.*?)</script>', response.text)
+    return json.loads(match.group(1))["decision"] if match else None
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Path:
+    write_rules(tmp_path)
+    return tmp_path
+
+
+def test_a_page_gets_the_rules_decision_and_a_visitor_cookie(rules: Path) -> None:
+    with make_client(rules) as client:
+        response = client.get("/")
+    assert decision(response)["greeting"] == "Hello"  # type: ignore[index]
+    assert response.headers["cache-control"] == "private"
+    assert "sd_visitor=" in response.headers["set-cookie"]
+
+
+def test_broken_rules_at_start_up_fail_loudly(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text("rules:\n  - id: x\n    when: {vistor.returning: true}\n    then: {tag: x}\n")
+    with pytest.raises(ProblemsError, match=r"did you mean 'visitor\.returning'"), make_client(tmp_path):
+        pass
+
+
+def test_edited_rules_are_picked_up_and_a_broken_edit_keeps_the_last_good_ones(
+    rules: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with make_client(rules) as client:
+        live = client.app.middleware_stack.app.personaliser.rules  # type: ignore[attr-defined]
+        live.interval = 0
+        (rules / "rules.yaml").write_text("rules: [\n", encoding="utf-8")
+        with caplog.at_level(logging.ERROR, logger="smalldata"):
+            assert decision(client.get("/"))["greeting"] == "Hello"  # type: ignore[index]
+        health = client.get("/_smalldata/health").json()
+        assert health["status"] == "degraded"
+        assert health["errors"] and "rules.yaml" in health["errors"][0]
+        assert "not reloaded" in caplog.text
+
+        write_rules(rules, greeting="Hello again")
+        assert decision(client.get("/"))["greeting"] == "Hello again"  # type: ignore[index]
+        health = client.get("/_smalldata/health").json()
+        assert (health["status"], health["errors"], health["reloads"]) == ("ok", [], 1)
+
+
+def test_capped_chat_is_used_up_by_a_page_view_but_not_by_an_api_call(rules: Path) -> None:
+    with make_client(rules) as client:
+        client.get("/api")
+        assert decision(client.get("/pricing"))["chat"]["message"] == "Questions?"  # type: ignore[index]
+        assert decision(client.get("/pricing"))["chat"] is None  # type: ignore[index]
+
+
+def test_dismissed_chat_stays_away_for_the_day(rules: Path) -> None:
+    text = (rules / "rules.yaml").read_text().replace("cap: {max: 1, per: day}", "")
+    (rules / "rules.yaml").write_text(text)
+    with make_client(rules) as client:
+        client.get("/")
+        response = client.post("/_smalldata/events", json={"type": "chat_dismissed", "rule": "pricing-chat"})
+        assert response.status_code == 204
+        assert decision(client.get("/pricing"))["chat"] is None  # type: ignore[index]
+
+
+def test_decide_endpoint_answers_for_another_path(rules: Path) -> None:
+    with make_client(rules) as client:
+        response = client.get("/_smalldata/decide", params={"path": "/pricing"})
+    assert response.headers["cache-control"] == "private, no-store"
+    assert response.json()["decision"]["chat"]["message"] == "Questions?"
+
+
+def test_global_privacy_control_means_no_cookie_but_still_a_page(rules: Path) -> None:
+    with make_client(rules) as client:
+        response = client.get("/", headers={"Sec-GPC": "1"})
+    assert "set-cookie" not in response.headers
+    assert decision(response)["greeting"] == "Hello"  # type: ignore[index]
+
+
+def test_a_failing_signal_provider_serves_the_page(rules: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import smalldata.delivery.pipeline as pipeline
+
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("provider exploded")
+
+    monkeypatch.setattr(pipeline, "signals_for", explode)
+    with make_client(rules) as client:
+        response = client.get("/")
+    assert response.text == "<html><body><h1>Shop</h1></body></html>"
+    assert "cache-control" not in response.headers
+
+
+def test_a_rule_that_raises_serves_the_page(rules: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from smalldata.rules import Engine
+
+    def explode(self: Engine, *args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError("a rule divided by zero")
+
+    monkeypatch.setattr(Engine, "decide", explode)
+    with make_client(rules) as client:
+        response = client.get("/")
+    assert response.status_code == 200
+    assert response.text == "<html><body><h1>Shop</h1></body></html>"
