@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import date, datetime
-from functools import cached_property
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -89,21 +88,6 @@ def _parse_hours(value: Any) -> tuple[TimeRange, ...]:
 
 
 Hours = Annotated[tuple[TimeRange, ...], PlainValidator(_parse_hours)]
-
-
-class Schedule(_Model):
-    """When a shop (or one store) is open: weekly hours, closed dates and special days.
-
-    An empty schedule is *unknown*, not *closed*: ``time.open`` is then null.
-    """
-
-    opening_hours: dict[Weekday, Hours] = {}
-    closed_dates: tuple[date, ...] = ()
-    special_days: dict[date, Hours] = {}
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.opening_hours or self.special_days)
 
 
 # -- calendar events ---------------------------------------------------------------------------
@@ -254,15 +238,6 @@ class Store(_Model):
     closed_dates: tuple[date, ...] = ()
     special_days: dict[date, Hours] = {}
 
-    @cached_property
-    def schedule(self) -> Schedule | None:
-        """The store's own schedule, or None when it uses the shop's."""
-        if self.opening_hours is None:
-            return None
-        return Schedule(
-            opening_hours=self.opening_hours, closed_dates=self.closed_dates, special_days=self.special_days
-        )
-
 
 # -- remote sources ----------------------------------------------------------------------------
 
@@ -387,13 +362,6 @@ class Settings(_Model):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-    @cached_property
-    def schedule(self) -> Schedule:
-        """The shop's own opening schedule."""
-        return Schedule(
-            opening_hours=self.opening_hours, closed_dates=self.closed_dates, special_days=self.special_days
-        )
 
 
 def load_settings(path: str | FsPath | None = None) -> Settings:

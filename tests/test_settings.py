@@ -55,17 +55,15 @@ def test_a_full_settings_file_loads(tmp_path: Path) -> None:
     assert settings.calendar["launch"].start == datetime(2026, 3, 1, 18, 0)
     assert settings.page.category == ("/category/{category}", "/c/{category}")
     assert settings.geo.cdn_country_header == "cf-ipcountry"
-    assert settings.stores[0].schedule is not None
+    assert settings.stores[0].opening_hours == {"sat": (TimeRange(600, 960),)}
     assert settings.user.timeout_ms == 80
     assert settings.basket.free_shipping_threshold == 499
     assert settings.consent.cookie == "cookie_consent"
-    assert settings.schedule.configured
 
 
 def test_an_empty_file_gives_defaults(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, ""))
     assert settings == Settings()
-    assert settings.schedule.configured is False
     assert settings.user.timeout_ms == 50
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from smalldata.signals.page import MAX_TEXT, query_params
+from smalldata.signals.page import MAX_TEXT
 
 if TYPE_CHECKING:
     from smalldata.signals.context import RequestContext
@@ -30,7 +30,7 @@ def campaign_signals(ctx: RequestContext) -> dict[str, Any]:
 
 def campaign_from_request(ctx: RequestContext) -> dict[str, Any]:
     """The campaign this request would start: UTM parameters, referrer domain, landing path, e-mail."""
-    query = query_params(ctx.scope.get("query_string") or b"")
+    query = ctx.query
     medium = _clean(query.get("utm_medium"))
     settings = ctx.settings.campaign
     from_email = (medium is not None and medium.lower() in settings.email_mediums) or any(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from smalldata.settings import Event, MonthDay, Schedule, TimeRange
+from smalldata.settings import Event, MonthDay, TimeRange
 
 if TYPE_CHECKING:
     from smalldata.signals.context import RequestContext
@@ -19,6 +19,22 @@ Clock = Callable[[], datetime]
 """Returns the current moment as an aware datetime (any zone; providers convert)."""
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Schedule(Protocol):
+    """Anything with opening hours: the shop's ``Settings`` or a ``Store`` with its own hours.
+
+    No opening hours and no special days is *unknown*, not *closed*: ``open`` is then null.
+    """
+
+    @property
+    def opening_hours(self) -> Mapping[Any, tuple[TimeRange, ...]] | None: ...
+
+    @property
+    def closed_dates(self) -> tuple[date, ...]: ...
+
+    @property
+    def special_days(self) -> Mapping[date, tuple[TimeRange, ...]]: ...
 
 
 def system_clock() -> datetime:
@@ -48,7 +64,7 @@ def time_signals(ctx: RequestContext) -> dict[str, Any]:
         "date": now.date(),
         "month": now.month,
         "daypart": daypart(now.hour),
-        "open": is_open(ctx.settings.schedule, now),
+        "open": is_open(ctx.settings, now),
         "event": active_events(ctx.settings.calendar, now),
     }
 
@@ -63,9 +79,7 @@ def ranges_on(schedule: Schedule, day: date) -> tuple[TimeRange, ...]:
     special = schedule.special_days.get(day)
     if special is not None:
         return special
-    weekday: Any = WEEKDAY_NAMES[day.weekday()]
-    hours: tuple[TimeRange, ...] = schedule.opening_hours.get(weekday, ())
-    return hours
+    return (schedule.opening_hours or {}).get(WEEKDAY_NAMES[day.weekday()], ())
 
 
 def is_open(schedule: Schedule, now: datetime) -> bool | None:
@@ -74,7 +88,7 @@ def is_open(schedule: Schedule, now: datetime) -> bool | None:
     A range that ends at or before it starts runs past midnight, so Friday's
     ``22:00-02:00`` still counts at 01:00 on Saturday.
     """
-    if not schedule.configured:
+    if not schedule.opening_hours and not schedule.special_days:
         return None
     minute = now.hour * 60 + now.minute
     today = now.date()

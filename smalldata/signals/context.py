@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from http.cookies import _unquote
 from typing import TYPE_CHECKING, Any
 
@@ -49,48 +49,72 @@ class RequestContext:
         self.visitor = visitor
         self.sources = sources
         self.prefetched: dict[str, Any] = {}
+        # parsed on first use (plain attributes: functools.cached_property takes a lock on 3.11)
+        self._headers: dict[str, str] | None = None
+        self._cookies: dict[str, str] | None = None
+        self._query: dict[str, str] | None = None
+        self._client: tuple[str | None] | None = None
+        self._user: tuple[dict[str, Any] | None] | None = None
 
-    @cached_property
+    @property
     def headers(self) -> dict[str, str]:
         """Lower-cased names to latin-1 decoded values; repeated headers joined with ``, ``."""
-        result: dict[str, str] = {}
-        for raw_name, raw_value in self.scope.get("headers") or ():
-            try:
-                name = bytes(raw_name).decode("latin-1").lower()
-                value = bytes(raw_value).decode("latin-1")
-            except TypeError:
-                continue  # not bytes: a broken server or test, never the visitor's fault
-            if name in result:
-                value = result[name] + ("; " if name == "cookie" else ", ") + value
-            result[name] = value
-        return result
+        if self._headers is None:
+            self._headers = decode_headers(self.scope.get("headers") or ())
+        return self._headers
 
-    def header(self, name: str) -> str | None:
-        """One header's value (``name`` in lower case), or None."""
-        return self.headers.get(name)
-
-    @cached_property
+    @property
     def cookies(self) -> dict[str, str]:
         """The request's cookies; malformed ones are skipped, never an error."""
-        return parse_cookies(self.headers.get("cookie", ""))
+        if self._cookies is None:
+            self._cookies = parse_cookies(self.headers.get("cookie", ""))
+        return self._cookies
 
-    @cached_property
+    @property
+    def query(self) -> dict[str, str]:
+        """The first value of each query parameter (bounded), see :func:`page.query_params`."""
+        if self._query is None:
+            from smalldata.signals.page import query_params
+
+            self._query = query_params(self.scope.get("query_string") or b"")
+        return self._query
+
+    @property
     def peer_trusted(self) -> bool:
         """The direct peer is one of the configured trusted proxies."""
         return trusted_proxies(self.settings.trusted_proxies).trusts(_peer(self.scope))
 
-    @cached_property
+    @property
     def client_ip(self) -> str | None:
         """The visitor's IP after trusted-proxy handling, or None when unknown. Never stored."""
-        address = client_address(self.scope, self.headers.get("x-forwarded-for"), self.settings.trusted_proxies)
-        return str(address) if address is not None else None
+        if self._client is None:
+            address = client_address(self.scope, self.headers.get("x-forwarded-for"), self.settings.trusted_proxies)
+            self._client = (str(address) if address is not None else None,)
+        return self._client[0]
 
-    @cached_property
+    @property
     def user(self) -> dict[str, Any] | None:
         """The app's user as a dict (``logged_in``, ``id``, profile fields), or None when unknown."""
-        from smalldata.signals.user import app_user
+        if self._user is None:
+            from smalldata.signals.user import app_user
 
-        return app_user(self)
+            self._user = (app_user(self),)
+        return self._user[0]
+
+
+def decode_headers(raw: Any) -> dict[str, str]:
+    """ASGI header pairs → lower-cased names and latin-1 values (never fails on any byte)."""
+    result: dict[str, str] = {}
+    for raw_name, raw_value in raw:
+        try:
+            name = bytes(raw_name).decode("latin-1").lower()
+            value = bytes(raw_value).decode("latin-1")
+        except TypeError:
+            continue  # not bytes: a broken server or test, never the visitor's fault
+        if name in result:
+            value = result[name] + ("; " if name == "cookie" else ", ") + value
+        result[name] = value
+    return result
 
 
 def parse_cookies(header: str) -> dict[str, str]:

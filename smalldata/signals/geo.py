@@ -69,7 +69,7 @@ def _from_cdn_header(ctx: RequestContext) -> dict[str, Any] | None:
 def _from_database(ctx: RequestContext) -> dict[str, Any]:
     path = ctx.settings.geo.database
     address = ctx.client_ip
-    if not path or not address or not _is_public(address):
+    if not path or not address:
         return _unknown()
     found = geo_database(path, ctx.settings.geo.cache_size).lookup(address)
     return dict(found) if found is not None else _unknown()
@@ -97,11 +97,14 @@ class GeoDatabase:
         self._cache: TTLCache[str, dict[str, Any] | None] = TTLCache(maxsize=max(cache_size, 1), ttl=CACHE_SECONDS)
 
     def lookup(self, address: str) -> dict[str, Any] | None:
-        """``geo`` values for a public address, or None when the database does not know it."""
+        """``geo`` values for an address, or None when private, loopback or not in the database."""
         try:
             return self._cache[address]
         except KeyError:
             pass
+        if not _is_public(address):
+            self._cache[address] = None
+            return None
         reader = self._open()
         if reader is None:
             return None
@@ -231,5 +234,5 @@ def nearest_store(
     return {
         "name": store.name,
         "distance_km": round(distance, 1),
-        "open": is_open(store.schedule or settings.schedule, ctx.now),
+        "open": is_open(store if store.opening_hours is not None else settings, ctx.now),
     }

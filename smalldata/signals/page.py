@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from smalldata.settings import PAGE_KEYS, PageSettings, compile_path_pattern
 
@@ -26,7 +26,7 @@ def page_signals(ctx: RequestContext) -> dict[str, Any]:
     return {
         "path": path,
         "url": page_url(ctx),
-        "query": query_params(ctx.scope.get("query_string") or b""),
+        "query": ctx.query,
         "category": found.get("category"),
         "product": found.get("product"),
         "language": preferred_language(ctx.headers.get("accept-language"), ctx.settings.languages),
@@ -52,16 +52,26 @@ def page_url(ctx: RequestContext) -> str:
 
 
 def query_params(query_string: bytes) -> dict[str, str]:
-    """The first value of each query parameter, bounded in number and length."""
+    """The first value of each query parameter, percent-decoded, bounded in number and length."""
     text = bytes(query_string[:MAX_QUERY_STRING]).decode("latin-1")
     params: dict[str, str] = {}
-    for pair in text.split("&")[: MAX_QUERY_FIELDS * 2]:
-        if not pair:
+    for pair in text.split("&", MAX_QUERY_FIELDS * 2)[: MAX_QUERY_FIELDS * 2]:
+        key, _, value = pair.partition("=")
+        if not key:
             continue
-        for key, value in parse_qsl(pair, keep_blank_values=True, encoding="utf-8", errors="replace"):
-            if key not in params and len(params) < MAX_QUERY_FIELDS:
-                params[key] = value[:MAX_QUERY_VALUE]
+        key, value = _decode(key), _decode(value)
+        if key not in params:
+            params[key] = value[:MAX_QUERY_VALUE]
+            if len(params) == MAX_QUERY_FIELDS:
+                break
     return params
+
+
+def _decode(text: str) -> str:
+    # most parameters are plain words: skip the decoder for them
+    if "%" in text or "+" in text:
+        return unquote_plus(text, encoding="utf-8", errors="replace")
+    return text
 
 
 def match_path(settings: PageSettings, path: str) -> dict[str, str]:

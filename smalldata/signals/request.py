@@ -168,7 +168,7 @@ class RequestSignals:
     def _compute(self, namespace: str) -> Mapping[str, Any]:
         provider = self._providers.get(namespace)
         values: Mapping[str, Any] = _EMPTY
-        if provider is not None and not self._fully_overridden(namespace):
+        if provider is not None and not (self._overrides and self._fully_overridden(namespace)):
             self._computed.append(namespace)
             try:
                 values = provider(self.ctx)
