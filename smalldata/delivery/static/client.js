@@ -179,7 +179,8 @@
     });
     close.className = "smalldata-chat-dismiss";
     Object.assign(close.style, {
-      position: "absolute", top: "6px", right: "8px", border: "0", background: "none", fontSize: "20px", cursor: "pointer",
+      position: "absolute", top: "6px", right: "8px", border: "0", background: "none", color: "#666",
+      fontSize: "20px", lineHeight: "1", padding: "2px 6px", cursor: "pointer",
     });
     var accept = button("Start chat", chat.mode === "offline" ? "Contact us" : "Chat with us", function () {
       box.remove();
