@@ -92,6 +92,8 @@ class StateSettings(_Model):
         keys = [key.get_secret_value() for key in self.secret_keys]
         if not keys:
             keys = [key.strip() for key in os.environ.get(KEYS_ENV, "").split(",") if key.strip()]
+            if any(len(key) < _MIN_KEY_LENGTH for key in keys):
+                log.warning("smalldata: a key in $%s is shorter than %d characters", KEYS_ENV, _MIN_KEY_LENGTH)
         if not keys:
             log.warning(
                 "smalldata: NO SECRET KEY CONFIGURED - visitor cookies are signed with a public "

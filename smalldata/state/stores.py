@@ -310,16 +310,38 @@ class _MemoryBackend:
 
 class _RedisBackend:
     def __init__(self, settings: StateSettings) -> None:
-        from redis.asyncio import Redis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
+        try:
+            from redis.asyncio import Redis
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+        except ImportError:
+            raise RuntimeError(
+                f"state.store {settings.store!r} needs the redis package: "
+                "pip install 'smalldata[redis]'"
+            ) from None
 
+        self._url = settings.store
         self._timeout = settings.redis_timeout_ms / 1000
-        self._client: Any = Redis.from_url(
-            settings.store,
+        self._redis_class: Any = Redis
+        self._no_retry: Any = Retry(NoBackoff(), 0)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._redis: Any = None
+
+    @property
+    def _client(self) -> Any:
+        # asyncio connections belong to the loop that opened them; a test client that runs
+        # each request in a new loop would otherwise find every pooled connection dead.
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop, self._redis = loop, self._connect()
+        return self._redis
+
+    def _connect(self) -> Any:
+        return self._redis_class.from_url(
+            self._url,
             socket_timeout=self._timeout,
             socket_connect_timeout=self._timeout,
-            retry=Retry(NoBackoff(), 0),
+            retry=self._no_retry,
             health_check_interval=0,
         )
 
@@ -334,20 +356,18 @@ class _RedisBackend:
         await self._call(pipe.execute())
 
     async def _call(self, awaitable: Any) -> Any:
-        from redis.exceptions import RedisError
-
         try:
             # Belt and braces: socket timeouts bound each read, this bounds the whole call.
             async with asyncio.timeout(self._timeout * 3):
                 return await awaitable
-        except (RedisError, OSError, TimeoutError) as exc:
+        except Exception as exc:  # whatever Redis does, the page must not fail because of it
             raise BackendError(f"{type(exc).__name__}: {exc}") from exc
 
     async def aclose(self) -> None:
-        from redis.exceptions import RedisError
-
-        with contextlib.suppress(RedisError, OSError):
-            await self._client.aclose()
+        redis, self._redis, self._loop = self._redis, None, None
+        if redis is not None:
+            with contextlib.suppress(Exception):
+                await redis.aclose()
 
 
 def _link_user(state: VisitorState, user_id: str | None, record: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import time
@@ -213,3 +214,18 @@ async def test_state_written_to_the_cookie_during_an_outage_returns_to_redis(now
     assert (after.visits, after.pageviews) == (1, 2)  # p1 was out of reach during the outage
     assert after.history.products == ["p3", "p2"]
     assert CookieCodec(settings.signing_keys()).loads(jar["sd_visitor"]) == {"i": first.id}
+
+
+def test_a_store_used_from_a_new_event_loop_per_request_keeps_working(
+    redis_url: str, now: datetime
+) -> None:
+    # Starlette's TestClient (without `with`) runs every request in a fresh event loop.
+    store = RedisStore(make_settings(store=redis_url))
+    jar: dict[str, str] = {}
+
+    first = asyncio.run(_request(store, jar, now, product="p1"))
+    second = asyncio.run(_request(store, jar, now + timedelta(minutes=1), product="p2"))
+
+    assert second.id == first.id
+    assert second.history.products == ["p2", "p1"]
+    assert CookieCodec(make_settings().signing_keys()).loads(jar["sd_visitor"]) == {"i": first.id}
