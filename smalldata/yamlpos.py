@@ -167,7 +167,13 @@ def load_text(text: str | bytes, file: str) -> Document:
             raise YamlError(Problem(Position(file, line, col), "not UTF-8 text (is this a binary file?)")) from None
     if len(text) > MAX_FILE_BYTES:
         raise YamlError(Problem(Position(file, 1, 1), f"file is larger than {MAX_FILE_BYTES // 1024} KiB"))
-    loader = _CoreLoader(text)
+    try:
+        loader = _CoreLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise YamlError(Problem(Position(file, line, col), f"character #x{exc.character:04x} is not allowed "
+                                "in a rule file (is this a binary file?)")) from None
     try:
         node = loader.get_single_node()
         converter = _Converter(file, loader)

@@ -1,0 +1,119 @@
+"""``smalldata try`` and ``smalldata test`` as SPEC §4 describes them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from smalldata.cli import main
+from tests.rules.helpers import write_rules
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOP = ["--rules", str(ROOT / "rules"), "--config", str(ROOT / "smalldata.yaml")]
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    assert main(["try", *SHOP, "--json", *args]) == 0
+    result: dict[str, object] = json.loads(capsys.readouterr().out)
+    return result
+
+
+def test_try_json_prints_decision_matched_and_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    report = run_json(capsys, "--url", "/pricing", "--at", "2026-11-25T10:00", "--set", "visitor.returning=true",
+                      "--set", "user.logged_in=false", "--language", "en")
+    decision = report["decision"]
+    assert isinstance(decision, dict)
+    assert set(decision) == {"greeting", "chat", "prefill", "recommendations", "banners", "tags", "experiments"}
+    assert decision["greeting"] == "Welcome back!"
+    assert decision["chat"]["department"] == "sales"
+    assert report["matched"] == ["pricing-chat", "welcome-back", "winter-banner-test", "new-arrivals"]
+    trace = {entry["rule"]: entry for entry in report["trace"]}  # type: ignore[union-attr]
+    assert trace["named-welcome"]["status"] == "failed"
+    assert trace["named-welcome"]["condition"] == "user.logged_in is true"
+
+
+def test_try_at_a_closed_hour_has_no_pricing_chat(capsys: pytest.CaptureFixture[str]) -> None:
+    report = run_json(capsys, "--url", "/pricing", "--at", "2026-11-25T22:00")
+    assert report["decision"]["chat"] is None  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("setting", "decision_key", "expected"),
+    [
+        ("basket.free_shipping_gap=60", "banners", {"basket"}),
+        ("user.tier=gold", "banners", {"hero"}),
+        ("history.category_views={coffee: 3}", "tags", ["coffee-lover"]),
+        ("geo.nearest_store={name: Aarhus, distance_km: 2, open: true}", "banners", {"store"}),
+        ("time.event=[black_friday]", "banners", {"hero"}),
+    ],
+)
+def test_try_set_values_are_read_as_yaml(capsys: pytest.CaptureFixture[str], setting: str, decision_key: str,
+                                         expected: object) -> None:
+    report = run_json(capsys, "--at", "2026-11-25T10:00", "--set", setting)
+    value = report["decision"][decision_key]  # type: ignore[index]
+    assert (set(value) & expected if isinstance(expected, set) else value) == expected
+
+
+def test_try_explain_says_why_each_rule_did_or_did_not_apply(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["try", *SHOP, "--url", "/pricing", "--at", "2026-11-25T10:00", "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "✓ pricing-chat" in out
+    assert "✗ named-welcome             failed: user.logged_in is true (actual: " in out
+    assert "… easter-banner-test" in out and "inactive" in out
+
+
+def test_try_visitor_id_picks_a_sticky_variant(capsys: pytest.CaptureFixture[str]) -> None:
+    variants = {run_json(capsys, "--at", "2026-12-01T10:00", "--visitor-id", f"v{i}")["decision"]["experiments"]
+                .get("winter-hero") for i in range(30)}  # type: ignore[index, union-attr]
+    assert variants == {"a", "b", "control"}
+
+
+def test_try_rejects_an_unknown_signal_with_a_suggestion() -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["try", *SHOP, "--set", "vistor.returning=true"])
+    assert "did you mean 'visitor.returning'" in str(exit_.value)
+
+
+def test_the_shipped_rule_tests_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", *SHOP]) == 0
+    assert " passed" in capsys.readouterr().out
+
+
+def test_a_failing_rule_test_prints_a_clear_diff_and_exits_1(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    write_rules(tmp_path, """
+        rules:
+          - id: welcome-back
+            when: {visitor.returning: true}
+            then: {greeting: Velkommen tilbage}
+        tests:
+          - name: returning visitors are welcomed
+            given: {visitor.returning: true}
+            expect: {greeting: Velkommen tilbage}
+          - name: a wrong expectation
+            given: {visitor.returning: false}
+            expect:
+              greeting: Velkommen tilbage
+              matched: [welcome-back]
+        """)
+    assert main(["test", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "greeting: expected 'Velkommen tilbage', got nothing" in out
+    assert ("rule 'welcome-back' should match but did not — failed: visitor.returning is true (actual: False)"
+            in out)
+    assert "1 failed, 1 passed" in out
+
+
+def test_a_test_naming_an_unknown_rule_is_a_check_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_rules(tmp_path, """
+        rules:
+          - id: welcome-back
+            then: {greeting: Hej}
+        tests:
+          - name: typo
+            expect: {matched: [welcome-bak]}
+        """)
+    assert main(["check", str(tmp_path)]) == 1
+    assert "unknown rule 'welcome-bak' — did you mean 'welcome-back'?" in capsys.readouterr().out
