@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from smalldata.demo import load_app, serve_in_thread
@@ -29,14 +30,20 @@ ARGS = [
 WEDNESDAY_MORNING = datetime(2026, 11, 25, 10, 30, tzinfo=ZoneInfo("Europe/Copenhagen"))
 
 
-def take(output: Path = ROOT / "docs" / "demo.png") -> Path:
-    """Write the screenshot to ``output`` and return its path."""
-    from playwright.sync_api import sync_playwright
+def take(output: Path = ROOT / "docs" / "demo.png", browser: Any = None) -> Path:
+    """Write the screenshot to ``output`` and return its path (with a fresh Chromium unless given one)."""
+    if browser is None:
+        from playwright.sync_api import sync_playwright
 
-    app = load_app(clock=lambda: WEDNESDAY_MORNING)
-    with serve_in_thread(app) as shop, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(locale="en-GB", viewport={"width": 1200, "height": 720})
+        with sync_playwright() as playwright:
+            own = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                return take(output, own)
+            finally:
+                own.close()
+    with serve_in_thread(load_app(clock=lambda: WEDNESDAY_MORNING)) as shop:
+        context = browser.new_context(locale="en-GB", viewport={"width": 1200, "height": 720})
+        page = context.new_page()
         page.goto(f"{shop}/login")
         page.select_option("select[name=customer]", "mette")
         page.click("form.stack button[type=submit]")
@@ -48,7 +55,7 @@ def take(output: Path = ROOT / "docs" / "demo.png") -> Path:
         page.wait_for_selector("#smalldata-chat", state="visible")
         output.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(output))
-        browser.close()
+        context.close()
     return output
 
 

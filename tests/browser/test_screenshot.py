@@ -10,8 +10,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "screenshot.py"
 
 
 def test_screenshot_script_writes_a_png(browser: Any, tmp_path: Path) -> None:
-    take = runpy.run_path(str(SCRIPT))["take"]  # `browser` only checks Chromium is there
-    output = take(tmp_path / "demo.png")
+    take = runpy.run_path(str(SCRIPT))["take"]
+    output = take(tmp_path / "demo.png", browser)
     data = output.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(data) > 10_000
