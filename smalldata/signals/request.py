@@ -147,23 +147,21 @@ class RequestSignals:
         Call it with the namespaces the ruleset reads; the others are never fetched.
         A failing or slow source leaves its signals unknown; this never raises.
         """
-        jobs: list[Awaitable[None]] = []
-        user_first = False
-        for namespace in dict.fromkeys(namespaces):
-            prefetcher = _prefetchers.get(namespace) if namespace in self._providers else None
-            if prefetcher is None or self._fully_overridden(namespace) or namespace in self._values:
-                continue
-            if namespace == "user":
-                user_first = True
-            jobs.append(prefetcher(self.ctx))
-        if not jobs:
+        wanted = [
+            _prefetchers[namespace]
+            for namespace in dict.fromkeys(namespaces)
+            if namespace in _prefetchers
+            and namespace in self._providers
+            and namespace not in self._values
+            and not self._fully_overridden(namespace)
+        ]
+        if not wanted:
             return
-        if user_first and len(jobs) > 1:
-            # the basket service may be keyed by the user's id, which an async callable gives
-            from smalldata.signals.user import resolve_identity
+        # first who the user is (an async callable): the basket service may be keyed by the user's id
+        from smalldata.signals.user import resolve_identity
 
-            await _quietly(resolve_identity(self.ctx))
-        await asyncio.gather(*(_quietly(job) for job in jobs))
+        await _quietly(resolve_identity(self.ctx))
+        await asyncio.gather(*(_quietly(prefetcher(self.ctx)) for prefetcher in wanted))
 
     def _compute(self, namespace: str) -> Mapping[str, Any]:
         provider = self._providers.get(namespace)

@@ -166,3 +166,16 @@ async def test_parallel_requests_for_one_basket_make_one_fetch() -> None:
     await asyncio.gather(*(signals.prefetch(["basket"]) for signals in many))
     assert [signals.get("basket.count") for signals in many] == [3] * 10
     assert route.call_count == 1
+
+
+async def current_user_async(scope: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": "u9"}
+
+
+@respx.mock
+async def test_basket_service_keyed_by_a_user_from_an_async_callable_even_when_rules_read_only_basket() -> None:
+    respx.get("https://basket.example/baskets/u9").respond(json=LINES)
+    config = settings(basket={"service_url": SERVICE}, user={"callable": f"{__name__}:current_user_async"})
+    signals = request("/", config=config, sources=Sources.from_settings(config))
+    await signals.prefetch(["basket"])
+    assert signals.get("basket.count") == 3
