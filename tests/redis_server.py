@@ -44,11 +44,12 @@ closed_port = free_port  # a port to point a client at when the server must be "
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
-    """Start ``redis-server`` on 127.0.0.1, yield its ``redis://`` URL, stop it afterwards."""
+def redis_server(port: int | None = None) -> Iterator[str]:
+    """Start ``redis-server`` on 127.0.0.1 (on ``port``, else a free one), yield its
+    ``redis://`` URL, stop it afterwards."""
     executable = require_redis_server()
     with tempfile.TemporaryDirectory(prefix="smalldata-redis-") as workdir:
-        process, port = _start(executable, workdir)
+        process, port = _start(executable, workdir, port)
         try:
             yield f"redis://127.0.0.1:{port}/0"
         finally:
@@ -60,11 +61,13 @@ def redis_server() -> Iterator[str]:
                 process.wait()
 
 
-def _start(executable: str, workdir: str) -> tuple[subprocess.Popen[bytes], int]:
+def _start(
+    executable: str, workdir: str, wanted: int | None
+) -> tuple[subprocess.Popen[bytes], int]:
     # Another process may grab the free port between our check and redis' bind: retry.
     last_error = ""
     for _attempt in range(3):
-        port = free_port()
+        port = wanted or free_port()
         logfile = os.path.join(workdir, f"redis-{port}.log")
         process = subprocess.Popen(
             [

@@ -189,7 +189,7 @@ class _ServerStore:
         if not storage:
             return None
         data = self.cookies.read_cookie(cookies)
-        visitor_id = data.get("i") if data and isinstance(data.get("i"), str) else None
+        visitor_id = data.get("i") if data and is_visitor_id(data.get("i")) else None
         keys = [_visitor_key(visitor_id)] if visitor_id else []
         keys += [_user_key(user_id)] if user_id else []
         records = await self._get(keys)
@@ -237,10 +237,12 @@ class _ServerStore:
         return state
 
     async def _get(self, keys: list[str]) -> list[bytes | None] | None:
+        if not keys:  # a new, anonymous visitor: nothing to ask the server
+            return []
         if not self._available():
             return None
         try:
-            records = await self._backend.get_many(keys) if keys else []
+            records = await self._backend.get_many(keys)
         except BackendError as exc:
             self._failed(exc)
             return None

@@ -229,3 +229,25 @@ def test_a_store_used_from_a_new_event_loop_per_request_keeps_working(
     assert second.id == first.id
     assert second.history.products == ["p2", "p1"]
     assert CookieCodec(make_settings().signing_keys()).loads(jar["sd_visitor"]) == {"i": first.id}
+
+
+async def test_a_restarted_redis_is_used_again(
+    caplog: pytest.LogCaptureFixture, now: datetime
+) -> None:
+    port = closed_port()
+    jar: dict[str, str] = {}
+    with caplog.at_level(logging.WARNING, logger="smalldata.state"):
+        with redis_server(port) as url:
+            store = RedisStore(make_settings(store=url), retry_after=0)
+            first = await _request(store, jar, now, product="p1")
+        during = await _request(store, jar, now + timedelta(minutes=1), product="p2")
+        with redis_server(port):
+            after = await _request(store, jar, now + timedelta(minutes=2), product="p3")
+            again = await _request(store, jar, now + timedelta(minutes=3))
+        await store.aclose()
+
+    assert first.id == during.id == after.id == again.id
+    assert again.history.products == ["p3", "p2"]
+    assert CookieCodec(make_settings().signing_keys()).loads(jar["sd_visitor"]) == {"i": first.id}
+    assert caplog.text.count("visitor store unavailable") == 1
+    assert caplog.text.count("visitor store is back") == 1
