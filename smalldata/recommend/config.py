@@ -1,0 +1,39 @@
+"""``recommender:`` in ``smalldata.yaml``: the HTTP recommender behind ``strategy: remote``.
+
+Example::
+
+    recommender:
+      url: https://reco.internal/recommend
+      timeout_ms: 80          # strict: a slower answer is a failure
+      cache_seconds: 60
+      fallback: bestsellers   # used on timeout, error, non-200 or bad JSON
+      headers: {Authorization: "Bearer ..."}
+"""
+
+from __future__ import annotations
+
+from pydantic import field_validator
+
+from smalldata.rules.model import Strategy
+from smalldata.settings import RemoteSettings
+
+
+class RecommenderSettings(RemoteSettings):
+    """How to call the remote recommender, and what to show when it fails."""
+
+    url: str | None = None
+    fallback: Strategy = "bestsellers"
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"'{value}' must be an http:// or https:// URL")
+        return value
+
+    @field_validator("fallback")
+    @classmethod
+    def _local(cls, value: Strategy) -> Strategy:
+        if value == "remote":
+            raise ValueError("the fallback must be a local strategy, not remote")
+        return value
