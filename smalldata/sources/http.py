@@ -92,6 +92,7 @@ class RemoteSource:
         self.breaker = CircuitBreaker(settings.failures_before_pause, settings.pause_seconds, clock=clock)
         self._client = client
         self._own_client = client is None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
         self._cache: TTLCache[str, dict[str, Any] | None] | None = None
         if settings.cache_seconds > 0 and settings.cache_size > 0:
             self._cache = TTLCache(maxsize=settings.cache_size, ttl=settings.cache_seconds, timer=clock)
@@ -121,7 +122,7 @@ class RemoteSource:
         try:
             async with asyncio.timeout(self.timeout):
                 response = await self._http().get(self.url.replace("{id}", quote(key, safe="")))
-        except (httpx.HTTPError, TimeoutError, OSError) as exc:
+        except Exception as exc:  # timeouts, refused connections, bad URLs: all mean "unknown"
             return self._failed(f"{type(exc).__name__}")
         if response.status_code == 404:
             return self._answer(key, None)
@@ -149,6 +150,12 @@ class RemoteSource:
         return None  # unknown
 
     def _http(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._own_client and self._client_loop is not loop:
+            # pooled connections belong to the loop that opened them (a test client may run
+            # each request in a new loop): start a fresh client rather than fail forever
+            self._client = None
+            self._client_loop = loop
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.timeout),

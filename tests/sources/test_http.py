@@ -217,3 +217,12 @@ async def test_aclose_closes_its_own_client() -> None:
     client = crm._http()
     await crm.aclose()
     assert client.is_closed
+
+
+def test_a_source_keeps_working_when_each_request_runs_in_a_new_event_loop() -> None:
+    crm = source(cache_seconds=0)
+    with respx.mock:
+        route = respx.get("https://crm.example/profiles/42").respond(json=PROFILE)
+        assert asyncio.run(crm.fetch("42")) == PROFILE
+        assert asyncio.run(crm.fetch("42")) == PROFILE
+    assert route.call_count == 2
