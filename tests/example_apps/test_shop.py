@@ -1,0 +1,104 @@
+"""The demo shop over HTTP with the shipped rules: every page works and carries the slots the rules fill."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from starlette.testclient import TestClient
+
+from smalldata.demo import load_app
+
+WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
+EN = {"accept-language": "en"}
+
+
+@pytest.fixture
+def client() -> Any:
+    with TestClient(load_app(clock=lambda: WEDNESDAY_10), headers=EN) as client:
+        yield client
+
+
+def decision(response: Any) -> dict[str, Any]:
+    match = re.search(r'id="smalldata">(.*?)</script>', response.text)
+    assert match, "no payload on the page"
+    result: dict[str, Any] = json.loads(match.group(1))["decision"]
+    return result
+
+
+@pytest.mark.parametrize(
+    ("path", "slots"),
+    [
+        ("/", ["greeting", "banner:hero", "recommend:recommendations"]),
+        ("/category/coffee", ["greeting", "recommend:recommendations"]),
+        ("/products/mug-hygge", ["greeting", "recommend:recommendations"]),
+        ("/basket", ["greeting", "banner:basket", "recommend:recommendations"]),
+        ("/pricing", ["greeting"]),
+        ("/faq", ["greeting"]),
+        ("/stores", ["greeting", "banner:store"]),
+        ("/checkout", ["greeting"]),
+        ("/login", ["greeting"]),
+    ],
+)
+def test_every_page_works_and_has_its_slots(client: Any, path: str, slots: list[str]) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    for slot in slots:
+        assert f'data-smalldata-slot="{slot}"' in response.text
+
+
+def test_checkout_form_is_marked_for_prefill(client: Any) -> None:
+    assert 'data-smalldata-form="checkout"' in client.get("/checkout").text
+
+
+def test_first_visit_gets_a_welcome(client: Any) -> None:
+    assert decision(client.get("/"))["greeting"] == "Welcome to Nordisk Hjem"
+
+
+def test_category_page_recommends_its_bestsellers(client: Any) -> None:
+    items = decision(client.get("/category/coffee"))["recommendations"]["recommendations"]["items"]
+    assert len(items) == 4
+    assert all(item["url"].startswith("/products/") and item["price"] > 0 for item in items)
+    assert {item["id"] for item in items} <= {
+        "coffee-house",
+        "coffee-espresso",
+        "pour-over",
+        "filters",
+        "french-press",
+        "tea-earl-grey",
+        "teapot",
+        "grinder",
+    }
+
+
+def test_logged_in_customer_is_greeted_and_checkout_is_prefilled(client: Any) -> None:
+    client.post("/login", data={"customer": "mette"})
+    found = decision(client.get("/checkout"))
+    assert found["greeting"] == "Hi Mette, good to see you again"
+    assert found["prefill"]["checkout"] == {
+        "email": "mette@example.com",
+        "name": "Mette Hansen",
+        "phone": "+45 20 30 40 50",
+    }
+
+
+def test_basket_close_to_free_shipping_shows_the_nudge(client: Any) -> None:
+    client.post("/basket/add", data={"sku": "throw-wool"})  # 599 kr. is over 499
+    client.post("/basket/remove", data={"sku": "throw-wool"})
+    client.post("/basket/add", data={"sku": "lantern"})  # 349 kr.: 150 kr. to go
+    found = decision(client.get("/basket"))
+    assert found["banners"]["basket"]["html"] == "Only 150 DKK to go for free shipping"
+    items = found["recommendations"]["recommendations"]["items"]
+    assert items and "lantern" not in [item["id"] for item in items]
+
+
+def test_product_pages_remember_what_was_viewed(client: Any) -> None:
+    client.get("/products/mug-hygge")
+    client.get("/products/teapot")
+    found = decision(client.get("/"))
+    ids = [item["id"] for item in found["recommendations"]["recommendations"]["items"]]
+    assert ids[:2] == ["teapot", "mug-hygge"]
