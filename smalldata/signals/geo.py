@@ -105,7 +105,7 @@ class GeoDatabase:
         if not _is_public(address):
             self._cache[address] = None
             return None
-        reader = self._open()
+        reader = self.open()
         if reader is None:
             return None
         self.lookups += 1
@@ -126,7 +126,8 @@ class GeoDatabase:
             self.opened = False
             self._cache.clear()
 
-    def _open(self) -> Any:
+    def open(self) -> Any:
+        """Open the file once (at start-up, or on the first lookup); None when it is unusable."""
         if self.opened:
             return self._reader
         with self._lock:

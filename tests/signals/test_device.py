@@ -100,3 +100,10 @@ def test_cached_results_cannot_be_changed_by_a_caller() -> None:
     first = PARSER.parse(IPHONE)
     first["type"] = "desktop"
     assert PARSER.parse(IPHONE)["type"] == "mobile"
+
+
+def test_warm_up_loads_the_parser_without_filling_the_cache() -> None:
+    parser = UserAgentParser()
+    parser.warm_up()
+    assert parser.cold_parses == 0 and len(parser.cache) == 0
+    assert parser.parse(IPHONE)["type"] == "mobile"
