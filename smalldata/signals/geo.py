@@ -4,8 +4,10 @@ The client address comes from :class:`RequestContext` after trusted-proxy
 handling. A CDN country header (``CF-IPCountry``) is believed only when the
 direct peer is a configured trusted proxy; otherwise the address is looked up
 in the configured ``.mmdb`` (opened once, in the C extension's mmap mode when
-available). Private, loopback and unknown addresses give unknown values: there
-is no default country. Addresses are never stored beyond a short in-memory cache.
+available) with ``maxminddb``, the reader under ``geoip2``, reading the raw
+record rather than building ``geoip2`` model objects per request. Private,
+loopback and unknown addresses give unknown values: there is no default
+country. Addresses are never stored beyond a short in-memory cache.
 """
 
 from __future__ import annotations

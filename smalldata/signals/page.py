@@ -30,7 +30,7 @@ def page_signals(ctx: RequestContext) -> dict[str, Any]:
         "category": found.get("category"),
         "product": found.get("product"),
         "language": preferred_language(ctx.headers.get("accept-language"), ctx.settings.languages),
-        "referrer": (ctx.headers.get("referer") or None) and ctx.headers["referer"][:MAX_TEXT],
+        "referrer": ctx.headers.get("referer", "")[:MAX_TEXT] or None,
     }
 
 
