@@ -1,0 +1,99 @@
+"""``events:`` in ``smalldata.yaml``: where exposures and client events are written.
+
+Examples::
+
+    events: {sink: file, path: var/smalldata-events.jsonl}      # the default
+    events: {sink: logger, logger: shop.analytics}
+    events: {sink: http, url: https://collect.example/batch, batch_size: 200, flush_seconds: 5}
+    events: {sink: callable, callable: "shop.analytics:track"}
+    events: {sink: none}
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from smalldata.events.sinks import (
+    CallableSink,
+    EventSink,
+    HttpSink,
+    JsonLinesSink,
+    LoggerSink,
+    NullSink,
+)
+
+DEFAULT_PATH = "smalldata-events.jsonl"
+
+
+class EventSettings(BaseModel):
+    """Which sink, and how it batches."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sink: Literal["file", "logger", "http", "callable", "none"] = "file"
+    path: str = DEFAULT_PATH
+    logger: str = "smalldata.events"
+    url: str | None = None
+    callable: str | None = None
+    headers: dict[str, str] = {}
+    timeout_ms: int = Field(default=5000, gt=0, le=60_000)
+    batch_size: int = Field(default=100, ge=1, le=10_000)
+    flush_seconds: float = Field(default=1.0, gt=0, le=3600)
+    queue_size: int = Field(default=10_000, ge=1, le=1_000_000)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"'{value}' must be an http:// or https:// URL")
+        return value
+
+    @field_validator("callable")
+    @classmethod
+    def _dotted(cls, value: str | None) -> str | None:
+        if value is not None and (value.count(":") != 1 or not all(value.split(":"))):
+            raise ValueError(f"'{value}' must name a function as \"package.module:function\"")
+        return value
+
+    @model_validator(mode="after")
+    def _needs(self) -> EventSettings:
+        if self.sink == "http" and self.url is None:
+            raise ValueError("sink: http needs a url")
+        if self.sink == "callable" and self.callable is None:
+            raise ValueError("sink: callable needs callable: \"package.module:function\"")
+        return self
+
+
+def make_sink(settings: EventSettings, *, base: str | Path | None = None) -> EventSink:
+    """The sink ``settings`` describe (a relative file path is taken from ``base``)."""
+    batching: dict[str, Any] = {"batch_size": settings.batch_size, "flush_seconds": settings.flush_seconds,
+                                "queue_size": settings.queue_size}  # fmt: skip
+    if settings.sink == "file":
+        path = Path(settings.path)
+        return JsonLinesSink(Path(base) / path if base is not None and not path.is_absolute() else path, **batching)
+    if settings.sink == "logger":
+        return LoggerSink(settings.logger)
+    if settings.sink == "http":
+        assert settings.url is not None
+        return HttpSink(settings.url, timeout=settings.timeout_ms / 1000, headers=settings.headers, **batching)
+    if settings.sink == "callable":
+        assert settings.callable is not None
+        return CallableSink(import_function(settings.callable))
+    return NullSink()
+
+
+def import_function(dotted: str) -> Callable[..., Any]:
+    """``package.module:function`` → the function; raises ``ValueError`` for people when it is not there."""
+    module_name, _, name = dotted.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"cannot import '{dotted}': {exc}") from None
+    if not callable(function):
+        raise ValueError(f"'{dotted}' is not callable")
+    return function  # type: ignore[no-any-return]
