@@ -26,7 +26,7 @@ from smalldata.delivery.headers import weaken_etag
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _TAIL = len(b"</body >") - 1
 # A page that already carries the payload (server-rendered by the Jinja helper).
-_HAS_PAYLOAD = re.compile(rb"""id\s*=\s*["']?smalldata["'\s>/]""", re.IGNORECASE)
+_HAS_PAYLOAD = re.compile(rb"""\bid\s*=\s*["']?smalldata["'\s>/]""", re.IGNORECASE)
 _PAYLOAD_TAIL = 24
 
 DEFAULT_MAX_HELD = 64 * 1024
@@ -114,7 +114,7 @@ class HtmlInjector:
 
     async def _send_whole(self, body: bytes, message: Message) -> None:
         """The common case: the whole page in one message, so Content-Length can stay exact."""
-        new_body = body if _HAS_PAYLOAD.search(body) else _insert(body, self.markup)
+        new_body = body if _has_payload(body) else _insert(body, self.markup)
         assert self.start_message is not None
         headers = MutableHeaders(scope=self.start_message)
         if new_body is not body:
@@ -148,7 +148,7 @@ class HtmlInjector:
         if self.has_payload:
             return
         window = self.scan_tail + chunk
-        self.has_payload = _HAS_PAYLOAD.search(window) is not None
+        self.has_payload = _has_payload(window)
         self.scan_tail = window[-_PAYLOAD_TAIL:]
 
     async def _flush_start(self) -> None:
@@ -158,10 +158,25 @@ class HtmlInjector:
 
 
 def _last_body_end(buffer: bytes) -> int | None:
-    last = None
-    for match in _BODY_END.finditer(buffer):
-        last = match.start()
-    return last
+    """Where the last ``</body>`` starts (any case, spaces before ``>``), searching from the end.
+
+    ``</body>`` is nearly always among the last few tags, so walking back over
+    ``</`` is much cheaper than a case-insensitive scan of the whole page.
+    """
+    end = len(buffer)
+    while True:
+        at = buffer.rfind(b"</", 0, end)
+        if at < 0:
+            return None
+        if buffer[at + 2 : at + 6].lower() == b"body" and _BODY_END.match(buffer, at):
+            return at
+        end = at
+
+
+def _has_payload(buffer: bytes) -> bool:
+    # A plain substring test first (ids are case-sensitive, like getElementById):
+    # most pages never mention smalldata, and the regex would scan every "id".
+    return b"smalldata" in buffer and _HAS_PAYLOAD.search(buffer) is not None
 
 
 def _insert(body: bytes, markup: bytes) -> bytes:

@@ -26,6 +26,7 @@ from starlette.types import Scope
 from smalldata.decision import Decision, Exposure, Recommendation
 from smalldata.delivery.live_rules import LiveRules
 from smalldata.delivery.visit import ClientEvent, Visit
+from smalldata.rules import Engine
 from smalldata.settings import Settings, load_settings
 from smalldata.signals.base import Signals
 from smalldata.signals.clock import system_clock
@@ -71,6 +72,7 @@ class RulesPersonaliser:
         self.sources = sources
         self.counters = counters if counters is not None else Counter()
         self.search_param = search_param
+        self._needs_cache: tuple[Engine, frozenset[str], tuple[str, ...]] | None = None
 
     async def begin(self, scope: Scope, *, path: str | None = None) -> Visit | None:
         await self.rules.refresh()
@@ -80,7 +82,8 @@ class RulesPersonaliser:
         signals = signals_for(dict(scope), self.settings, now=self.clock(), sources=self.sources)
         ctx = signals.ctx
         storage = bool(consent_signals(ctx.headers, ctx.cookies, self.consent)["consent.storage"])
-        await signals.prefetch(engine.ruleset.namespaces)
+        namespaces, vary = self._needs(engine)
+        await signals.prefetch(namespaces)
         state = await self._load_state(signals, storage)
         decision = engine.decide(
             signals, caps=state.caps_at(ctx.now) if state else None, visitor_id=state.id if state else None
@@ -89,7 +92,6 @@ class RulesPersonaliser:
             _drop_dismissed_chat(decision, state, ctx.now)
         await self._recommend(decision, signals)
         self.counters["decisions"] += 1
-        vary = self._vary(engine.ruleset.namespaces)
         secure = scope.get("scheme") == "https"
 
         async def record(page: bool) -> tuple[list[str], list[Exposure] | None]:
@@ -126,13 +128,19 @@ class RulesPersonaliser:
                 continue
             recommendation.items = items[: recommendation.limit]
 
-    def _vary(self, namespaces: frozenset[str]) -> tuple[str, ...]:
+    def _needs(self, engine: Engine) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The namespaces to prefetch and the request headers to ``Vary`` on, once per ruleset."""
+        cached = self._needs_cache
+        if cached is not None and cached[0] is engine:
+            return cached[1], cached[2]
+        namespaces = engine.ruleset.namespaces
         vary = []
         if "device" in namespaces:
             vary.append("User-Agent")
         if len(self.settings.languages) > 1 or "page" in namespaces:
             vary.append("Accept-Language")  # texts are chosen by language
-        return tuple(vary)
+        self._needs_cache = (engine, namespaces, tuple(vary))
+        return namespaces, tuple(vary)
 
     async def record_event(self, scope: Scope, event: ClientEvent) -> list[str]:
         if event.type != "chat_dismissed" or event.rule is None:

@@ -186,3 +186,19 @@ async def test_deferred_mode_adds_only_the_script_tag_and_keeps_headers(wrap, fa
     assert result.header("cache-control") == "public, max-age=60"
     assert result.header("set-cookie") is None
     assert fake.delivered == []
+
+
+def test_payload_decision_has_exactly_the_shape_of_decision_to_json() -> None:
+    from smalldata.decision import Banner, Chat, Decision, Recommendation
+    from smalldata.delivery.visit import decision_json
+
+    decision = Decision(
+        greeting="Hi &amp; welcome",
+        chat=Chat(rule="c", message="Questions?", after_seconds=5, context={"basket": {"items": 2}}),
+        prefill={"checkout": {"email": "a@example.com"}},
+        recommendations={"recs": Recommendation(rule="r", slot="recs", strategy="complements", items=[{"id": "x"}])},
+        banners={"hero": Banner(rule="b", slot="hero", html="Sale", link="/sale")},
+        tags=["t"],
+        experiments={"e": "a"},
+    )
+    assert decision_json(decision) == decision.to_json()
