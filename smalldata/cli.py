@@ -276,8 +276,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    import importlib
+
     try:
-        from benchmarks.run import main as bench_main
+        # the suite lives beside the package in the repository, not inside the installed package
+        bench_main = importlib.import_module("benchmarks.run").main
     except ImportError:
         print("the benchmark suite lives in benchmarks/ of the smalldata repository; run from its root",
               file=sys.stderr)
