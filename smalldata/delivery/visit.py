@@ -91,7 +91,7 @@ def payload_data(visit: Visit, prefix: str) -> dict[str, Any]:
     return {
         "decision": decision_json(visit.decision),
         "exposures": [
-            {"experiment": e.experiment, "variant": e.variant, "rule": e.rule} for e in visit.decision.exposures
+            {"experiment": e.experiment, "variant": e.variant, "rule": e.rule} for e in visit.reported_exposures
         ],
         "version": visit.decision.ruleset_version,
         "events": prefix + "events",
