@@ -160,3 +160,23 @@ def test_a_rule_that_raises_serves_the_page(rules: Path, monkeypatch: pytest.Mon
         response = client.get("/")
     assert response.status_code == 200
     assert response.text == "<html><body><h1>Shop</h1></body></html>"
+
+
+def test_a_provider_that_raises_leaves_its_signals_unknown_and_the_page_personalised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smalldata.signals import request as signals_request
+
+    def broken_device(ctx: Any) -> Any:
+        raise ValueError("User-Agent parser crashed")
+
+    providers = dict(signals_request.default_providers(), device=broken_device)
+    monkeypatch.setattr(signals_request, "_providers", providers)
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n"
+        "  - id: mobile\n    priority: 5\n    when: {device.type: mobile}\n    then: {greeting: Mobile}\n"
+        "  - id: everyone\n    when: {page.path: /}\n    then: {greeting: Hello}\n"
+    )
+    with make_client(tmp_path) as client:
+        response = client.get("/", headers={"user-agent": "Mozilla/5.0 (iPhone)"})
+    assert decision(response)["greeting"] == "Hello"  # type: ignore[index]
