@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smalldata.delivery.endpoints import CLIENT_VERSION, Endpoints
 from smalldata.delivery.headers import add_vary, append_cookies, make_private
@@ -101,6 +101,9 @@ class SmallData:
         self.script_src = f"{self.prefix}client.js?v={CLIENT_VERSION}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._closing_on_shutdown(receive), send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -121,6 +124,22 @@ class SmallData:
         scope.setdefault("state", {})["smalldata"] = visit.decision
         hooks = _PageHooks(visit, self.prefix, self.script_src, path, self.counters)
         await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
+
+    def _closing_on_shutdown(self, receive: Receive) -> Receive:
+        """Close the state store's and remote sources' connections when the server shuts down."""
+
+        async def wrapped() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                close = getattr(self.personaliser, "aclose", None)
+                if close is not None:
+                    try:
+                        await close()
+                    except Exception:
+                        logger.exception("smalldata: closing connections at shutdown failed")
+            return message
+
+        return wrapped
 
     async def _begin(self, scope: Scope) -> Visit | None:
         self.counters["requests"] += 1

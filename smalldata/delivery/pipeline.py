@@ -166,6 +166,12 @@ class RulesPersonaliser:
     def health(self) -> dict[str, Any]:
         return self.rules.health()
 
+    async def aclose(self) -> None:
+        """Release the state store's and remote sources' connections (at shutdown)."""
+        await self.store.aclose()
+        if self.sources is not None and hasattr(self.sources, "aclose"):
+            await self.sources.aclose()
+
 
 def _drop_dismissed_chat(decision: Decision, state: VisitorState, now: datetime) -> None:
     chat = decision.chat

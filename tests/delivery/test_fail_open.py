@@ -93,3 +93,23 @@ async def test_websocket_and_lifespan_scopes_pass_through(wrap) -> None:
     await middleware({"type": "websocket", "path": "/_smalldata/health"}, None, None)
     await middleware({"type": "lifespan"}, None, None)
     assert seen == ["websocket", "lifespan"]
+
+
+async def test_lifespan_shutdown_closes_the_personalisers_connections(wrap, fake: FakePersonaliser) -> None:
+    closed: list[bool] = []
+
+    async def aclose() -> None:
+        closed.append(True)
+
+    fake.aclose = aclose  # type: ignore[attr-defined]
+    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        while messages:
+            await receive()
+
+    async def receive() -> dict[str, str]:
+        return messages.pop(0)
+
+    await wrap(app)({"type": "lifespan"}, receive, None)
+    assert closed == [True]
