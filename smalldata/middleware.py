@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -121,8 +121,9 @@ class SmallData:
         if visit is None:
             await self.app(scope, receive, send)
             return
-        scope.setdefault("state", {})["smalldata"] = visit.decision
-        hooks = _PageHooks(visit, self.prefix, self.script_src, path, self.counters)
+        state = scope.setdefault("state", {})
+        state["smalldata"] = visit.decision
+        hooks = _PageHooks(visit, self.prefix, self.script_src, path, self.counters, state)
         await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
 
     def _closing_on_shutdown(self, receive: Receive) -> Receive:
@@ -157,8 +158,11 @@ class SmallData:
 class _PageHooks:
     """Headers and markup for one personalised response; every failure is contained here."""
 
-    def __init__(self, visit: Visit, prefix: str, script_src: str, path: str, counters: Counter[str]) -> None:
+    def __init__(
+        self, visit: Visit, prefix: str, script_src: str, path: str, counters: Counter[str], state: dict[str, Any]
+    ) -> None:
         self.visit = visit
+        self.state = state  # the request's state, where an app may put its CSP nonce
         self.prefix = prefix
         self.script_src = script_src
         self.path = path
@@ -178,7 +182,7 @@ class _PageHooks:
         if not (self.visit.decision.slot_rules or self.visit.reported_exposures):
             return b""  # nothing for the client to do (tags alone stay on the server)
         try:
-            nonce = csp_nonce(headers)
+            nonce = csp_nonce(headers) or _state_nonce(self.state)
             data = payload_data(self.visit, self.prefix)
             html = payload_tag(data, nonce) + client_tag(self.script_src, nonce)
         except Exception:
@@ -190,6 +194,12 @@ class _PageHooks:
     def _failed(self, what: str) -> None:
         self.counters["errors"] += 1
         logger.exception("smalldata: %s failed for %s; serving the page unchanged", what, self.path)
+
+
+def _state_nonce(state: dict[str, Any]) -> str | None:
+    """A nonce the app left in ``request.state.csp_nonce`` (when its CSP header is set elsewhere)."""
+    nonce = state.get("csp_nonce")
+    return nonce if isinstance(nonce, str) and nonce else None
 
 
 class _DeferredHooks:

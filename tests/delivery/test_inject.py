@@ -202,3 +202,12 @@ def test_payload_decision_has_exactly_the_shape_of_decision_to_json() -> None:
         experiments={"e": "a"},
     )
     assert decision_json(decision) == decision.to_json()
+
+
+async def test_nonce_left_by_the_app_in_request_state_is_used(wrap) -> None:
+    async def app(scope, receive, send) -> None:
+        scope["state"]["csp_nonce"] = "fromstate"
+        await raw_app([PAGE])(scope, receive, send)
+
+    result = await call(wrap(app))
+    assert result.body.count(b'nonce="fromstate"') == 2
