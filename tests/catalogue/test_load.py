@@ -12,7 +12,9 @@ from smalldata.catalogue import (
     CatalogueSettings,
     Defaults,
     FileCatalogue,
+    MemoryCatalogue,
     Product,
+    describe_products,
     format_price,
     load_file,
     open_catalogue,
@@ -192,3 +194,9 @@ def test_open_catalogue_reads_the_configured_file_relative_to_the_config(tmp_pat
     mug = catalogue.get("mug")
     assert mug is not None and (mug.url, mug.currency) == ("/shop/mug", "DKK")
     assert open_catalogue(CatalogueSettings()) is None
+
+
+def test_describe_products_names_known_products_for_a_chat_agent() -> None:
+    catalogue = MemoryCatalogue([MUG, SAUCER])
+    assert describe_products(catalogue, ["saucer", "gone", 3, "mug"], limit=1) == [
+        {"id": "saucer", "name": "Saucer", "url": "/products/saucer", "price_text": "49,00 kr"}]
