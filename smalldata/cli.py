@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import html
 import json
 import sys
@@ -16,7 +17,7 @@ from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment
 from smalldata.problems import ProblemsError, did_you_mean
 from smalldata.rules import Engine, check_ruleset, load_ruleset
 from smalldata.settings import Settings, load_settings
-from smalldata.signals.catalog import resolve
+from smalldata.signals.catalog import NAMESPACES, resolve
 from smalldata.yamlpos import YamlError, load_value
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -129,21 +130,24 @@ def _try(args: argparse.Namespace) -> int:
     imagined = Imagined(given=given, url=args.url, user_agent=args.user_agent, ip=args.ip, at=at,
                         language=args.language)
     signals = imagined.signals(settings)
+    # remote sources (CRM, basket service) are awaited as the middleware would, for the namespaces rules read
+    asyncio.run(signals.prefetch(ruleset.namespaces))
     visitor_id = args.visitor_id or str(given.get("visitor.id") or DEFAULT_VISITOR_ID)
     decision = Engine(ruleset, settings).decide(signals, visitor_id=visitor_id, trace=True)
-    used = {name: signals.get(name) for name in sorted(ruleset.reads)}
+    produced = {name: value for ns in NAMESPACES for name, value in signals.namespace(ns).items()}
     if args.json:
         report = {
             "decision": decision.to_json(),
             "matched": decision.matched,
             "trace": [entry.as_dict() for entry in decision.trace or []],
-            "signals": used,
+            "signals": produced,
         }
         print(json.dumps(report, indent=2, ensure_ascii=False, default=_json_default))
         return EXIT_OK
     _print_decision(decision, sys.stdout)
     if args.explain:
-        _print_signals(used, sys.stdout)
+        shown = {k: v for k, v in produced.items() if v not in (None, [], {}) or k in ruleset.reads}
+        _print_signals(shown, sys.stdout)
         _print_trace(decision.trace or [], sys.stdout)
     return EXIT_OK
 
@@ -216,7 +220,7 @@ def _print_decision(decision: Decision, out: TextIO) -> None:
 
 
 def _print_signals(used: dict[str, Any], out: TextIO) -> None:
-    print("\nSignals the rules read:", file=out)
+    print("\nSignals (every known value, and every one the rules read):", file=out)
     for name, value in used.items():
         print(f"  {name} = {json.dumps(value, default=_json_default, ensure_ascii=False)}", file=out)
 

@@ -117,3 +117,31 @@ def test_a_test_naming_an_unknown_rule_is_a_check_error(tmp_path: Path, capsys: 
         """)
     assert main(["check", str(tmp_path)]) == 1
     assert "unknown rule 'welcome-bak' — did you mean 'welcome-back'?" in capsys.readouterr().out
+
+
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.0 Mobile/15E148 Safari/604.1")
+
+
+def test_try_shows_the_signals_a_real_request_would_produce(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.geoip import LONDON, build_city_mmdb
+
+    mmdb = build_city_mmdb(tmp_path / "City.mmdb")
+    report = run_json(capsys, "--user-agent", IPHONE, "--ip", LONDON, "--geoip", str(mmdb),
+                      "--url", "/category/coffee?utm_source=newsletter&utm_medium=email", "--at", "2026-11-25T10:00")
+    signals = report["signals"]
+    assert isinstance(signals, dict)
+    assert (signals["device.type"], signals["device.os"]) == ("mobile", "iOS")
+    assert (signals["geo.country"], signals["geo.city"]) == ("GB", "London")
+    assert (signals["page.category"], signals["campaign.source"], signals["campaign.email"]) == (
+        "coffee", "newsletter", True)
+    assert (signals["time.weekday"], signals["time.open"]) == ("wed", True)
+
+
+def test_try_with_a_private_ip_knows_no_country(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.geoip import build_city_mmdb
+
+    mmdb = build_city_mmdb(tmp_path / "City.mmdb")
+    report = run_json(capsys, "--ip", "10.1.2.3", "--geoip", str(mmdb))
+    assert report["signals"]["geo.country"] is None  # type: ignore[index]
