@@ -25,7 +25,11 @@ logger = logging.getLogger("smalldata.catalogue")
 
 @runtime_checkable
 class Catalogue(Protocol):
-    """What the recommendation strategies ask of a product catalogue."""
+    """What the recommendation strategies ask of a product catalogue.
+
+    Return tuples from ``products`` and ``in_category`` (new ones when the data
+    changes): rankings of a tuple are computed once and reused across requests.
+    """
 
     def get(self, product_id: str) -> Product | None:
         """The product with this id, or None."""

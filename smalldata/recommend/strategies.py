@@ -21,26 +21,27 @@ any other name      that category
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from itertools import chain, zip_longest
 
 from smalldata.catalogue import Catalogue, Product
 from smalldata.recommend.context import Shopper
 
-Strategy = Callable[[Catalogue, Shopper, str | None], Sequence[Product]]
-"""``(catalogue, shopper, category option) → candidates``."""
+Strategy = Callable[[Catalogue, Shopper, str | None], Iterable[Product]]
+"""``(catalogue, shopper, category option) → candidates``, best first (may be lazy)."""
 
 #: A purchase in a category counts as much as this many views of it (for ``personal``).
 PURCHASE_WEIGHT = 5
 
 
-def recently_viewed(catalogue: Catalogue, shopper: Shopper, category: str | None = None) -> list[Product]:
+def recently_viewed(catalogue: Catalogue, shopper: Shopper, category: str | None = None) -> Iterator[Product]:
     """The products the visitor viewed, most recent first."""
     return _known(catalogue, shopper.viewed)
 
 
-def complements(catalogue: Catalogue, shopper: Shopper, category: str | None = None) -> list[Product]:
+def complements(catalogue: Catalogue, shopper: Shopper, category: str | None = None) -> Iterator[Product]:
     """Related products of the current product and of the basket's items.
 
     The seeds' lists are interleaved (first related item of each seed, then the
@@ -54,11 +55,11 @@ def complements(catalogue: Catalogue, shopper: Shopper, category: str | None = N
     return _known(catalogue, ids)
 
 
-def bestsellers(catalogue: Catalogue, shopper: Shopper, category: str | None = None) -> list[Product]:
+def bestsellers(catalogue: Catalogue, shopper: Shopper, category: str | None = None) -> Sequence[Product]:
     """The most popular products, in the category chosen as the module docstring describes."""
     scope = bestseller_category(catalogue, shopper, category)
     pool = catalogue.in_category(scope) if scope is not None else catalogue.products()
-    return sorted(pool, key=lambda p: -p.popularity)
+    return ranked(pool, "popularity")
 
 
 def bestseller_category(catalogue: Catalogue, shopper: Shopper, option: str | None) -> str | None:
@@ -73,17 +74,17 @@ def bestseller_category(catalogue: Catalogue, shopper: Shopper, option: str | No
     return option
 
 
-def new_arrivals(catalogue: Catalogue, shopper: Shopper, category: str | None = None) -> list[Product]:
+def new_arrivals(catalogue: Catalogue, shopper: Shopper, category: str | None = None) -> Sequence[Product]:
     """The newest products first (by ``added``); products without a date come last.
 
     With a ``category:`` option (a name, ``page`` or ``most_viewed``), only that category.
     """
     scope = bestseller_category(catalogue, shopper, category) if category else None
     pool = catalogue.in_category(scope) if scope is not None else catalogue.products()
-    return sorted(pool, key=lambda p: -(p.added or date.min).toordinal())
+    return ranked(pool, "added")
 
 
-def personal(catalogue: Catalogue, shopper: Shopper, category: str | None = None) -> list[Product]:
+def personal(catalogue: Catalogue, shopper: Shopper, category: str | None = None) -> Iterator[Product]:
     """Popular products of the categories the customer bought from or viewed most.
 
     A category's weight is its views plus :data:`PURCHASE_WEIGHT` per purchase in it
@@ -91,11 +92,17 @@ def personal(catalogue: Catalogue, shopper: Shopper, category: str | None = None
     best category's weight, then by popularity; products of other categories are left out.
     """
     weights = _category_weights(catalogue, shopper)
-    if not weights:
-        return []
-    scored = [(max((weights.get(c, 0) for c in p.categories), default=0), p) for p in catalogue.products()]
-    ranked = sorted((item for item in scored if item[0] > 0), key=lambda item: (-item[0], -item[1].popularity))
-    return [product for _, product in ranked]
+    tiers: dict[int, list[str]] = {}
+    for name, weight in weights.items():
+        tiers.setdefault(weight, []).append(name)
+    seen: set[str] = set()
+    for weight in sorted(tiers, reverse=True):
+        # categories of equal weight are merged by popularity; lists are ranked once per catalogue load
+        lists = [ranked(catalogue.in_category(name), "popularity") for name in sorted(tiers[weight])]
+        for product in heapq.merge(*lists, key=lambda p: -p.popularity):
+            if product.id not in seen:
+                seen.add(product.id)
+                yield product
 
 
 def _category_weights(catalogue: Catalogue, shopper: Shopper) -> dict[str, int]:
@@ -122,9 +129,43 @@ def _top_category(catalogue: Catalogue, views: Mapping[str, int]) -> str | None:
     return min(tied)
 
 
-def _known(catalogue: Catalogue, ids: Iterable[str]) -> list[Product]:
-    found = (catalogue.get(i) for i in ids)
-    return [product for product in found if product is not None]
+def _known(catalogue: Catalogue, ids: Iterable[str]) -> Iterator[Product]:
+    for product_id in ids:
+        product = catalogue.get(product_id)
+        if product is not None:
+            yield product
+
+
+# -- rankings, computed once per product list -------------------------------------------------
+
+_SORT_KEYS: dict[str, Callable[[Product], float]] = {
+    "popularity": lambda p: -p.popularity,
+    "added": lambda p: -(p.added or date.min).toordinal(),
+}
+_RANKED: dict[tuple[int, str], tuple[Sequence[Product], list[Product]]] = {}
+_RANKED_MAX = 256
+
+
+def ranked(pool: Sequence[Product], by: str) -> list[Product]:
+    """``pool`` sorted by ``popularity`` or ``added`` (best first, ties in pool order).
+
+    Sorting a large catalogue on every request would cost milliseconds, so the
+    order of a *tuple* (immutable, as :class:`~smalldata.catalogue.MemoryCatalogue`
+    returns) is kept. A catalogue swaps in new tuples when it reloads, which makes
+    a new entry; the entry holds its tuple, so the id that keys it cannot be
+    reused while it is cached. Other sequences may change in place: sorted each time.
+    """
+    if not isinstance(pool, tuple):
+        return sorted(pool, key=_SORT_KEYS[by])
+    key = (id(pool), by)
+    cached = _RANKED.get(key)
+    if cached is not None and cached[0] is pool:
+        return cached[1]
+    order = sorted(pool, key=_SORT_KEYS[by])
+    if len(_RANKED) >= _RANKED_MAX:
+        _RANKED.pop(next(iter(_RANKED)))
+    _RANKED[key] = (pool, order)
+    return order
 
 
 LOCAL: dict[str, Strategy] = {

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from smalldata.catalogue import Product
 from smalldata.recommend import Recommender, resolve_recommendations
 
-from .shop import catalogue, decision, signals
+from .shop import catalogue, decision, product, signals
 
 
 async def ids(strategy: str, given: dict[str, Any] | None = None, **options: Any) -> list[str]:
@@ -153,3 +154,37 @@ async def test_malformed_signal_values_count_as_unknown() -> None:
     given = {"history_viewed_products": "mug", "basket_skus": [None, 3, {"x": 1}], "history_category_views": [1]}
     assert await ids("recently_viewed", given) == []
     assert await ids("complements", given) == []
+
+
+async def test_a_custom_catalogue_object_works_and_its_edits_are_seen() -> None:
+    class Shelf:
+        """A shop's own catalogue: plain lists it edits in place."""
+
+        def __init__(self) -> None:
+            self.items = list(catalogue().products())
+
+        def get(self, product_id: str) -> Product | None:
+            return next((p for p in self.items if p.id == product_id), None)
+
+        def products(self) -> list[Product]:
+            return self.items
+
+        def in_category(self, category: str) -> list[Product]:
+            return [p for p in self.items if category in p.categories]
+
+    shelf = Shelf()
+    made = decision("bestsellers", limit=1)
+    await Recommender(shelf).resolve(made, signals())
+    assert [i["id"] for i in made.recommendations["recommendations"].items] == ["candle"]
+    shelf.items.append(product("sofa", "living", 999, None))
+    await Recommender(shelf).resolve(made, signals())
+    assert [i["id"] for i in made.recommendations["recommendations"].items] == ["sofa"]
+
+
+async def test_a_reloaded_catalogue_ranks_its_new_products() -> None:
+    shop = catalogue()
+    made = decision("bestsellers", limit=1)
+    await Recommender(shop).resolve(made, signals())
+    shop.replace([*shop.products(), product("sofa", "living", 999, None)])
+    await Recommender(shop).resolve(made, signals())
+    assert [i["id"] for i in made.recommendations["recommendations"].items] == ["sofa"]
