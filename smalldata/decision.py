@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+Strategy = Literal["recently_viewed", "complements", "bestsellers", "new_arrivals", "personal", "remote"]
+
 TraceStatus = Literal[
     "matched", "failed", "capped", "inactive", "shadowed", "not_in_experiment", "unknown_value", "closed"
 ]

@@ -32,37 +32,16 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-
+from smalldata.preview_config import PARAM, PreviewSettings
 from smalldata.problems import ProblemsError, did_you_mean
 from smalldata.settings import Settings
 from smalldata.signals.catalog import SIGNALS, resolve
 from smalldata.yamlpos import YamlError, load_value
 
-PARAM = "sd_preview"
 VERSION = "v1"
 MAX_TOKEN = 4096
 _PURPOSE = b"smalldata preview link v1"
 EXIT_OK, EXIT_USAGE = 0, 2
-
-
-class PreviewSettings(BaseModel):
-    """``preview:`` in ``smalldata.yaml``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    param: str = Field(default=PARAM, pattern=r"^[A-Za-z0-9_-]{1,40}$")
-    ttl_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
-    base_url: str | None = None
-    secret_keys: tuple[SecretStr, ...] = ()
-
-    @field_validator("base_url")
-    @classmethod
-    def _http(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"'{value}' must be an http:// or https:// URL")
-        return value.rstrip("/") if value else value
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator, model_validator
 
+from smalldata.catalogue.config import CatalogueSettings
+from smalldata.events.config import EventSettings
+from smalldata.preview_config import PreviewSettings
 from smalldata.problems import Position, Problem, ProblemsError
+from smalldata.recommend.config import RecommenderSettings
+from smalldata.remote_config import RemoteSettings
 from smalldata.state.config import ConsentSettings, StateSettings
 from smalldata.validation import validate
 from smalldata.yamlpos import YamlError, load_text
@@ -258,17 +263,6 @@ def _url_with_id(value: str | None) -> str | None:
     return value
 
 
-class RemoteSettings(_Model):
-    """How to call one HTTP service: a strict timeout, a TTL cache and a circuit breaker."""
-
-    timeout_ms: int = Field(default=50, gt=0, le=10_000)
-    cache_seconds: float = Field(default=60, ge=0)
-    cache_size: int = Field(default=10_000, ge=0)
-    failures_before_pause: int = Field(default=5, ge=1)
-    pause_seconds: float = Field(default=30, ge=0)
-    headers: dict[str, str] = {}
-
-
 class UserSettings(RemoteSettings):
     """Who the logged-in customer is, and where to enrich the profile.
 
@@ -349,6 +343,10 @@ class Settings(_Model):
     basket: BasketSettings = BasketSettings()
     state: StateSettings = StateSettings()
     consent: ConsentSettings = ConsentSettings()
+    catalogue: CatalogueSettings = CatalogueSettings()
+    recommender: RecommenderSettings = RecommenderSettings()
+    events: EventSettings = EventSettings()
+    preview: PreviewSettings = PreviewSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -33,24 +33,25 @@ class _CoreLoader(yaml.SafeLoader):
 
 _CoreLoader.yaml_implicit_resolvers = {}
 for _tag, _pattern, _first in [
-    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN\0"),
-    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
     (
         "tag:yaml.org,2002:float",
         r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
         r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        "-+0123456789.",
+        list("-+0123456789."),
     ),
     (
         "tag:yaml.org,2002:timestamp",
         r"^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}"
         r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?"
         r"(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$",
-        "0123456789",
+        list("0123456789"),
     ),
 ]:
-    _CoreLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+    # "" as a first character is how PyYAML finds empty values: YAML 1.2 reads them as null
+    _CoreLoader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
 
 
 def _core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
@@ -153,6 +154,16 @@ class _Converter:
         return result
 
 
+def _hint(message: str) -> str:
+    if "<block end>" in message or "mapping values are not allowed" in message:
+        return " (check the indentation of this line and the one before it)"
+    if "found character '\\t'" in message:
+        return " (use spaces, not tabs, to indent)"
+    if "could not find expected ':'" in message:
+        return " (a key needs a colon after it, e.g. `greeting: Hej`)"
+    return ""
+
+
 def load_text(text: str | bytes, file: str) -> Document:
     """Parse one YAML document, raising :class:`YamlError` with a position on any problem."""
     if isinstance(text, bytes):
@@ -181,7 +192,7 @@ def load_text(text: str | bytes, file: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = exc.problem or exc.context or "invalid YAML"
-        raise YamlError(Problem(_mark(file, mark), f"YAML syntax: {message}")) from None
+        raise YamlError(Problem(_mark(file, mark), f"YAML syntax: {message}{_hint(message)}")) from None
     except yaml.YAMLError as exc:
         raise YamlError(Problem(Position(file, 1, 1), f"YAML syntax: {exc}")) from None
     except RecursionError:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from pydantic import field_validator
 
-from smalldata.rules.model import Strategy
-from smalldata.settings import RemoteSettings
+from smalldata.decision import Strategy
+from smalldata.remote_config import RemoteSettings
 
 
 class RecommenderSettings(RemoteSettings):

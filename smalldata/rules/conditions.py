@@ -65,6 +65,7 @@ class Leaf(Node):
     signal: str = ""
     getter: Callable[[Signals], Any] = field(default=lambda s: None)
     domain: Domain | None = None
+    null_aware: bool = False
 
     def explain(self, signals: Signals) -> Failure | None:
         if self.test(signals):
@@ -96,6 +97,10 @@ class Group(Node):
             first = next((r for r in reasons if r is not None), None)
             words = "; ".join(r.condition for r in reasons if r is not None)
             return Failure(f"none of: {words}", first.actual if first else None, first.signal if first else None)
+        unknown = next((leaf.signal for leaf in self.children[0].leaves()
+                        if not leaf.null_aware and leaf.getter(signals) is None), None)
+        if unknown is not None:
+            return Failure(f"not ({self.children[0].label}), but {unknown} is unknown", None, unknown)
         return Failure(f"not ({self.children[0].label})")
 
     def leaves(self) -> Iterator[Leaf]:
@@ -147,8 +152,24 @@ def any_of(children: list[Node], position: Position | None = None) -> Node:
 
 
 def not_of(child: Node, position: Position | None = None) -> Node:
+    """NOT that never matches an unknown value (SPEC §1).
+
+    ``not: {user.tier: gold}`` holds for a known tier other than gold, not for a
+    visitor whose tier is unknown: the negation also requires every value its
+    null-rejecting conditions read to be known.
+    """
     inner = child.test
-    return Group(lambda s: not inner(s), f"not ({child.label})", child.reads, child.cost, position, "not", [child])
+    getters = tuple(leaf.getter for leaf in child.leaves() if not leaf.null_aware)
+
+    def test(s: Signals) -> bool:
+        if inner(s):
+            return False
+        for get in getters:  # noqa: SIM110 (see all_of)
+            if get(s) is None:
+                return False
+        return True
+
+    return Group(test, f"not ({child.label})", child.reads, child.cost, position, "not", [child])
 
 
 def _reads(children: list[Node]) -> frozenset[str]:
@@ -275,8 +296,7 @@ class ConditionCompiler:
                     # history.category_views: {shoes: {gte: 3}} addresses a key of the mapping
                     parts.append(self._signal(f"{ref.name}.{op}", literal, doc, where))
                     continue
-                hint = did_you_mean(op, list(OPERATORS))
-                parts.append(self._fail(doc.key_at(where), f"unknown operator '{op}'{hint}"))
+                parts.append(self._fail(doc.key_at(where), f"unknown operator '{op}'{_operator_hint(op)}"))
                 continue
             parts.append(self._leaf(ref, lit, op, literal, doc, where))
         if not parts:
@@ -293,7 +313,8 @@ class ConditionCompiler:
         test = _leaf_test(compiled, getter)
         reads = frozenset({ref.base, "time.now"} if compiled.needs_now else {ref.base})
         cost = NAMESPACE_COST.get(ref.spec.namespace, 3) + (2 if op == "matches" else 0)
-        return Leaf(test, compiled.label, reads, cost, position, ref.name, getter, compiled.domain)
+        return Leaf(test, compiled.label, reads, cost, position, ref.name, getter, compiled.domain,
+                    compiled.null_aware)
 
     def _fail(self, position: Position, message: str) -> Node:
         self.problems.append(Problem(position, message))
@@ -305,6 +326,24 @@ class ConditionCompiler:
         reason = impossible(node)
         if reason:
             self.problems.append(Problem(node.position or position, f"condition can never match: {reason}"))
+
+
+# words people reach for, mapped to the operator they mean
+OPERATOR_SYNONYMS = {
+    "greater_than": "gt", "greater": "gt", "more_than": "gt", "above": "gt", "over": "gt",
+    "greater_or_equal": "gte", "at_least": "gte", "min": "gte", "less_than": "lt", "less": "lt", "below": "lt",
+    "under": "lt", "less_or_equal": "lte", "at_most": "lte", "max": "lte", "equals": "eq", "is": "eq",
+    "equal": "eq", "not_equal": "ne", "not": "ne", "is_not": "ne", "one_of": "in", "none_of": "not_in",
+    "regex": "matches", "match": "matches", "startswith": "starts_with", "prefix": "starts_with",
+    "endswith": "ends_with", "suffix": "ends_with", "has": "contains", "includes": "contains",
+    "range": "between", "before": "lt", "after": "gt", "newer_than": "within", "since": "within",
+}
+
+
+def _operator_hint(op: str) -> str:
+    if op.lower() in OPERATOR_SYNONYMS:
+        return f" — did you mean '{OPERATOR_SYNONYMS[op.lower()]}'?"
+    return did_you_mean(op, list(OPERATORS))
 
 
 def _wrap_segment(name: str, inner: Node, position: Position) -> Node:

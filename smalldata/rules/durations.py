@@ -6,19 +6,19 @@ import re
 from dataclasses import dataclass
 from datetime import time, timedelta
 
-_DURATION = re.compile(r"^(?:\d+[smhdw])+$")
-_PART = re.compile(r"(\d+)([smhdw])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^(?:\d+[smhdwy])+$")
+_PART = re.compile(r"(\d+)([smhdwy])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 365 * 86400}
 _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
 def parse_duration(text: object) -> timedelta:
     """``"90m"`` → 90 minutes. Raises ValueError with a message for people."""
     if not isinstance(text, str) or not _DURATION.match(text.strip()):
-        raise ValueError(f"{text!r} is not a duration; write e.g. 30m, 12h, 7d, 2w or 1h30m")
+        raise ValueError(f"{text!r} is not a duration; write e.g. 30m, 12h, 7d, 2w, 18y or 1h30m")
     seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(text))
-    if seconds > 3650 * 86400:
-        raise ValueError(f"{text!r} is longer than ten years")
+    if seconds > 150 * 365 * 86400:
+        raise ValueError(f"{text!r} is longer than 150 years")
     return timedelta(seconds=seconds)
 
 

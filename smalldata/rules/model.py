@@ -13,12 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from smalldata.decision import Strategy
 from smalldata.rules.durations import parse_window
 from smalldata.signals.catalog import WEEKDAYS
 
 Text = str | dict[str, str]
 Per = Literal["visit", "day", "week", "ever"]
-Strategy = Literal["recently_viewed", "complements", "bestsellers", "new_arrivals", "personal", "remote"]
 Exclude = Literal["in_basket", "purchased", "viewed"]
 ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
 SLOT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")

@@ -46,6 +46,7 @@ OPERATORS: dict[str, frozenset[Kind]] = {
     "ends_with": frozenset({"text"}),
     "matches": frozenset({"text"}),
     "exists": ALL_KINDS,
+    "empty": frozenset({"text", "list", "map", "records"}),
     "within": frozenset({"datetime", "date"}),
     "older_than": frozenset({"datetime", "date"}),
     "window": frozenset({"datetime"}),
@@ -160,7 +161,17 @@ class Literals:
     def moment(self, value: Any) -> datetime | date:
         if isinstance(value, datetime):
             return value if value.tzinfo else value.replace(tzinfo=self.zone)
-        return self.day(value)
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value) if len(value) == 10 else self.moment(datetime.fromisoformat(value))
+            except ValueError:
+                pass
+        raise ValueError(
+            f"{self.ref.name} is a moment in time; compare it with a date such as 2026-12-24 or a time such as "
+            f"2026-12-24T18:00, or use a window such as \"08:00-10:00\" — not {_show(value)}"
+        )
 
     def many(self, value: Any) -> list[Any]:
         if not isinstance(value, list) or not value:
@@ -182,7 +193,8 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "a list"
+        shown = ", ".join(_show(v) for v in value[:5])
+        return f"[{shown}{', …' if len(value) > 5 else ''}]"
     if isinstance(value, dict):
         return "a mapping"
     return str(value)
@@ -263,10 +275,12 @@ def _in(op: str, literal: Any, lit: Literals) -> Compiled:
     values = frozenset(lit.many(literal))
     _check_in_bounds(lit, list(values))
     shown = ", ".join(sorted(_show(v) for v in values))
+    # a time stamp is compared by its day in the shop's time zone when the list holds dates
+    conv = _comparable(lit) if lit.kind == "datetime" else (lambda v: v)
     if op == "in":
-        return Compiled(lambda v: v in values, f"{name} is one of [{shown}]", Domain(values=values))
+        return Compiled(lambda v: conv(v) in values, f"{name} is one of [{shown}]", Domain(values=values))
     return Compiled(
-        lambda v: v is not None and v not in values, f"{name} is none of [{shown}]", Domain(excluded=values)
+        lambda v: v is not None and conv(v) not in values, f"{name} is none of [{shown}]", Domain(excluded=values)
     )
 
 
@@ -280,7 +294,8 @@ _ORDER: dict[str, tuple[Callable[[Any, Any], bool], str, Callable[[float], Inter
 
 def _ordered(op: str, literal: Any, lit: Literals) -> Compiled:
     compare, symbol, interval = _ORDER[op]
-    value: Any = lit.number(literal) if lit.kind == "number" else lit.moment(literal)
+    value: Any = lit.number(literal) if lit.kind == "number" else lit.day(literal) if lit.kind == "date" else (
+        lit.moment(literal))
     conv = _ordered_conv(lit, value)
     domain = Domain(interval=interval(value)) if lit.kind == "number" else None
     label = f"{lit.ref.name} {symbol} {_show(value)}"
@@ -309,6 +324,8 @@ def _between(op: str, literal: Any, lit: Literals) -> Compiled:
     high: Any
     if lit.kind == "number":
         low, high = lit.number(literal[0]), lit.number(literal[1])
+    elif lit.kind == "date":
+        low, high = lit.day(literal[0]), lit.day(literal[1])
     else:
         low, high = lit.moment(literal[0]), lit.moment(literal[1])
     conv = _ordered_conv(lit, low)
@@ -329,6 +346,7 @@ def _between(op: str, literal: Any, lit: Literals) -> Compiled:
             return v is not None and (v >= low or v <= high)
 
         return Compiled(wraps, label + " (across midnight)" if name.startswith("time.") else label)
+    _check_in_bounds(lit, [low, high])
     domain = Domain(interval=Interval(low, high)) if lit.kind == "number" else None
     return Compiled(lambda v: _safe(lambda a, b: b[0] <= a <= b[1], conv(v), (low, high)), label, domain)
 
@@ -382,7 +400,7 @@ def _matches(op: str, literal: Any, lit: Literals) -> Compiled:
         reason = exc.args[0] if exc.args else "cannot be compiled"
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
-        raise ValueError(f"bad regular expression {literal!r}: {reason}") from None
+        raise ValueError(f"bad regular expression '{literal}': {reason}") from None
     search = pattern.search
     return Compiled(lambda v: isinstance(v, str) and search(v) is not None, f"{lit.ref.name} matches /{literal}/")
 
@@ -394,6 +412,16 @@ def _exists(op: str, literal: Any, lit: Literals) -> Compiled:
     if literal:
         return Compiled(lambda v: v is not None, f"{name} is known", Domain(null=False), null_aware=True)
     return Compiled(lambda v: v is None, f"{name} is unknown", Domain(null=True), null_aware=True)
+
+
+def _empty(op: str, literal: Any, lit: Literals) -> Compiled:
+    if not isinstance(literal, bool):
+        raise ValueError(f"empty is true or false, not {_show(literal)}")
+    name = lit.ref.name
+    # a known but empty value (a new visitor's history) is empty; an unknown one is neither
+    if literal:
+        return Compiled(lambda v: len(v) == 0, f"{name} is empty", Domain(null=False))
+    return Compiled(lambda v: len(v) > 0, f"{name} is not empty", Domain(null=False))
 
 
 def _age(op: str, literal: Any, lit: Literals) -> Compiled:
@@ -453,6 +481,7 @@ _COMPILERS: Mapping[str, Callable[[str, Any, Literals], Compiled]] = {
     "ends_with": _affix,
     "matches": _matches,
     "exists": _exists,
+    "empty": _empty,
     "within": _age,
     "older_than": _age,
     "window": _window,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from smalldata.problems import Position, Problem
@@ -103,12 +104,12 @@ class Ruleset:
     files: list[str]
     warnings: list[Problem] = field(default_factory=list)
 
-    @property
+    @cached_property
     def reads(self) -> frozenset[str]:
         """Every base signal name any rule or action may read."""
         return frozenset().union(*(rule.reads for rule in self.rules))
 
-    @property
+    @cached_property
     def namespaces(self) -> frozenset[str]:
         return frozenset(name.split(".", 1)[0] for name in self.reads)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from smalldata.settings import Settings
 from smalldata.sources.http import CircuitBreaker, RemoteSource
+
+if TYPE_CHECKING:
+    from smalldata.settings import Settings
 
 __all__ = ["CircuitBreaker", "RemoteSource", "Sources"]
 

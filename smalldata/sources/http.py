@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 from cachetools import TTLCache
 
-from smalldata.settings import RemoteSettings
+from smalldata.remote_config import RemoteSettings
 
 logger = logging.getLogger("smalldata.sources")
 

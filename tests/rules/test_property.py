@@ -92,10 +92,24 @@ def reference(cond: dict[str, Any], ctx: dict[str, Any]) -> bool:
         elif key == "any":
             results.append(any(reference(c, ctx) for c in value))
         elif key == "not":
-            results.append(not reference(value, ctx))
+            # SPEC §1: a negation never matches an unknown value
+            results.append(not reference(value, ctx) and all(ctx.get(n) is not None for n in _strict_signals(value)))
         else:
             results.append(_leaf(key, value, ctx.get(key)))
     return all(results)
+
+
+def _strict_signals(cond: dict[str, Any]) -> list[str]:
+    """The signals whose conditions inside ``cond`` are false on an unknown value."""
+    names = []
+    for key, value in cond.items():
+        if key in ("all", "any"):
+            names += [n for c in value for n in _strict_signals(c)]
+        elif key == "not":
+            names += _strict_signals(value)
+        elif not (isinstance(value, dict) and set(value) == {"exists"}):
+            names.append(key)
+    return names
 
 
 def _leaf(name: str, spec: Any, actual: Any) -> bool:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from smalldata.settings import RemoteSettings
+from smalldata.remote_config import RemoteSettings
 from smalldata.sources import CircuitBreaker, RemoteSource
 
 URL = "https://crm.example/profiles/{id}"

@@ -1,0 +1,18 @@
+"""How smalldata calls a remote HTTP service (CRM, basket service, recommender)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RemoteSettings(BaseModel):
+    """How to call one HTTP service: a strict timeout, a TTL cache and a circuit breaker."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_ms: int = Field(default=50, gt=0, le=10_000)
+    cache_seconds: float = Field(default=60, ge=0)
+    cache_size: int = Field(default=10_000, ge=0)
+    failures_before_pause: int = Field(default=5, ge=1)
+    pause_seconds: float = Field(default=30, ge=0)
+    headers: dict[str, str] = {}
