@@ -17,7 +17,7 @@ from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment
 from smalldata.problems import ProblemsError, did_you_mean
 from smalldata.rules import Engine, check_ruleset, load_ruleset
 from smalldata.settings import Settings, load_settings
-from smalldata.signals.catalog import NAMESPACES, resolve
+from smalldata.signals.catalog import NAMESPACES, resolve, value_problem
 from smalldata.yamlpos import YamlError, load_value
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -76,6 +76,22 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.set_defaults(run=_demo)
 
+    report = verbs.add_parser("report", help="experiment results from an events file (JSON lines)")
+    report.add_argument("events", help="the events file, e.g. smalldata-events.jsonl")
+    report.add_argument("--json", action="store_true", help="print the report as JSON")
+    report.set_defaults(run=_report)
+
+    preview = verbs.add_parser("preview", parents=[common],
+                               help="print a signed link showing a page as an imagined visitor sees it")
+    preview.add_argument("--url", default="/", help="the page, e.g. /pricing")
+    preview.add_argument("--set", dest="sets", action="append", default=[], metavar="SIGNAL=VALUE",
+                         help="set a signal, read as YAML (repeatable)")
+    preview.add_argument("--at", help="the time the page is shown at, e.g. 2026-12-24T18:00")
+    preview.add_argument("--variant", dest="variants", action="append", default=[], metavar="EXPERIMENT=VARIANT",
+                         help="force an experiment's variant (repeatable)")
+    preview.add_argument("--ttl", type=int, default=None, help="seconds the link stays valid")
+    preview.set_defaults(run=_preview)
+
     bench = verbs.add_parser("bench", parents=[common], help="run the benchmark suite")
     bench.add_argument("--quick", action="store_true", help="a shorter run (under two minutes)")
     bench.add_argument("--check", action="store_true", help="exit 1 when a budget of SPEC §5 is broken")
@@ -104,7 +120,7 @@ def _check(args: argparse.Namespace) -> int:
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if ruleset is None:
-        print(f"{path}: {_count(errors, 'error')}, {_count(warnings, 'warning')}", file=sys.stderr)
+        print(f"{path}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
         return EXIT_FAILED
     summary = (f"{path}: {_count(len(ruleset.rules), 'rule')} in {_count(len(ruleset.files), 'file')}, "
                f"{_count(len(ruleset.segments), 'segment')}, {_count(len(ruleset.tests), 'test')}; "
@@ -126,13 +142,16 @@ def _try(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"geo": settings.geo.model_copy(update={"database": args.geoip})})
     ruleset = load_ruleset(_rules_path(args, settings), settings)
     given = _parse_sets(args.sets)
-    at = parse_moment(args.at, settings) if args.at else None
-    imagined = Imagined(given=given, url=args.url, user_agent=args.user_agent, ip=args.ip, at=at,
-                        language=args.language)
-    signals = imagined.signals(settings)
+    visitor_id = args.visitor_id or str(given.get("visitor.id") or DEFAULT_VISITOR_ID)
+    try:
+        at = parse_moment(args.at, settings) if args.at else None
+        imagined = Imagined(given=given, url=args.url, user_agent=args.user_agent, ip=args.ip, at=at,
+                            language=args.language, visitor_id=visitor_id)
+        signals = imagined.signals(settings)
+    except ValueError as exc:
+        raise SystemExit(f"smalldata try: {exc}") from None
     # remote sources (CRM, basket service) are awaited as the middleware would, for the namespaces rules read
     asyncio.run(signals.prefetch(ruleset.namespaces))
-    visitor_id = args.visitor_id or str(given.get("visitor.id") or DEFAULT_VISITOR_ID)
     decision = Engine(ruleset, settings).decide(signals, visitor_id=visitor_id, trace=True)
     produced = {name: value for ns in NAMESPACES for name, value in signals.namespace(ns).items()}
     if args.json:
@@ -165,9 +184,15 @@ def _parse_sets(sets: list[str]) -> dict[str, Any]:
             problems.append(f"--set {name}: unknown signal{did_you_mean(name, _all_signal_names())}")
             continue
         try:
-            given[name] = load_value(text) if text.strip() else None
+            value = load_value(text) if text.strip() else None
         except YamlError as exc:
             problems.append(f"--set {name}: {exc.problem.message}")
+            continue
+        problem = value_problem(name, value)
+        if problem is not None:
+            problems.append(f"--set {name}: {problem}")
+            continue
+        given[name] = value
     if problems:
         raise SystemExit("\n".join(problems))
     return given
@@ -267,6 +292,23 @@ def _test(args: argparse.Namespace) -> int:
     parts = ([f"{len(failed)} failed"] if failed else []) + [f"{passed} passed"]
     print(f"\n{'=' * 10} {', '.join(parts)} in {elapsed:.2f}s {'=' * 10}")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+# -- report, preview -------------------------------------------------------------
+
+
+def _report(args: argparse.Namespace) -> int:
+    from smalldata.report import report_main
+
+    return report_main(args.events, json_output=args.json)
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from smalldata.preview import preview_main
+
+    settings = _settings(args)
+    return preview_main(url=args.url, sets=args.sets, at=args.at, variants=args.variants, settings=settings,
+                        preview=settings.preview, rules=_rules_path(args, settings), ttl_seconds=args.ttl)
 
 
 # -- demo, bench ---------------------------------------------------------------

@@ -79,7 +79,11 @@ class TraceEntry:
     slots: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value not in (None, "", [])}
+        """The entry as JSON; a failed condition always says the value seen, even when it was unknown."""
+        values = {key: value for key, value in asdict(self).items() if value not in (None, "", [])}
+        if self.status == "failed":
+            values["actual"] = self.actual
+        return values
 
 
 @dataclass

@@ -74,14 +74,15 @@ def _constant(*texts: LangText | None) -> bool:
 Errors = list[tuple[tuple[str | int, ...], str]]
 
 
-def compile_actions(actions: model.Actions, *, fallback: str) -> tuple[ActionSet, Errors]:
+def compile_actions(actions: model.Actions, *, fallback: str, languages: tuple[str, ...] = ()) -> tuple[
+        ActionSet, Errors]:
     """Compile a rule's ``then``; template errors come back as (path inside ``then``, message)."""
     compiled: list[SlotAction] = []
     errors: Errors = []
 
     def text(value: model.Text, path: tuple[str | int, ...], *, literal_is_html: bool = False) -> LangText | None:
         try:
-            return compile_text(value, fallback=fallback, literal_is_html=literal_is_html)
+            return compile_text(value, fallback=fallback, literal_is_html=literal_is_html, languages=languages)
         except ValueError as exc:
             errors.append((path, str(exc)))
             return None

@@ -156,8 +156,10 @@ class Engine:
             decision.matched.append(rule.id)
             if rule.cap is not None:
                 decision.cap_hits.append(rule.id)
-            detail = f"shadowed in {', '.join(shadowed)}" if shadowed else ""
-            return "matched", _entry(trace, rule, "matched", detail, slots=filled)
+            notes = [f"shadowed in {', '.join(shadowed)}"] if shadowed else []
+            if refused is not None:
+                notes.append(f"skipped an action: {refused.reason}")
+            return "matched", _entry(trace, rule, "matched", "; ".join(notes), slots=filled)
         if refused is not None:
             status: TraceStatus = "closed" if refused.signal == "time.open" else "unknown_value"
             return status, _entry(trace, rule, status, refused.reason, condition=refused.signal)

@@ -13,7 +13,7 @@ from smalldata.rules.conditions import ConditionCompiler, Node, unknown_signal_m
 from smalldata.rules.experiments import Arm, CompiledExperiment
 from smalldata.rules.ruleset import ActiveWindow, CompiledRule, Ruleset, TestCase
 from smalldata.settings import Settings
-from smalldata.signals.catalog import resolve
+from smalldata.signals.catalog import resolve, value_problem
 from smalldata.validation import validate
 from smalldata.yamlpos import Document, YamlError, load_text
 
@@ -175,7 +175,7 @@ class _Loader:
                             experiment, rule.cap, active, slots, tags, reads, rule)
 
     def _actions(self, then: model.Actions, doc: Document, path: tuple[str | int, ...], fallback: str) -> ActionSet:
-        actions, errors = compile_actions(then, fallback=fallback)
+        actions, errors = compile_actions(then, fallback=fallback, languages=self.settings.languages)
         for where, message in errors:
             self.error(doc.at((*path, *where)), message)
         return actions
@@ -202,9 +202,11 @@ class _Loader:
                 self.problems.extend(problems)
                 if test is None:
                     continue
-                for name in test.given:
+                for name, value in test.given.items():
                     if resolve(name) is None:
                         self.error(doc.key_at((*path, "given", name)), unknown_signal_message(name))
+                    elif (problem := value_problem(name, value)) is not None:
+                        self.error(doc.at((*path, "given", name)), problem)
                 expect = test.expect
                 for key in ("matched", "not_matched"):
                     for i, rule_id in enumerate(getattr(expect, key) or []):

@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from smalldata.decision import Strategy
 from smalldata.rules.durations import parse_window
 from smalldata.signals.catalog import WEEKDAYS
 
-Text = str | dict[str, str]
+
+def _text(value: Any) -> Any:
+    if isinstance(value, dict) and any("." in str(k) and v is None for k, v in value.items()):
+        name = next(str(k) for k, v in value.items() if "." in str(k) and v is None)
+        raise ValueError(f"this looks like a placeholder without quotes: write \"{{{name}}}\" in quotes")
+    return value
+
+
+Text = Annotated[str | dict[str, str], BeforeValidator(_text)]
+TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 Per = Literal["visit", "day", "week", "ever"]
 Exclude = Literal["in_basket", "purchased", "viewed"]
 ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
@@ -118,7 +127,18 @@ class Actions(_Model):
     def _something(self) -> Actions:
         if not self.model_fields_set:
             raise ValueError("no action given: use greeting, prefill, chat, recommend, banner or tag")
+        empty = [name for name in sorted(self.model_fields_set) if getattr(self, name) is None]
+        if empty:
+            raise ValueError(f"'{empty[0]}' has no value")
         return self
+
+    @field_validator("tag")
+    @classmethod
+    def _tags(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for tag in [value] if isinstance(value, str) else value or []:
+            if not TAG.match(tag):
+                raise ValueError(f"'{tag}' is not a tag name: use lowercase letters, digits, - and _")
+        return value
 
 
 class Cap(_Model):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from smalldata.problems import did_you_mean
 from smalldata.rules.conditions import getter_for, unknown_signal_message
 from smalldata.signals.base import Signals
 from smalldata.signals.catalog import resolve
@@ -127,8 +128,9 @@ class LangText:
         return self.choose(language).render(signals, escape=escape)
 
 
-def compile_text(text: str | dict[str, str], *, fallback: str, literal_is_html: bool = False) -> LangText:
-    """Compile a text or a mapping of language codes to texts."""
+def compile_text(text: str | dict[str, str], *, fallback: str, literal_is_html: bool = False,
+                 languages: tuple[str, ...] = ()) -> LangText:
+    """Compile a text or a mapping of language codes (from ``languages``, when given) to texts."""
     if isinstance(text, str):
         return LangText({"": compile_template(text, literal_is_html=literal_is_html)}, "")
     if not text:
@@ -137,5 +139,8 @@ def compile_text(text: str | dict[str, str], *, fallback: str, literal_is_html: 
     for language, source in text.items():
         if not re.fullmatch(r"[a-z]{2,3}", language):
             raise TemplateError(f"'{language}' is not a language code such as da or en")
+        if languages and language not in languages:
+            raise TemplateError(f"'{language}' is not one of the shop's languages ({', '.join(languages)})"
+                                f"{did_you_mean(language, languages)}")
         versions[language] = compile_template(source, literal_is_html=literal_is_html)
     return LangText(versions, fallback)

@@ -36,8 +36,8 @@ def run_tests(ruleset: Ruleset, settings: Settings) -> list[TestResult]:
 def run_test(engine: Engine, case: TestCase, settings: Settings) -> TestResult:
     test = case.test
     at = test.at.replace(tzinfo=settings.zone) if test.at and test.at.tzinfo is None else test.at
-    signals = Imagined(given=test.given, url=test.url, at=at).signals(settings)
     visitor_id = test.visitor_id or str(test.given.get("visitor.id") or DEFAULT_VISITOR_ID)
+    signals = Imagined(given=test.given, url=test.url, at=at, visitor_id=visitor_id).signals(settings)
     decision = engine.decide(signals, caps=StaticCaps(test.caps), visitor_id=visitor_id, trace=True)
     return TestResult(case, compare(test.expect, decision), decision)
 

@@ -181,3 +181,36 @@ def resolve(name: str) -> SignalRef | None:
     if mapping is not None and mapping.map_of is not None and key:
         return SignalRef(name, mapping, key)
     return None
+
+
+_KIND_WORDS = {
+    "bool": "true or false", "number": "a number", "text": "text", "datetime": "a time such as 2026-12-24T18:00",
+    "date": "a date such as 2026-12-24", "list": "a list such as [a, b]", "map": "a mapping such as {shoes: 3}",
+    "records": "a list of mappings",
+}
+
+
+def value_problem(name: str, value: object) -> str | None:
+    """Why ``value`` cannot be what signal ``name`` holds (for ``given:`` and ``--set``), or None."""
+    from datetime import date, datetime
+
+    ref = resolve(name)
+    if ref is None or value is None:
+        return None
+    kind = ref.kind
+    fits = {
+        "bool": isinstance(value, bool),
+        "number": isinstance(value, int | float) and not isinstance(value, bool),
+        "text": isinstance(value, str | int | float) and not isinstance(value, bool),
+        "datetime": isinstance(value, datetime | date),
+        "date": isinstance(value, date),
+        "list": isinstance(value, list),
+        "map": isinstance(value, dict),
+        "records": isinstance(value, list) and all(isinstance(v, dict) for v in value),
+    }[kind]
+    if not fits:
+        return f"{name} is {_KIND_WORDS[kind]}, not {value!r}"
+    choices = ref.value_spec.choices
+    if choices and str(value) not in choices:
+        return f"{name} is one of {', '.join(choices)}, not {value!r}"
+    return None

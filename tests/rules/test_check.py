@@ -104,6 +104,39 @@ CASES = [
         "rules.yaml:4:5: duplicate key 'then'",
     ),
     ("binary-junk", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "rules.yaml:1:1: not UTF-8 text"),
+    ("nul-character", "rules:\n  - id: a\x00\n", "is not allowed in a rule file"),
+    ("empty-action", "rules:\n  - id: a\n    then: {greeting: }\n", "'greeting' has no value"),
+    (
+        "placeholder-without-quotes",
+        "rules:\n  - id: a\n    then: {greeting: {user.first_name}}\n",
+        'this looks like a placeholder without quotes: write "{user.first_name}" in quotes',
+    ),
+    (
+        "unknown-language",
+        "rules:\n  - id: a\n    then: {greeting: {dk: Hej, en: Hi}}\n",
+        "'dk' is not one of the shop's languages (da, en)",
+    ),
+    ("bad-tag", "rules:\n  - id: a\n    then: {tag: Big Spender}\n", "'Big Spender' is not a tag name"),
+    (
+        "hour-out-of-range-in-between",
+        "rules:\n  - id: a\n    when: {time.hour: {between: [20, 25]}}\n    then: {greeting: Hej}\n",
+        "time.hour is never 25",
+    ),
+    (
+        "operator-synonym",
+        "rules:\n  - id: a\n    when: {basket.total: {greater_than: 3}}\n    then: {greeting: Hej}\n",
+        "unknown operator 'greater_than' — did you mean 'gt'?",
+    ),
+    (
+        "pydantic-words-are-translated",
+        "rules:\n  - id: a\n    then: {greeting: Hej}\n    cap: {max: 0, per: year}\n",
+        "cap.max: must be at least 1",
+    ),
+    (
+        "given-value-of-the-wrong-kind",
+        "rules: []\ntests:\n  - name: t\n    given: {visitor.returning: 'yes'}\n    expect: {}\n",
+        "rules.yaml:4:32: visitor.returning is true or false, not 'yes'",
+    ),
 ]
 
 

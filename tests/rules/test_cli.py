@@ -145,3 +145,54 @@ def test_try_with_a_private_ip_knows_no_country(tmp_path: Path, capsys: pytest.C
     mmdb = build_city_mmdb(tmp_path / "City.mmdb")
     report = run_json(capsys, "--ip", "10.1.2.3", "--geoip", str(mmdb))
     assert report["signals"]["geo.country"] is None  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--at", "i morgen"], "'i morgen' is not a time"),
+        (["--url", "http://[bad"], "smalldata try: Invalid IPv6 URL"),
+        (["--set", "visitor.returning=yes"], "visitor.returning is true or false, not 'yes'"),
+        (["--set", "visitor.returning"], "write SIGNAL=VALUE"),
+    ],
+)
+def test_try_explains_bad_input_instead_of_a_traceback(args: list[str], message: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["try", *SHOP, *args])
+    assert message in str(exit_.value)
+
+
+def test_an_imagined_visitor_is_new_and_anonymous_unless_told_otherwise(capsys: pytest.CaptureFixture[str]) -> None:
+    report = run_json(capsys, "--at", "2026-11-25T10:00")
+    signals = report["signals"]
+    assert isinstance(signals, dict)
+    assert (signals["visitor.returning"], signals["visitor.visits"], signals["user.logged_in"]) == (False, 1, False)
+    assert report["decision"]["greeting"] == "Velkommen til Nordisk Hjem"  # type: ignore[index]
+
+
+def test_preview_prints_a_signed_link(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", *SHOP, "--url", "/pricing", "--set", "geo.country=SE", "--at", "2026-12-24T18:00",
+                 "--variant", "winter-hero=b"]) == 0
+    assert capsys.readouterr().out.startswith("/pricing?sd_preview=v1.")
+
+
+def test_preview_refuses_an_unknown_experiment(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", *SHOP, "--variant", "nope=b"]) == 2
+    assert "no experiment 'nope'" in capsys.readouterr().err
+
+
+def test_report_counts_visitors_and_conversions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [
+        {"type": "exposure", "visitor": "v1", "experiment": "hero", "variant": "a", "at": "2026-11-25T10:00:00Z"},
+        {"type": "exposure", "visitor": "v2", "experiment": "hero", "variant": "control", "at": "2026-11-25T10:00:00Z"},
+        {"type": "conversion", "visitor": "v1", "at": "2026-11-25T10:05:00Z"},
+    ]
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    assert main(["report", str(events), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    (hero,) = report["experiments"]
+    variants = {v["name"]: v for v in hero["variants"]}
+    assert (variants["a"]["visitors"], variants["a"]["conversions"]) == (1, 1)
+    assert (variants["control"]["visitors"], variants["control"]["conversions"]) == (1, 0)
+    assert variants["a"]["verdict"].startswith("not yet significant")
