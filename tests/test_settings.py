@@ -82,11 +82,11 @@ def test_an_empty_file_gives_defaults(tmp_path: Path) -> None:
         ("page:\n  product: products/{product}\n", ":2:12:", "must start with '/'"),
         ("trusted_proxies: [10.0.0.0/8, proxy.local]\n", ":1:18:", "not an IP address"),
         ("geo: {databse: x.mmdb}\n", ":1:7:", "unknown field 'databse'"),
-        ("stores:\n  - {name: A, latitude: 95, longitude: 0}\n", ":2:25:", "less than or equal to 90"),
+        ("stores:\n  - {name: A, latitude: 95, longitude: 0}\n", ":2:25:", "must be at most 90"),
         ("user: {profile_url: \"https://crm/profiles\"}\n", ":1:21:", "must contain {id}"),
         ("user: {callable: not-a-function}\n", ":1:18:", "package.module:function"),
         ("basket: {service_url: \"ftp://x/{id}\"}\n", ":1:23:", "http:// or https://"),
-        ("basket: {free_shipping_threshold: -5}\n", ":1:35:", "greater than or equal to 0"),
+        ("basket: {free_shipping_threshold: -5}\n", ":1:35:", "must be at least 0"),
         ("timezone: Mars/Olympus\n", ":1:11:", "unknown time zone"),
     ],
 )
