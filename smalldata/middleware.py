@@ -30,7 +30,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smalldata.delivery.endpoints import CLIENT_VERSION, Endpoints
-from smalldata.delivery.headers import add_vary, append_cookies, make_private
+from smalldata.delivery.headers import add_vary, append_cookies, make_private, make_uncacheable
 from smalldata.delivery.inject import HtmlInjector
 from smalldata.delivery.payload import client_tag, csp_nonce, payload_tag
 from smalldata.delivery.visit import Personaliser, Visit, payload_data
@@ -39,6 +39,7 @@ from smalldata.state import StateStore
 
 if TYPE_CHECKING:
     from smalldata.delivery.pipeline import Recommender
+    from smalldata.events import EventSink
 
 logger = logging.getLogger("smalldata")
 
@@ -50,9 +51,11 @@ class SmallData:
     """Personalise an ASGI app's pages with rules from ``rules``.
 
     ``rules`` is the folder of YAML rule files and ``config`` the settings file
-    (``settings`` may be given instead). The rules are loaded here, at start-up,
-    and a broken folder raises :class:`~smalldata.problems.ProblemsError`; later
-    edits are picked up on the fly (a broken edit keeps the last good rules and is
+    (``settings`` may be given instead; relative paths in them start at the
+    folder of ``config``, else the working directory). The rules and the product
+    catalogue (``catalogue.path``) are loaded here, at start-up, and a broken
+    folder or file raises :class:`~smalldata.problems.ProblemsError`; later edits
+    are picked up on the fly (a broken edit keeps the last good rules and is
     shown by ``{prefix}health``).
 
     ``deferred=True`` is for pages a CDN caches: they get only the client script
@@ -60,8 +63,14 @@ class SmallData:
     ``clock`` (a callable returning an aware ``datetime``) replaces the real clock
     for tests and previews. ``store`` overrides where visitor state lives (default:
     from settings, a signed cookie); ``recommender`` fills recommendation slots
-    with items from your catalogue (see :class:`~smalldata.delivery.pipeline.Recommender`).
+    with items from your catalogue (see :class:`~smalldata.delivery.pipeline.Recommender`;
+    default: the built-in one over ``catalogue.path``); ``events`` is the sink for
+    exposures and client events (default: from ``events:`` in the settings).
     ``personaliser`` replaces the whole pipeline (tests).
+
+    A link made by ``smalldata preview`` shows the page as its imagined visitor
+    would see it (signal overrides, a moment, forced variants); such responses
+    are ``private, no-store`` and change nothing in the visitor's state.
     """
 
     def __init__(
@@ -77,6 +86,7 @@ class SmallData:
         skip: tuple[str, ...] = DEFAULT_SKIP,
         store: StateStore | None = None,
         recommender: Recommender | None = None,
+        events: EventSink | None = None,
         personaliser: Personaliser | None = None,
     ) -> None:
         self.app = app
@@ -95,6 +105,7 @@ class SmallData:
                 counters=self.counters,
                 store=store,
                 recommender=recommender,
+                events=events,
             )
         self.personaliser = personaliser
         self.endpoints = Endpoints(personaliser, prefix=self.prefix, counters=self.counters)
@@ -123,11 +134,11 @@ class SmallData:
             return
         state = scope.setdefault("state", {})
         state["smalldata"] = visit.decision
-        hooks = _PageHooks(visit, self.prefix, self.script_src, path, self.counters, state)
+        hooks = _PageHooks(visit, self.prefix, self.script_src, path, self.counters, state, scope.get("session"))
         await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
 
     def _closing_on_shutdown(self, receive: Receive) -> Receive:
-        """Close the state store's and remote sources' connections when the server shuts down."""
+        """Close connections and write pending events when the server shuts down."""
 
         async def wrapped() -> Message:
             message = await receive()
@@ -159,10 +170,18 @@ class _PageHooks:
     """Headers and markup for one personalised response; every failure is contained here."""
 
     def __init__(
-        self, visit: Visit, prefix: str, script_src: str, path: str, counters: Counter[str], state: dict[str, Any]
+        self,
+        visit: Visit,
+        prefix: str,
+        script_src: str,
+        path: str,
+        counters: Counter[str],
+        state: dict[str, Any],
+        session: Any = None,
     ) -> None:
         self.visit = visit
         self.state = state  # the request's state, where an app may put its CSP nonce
+        self.session = session
         self.prefix = prefix
         self.script_src = script_src
         self.path = path
@@ -173,7 +192,10 @@ class _PageHooks:
             cookies = await self.visit.deliver(page=page)
             if cookies or (page and not self.visit.decision.empty):
                 make_private(headers)
-                add_vary(headers, ["Cookie", *self.visit.vary])
+                cookie = [] if _session_varies_on_cookie(self.session) else ["Cookie"]
+                add_vary(headers, [*cookie, *self.visit.vary])
+            if self.visit.no_store:
+                make_uncacheable(headers)
             append_cookies(headers, cookies)
         except Exception:
             self._failed("recording the visit")
@@ -194,6 +216,19 @@ class _PageHooks:
     def _failed(self, what: str) -> None:
         self.counters["errors"] += 1
         logger.exception("smalldata: %s failed for %s; serving the page unchanged", what, self.path)
+
+
+def _session_varies_on_cookie(session: Any) -> bool:
+    """Will the session middleware around us add ``Vary: Cookie`` itself?
+
+    Starlette's ``SessionMiddleware`` (outside ours, since the user signals read
+    ``request.session``) appends ``Cookie`` to ``Vary`` after we have set it,
+    without looking for one already there, whenever the session was read. We
+    cannot edit a header added later, so we leave our ``Cookie`` out when the
+    session says it was read: the response still varies on it exactly once.
+    A session without that flag (plain dict, other frameworks) gets ours.
+    """
+    return getattr(session, "accessed", False) is True
 
 
 def _state_nonce(state: dict[str, Any]) -> str | None:

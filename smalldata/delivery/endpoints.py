@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from smalldata.delivery.headers import append_cookies, make_private
+from smalldata.delivery.headers import NO_STORE, append_cookies, make_private
 from smalldata.delivery.ratelimit import RateLimiter
 from smalldata.delivery.visit import ClientEvent, Personaliser, payload_data
 
@@ -33,7 +33,6 @@ logger = logging.getLogger("smalldata")
 
 CLIENT_JS: bytes = files("smalldata.delivery").joinpath("static/client.js").read_bytes()
 CLIENT_VERSION = hashlib.sha256(CLIENT_JS).hexdigest()[:12]
-NO_STORE = "private, no-store"
 
 
 class TooLarge(Exception):

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 from starlette.datastructures import MutableHeaders
 
+NO_STORE = "private, no-store"
+
 # Directives that only make sense for shared caches, or contradict "private".
 _SHARED_ONLY = {"public", "s-maxage", "proxy-revalidate", "private"}
 
@@ -25,6 +27,11 @@ def make_private(headers: MutableHeaders) -> None:
         if directive.partition("=")[0].strip().lower() not in _SHARED_ONLY
     ]
     headers["Cache-Control"] = ", ".join(["private", *kept])
+
+
+def make_uncacheable(headers: MutableHeaders) -> None:
+    """No cache may keep this response, not even the visitor's browser (previews, ``/decide``)."""
+    headers["Cache-Control"] = NO_STORE
 
 
 def add_vary(headers: MutableHeaders, names: Iterable[str]) -> None:

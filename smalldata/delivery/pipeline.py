@@ -9,23 +9,35 @@ One request, in order:
 4. the engine decides; recommendation slots get their items from the recommender;
 5. only when the response turns out to be an HTML page is the decision recorded
    (caps, tags, exposures) and the state saved — an image or a JSON call is not
-   a page view and must not use up a chat cap.
+   a page view and must not use up a chat cap. New exposures go to the event log.
+
+A request carrying a valid signed preview token (``?sd_preview=…``, see
+:mod:`smalldata.preview`) is decided with the token's signal overrides, moment
+and forced variants; nothing of it is saved (no cookie, no caps, no tags), its
+exposures are logged as ``forced`` and the response is ``private, no-store``.
+An unsigned, tampered or expired token is ignored: the normal page.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from starlette.types import Scope
 
+from smalldata.catalogue import open_catalogue
 from smalldata.decision import Decision, Exposure, Recommendation
 from smalldata.delivery.live_rules import LiveRules
 from smalldata.delivery.visit import ClientEvent, Visit
+from smalldata.events import EventLog, EventSink, NullSink, make_sink
+from smalldata.preview import Preview, preview_from_query, preview_keys
+from smalldata.recommend import READS as RECOMMENDER_READS
+from smalldata.recommend import Recommender as CatalogueRecommender
 from smalldata.rules import Engine
 from smalldata.settings import Settings, load_settings
 from smalldata.signals.base import Signals
@@ -33,7 +45,7 @@ from smalldata.signals.clock import system_clock
 from smalldata.signals.consent import consent_signals
 from smalldata.signals.context import parse_cookies
 from smalldata.signals.request import RequestSignals, signals_for
-from smalldata.state import ConsentSettings, Period, StateSettings, StateStore, VisitorState, make_store
+from smalldata.state import ConsentSettings, Period, StateStore, VisitorState, make_store
 
 logger = logging.getLogger("smalldata")
 
@@ -48,7 +60,11 @@ class Recommender(Protocol):
 
 
 class RulesPersonaliser:
-    """Implements :class:`~smalldata.delivery.visit.Personaliser` with the real parts."""
+    """Implements :class:`~smalldata.delivery.visit.Personaliser` with the real parts.
+
+    ``events`` receives exposures and client events (default: a log that drops
+    them); ``preview_keys`` verify preview tokens (empty: previews are off).
+    """
 
     def __init__(
         self,
@@ -62,6 +78,8 @@ class RulesPersonaliser:
         sources: Any = None,
         counters: Counter[str] | None = None,
         search_param: str = "q",
+        events: EventLog | None = None,
+        preview_keys: tuple[bytes, ...] = (),
     ) -> None:
         self.rules = rules
         self.settings = settings
@@ -72,6 +90,9 @@ class RulesPersonaliser:
         self.sources = sources
         self.counters = counters if counters is not None else Counter()
         self.search_param = search_param
+        self.events = events if events is not None else EventLog(NullSink())
+        self.preview_keys = preview_keys
+        self._preview_param = settings.preview.param
         self._needs_cache: tuple[Engine, frozenset[str], tuple[str, ...]] | None = None
 
     async def begin(self, scope: Scope, *, path: str | None = None) -> Visit | None:
@@ -79,12 +100,19 @@ class RulesPersonaliser:
         engine = self.rules.engine  # one ruleset for the whole request, even if a reload swaps it
         if path is not None:
             scope = _scope_for_path(scope, path)
-        signals = signals_for(dict(scope), self.settings, now=self.clock(), sources=self.sources)
+        now = self.clock()
+        preview = self._preview(scope, now)
+        overrides = None
+        if preview is not None:
+            now, overrides = preview.at or now, preview.overrides
+        signals = signals_for(dict(scope), self.settings, now=now, overrides=overrides, sources=self.sources)
         ctx = signals.ctx
         storage = bool(consent_signals(ctx.headers, ctx.cookies, self.consent)["consent.storage"])
         namespaces, vary = self._needs(engine)
         await signals.prefetch(namespaces)
         state = await self._load_state(signals, storage)
+        if preview is not None:
+            return await self._preview_visit(engine, signals, state, preview, vary, scope["path"])
         decision = engine.decide(
             signals, caps=state.caps_at(ctx.now) if state else None, visitor_id=state.id if state else None
         )
@@ -93,15 +121,49 @@ class RulesPersonaliser:
         await self._recommend(decision, signals)
         self.counters["decisions"] += 1
         secure = scope.get("scheme") == "https"
+        page_path: str = scope["path"]
 
         async def record(page: bool) -> tuple[list[str], list[Exposure] | None]:
             if not page or state is None:
                 return [], None
             exposures = state.apply(decision, ctx.now)
             cookies = await self.store.save(state, storage=storage, secure=secure, user_id=_user_id(signals))
+            self._log_exposures(exposures, state.id, decision.ruleset_version, page_path)
             return cookies, exposures
 
         return Visit(decision, vary, record)
+
+    def _preview(self, scope: Scope, now: datetime) -> Preview | None:
+        """The valid preview this request asks for, if any (a cheap byte test for every other request)."""
+        query: bytes = scope.get("query_string", b"")
+        if not self.preview_keys or self._preview_param.encode() not in query:
+            return None
+        preview = preview_from_query(query, self.preview_keys, now, self._preview_param)
+        self.counters["previews" if preview is not None else "previews.refused"] += 1
+        return preview
+
+    async def _preview_visit(
+        self,
+        engine: Engine,
+        signals: RequestSignals,
+        state: VisitorState | None,
+        preview: Preview,
+        vary: tuple[str, ...],
+        page_path: str,
+    ) -> Visit:
+        """The page as the token's imagined visitor sees it: no caps used, nothing saved."""
+        visitor_id = state.id if state is not None else None
+        decision = engine.decide(signals, visitor_id=visitor_id, forced=preview.variants)
+        await self._recommend(decision, signals)
+        self.counters["decisions"] += 1
+
+        async def record(page: bool) -> tuple[list[str], list[Exposure] | None]:
+            if page:  # every exposure of a preview is forced: reports leave them all out
+                forced = [dataclasses.replace(e, forced=True) for e in decision.exposures]
+                self._log_exposures(forced, visitor_id, decision.ruleset_version, page_path)
+            return [], []
+
+        return Visit(decision, vary, record, no_store=True)
 
     async def _load_state(self, signals: RequestSignals, storage: bool) -> VisitorState | None:
         ctx = signals.ctx
@@ -128,12 +190,20 @@ class RulesPersonaliser:
                 continue
             recommendation.items = items[: recommendation.limit]
 
+    def _log_exposures(self, exposures: Iterable[Exposure], visitor_id: str | None, version: str, path: str) -> None:
+        try:
+            self.events.exposures(exposures, visitor_id=visitor_id, ruleset_version=version, path=path)
+        except Exception:  # analytics must never cost the visitor the page or the cookie
+            logger.exception("smalldata: logging exposures failed for %s", path)
+
     def _needs(self, engine: Engine) -> tuple[frozenset[str], tuple[str, ...]]:
         """The namespaces to prefetch and the request headers to ``Vary`` on, once per ruleset."""
         cached = self._needs_cache
         if cached is not None and cached[0] is engine:
             return cached[1], cached[2]
         namespaces = engine.ruleset.namespaces
+        if self.recommender is not None and _recommends(engine):
+            namespaces = namespaces | _RECOMMENDER_NAMESPACES  # the recommender reads basket, user, history
         vary = []
         if "device" in namespaces:
             vary.append("User-Agent")
@@ -143,6 +213,7 @@ class RulesPersonaliser:
         return namespaces, tuple(vary)
 
     async def record_event(self, scope: Scope, event: ClientEvent) -> list[str]:
+        self._log_client_event(scope, event)
         if event.type != "chat_dismissed" or event.rule is None:
             return []
         now = self.clock().astimezone(self.settings.zone)
@@ -154,6 +225,12 @@ class RulesPersonaliser:
         state.caps.hit(DISMISSED_PREFIX + event.rule, Period.at(state.visit_start or now, now))
         return await self.store.save(state, storage=storage, secure=scope.get("scheme") == "https")
 
+    def _log_client_event(self, scope: Scope, event: ClientEvent) -> None:
+        try:
+            self.events.client_event(event, visitor_id=self.visitor_key(scope))
+        except Exception:
+            logger.exception("smalldata: logging a %s event failed", event.type)
+
     def visitor_key(self, scope: Scope) -> str | None:
         codec: Any = getattr(self.store, "cookies", self.store)
         try:
@@ -164,13 +241,44 @@ class RulesPersonaliser:
         return visitor_id if isinstance(visitor_id, str) else None
 
     def health(self) -> dict[str, Any]:
-        return self.rules.health()
+        data = self.rules.health()
+        data["events"] = self.events.stats()
+        catalogue = _catalogue_health(self.recommender)
+        if catalogue is not None:
+            data["catalogue"] = catalogue
+        return data
 
     async def aclose(self) -> None:
-        """Release the state store's and remote sources' connections (at shutdown)."""
-        await self.store.aclose()
-        if self.sources is not None and hasattr(self.sources, "aclose"):
-            await self.sources.aclose()
+        """Release connections and write pending events (at shutdown); one failure does not stop the rest."""
+        closers = [self.store.aclose, self.events.aclose]
+        for part in (self.sources, self.recommender):
+            if part is not None and hasattr(part, "aclose"):
+                closers.append(part.aclose)
+        for close in closers:
+            try:
+                await close()
+            except Exception:
+                logger.exception("smalldata: closing %r at shutdown failed", close)
+
+
+_RECOMMENDER_NAMESPACES = frozenset(name.split(".", 1)[0] for name in RECOMMENDER_READS)
+
+
+def _recommends(engine: Engine) -> bool:
+    return any(slot.startswith("recommend:") for rule in engine.ruleset.rules for slot in rule.slots)
+
+
+def _catalogue_health(recommender: Any) -> dict[str, Any] | None:
+    """Products, skipped rows and the last load error of a file catalogue behind the recommender."""
+    catalogue = getattr(recommender, "catalogue", None)
+    if catalogue is None or not hasattr(catalogue, "problems"):
+        return None
+    error = getattr(catalogue, "error", None)
+    return {
+        "products": len(catalogue.products()),
+        "skipped_rows": [str(problem) for problem in catalogue.problems],
+        "error": str(error) if error is not None else None,
+    }
 
 
 def _drop_dismissed_chat(decision: Decision, state: VisitorState, now: datetime) -> None:
@@ -209,23 +317,35 @@ def build_personaliser(
     counters: Counter[str] | None = None,
     store: StateStore | None = None,
     recommender: Recommender | None = None,
+    events: EventSink | None = None,
     **options: Any,
 ) -> RulesPersonaliser:
-    """Load settings and rules (raising :class:`ProblemsError` when broken) and wire the parts."""
+    """Load settings, rules and catalogue (raising :class:`ProblemsError` when broken) and wire the parts.
+
+    ``settings`` are used as given, else read from ``config``. Relative paths in
+    them (``catalogue.path``, the events file) start at the folder of ``config``,
+    or the working directory without one. Without a ``recommender``, a configured
+    ``catalogue.path`` gives the built-in :class:`~smalldata.recommend.Recommender`;
+    without ``events`` (a sink), exposures and client events go where ``events:`` says.
+    """
     if settings is None:
         settings = load_settings(config)
-    state_settings: StateSettings = getattr(settings, "state", None) or StateSettings()
-    consent: ConsentSettings = getattr(settings, "consent", None) or ConsentSettings()
+    base = Path(config).parent if config is not None else None
     live = LiveRules(rules if rules is not None else settings.rules, settings)
+    if recommender is None:
+        catalogue = open_catalogue(settings.catalogue, base=base)
+        recommender = CatalogueRecommender(catalogue, settings.recommender) if catalogue is not None else None
     return RulesPersonaliser(
         live,
         settings,
-        store=store or make_store(state_settings),
-        consent=consent,
+        store=store or make_store(settings.state),
+        consent=settings.consent,
         clock=clock or system_clock,
         recommender=recommender,
         sources=options.pop("sources", None) or _sources(settings),
         counters=counters,
+        events=EventLog(events if events is not None else make_sink(settings.events, base=base)),
+        preview_keys=preview_keys(settings.preview, settings) if settings.preview.enabled else (),
         **options,
     )
 

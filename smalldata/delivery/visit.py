@@ -47,12 +47,14 @@ class Visit:
     (the page view counts, caps and tags are recorded); ``page=False`` for anything
     else. It returns ``Set-Cookie`` header values to add to the response. The
     recorder answers ``(cookies, new exposures or None when unknown)``.
+    ``no_store`` marks a response no cache may keep at all (a preview).
     """
 
     decision: Decision
     vary: tuple[str, ...] = ()
     recorder: Recorder | None = None
     exposures: list[Exposure] | None = None
+    no_store: bool = False
 
     async def deliver(self, *, page: bool) -> list[str]:
         """Record what was delivered; returns ``Set-Cookie`` values."""

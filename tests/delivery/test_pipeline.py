@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.problems import ProblemsError
 from smalldata.settings import Settings
@@ -56,6 +57,7 @@ async def api(request: Request) -> Response:
 def make_client(rules: Path, **options: Any) -> TestClient:
     app = Starlette(routes=[Route("/api", api), Route("/{path:path}", page)])
     store = CookieStore(StateSettings(secret_keys=(SecretStr("test-secret-key-0123456789"),)))
+    options.setdefault("events", NullSink())
     app.add_middleware(SmallData, rules=rules, settings=SETTINGS, clock=lambda: WEDNESDAY_10, store=store, **options)
     return TestClient(app)
 
