@@ -1,6 +1,8 @@
 """The demo shop "Nordisk Hjem": Starlette + Jinja2, personalised by smalldata with the rules in ``rules/``.
 
 Run it with ``smalldata demo`` (or ``uvicorn --factory examples.shop.app:create_app``).
+It reads the repository's ``smalldata.yaml`` (time zone, opening hours, stores,
+where the customer and the basket live in the session, the product catalogue).
 Every page carries ``data-smalldata-slot`` elements that the shipped rules fill:
 ``greeting`` in the header, ``banner:hero`` on the home page, ``banner:basket`` in
 the basket, ``banner:store`` on the store locator, ``recommend:recommendations``
@@ -11,6 +13,7 @@ checkout form, and ``chat`` invitations (the pricing page's after a short dwell)
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from html import escape
@@ -18,7 +21,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -30,15 +32,17 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from examples.shop.catalog import Catalog, CatalogRecommender
+from examples.shop.catalog import DATA, Catalog, category_of
+from smalldata.catalogue import CatalogueSettings, open_catalogue
+from smalldata.events import EventSink
 from smalldata.jinja import install
 from smalldata.middleware import SmallData
-from smalldata.settings import load_settings
-from smalldata.state import CookieStore, StateSettings
+from smalldata.settings import Settings, load_settings
 
 HERE = Path(__file__).parent
-REPO_RULES = HERE.parent.parent / "rules"
-SETTINGS = HERE / "smalldata.yaml"
+ROOT = HERE.parent.parent
+REPO_RULES = ROOT / "rules"
+SETTINGS = ROOT / "smalldata.yaml"
 
 # Demo customers for the fake log-in. Never do this in a real shop.
 CUSTOMERS: dict[str, dict[str, Any]] = {
@@ -73,33 +77,56 @@ def create_app(
     config: str | Path | None = None,
     clock: Callable[[], datetime] | None = None,
     secret_key: str = "smalldata-demo-shop-secret-key",
+    events: EventSink | None = None,
 ) -> Starlette:
-    """The shop, with smalldata reading ``rules`` (default: the repository's ``rules/``)."""
-    catalog = Catalog()
+    """The shop, with smalldata reading ``rules`` (default: the repository's ``rules/``) and
+    ``config`` (default: the repository's ``smalldata.yaml``).
+
+    ``secret_key`` signs the shop's own session cookie; smalldata's visitor cookie
+    and preview links are signed with the keys of ``config`` (``state.secret_keys``
+    or ``$SMALLDATA_SECRET_KEYS``), so links from ``smalldata preview`` open here.
+    ``events`` replaces the configured event sink (tests).
+    """
+    config = Path(config) if config is not None else SETTINGS
+    settings = shop_settings(config)
+    catalogue = open_catalogue(settings.catalogue, base=config.parent)  # the same file smalldata reads
+    assert catalogue is not None  # shop_settings always names one
+    catalog = Catalog(catalogue)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     install(templates.env)
-    templates.env.globals.update(categories=catalog.categories, money=_money)
-    shop = _Shop(catalog, templates)
-    state = StateSettings(secret_keys=(SecretStr(secret_key),))
+    templates.env.globals.update(
+        categories=catalog.categories, money=_money, category_of=category_of, describe=catalog.describe
+    )
+    shop = _Shop(catalog, templates, settings.user.session_key or "user")
     middleware = [
         Middleware(GZipMiddleware),  # outermost: compresses what smalldata produced
         Middleware(SessionMiddleware, secret_key=secret_key, same_site="lax"),
         Middleware(
             SmallData,
             rules=rules if rules is not None else REPO_RULES,
-            settings=load_settings(config if config is not None else SETTINGS),
+            config=config,
+            settings=settings,
             clock=clock,
-            store=CookieStore(state),
-            recommender=CatalogRecommender(catalog),
+            events=events,
         ),
     ]
     return Starlette(routes=shop.routes(), middleware=middleware)
 
 
+def shop_settings(config: Path = SETTINGS) -> Settings:
+    """The settings the shop runs with: ``config``, with the shop's own catalogue if it names none."""
+    settings = load_settings(config)
+    if settings.catalogue.path is None:
+        catalogue = CatalogueSettings(path=str(DATA), currency="DKK")
+        settings = settings.model_copy(update={"catalogue": catalogue})
+    return settings
+
+
 class _Shop:
-    def __init__(self, catalog: Catalog, templates: Jinja2Templates) -> None:
+    def __init__(self, catalog: Catalog, templates: Jinja2Templates, session_key: str) -> None:
         self.catalog = catalog
         self.templates = templates
+        self.session_key = session_key  # where the log-in puts the customer (user.session_key)
 
     def routes(self) -> list[Route | Mount]:
         return [
@@ -120,7 +147,7 @@ class _Shop:
         ]
 
     def render(self, request: Request, template: str, **context: Any) -> Response:
-        context.setdefault("customer", request.session.get("customer"))
+        context.setdefault("customer", request.session.get(self.session_key))
         context.setdefault("basket", _basket(request))
         return self.templates.TemplateResponse(request, template, context)
 
@@ -131,8 +158,7 @@ class _Shop:
         return endpoint
 
     async def home(self, request: Request) -> Response:
-        featured = sorted(self.catalog.products, key=lambda p: p.sales, reverse=True)[:8]
-        return self.render(request, "home.html", products=featured)
+        return self.render(request, "home.html", products=self.catalog.bestsellers(8))
 
     async def category(self, request: Request) -> Response:
         category = request.path_params["category"]
@@ -165,9 +191,9 @@ class _Shop:
                 {
                     "sku": product.id,
                     "name": product.name,
-                    "price": product.price,
+                    "price": product.price or 0.0,
                     "quantity": 1,
-                    "category": product.category,
+                    "category": category_of(product),
                 }
             )
         request.session["basket"] = {"items": lines, "currency": "DKK"}
@@ -186,19 +212,22 @@ class _Shop:
             display_name = str(form.get("first_name", "")).strip()[:60]
             if display_name:  # lets you see that any name is shown as text, never as markup
                 customer["first_name"] = display_name
-            request.session["customer"] = customer
+            request.session[self.session_key] = customer
             return RedirectResponse(str(form.get("next") or "/"), status_code=303)
         return self.render(request, "login.html", customers=CUSTOMERS)
 
     async def logout(self, request: Request) -> Response:
-        request.session.pop("customer", None)
+        request.session.pop(self.session_key, None)
         return RedirectResponse("/", status_code=303)
 
     async def checkout(self, request: Request) -> Response:
         if request.method == "POST":
             form = await _form(request)
+            total = _basket(request)["total"]
             request.session["basket"] = {"items": [], "currency": "DKK"}
-            return self.render(request, "thanks.html", name=str(form.get("name", "")))
+            # the thanks page reports the sale to smalldata, for the experiments' conversion rates
+            order = {"order_id": f"NH-{secrets.token_hex(4).upper()}", "value": total, "currency": "DKK"}
+            return self.render(request, "thanks.html", name=str(form.get("name", "")), order=order if total else None)
         return self.render(request, "checkout.html")
 
     async def image(self, request: Request) -> Response:
@@ -206,7 +235,7 @@ class _Shop:
         if product is None:
             raise HTTPException(404)
         return Response(
-            _svg(product.name, product.category),
+            _svg(product.name, category_of(product)),
             media_type="image/svg+xml",
             headers={"Cache-Control": "public, max-age=86400"},
         )

@@ -1,104 +1,51 @@
-"""The shop's product catalogue (``data/products.json``) and a recommender built on it."""
+"""The shop's products, read with smalldata's catalogue reader from the file smalldata recommends from.
+
+One file (``data/products.json``, named by ``catalogue.path`` in ``smalldata.yaml``)
+feeds both the shop's pages and the recommendation slots, so a product added
+there shows up in both. The shop adds what only its pages need: category titles
+and product descriptions, which the same file carries in fields the catalogue
+reader ignores.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from smalldata.decision import Recommendation
-from smalldata.signals.base import Signals
+from smalldata.catalogue import Catalogue, Product
 
 DATA = Path(__file__).parent / "data" / "products.json"
 
 
-@dataclass(frozen=True)
-class Product:
-    id: str
-    name: str
-    category: str
-    price: float
-    currency: str
-    description: str
-    complements: tuple[str, ...]
-    sales: int
-    added: str
+class Catalog:
+    """The products of ``catalogue`` plus the titles and descriptions in the shop's JSON file."""
 
-    @property
-    def url(self) -> str:
-        return f"/products/{self.id}"
-
-    @property
-    def image(self) -> str:
-        return f"/static/img/{self.id}.svg"
-
-    def card(self) -> dict[str, Any]:
-        """What a recommendation item carries to the page."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "url": self.url,
-            "image": self.image,
-            "price": self.price,
-            "currency": self.currency,
+    def __init__(self, catalogue: Catalogue, data: Path = DATA) -> None:
+        self.catalogue = catalogue
+        raw = json.loads(data.read_text(encoding="utf-8"))
+        self.categories: dict[str, str] = dict(raw.get("categories", {}))
+        self.descriptions: dict[str, str] = {
+            str(row["id"]): str(row.get("description", "")) for row in raw.get("products", []) if "id" in row
         }
 
-
-class Catalog:
-    """All products, by id and by category."""
-
-    def __init__(self, path: Path = DATA) -> None:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        self.categories: dict[str, str] = data["categories"]
-        self.products = [Product(**{**item, "complements": tuple(item["complements"])}) for item in data["products"]]
-        self.by_id = {product.id: product for product in self.products}
-
-    def in_category(self, category: str) -> list[Product]:
-        return [product for product in self.products if product.category == category]
+    @property
+    def products(self) -> Sequence[Product]:
+        return self.catalogue.products()
 
     def get(self, product_id: str) -> Product | None:
-        return self.by_id.get(product_id)
+        return self.catalogue.get(product_id)
 
-    def known(self, ids: Iterable[Any]) -> list[Product]:
-        return [self.by_id[i] for i in ids if isinstance(i, str) and i in self.by_id]
+    def in_category(self, category: str) -> Sequence[Product]:
+        return self.catalogue.in_category(category)
+
+    def bestsellers(self, limit: int) -> list[Product]:
+        return sorted(self.products, key=lambda product: product.popularity, reverse=True)[:limit]
+
+    def describe(self, product: Product) -> str:
+        return self.descriptions.get(product.id, "")
 
 
-class CatalogRecommender:
-    """The strategies of SPEC §2 over this catalogue: recently_viewed, complements,
-    bestsellers, new_arrivals; ``remote`` falls back to bestsellers here."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-
-    async def __call__(self, recommendation: Recommendation, signals: Signals) -> list[dict[str, Any]]:
-        candidates = self._candidates(recommendation.strategy, signals)
-        excluded = self._excluded(recommendation.exclude, signals)
-        chosen = [p for p in dict.fromkeys(candidates) if p.id not in excluded]
-        return [product.card() for product in chosen[: recommendation.limit]]
-
-    def _candidates(self, strategy: str, signals: Signals) -> list[Product]:
-        catalog = self.catalog
-        if strategy == "recently_viewed":
-            return catalog.known(signals.get("history.viewed_products") or [])
-        if strategy == "complements":
-            return self._complements(signals)
-        if strategy == "new_arrivals":
-            return sorted(catalog.products, key=lambda p: p.added, reverse=True)
-        category = signals.get("page.category") or signals.get("history.last_category")
-        pool = catalog.in_category(category) if category in catalog.categories else catalog.products
-        return sorted(pool, key=lambda p: p.sales, reverse=True)
-
-    def _complements(self, signals: Signals) -> list[Product]:
-        seeds = [signals.get("page.product"), *(signals.get("basket.skus") or [])]
-        found = [c for seed in self.catalog.known(seeds) for c in self.catalog.known(seed.complements)]
-        return found or sorted(self.catalog.products, key=lambda p: p.sales, reverse=True)
-
-    def _excluded(self, exclude: list[str], signals: Signals) -> set[str]:
-        ids: set[str] = {signals.get("page.product") or ""}
-        sources = {"in_basket": "basket.skus", "purchased": "user.purchased", "viewed": "history.viewed_products"}
-        for name in exclude:
-            if name in sources:
-                ids.update(str(i) for i in signals.get(sources[name]) or [])
-        return ids
+def category_of(product: Product) -> str:
+    """The shop files each product under one category: the first."""
+    return product.categories[0] if product.categories else ""

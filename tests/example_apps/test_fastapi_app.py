@@ -13,10 +13,11 @@ from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from examples.fastapi_app import create_app
+from smalldata.events import NullSink
 
 
 def test_fastapi_page_is_personalised_and_json_reads_the_decision() -> None:
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(events=NullSink())) as client:
         page = client.get("/", headers={"accept-language": "en"})
         assert page.status_code == 200
         assert 'id="smalldata"' in page.text
@@ -28,5 +29,5 @@ def test_fastapi_page_is_personalised_and_json_reads_the_decision() -> None:
 
 
 def test_fastapi_endpoints_live_under_the_prefix() -> None:
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(events=NullSink())) as client:
         assert client.get("/_smalldata/health").json()["status"] == "ok"

@@ -12,14 +12,21 @@ import pytest
 from starlette.testclient import TestClient
 
 from smalldata.demo import load_app
+from smalldata.events import CallableSink
 
 WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
 EN = {"accept-language": "en"}
 
 
 @pytest.fixture
-def client() -> Any:
-    with TestClient(load_app(clock=lambda: WEDNESDAY_10), headers=EN) as client:
+def events() -> list[dict[str, Any]]:
+    return []
+
+
+@pytest.fixture
+def client(events: list[dict[str, Any]]) -> Any:
+    app = load_app(clock=lambda: WEDNESDAY_10, events=CallableSink(events.append))
+    with TestClient(app, headers=EN) as client:
         yield client
 
 
@@ -102,3 +109,47 @@ def test_product_pages_remember_what_was_viewed(client: Any) -> None:
     found = decision(client.get("/"))
     ids = [item["id"] for item in found["recommendations"]["recommendations"]["items"]]
     assert ids[:2] == ["teapot", "mug-hygge"]
+
+
+def test_logged_in_customer_gets_personal_picks_from_the_catalogue(client: Any) -> None:
+    client.post("/login", data={"customer": "mette"})  # bought from tableware and coffee
+    recommendation = decision(client.get("/"))["recommendations"]["recommendations"]
+    assert recommendation["title"] == "Picked for you"
+    items = recommendation["items"]
+    assert len(items) == 4
+    assert {category for item in items for category in item["categories"]} <= {"tableware", "coffee"}
+    assert not {"mug-hygge", "coffee-house"} & {item["id"] for item in items}  # already bought
+    assert all(item["price_text"].endswith(" kr.") and item["image"].endswith(".svg") for item in items)
+
+
+def test_a_customer_is_congratulated_on_their_birthday_until_they_log_out(client: Any) -> None:
+    client.post("/login", data={"customer": "jonas"})  # born on 25 November
+    assert decision(client.get("/"))["greeting"] == "Happy birthday, Jonas!"
+    client.post("/logout")
+    assert decision(client.get("/"))["greeting"] == "Welcome to Nordisk Hjem"
+
+
+def test_a_visitor_in_the_winter_test_is_exposed_once(client: Any, events: list[dict[str, Any]]) -> None:
+    client.get("/")
+    client.get("/")
+    exposures = [event for event in events if event["type"] == "exposure"]
+    assert len(exposures) == 1
+    assert exposures[0]["experiment"] == "winter-hero"
+    assert exposures[0]["path"] == "/" and exposures[0]["forced"] is False
+    assert exposures[0]["visitor"]
+
+
+def test_an_order_is_reported_once_as_a_conversion(client: Any, events: list[dict[str, Any]]) -> None:
+    client.get("/")
+    client.post("/basket/add", data={"sku": "lantern"})
+    thanks = client.post("/checkout", data={"name": "Mette"})
+    order = json.loads(re.search(r"Object.assign\(\{[^}]*\}, (\{.*?\})\)", thanks.text).group(1))  # type: ignore[union-attr]
+    assert order["value"] == 349 and order["currency"] == "DKK"
+    for _ in range(2):  # the thanks page's script, and a reload of it
+        response = client.post("/_smalldata/events", json={"type": "conversion", "path": "/checkout", **order})
+        assert response.status_code == 204
+    conversions = [event for event in events if event["type"] == "conversion"]
+    exposure = next(event for event in events if event["type"] == "exposure")
+    assert [(c["order_id"], c["value"], c["visitor"]) for c in conversions] == [
+        (order["order_id"], 349, exposure["visitor"])
+    ]
