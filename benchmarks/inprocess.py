@@ -1,0 +1,307 @@
+"""Paired in-process measurements: the same request through the app with and without ``SmallData``.
+
+Each request of the mix is sent twice, raw ASGI, no network: once to the bare
+app and once to the same app with the middleware, in alternating order (so CPU
+cache warmth and clock drift fall on both sides equally). The overhead of a
+request is the difference of the two wall times, measured with
+``time.perf_counter_ns``. Nothing else runs in the process meanwhile.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.traffic import SECRET, Mix, Request, remember, scope_for
+
+App = Callable[..., Any]
+COOKIE = "sd_visitor"
+
+
+@dataclass
+class Response:
+    status: int = 0
+    set_cookies: list[str] = field(default_factory=list)
+    body: bytes = b""
+
+
+async def call(app: App, scope: dict[str, Any]) -> tuple[int, Response]:
+    """Run one request; returns (nanoseconds, response)."""
+    response = Response()
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            response.status = message["status"]
+            response.set_cookies = [v.decode("latin-1") for k, v in message["headers"] if k == b"set-cookie"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    start = time.perf_counter_ns()
+    await app(scope, receive, send)
+    elapsed = time.perf_counter_ns() - start
+    response.body = b"".join(chunks)
+    return elapsed, response
+
+
+@dataclass
+class Paired:
+    """Per-request times of one paired run (nanoseconds)."""
+
+    bare: list[int] = field(default_factory=list)
+    with_smalldata: list[int] = field(default_factory=list)
+    personalised: int = 0
+    errors: int = 0
+
+    @property
+    def overhead(self) -> list[int]:
+        return [w - b for w, b in zip(self.with_smalldata, self.bare, strict=True)]
+
+
+async def paired(
+    bare: App, smalldata: App, requests: list[Request], *, on_pair: Any = None, start: int = 0
+) -> Paired:
+    """Send every request to both apps, alternating which goes first."""
+    result = Paired()
+    for i, request in enumerate(requests):
+        first, second = scope_for(request), scope_for(request)
+        if (i + start) % 2:
+            t_bare, r_bare = await call(bare, first)
+            t_sd, r_sd = await call(smalldata, second)
+        else:
+            t_sd, r_sd = await call(smalldata, first)
+            t_bare, r_bare = await call(bare, second)
+        if r_sd.status != r_bare.status or r_sd.status != 200:
+            result.errors += 1
+        if b'id="smalldata"' in r_sd.body:
+            result.personalised += 1
+        remember(request, r_sd.set_cookies, COOKIE)
+        result.bare.append(t_bare)
+        result.with_smalldata.append(t_sd)
+        if on_pair is not None:
+            on_pair(t_sd - t_bare)
+    return result
+
+
+async def run_paired(bare: App, smalldata: App, mix: Mix, *, warmup: int, count: int, **options: Any) -> Paired:
+    """Warm both apps on ``warmup`` requests of the mix, then measure ``count`` more."""
+    await paired(bare, smalldata, [mix.next() for _ in range(warmup)])
+    requests = [mix.next() for _ in range(count)]
+    gc.collect()
+    return await paired(bare, smalldata, requests, **options)
+
+
+# -- apps ------------------------------------------------------------------------------------
+
+
+def shop_pair(rules: Path, config: Path) -> tuple[App, App]:
+    """The example shop without and with ``SmallData`` (same factory, same settings and rules)."""
+    from smalldata.demo import load_app
+    from smalldata.middleware import SmallData
+
+    with_smalldata = load_app(rules=rules, config=config)
+    bare = load_app(rules=rules, config=config)
+    # Starlette builds its middleware stack on the first request, so dropping the entry is enough.
+    bare.user_middleware = [m for m in bare.user_middleware if m.cls is not SmallData]
+    return bare, with_smalldata
+
+
+def page_pair(rules: Path, config: Path, size: int) -> tuple[App, App]:
+    """A bare page of ``size`` bytes (any path), without and with ``SmallData`` as the shop wires it."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.sessions import SessionMiddleware
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    from smalldata.demo import load_app
+    from smalldata.middleware import SmallData
+    from smalldata.settings import load_settings
+
+    load_app  # noqa: B018 - the import puts examples/ on sys.path
+    from examples.shop import app as shop_module
+    from examples.shop import catalog as catalog_module
+
+    shop: Any = shop_module
+    catalog: Any = catalog_module
+
+    # the shop's settings and recommendations, however this version of the example wires them
+    settings = shop.shop_settings(config) if hasattr(shop, "shop_settings") else load_settings(config)
+    options: dict[str, Any] = {}
+    if hasattr(catalog, "CatalogRecommender"):
+        options["recommender"] = catalog.CatalogRecommender(catalog.Catalog())
+    page = html_page(size)
+
+    async def endpoint(request: Any) -> HTMLResponse:
+        return HTMLResponse(page)
+
+    def build(personalised: bool) -> Starlette:
+        middleware = [Middleware(SessionMiddleware, secret_key=SECRET, same_site="lax")]
+        if personalised:
+            middleware.append(Middleware(SmallData, rules=rules, settings=settings, **options))
+        return Starlette(routes=[Route("/{path:path}", endpoint)], middleware=middleware)
+
+    return build(False), build(True)
+
+
+def html_page(size: int) -> bytes:
+    """An HTML page of about ``size`` bytes: markup-dense product cards, ``</body>`` at the end."""
+    head = b"<!doctype html><html lang=da><head><meta charset=utf-8><title>Nordisk Hjem</title></head><body>"
+    card = (
+        b'<article class="card"><a href="/products/mug-hygge"><img src="/static/img/mug-hygge.svg" alt=""></a>'
+        b'<h3>Hygge mug, stoneware</h3><p class="price">129 kr.</p><div data-smalldata-slot="x"></div></article>\n'
+    )
+    tail = b'<footer><p>&copy; Nordisk Hjem</p></footer><script src="/static/shop.js"></script></body></html>'
+    cards = max((size - len(head) - len(tail)) // len(card), 0)
+    return head + card * cards + tail
+
+
+# -- phases ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PhaseClock:
+    """Nanoseconds per phase for the current request (see :func:`instrumented`)."""
+
+    totals: dict[str, int] = field(default_factory=dict)
+    in_decide: bool = False
+
+    def add(self, phase: str, ns: int) -> None:
+        self.totals[phase] = self.totals.get(phase, 0) + ns
+
+
+@contextmanager
+def instrumented() -> Iterator[PhaseClock]:
+    """Time the pipeline's parts by wrapping them for the duration of the block.
+
+    Only for the separate phase pass: the paired overhead figures are measured
+    without any of this. Signals = building the request context, prefetching
+    and every namespace provider; engine = ``Engine.decide`` minus the providers
+    it triggered; state = loading, counting and saving the visitor cookie;
+    recommendations = filling recommendation slots; delivery (computed by the
+    caller) = the rest of the overhead: headers, payload and HTML injection.
+    """
+    from smalldata.delivery import pipeline
+    from smalldata.rules.engine import Engine
+    from smalldata.signals.request import RequestSignals
+    from smalldata.state.stores import CookieStore
+
+    clock = PhaseClock()
+    personaliser = pipeline.RulesPersonaliser
+    targets: list[tuple[Any, str]] = [
+        (pipeline, "signals_for"), (RequestSignals, "_compute"), (RequestSignals, "prefetch"), (Engine, "decide"),
+        (personaliser, "begin"), (personaliser, "_recommend"), (CookieStore, "save"),
+    ]  # fmt: skip
+    saved: dict[tuple[Any, str], Any] = {target: getattr(*target) for target in targets}
+
+    def sync(phase: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter_ns()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                clock.add(phase, time.perf_counter_ns() - start)
+
+        return wrapper
+
+    def asynchronous(phase: str, fn: Any) -> Any:
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter_ns()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                clock.add(phase, time.perf_counter_ns() - start)
+
+        return wrapper
+
+    def compute(self: Any, namespace: str) -> Any:
+        start = time.perf_counter_ns()
+        try:
+            return saved[(RequestSignals, "_compute")](self, namespace)
+        finally:
+            ns = time.perf_counter_ns() - start
+            clock.add("providers", ns)
+            clock.add("providers:" + namespace, ns)
+            if clock.in_decide:
+                clock.add("providers_in_decide", ns)
+
+    def decide(self: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter_ns()
+        clock.in_decide = True
+        try:
+            return saved[(Engine, "decide")](self, *args, **kwargs)
+        finally:
+            clock.in_decide = False
+            clock.add("decide", time.perf_counter_ns() - start)
+
+    replacements: dict[tuple[Any, str], Any] = {
+        (pipeline, "signals_for"): sync("context", saved[(pipeline, "signals_for")]),
+        (RequestSignals, "_compute"): compute,
+        (RequestSignals, "prefetch"): asynchronous("prefetch", saved[(RequestSignals, "prefetch")]),
+        (Engine, "decide"): decide,
+        (personaliser, "begin"): asynchronous("begin", saved[(personaliser, "begin")]),
+        (personaliser, "_recommend"): asynchronous("recommend", saved[(personaliser, "_recommend")]),
+        (CookieStore, "save"): asynchronous("save", saved[(CookieStore, "save")]),
+    }
+    for (owner, name), replacement in replacements.items():
+        setattr(owner, name, replacement)
+    try:
+        yield clock
+    finally:
+        for (owner, name), original in saved.items():
+            setattr(owner, name, original)
+
+
+def split(totals: dict[str, int], overhead: int) -> dict[str, int]:
+    """One request's overhead in phases (they add up to ``overhead``)."""
+    get = totals.get
+    signals = get("context", 0) + get("prefetch", 0) + get("providers", 0)
+    engine = get("decide", 0) - get("providers_in_decide", 0)
+    recommend = get("recommend", 0)
+    outside = get("providers", 0) - get("providers_in_decide", 0)
+    state = get("begin", 0) - get("context", 0) - get("prefetch", 0) - outside - get("decide", 0) - recommend
+    state += get("save", 0)
+    delivery = overhead - get("begin", 0) - get("save", 0)
+    return {"signals": signals, "engine": engine, "state": state, "recommendations": recommend, "delivery": delivery}
+
+
+async def phase_pass(bare: App, smalldata: App, mix: Mix, count: int) -> dict[str, Any]:
+    """Where the overhead goes: mean nanoseconds per phase and per signal namespace."""
+    sums: dict[str, int] = {}
+    namespaces: dict[str, int] = {}
+    with instrumented() as clock:
+
+        def on_pair(overhead: int) -> None:
+            for phase, ns in split(clock.totals, overhead).items():
+                sums[phase] = sums.get(phase, 0) + ns
+            for key, ns in clock.totals.items():
+                if key.startswith("providers:"):
+                    namespaces[key[10:]] = namespaces.get(key[10:], 0) + ns
+            clock.totals.clear()
+
+        requests = [mix.next() for _ in range(count)]
+        clock.totals.clear()
+        # the pair hook runs after both calls of a request, so the totals are this request's only
+        await _paired_with_reset(bare, smalldata, requests, clock, on_pair)
+    total = sum(sums.values()) or 1
+    return {
+        "mean_us": {phase: round(ns / count / 1000, 2) for phase, ns in sums.items()},
+        "share": {phase: round(ns / total, 3) for phase, ns in sums.items()},
+        "signals_by_namespace_us": {
+            ns: round(value / count / 1000, 2) for ns, value in sorted(namespaces.items(), key=lambda kv: -kv[1])
+        },
+    }
+
+
+async def _paired_with_reset(bare: App, smalldata: App, requests: list[Request], clock: PhaseClock, hook: Any) -> None:
+    for i, request in enumerate(requests):
+        clock.totals.clear()
+        await paired(bare, smalldata, [request], on_pair=hook, start=i)

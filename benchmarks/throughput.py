@@ -1,0 +1,191 @@
+"""Requests per second behind a real server: uvicorn on 127.0.0.1, with and without ``SmallData``.
+
+Each variant runs in its own uvicorn process (one worker), loaded by ``wrk``
+(``apt-get install wrk``) with a fixed number of connections for a fixed time,
+cycling through requests drawn from the same traffic mix as the in-process
+benchmark (paths, User-Agents, cookies, languages). On a 2-core machine the
+server is pinned to one core and wrk to the other, so the load generator does
+not steal the server's CPU. Variants alternate (bare, smalldata, bare,
+smalldata) and each ratio uses the mean of its runs. Without wrk a small asyncio
+generator (httpx, the same connections and time bound) stands in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from benchmarks.traffic import Request
+
+REPO = Path(__file__).resolve().parent.parent
+CONNECTIONS = 16
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pin(core: int) -> list[str]:
+    """``taskset -c core`` when there are at least two cores to split."""
+    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        return ["taskset", "-c", str(core)]
+    return []
+
+
+@contextmanager
+def serve(variant: str, rules: Path, config: Path) -> Iterator[str]:
+    """A uvicorn process serving the shop (``bare`` or ``smalldata``); yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "BENCH_VARIANT": variant, "BENCH_RULES": str(rules), "BENCH_CONFIG": str(config),
+           "PYTHONPATH": str(REPO)}  # fmt: skip
+    command = [*_pin(0), sys.executable, "-m", "uvicorn", "--factory", "benchmarks.server:create",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_ready(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            err = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"uvicorn exited: {err[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("uvicorn did not start in 30 s")
+
+
+def lua_script(requests: list[Request], path: Path) -> Path:
+    """A wrk script cycling through ``requests`` and printing a JSON summary line."""
+    lines = ["local reqs = {}", "local i = 0", "init = function(args)"]
+    for request in requests:
+        target = request.path + ("?" + request.query if request.query else "")
+        headers = ", ".join(f"[ {_lua(k.title())} ] = {_lua(v)}" for k, v in request.headers if k != "host")
+        lines.append(f'  reqs[#reqs + 1] = wrk.format("GET", {_lua(target)}, {{{headers}}})')
+    lines += [
+        "end",
+        "request = function()",
+        "  i = i % #reqs + 1",
+        "  return reqs[i]",
+        "end",
+        "done = function(summary, latency, requests)",
+        "  local e = summary.errors",
+        '  io.write(string.format("BENCHJSON {\\"requests\\": %d, \\"duration_us\\": %d, \\"errors\\": %d, '
+        '\\"status_errors\\": %d, \\"p50_us\\": %d, \\"p90_us\\": %d, \\"p99_us\\": %d, \\"max_us\\": %d}\\n", '
+        "summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status, "
+        "latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))",
+        "end",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _lua(text: str) -> str:
+    return "[==[" + text + "]==]"
+
+
+def wrk(url: str, script: Path, seconds: float) -> dict[str, Any]:
+    command = [*_pin(1), "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{max(int(seconds), 1)}s", "--timeout", "5s",
+               "-s", str(script), url]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    line = next(line for line in out.splitlines() if line.startswith("BENCHJSON "))
+    data: dict[str, Any] = json.loads(line[len("BENCHJSON ") :])
+    data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+    return data
+
+
+async def _python_load(url: str, requests: list[Request], seconds: float) -> dict[str, Any]:
+    """The fallback generator: ``CONNECTIONS`` keep-alive connections, each sending one request at a time."""
+    import httpx
+
+    latencies: list[int] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=5.0) as client:
+
+        async def worker(offset: int) -> None:
+            nonlocal errors
+            n = offset
+            while time.perf_counter() < deadline:
+                request = requests[n % len(requests)]
+                n += CONNECTIONS
+                start = time.perf_counter_ns()
+                response = await client.get(request.path, params=request.query or None,
+                                            headers=[(k, v) for k, v in request.headers if k != "host"])  # fmt: skip
+                latencies.append((time.perf_counter_ns() - start) // 1000)
+                errors += response.status_code != 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(CONNECTIONS)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pick(q: float) -> int:
+        return latencies[min(int(q * len(latencies)), len(latencies) - 1)] if latencies else 0
+
+    return {"requests": len(latencies), "duration_us": int(elapsed * 1e6), "errors": 0, "status_errors": errors,
+            "p50_us": pick(0.5), "p90_us": pick(0.9), "p99_us": pick(0.99), "max_us": latencies[-1] if latencies else 0,
+            "rps": len(latencies) / elapsed}  # fmt: skip
+
+
+def measure(
+    rules: Path, config: Path, requests: list[Request], *, seconds: float, rounds: int, work: Path
+) -> dict[str, Any]:
+    """Alternate bare and smalldata ``rounds`` times each; requests/s, latency and the ratio."""
+    generator = "wrk" if shutil.which("wrk") else "python-httpx"
+    script = lua_script(requests, work / "mix.lua")
+    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "smalldata": []}
+    for _ in range(rounds):
+        for variant in ("bare", "smalldata"):
+            with serve(variant, rules, config) as url:
+                _load(generator, url, script, requests, 1.0)  # warm-up: imports, templates, caches
+                runs[variant].append(_load(generator, url, script, requests, seconds))
+    summary: dict[str, Any] = {"generator": generator, "connections": CONNECTIONS, "seconds": seconds,
+                               "rounds": rounds, "pinned": bool(_pin(0))}  # fmt: skip
+    for variant, results in runs.items():
+        summary[variant] = {
+            "rps": round(sum(r["rps"] for r in results) / len(results), 1),
+            "rps_runs": [round(r["rps"], 1) for r in results],
+            "p50_ms": round(_mean(results, "p50_us") / 1000, 2),
+            "p90_ms": round(_mean(results, "p90_us") / 1000, 2),
+            "p99_ms": round(_mean(results, "p99_us") / 1000, 2),
+            "max_ms": round(max(r["max_us"] for r in results) / 1000, 2),
+            "errors": sum(r["errors"] + r["status_errors"] for r in results),
+        }
+    summary["ratio"] = round(summary["smalldata"]["rps"] / summary["bare"]["rps"], 3)
+    return summary
+
+
+def _load(generator: str, url: str, script: Path, requests: list[Request], seconds: float) -> dict[str, Any]:
+    if generator == "wrk":
+        return wrk(url, script, seconds)
+    return asyncio.run(_python_load(url, requests, seconds))
+
+
+def _mean(results: list[dict[str, Any]], key: str) -> float:
+    return sum(float(r[key]) for r in results) / len(results)
