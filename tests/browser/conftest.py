@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from smalldata.demo import load_app, serve_in_thread
+from smalldata.events import CallableSink
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -59,21 +60,32 @@ def _reset_clock(clock: Clock) -> None:
     clock.now = OPEN
 
 
-def _serve(rules: Path | None, clock: Clock) -> Iterator[str]:
-    with serve_in_thread(load_app(rules=rules, clock=clock)) as url:
+@pytest.fixture(scope="session")
+def events() -> list[dict[str, Any]]:
+    """What the shops wrote to their event sink (instead of a file in the repository)."""
+    return []
+
+
+@pytest.fixture(autouse=True)
+def _reset_events(events: list[dict[str, Any]]) -> None:
+    events.clear()
+
+
+def _serve(rules: Path | None, clock: Clock, events: list[dict[str, Any]]) -> Iterator[str]:
+    with serve_in_thread(load_app(rules=rules, clock=clock, events=CallableSink(events.append))) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
-def shop(clock: Clock) -> Iterator[str]:
+def shop(clock: Clock, events: list[dict[str, Any]]) -> Iterator[str]:
     """The demo shop with the browser tests' rules (short dwell times)."""
-    yield from _serve(RULES, clock)
+    yield from _serve(RULES, clock, events)
 
 
 @pytest.fixture(scope="session")
-def shipped_shop(clock: Clock) -> Iterator[str]:
+def shipped_shop(clock: Clock, events: list[dict[str, Any]]) -> Iterator[str]:
     """The demo shop with the shipped ``rules/``, exactly as ``smalldata demo`` runs it."""
-    yield from _serve(None, clock)
+    yield from _serve(None, clock, events)
 
 
 @pytest.fixture(scope="session")

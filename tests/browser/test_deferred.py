@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from smalldata.demo import serve_in_thread
+from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.state import CookieStore, StateSettings
 
@@ -31,7 +32,7 @@ async def page(request: Request) -> Response:
 def _app(clock: Clock, *, deferred: bool) -> Any:
     store = CookieStore(StateSettings(secret_keys=(SecretStr("browser-test-secret-key"),)))
     app = Starlette(routes=[Route("/{path:path}", page)])
-    app.add_middleware(SmallData, rules=RULES, deferred=deferred, clock=clock, store=store)
+    app.add_middleware(SmallData, rules=RULES, deferred=deferred, clock=clock, store=store, events=NullSink())
     return app
 
 

@@ -1,0 +1,65 @@
+"""``Vary`` names ``Cookie`` once, also behind Starlette's SessionMiddleware (which appends its own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from smalldata.events import NullSink
+from smalldata.middleware import SmallData
+from smalldata.settings import Settings, UserSettings
+from smalldata.state import StateSettings
+
+SETTINGS = Settings(
+    user=UserSettings(session_key="user"), state=StateSettings(secret_keys=(SecretStr("vary-test-secret-key"),))
+)
+READS_SESSION = "rules:\n  - id: hi\n    when: {user.logged_in: false}\n    then: {greeting: Hi}\n"
+READS_NO_SESSION = "rules:\n  - id: hi\n    then: {greeting: Hi}\n"
+
+
+async def page(request: Request) -> Response:
+    return HTMLResponse("<html><body>" + "<p>Shop</p>" * 200 + "</body></html>")
+
+
+async def session_page(request: Request) -> Response:
+    request.session["seen"] = True
+    return await page(request)
+
+
+def vary(rules: str, tmp_path: Path, *, sessions: bool, gzip: bool, path: str = "/") -> list[str]:
+    (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
+    middleware = [Middleware(GZipMiddleware)] if gzip else []
+    if sessions:
+        middleware.append(Middleware(SessionMiddleware, secret_key="session-secret"))
+    middleware.append(Middleware(SmallData, rules=tmp_path, settings=SETTINGS, events=NullSink()))
+    app = Starlette(routes=[Route("/app-session", session_page), Route("/", page)], middleware=middleware)
+    with TestClient(app) as client:
+        response = client.get(path, headers={"accept-encoding": "gzip"})
+    return [name.strip().lower() for name in response.headers["vary"].split(",")]
+
+
+@pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize(
+    ("rules", "sessions", "path"),
+    [
+        pytest.param(READS_SESSION, True, "/", id="rules read the session"),
+        pytest.param(READS_NO_SESSION, True, "/", id="nobody reads the session"),
+        pytest.param(READS_NO_SESSION, True, "/app-session", id="the app writes the session"),
+        pytest.param(READS_NO_SESSION, False, "/", id="no session middleware"),
+    ],
+)
+def test_vary_names_cookie_once(tmp_path: Path, rules: str, sessions: bool, path: str, gzip: bool) -> None:
+    names = vary(rules, tmp_path, sessions=sessions, gzip=gzip, path=path)
+    assert names.count("cookie") == 1, names
+    assert "accept-language" in names
+    assert ("accept-encoding" in names) is gzip
