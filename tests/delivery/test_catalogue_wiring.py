@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import respx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -113,3 +114,22 @@ def test_an_explicit_recommender_wins_over_the_catalogue(site: Path) -> None:
 
     with make_client(site, recommender=house_picks) as client:
         assert [item["id"] for item in items(client.get("/products/mug"))] == ["house"]
+
+
+@respx.mock
+def test_the_basket_service_is_asked_when_only_a_recommendation_needs_the_basket(site: Path) -> None:
+    (site / "rules" / "shop.yaml").write_text(BASKET_RULES, encoding="utf-8")
+    with (site / "smalldata.yaml").open("a", encoding="utf-8") as settings:
+        settings.write('basket: {service_url: "https://basket.test/baskets/{id}", id_cookie: cart}\n')
+    respx.get("https://basket.test/baskets/b-1").respond(json={"items": [{"sku": "mug", "price": 99}]})
+    with make_client(site) as client:
+        client.cookies["cart"] = "b-1"
+        assert [item["id"] for item in items(client.get("/"))] == ["saucer", "candle"]
+
+
+BASKET_RULES = """
+rules:
+  - id: basket-complements
+    then:
+      recommend: {strategy: complements, limit: 3, exclude: [in_basket]}
+"""
