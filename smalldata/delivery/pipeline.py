@@ -113,11 +113,24 @@ class RulesPersonaliser:
         state = await self._load_state(signals, storage)
         if preview is not None:
             return await self._preview_visit(engine, signals, state, preview, vary, scope["path"])
+        return await self._page_visit(engine, signals, state, storage, vary, scope)
+
+    async def _page_visit(
+        self,
+        engine: Engine,
+        signals: RequestSignals,
+        state: VisitorState | None,
+        storage: bool,
+        vary: tuple[str, ...],
+        scope: Scope,
+    ) -> Visit:
+        """The page as this visitor sees it; recorded (caps, tags, exposures, cookie) once it is a page."""
+        now = signals.ctx.now
         decision = engine.decide(
-            signals, caps=state.caps_at(ctx.now) if state else None, visitor_id=state.id if state else None
+            signals, caps=state.caps_at(now) if state else None, visitor_id=state.id if state else None
         )
         if state is not None:
-            _drop_dismissed_chat(decision, state, ctx.now)
+            _drop_dismissed_chat(decision, state, now)
         await self._recommend(decision, signals)
         self.counters["decisions"] += 1
         secure = scope.get("scheme") == "https"
@@ -126,7 +139,7 @@ class RulesPersonaliser:
         async def record(page: bool) -> tuple[list[str], list[Exposure] | None]:
             if not page or state is None:
                 return [], None
-            exposures = state.apply(decision, ctx.now)
+            exposures = state.apply(decision, now)
             cookies = await self.store.save(state, storage=storage, secure=secure, user_id=_user_id(signals))
             self._log_exposures(exposures, state.id, decision.ruleset_version, page_path)
             return cookies, exposures

@@ -59,9 +59,7 @@ def site(tmp_path: Path) -> Path:
 
 def make_client(site: Path, **options: Any) -> TestClient:
     app = Starlette(routes=[Route("/{path:path}", page)])
-    app.add_middleware(
-        SmallData, rules=site / "rules", config=site / "smalldata.yaml", events=NullSink(), **options
-    )
+    app.add_middleware(SmallData, rules=site / "rules", config=site / "smalldata.yaml", events=NullSink(), **options)
     return TestClient(app)
 
 

@@ -128,9 +128,7 @@ def test_a_preview_uses_up_no_cap(client: Any) -> None:
     assert "offer" not in payload(client.get("/offer"))["decision"]["banners"]  # the cap still works
 
 
-def test_preview_exposures_are_logged_as_forced_and_not_announced(
-    client: Any, events: list[dict[str, Any]]
-) -> None:
+def test_preview_exposures_are_logged_as_forced_and_not_announced(client: Any, events: list[dict[str, Any]]) -> None:
     response = client.get(link("/", variants={"hero": "b"}))
     assert payload(response)["exposures"] == []  # the shop's analytics hear nothing
     assert [(e["experiment"], e["variant"], e["forced"]) for e in events] == [("hero", "b", True)]
