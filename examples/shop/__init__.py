@@ -1,4 +1,4 @@
-"""The smalldata demo shop: a small coffee & tea shop built with Starlette and Jinja2."""
+"""The smalldata demo shop "Nordisk Hjem": a small Danish home-goods shop built with Starlette and Jinja2."""
 
 from __future__ import annotations
 
