@@ -310,7 +310,7 @@ class ConditionCompiler:
         except ValueError as exc:
             return self._fail(position, str(exc))
         getter = getter_for(ref)
-        test = _leaf_test(compiled, getter)
+        test = _leaf_test(compiled, getter, ref.base if ref.key is None else None)
         reads = frozenset({ref.base, "time.now"} if compiled.needs_now else {ref.base})
         cost = NAMESPACE_COST.get(ref.spec.namespace, 3) + (2 if op == "matches" else 0)
         return Leaf(test, compiled.label, reads, cost, position, ref.name, getter, compiled.domain,
@@ -350,8 +350,19 @@ def _wrap_segment(name: str, inner: Node, position: Position) -> Node:
     return Group(inner.test, f"segment {name}", inner.reads, inner.cost, position, "all", [inner])
 
 
-def _leaf_test(compiled: Compiled, getter: Callable[[Signals], Any]) -> Test:
+def _leaf_test(compiled: Compiled, getter: Callable[[Signals], Any], base: str | None = None) -> Test:
+    """The per-request test of one leaf; ``base`` when the value is a whole signal (read it directly)."""
     predicate = compiled.predicate
+    if base is not None and not compiled.needs_now:
+        # one call fewer than going through the getter: this runs for most rules on every request
+        if compiled.null_aware:
+            return lambda s: predicate(s.get(base))
+
+        def direct(s: Signals) -> bool:
+            value = s.get(base)
+            return value is not None and predicate(value)
+
+        return direct
     if compiled.needs_now:
 
         def timed(s: Signals) -> bool:
