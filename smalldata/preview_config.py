@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from smalldata.remote_config import HttpURL
+
 PARAM = "sd_preview"
 
 
@@ -15,12 +17,10 @@ class PreviewSettings(BaseModel):
     enabled: bool = True
     param: str = Field(default=PARAM, pattern=r"^[A-Za-z0-9_-]{1,40}$")
     ttl_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
-    base_url: str | None = None
+    base_url: HttpURL | None = None
     secret_keys: tuple[SecretStr, ...] = ()
 
     @field_validator("base_url")
     @classmethod
-    def _http(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"'{value}' must be an http:// or https:// URL")
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def check_http_url(value: str) -> str:
+    """Refuse anything but an http:// or https:// URL (no file:, ftp:, or a bare host)."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"'{value}' must be an http:// or https:// URL")
+    return value
+
+
+HttpURL = Annotated[str, AfterValidator(check_http_url)]
 
 
 class RemoteSettings(BaseModel):

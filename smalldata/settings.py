@@ -21,7 +21,7 @@ from smalldata.events.config import EventSettings
 from smalldata.preview_config import PreviewSettings
 from smalldata.problems import Position, Problem, ProblemsError
 from smalldata.recommend.config import RecommenderSettings
-from smalldata.remote_config import RemoteSettings
+from smalldata.remote_config import RemoteSettings, check_http_url
 from smalldata.state.config import ConsentSettings, StateSettings
 from smalldata.validation import validate
 from smalldata.yamlpos import YamlError, load_text
@@ -256,8 +256,8 @@ def _dotted(value: str | None) -> str | None:
 
 
 def _url_with_id(value: str | None) -> str | None:
-    if value is not None and not value.startswith(("http://", "https://")):
-        raise ValueError(f"'{value}' must be an http:// or https:// URL")
+    if value is not None:
+        check_http_url(value)
     if value is not None and "{id}" not in value:
         raise ValueError(f"'{value}' must contain {{id}}, where the id goes")
     return value

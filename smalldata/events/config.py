@@ -26,6 +26,7 @@ from smalldata.events.sinks import (
     LoggerSink,
     NullSink,
 )
+from smalldata.remote_config import HttpURL
 
 DEFAULT_PATH = "smalldata-events.jsonl"
 
@@ -38,7 +39,7 @@ class EventSettings(BaseModel):
     sink: Literal["file", "logger", "http", "callable", "none"] = "file"
     path: str = DEFAULT_PATH
     logger: str = "smalldata.events"
-    url: str | None = None
+    url: HttpURL | None = None
     callable: str | None = None
     headers: dict[str, str] = {}
     timeout_ms: int = Field(default=5000, gt=0, le=60_000)
@@ -46,12 +47,6 @@ class EventSettings(BaseModel):
     flush_seconds: float = Field(default=1.0, gt=0, le=3600)
     queue_size: int = Field(default=10_000, ge=1, le=1_000_000)
 
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"'{value}' must be an http:// or https:// URL")
-        return value
 
     @field_validator("callable")
     @classmethod

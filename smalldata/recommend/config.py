@@ -15,21 +15,15 @@ from __future__ import annotations
 from pydantic import field_validator
 
 from smalldata.decision import Strategy
-from smalldata.remote_config import RemoteSettings
+from smalldata.remote_config import HttpURL, RemoteSettings
 
 
 class RecommenderSettings(RemoteSettings):
     """How to call the remote recommender, and what to show when it fails."""
 
-    url: str | None = None
+    url: HttpURL | None = None
     fallback: Strategy = "bestsellers"
 
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"'{value}' must be an http:// or https:// URL")
-        return value
 
     @field_validator("fallback")
     @classmethod
