@@ -63,12 +63,36 @@ class Engine:
         entries: list[TraceEntry] | None = [] if trace else None
         taken = decision.slot_rules
         now = signals.get("time.now") if self._needs_now else None
+        if entries is None:
+            self._decide_quietly(signals, decision, now, caps, visitor_id, forced)
+            return decision
         for rule in self._rules:
             status, detail = self._evaluate(rule, signals, decision, taken, now, caps, visitor_id, forced, trace)
-            if entries is not None:
-                entries.append(detail if detail is not None else TraceEntry(rule.id, status))
+            entries.append(detail if detail is not None else TraceEntry(rule.id, status))
         decision.trace = entries
         return decision
+
+    def _decide_quietly(self, signals: Signals, decision: Decision, now: datetime | None, caps: CapCounts | None,
+                        visitor_id: str | None, forced: Mapping[str, str] | None) -> None:
+        """:meth:`decide` without a trace: the cheap checks inline, the rest only for rules that match.
+
+        This loop runs once per rule on every page, so it avoids a call per rule
+        for the rules that are shadowed, inactive or fail their condition (nearly all).
+        """
+        taken = decision.slot_rules
+        for rule in self._rules:
+            slots = rule.slots
+            if slots and not rule.tags:
+                for slot in slots:
+                    if slot not in taken:
+                        break
+                else:
+                    continue  # every slot it could fill is taken: it cannot win
+            active = rule.active
+            if active is not None and (now is None or not active.contains(now)):
+                continue
+            if rule.condition.test(signals):
+                self._evaluate(rule, signals, decision, taken, now, caps, visitor_id, forced, False)
 
     def _evaluate(
         self,
@@ -82,20 +106,26 @@ class Engine:
         forced: Mapping[str, str] | None,
         trace: bool,
     ) -> tuple[TraceStatus, TraceEntry | None]:
-        free = [slot for slot in rule.slots if slot not in taken]
-        if rule.slots and not free and not rule.tags:
+        slots = rule.slots
+        if slots and not rule.tags and all(slot in taken for slot in slots):
             # the fast path never evaluates a rule that could not win; a trace says whether it would have matched
-            failed = trace and self._failure(rule, signals, now)
+            if not trace:
+                return "shadowed", None
+            failed = self._failure(rule, signals, now)
             if failed:
                 return "failed", failed
-            by = taken[rule.slots[0]]
+            by = taken[slots[0]]
             return "shadowed", _entry(trace, rule, "shadowed", f"its slots are taken by '{by}'", by=by)
-        if rule.active is not None and (now is None or not rule.active.contains(now)):
-            return "inactive", _entry(trace, rule, "inactive", f"runs {rule.active.describe()}")
+        active = rule.active
+        if active is not None and (now is None or not active.contains(now)):
+            # the words of a trace are only built when someone reads them
+            return "inactive", _entry(trace, rule, "inactive", f"runs {active.describe()}") if trace else None
         if not rule.condition.test(signals):
             return "failed", self._failure(rule, signals, now) if trace else None
-        if rule.cap is not None and caps is not None and caps.count(rule.id, rule.cap.per) >= rule.cap.max:
-            return "capped", _entry(trace, rule, "capped", f"already shown {rule.cap.max}× this {rule.cap.per}")
+        cap = rule.cap
+        if cap is not None and caps is not None and caps.count(rule.id, cap.per) >= cap.max:
+            detail = f"already shown {cap.max}× this {cap.per}" if trace else ""
+            return "capped", _entry(trace, rule, "capped", detail)
         actions = rule.actions
         if rule.experiment is not None:
             chosen = self._assign(rule, visitor_id, forced, decision)
@@ -156,6 +186,8 @@ class Engine:
             decision.matched.append(rule.id)
             if rule.cap is not None:
                 decision.cap_hits.append(rule.id)
+            if not trace:
+                return "matched", None
             notes = [f"shadowed in {', '.join(shadowed)}"] if shadowed else []
             if refused is not None:
                 notes.append(f"skipped an action: {refused.reason}")
@@ -163,6 +195,8 @@ class Engine:
         if refused is not None:
             status: TraceStatus = "closed" if refused.signal == "time.open" else "unknown_value"
             return status, _entry(trace, rule, status, refused.reason, condition=refused.signal)
+        if not trace:
+            return "shadowed", None
         by = taken[shadowed[0]] if shadowed else None
         return "shadowed", _entry(trace, rule, "shadowed", f"its slots are taken by '{by}'", by=by)
 
