@@ -121,6 +121,8 @@ class RequestSignals:
         self._values: dict[str, Mapping[str, Any]] = {}
         self._overrides = _fold(overrides or {})
         self._computed: list[str] = []
+        # every name read so far: the engine asks for the same few dozen names once per rule
+        self._seen: dict[str, Any] = {}
 
     @property
     def computed(self) -> tuple[str, ...]:
@@ -129,13 +131,20 @@ class RequestSignals:
 
     def get(self, name: str) -> Any:
         """The value of a base signal name, or None when unknown."""
+        try:
+            return self._seen[name]
+        except KeyError:
+            pass
         if self._overrides and name in self._overrides:
-            return self._overrides[name]
-        namespace, _, key = name.partition(".")
-        values = self._values.get(namespace)
-        if values is None:
-            values = self._compute(namespace)
-        return values.get(key)
+            value = self._overrides[name]
+        else:
+            namespace, _, key = name.partition(".")
+            values = self._values.get(namespace)
+            if values is None:
+                values = self._compute(namespace)
+            value = values.get(key)
+        self._seen[name] = value
+        return value
 
     def namespace(self, namespace: str) -> dict[str, Any]:
         """Every signal of one namespace as ``{full name: value}`` (overrides applied)."""
