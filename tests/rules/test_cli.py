@@ -173,7 +173,7 @@ def test_an_imagined_visitor_is_new_and_anonymous_unless_told_otherwise(capsys: 
 def test_preview_prints_a_signed_link(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["preview", *SHOP, "--url", "/pricing", "--set", "geo.country=SE", "--at", "2026-12-24T18:00",
                  "--variant", "winter-hero=b"]) == 0
-    assert capsys.readouterr().out.startswith("/pricing?sd_preview=v1.")
+    assert capsys.readouterr().out.startswith("http://127.0.0.1:8000/pricing?sd_preview=v1.")
 
 
 def test_preview_refuses_an_unknown_experiment(capsys: pytest.CaptureFixture[str]) -> None:
