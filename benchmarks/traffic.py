@@ -283,7 +283,7 @@ class Mix:
         sessions: list[str],
         visitors: int = 3000,
         seed: int = 1,
-        new_share: float = 0.12,
+        new_share: float = 0.2,
         now: datetime | None = None,
     ) -> None:
         self.rng = random.Random(seed)
@@ -291,9 +291,9 @@ class Mix:
         self.addresses = addresses
         self.sessions = sessions
         self.new_share = new_share
-        self.ua_zipf = Zipf(len(user_agents), 1.1, self.rng)
+        self.ua_zipf = Zipf(len(user_agents), 0.75, self.rng)
         self.ip_zipf = Zipf(len(addresses), 0.8, self.rng)
-        self.visitor_zipf = Zipf(visitors, 0.9, self.rng)
+        self.visitor_zipf = Zipf(visitors, 0.8, self.rng)
         now = now or datetime.now(UTC)
         self.visitors = [self._visitor(now, returning=self.rng.random() < 0.7) for _ in range(visitors)]
 
