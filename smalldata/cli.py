@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import html
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -13,12 +14,11 @@ from datetime import date, datetime
 from typing import Any, TextIO
 
 from smalldata.decision import Decision, TraceEntry
-from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment
-from smalldata.problems import ProblemsError, did_you_mean
+from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, parse_sets
+from smalldata.problems import ProblemsError
 from smalldata.rules import Engine, check_ruleset, load_ruleset
 from smalldata.settings import Settings, load_settings
-from smalldata.signals.catalog import NAMESPACES, resolve, value_problem
-from smalldata.yamlpos import YamlError, load_value
+from smalldata.signals.catalog import NAMESPACES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -36,9 +36,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return EXIT_FAILED
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `smalldata try --json | head`: the reader left; say nothing more
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+        return EXIT_OK
     return code
+
+
+class UsageError(Exception):
+    """A command-line value that cannot be used; the message says why."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -141,15 +152,15 @@ def _try(args: argparse.Namespace) -> int:
     if args.geoip:
         settings = settings.model_copy(update={"geo": settings.geo.model_copy(update={"database": args.geoip})})
     ruleset = load_ruleset(_rules_path(args, settings), settings)
-    given = _parse_sets(args.sets)
-    visitor_id = args.visitor_id or str(given.get("visitor.id") or DEFAULT_VISITOR_ID)
     try:
+        given = parse_sets(args.sets)
+        visitor_id = args.visitor_id or str(given.get("visitor.id") or DEFAULT_VISITOR_ID)
         at = parse_moment(args.at, settings) if args.at else None
         imagined = Imagined(given=given, url=args.url, user_agent=args.user_agent, ip=args.ip, at=at,
                             language=args.language, visitor_id=visitor_id)
         signals = imagined.signals(settings)
     except ValueError as exc:
-        raise SystemExit(f"smalldata try: {exc}") from None
+        raise UsageError(f"smalldata try: {exc}") from None
     # remote sources (CRM, basket service) are awaited as the middleware would, for the namespaces rules read
     asyncio.run(signals.prefetch(ruleset.namespaces))
     decision = Engine(ruleset, settings).decide(signals, visitor_id=visitor_id, trace=True)
@@ -169,39 +180,6 @@ def _try(args: argparse.Namespace) -> int:
         _print_signals(shown, sys.stdout)
         _print_trace(decision.trace or [], sys.stdout)
     return EXIT_OK
-
-
-def _parse_sets(sets: list[str]) -> dict[str, Any]:
-    given: dict[str, Any] = {}
-    problems = []
-    for item in sets:
-        name, sep, text = item.partition("=")
-        name = name.strip()
-        if not sep:
-            problems.append(f"--set {item!r}: write SIGNAL=VALUE, e.g. --set visitor.returning=true")
-            continue
-        if resolve(name) is None:
-            problems.append(f"--set {name}: unknown signal{did_you_mean(name, _all_signal_names())}")
-            continue
-        try:
-            value = load_value(text) if text.strip() else None
-        except YamlError as exc:
-            problems.append(f"--set {name}: {exc.problem.message}")
-            continue
-        problem = value_problem(name, value)
-        if problem is not None:
-            problems.append(f"--set {name}: {problem}")
-            continue
-        given[name] = value
-    if problems:
-        raise SystemExit("\n".join(problems))
-    return given
-
-
-def _all_signal_names() -> list[str]:
-    from smalldata.signals.catalog import SIGNALS
-
-    return list(SIGNALS)
 
 
 def _json_default(value: Any) -> Any:

@@ -6,7 +6,7 @@ see exactly what the middleware would compute for such a request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -49,10 +49,50 @@ class Imagined:
         if not settings.user.session_key and not settings.user.callable:
             scope["user"] = False  # a shop using scope["user"]: anonymous
         now = self.at or system_clock()
-        now = now if now.tzinfo else now.replace(tzinfo=settings.zone)
-        visitor = VisitorState.new(now.astimezone(settings.zone), id=self.visitor_id or DEFAULT_VISITOR_ID)
-        visitor.touch(now.astimezone(settings.zone))  # this request is the visitor's first page view
-        return signals_for(scope, settings, now=now, overrides=self.given, visitor=visitor)
+        now = (now if now.tzinfo else now.replace(tzinfo=settings.zone)).astimezone(settings.zone)
+        visitor = VisitorState.new(now, id=self.visitor_id or DEFAULT_VISITOR_ID)
+        visitor.touch(now)  # this request is the visitor's first page view
+        given = {name: _in_zone(value, settings) for name, value in self.given.items()}
+        signals = signals_for(scope, settings, now=now, overrides=given, visitor=visitor)
+        # like the shop, the page being viewed is part of the history the rules see
+        visitor.record_page(signals.get("page.product"), signals.get("page.category"))
+        return signals
+
+
+def parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    """``["geo.country=SE", "basket.total=400"]`` → signal values read as YAML.
+
+    Raises ``ValueError`` naming every unknown signal, unreadable value or value of
+    the wrong kind at once.
+    """
+    from smalldata.problems import did_you_mean
+    from smalldata.signals.catalog import SIGNALS, resolve, value_problem
+    from smalldata.yamlpos import YamlError, load_value
+
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            problems.append(f"--set {item!r}: write SIGNAL=VALUE, e.g. --set visitor.returning=true")
+            continue
+        if resolve(name) is None:
+            problems.append(f"--set: unknown signal '{name}'{did_you_mean(name, list(SIGNALS))}")
+            continue
+        try:
+            value = load_value(text) if text.strip() else None
+        except YamlError as exc:
+            problems.append(f"--set {name}: {exc.problem.message}")
+            continue
+        problem = value_problem(name, value)
+        if problem is not None:
+            problems.append(f"--set {name}: {problem}")
+            continue
+        values[name] = value
+    if problems:
+        raise ValueError("\n".join(problems))
+    return values
 
 
 def parse_moment(text: str, settings: Settings) -> datetime:
@@ -66,3 +106,10 @@ def parse_moment(text: str, settings: Settings) -> datetime:
             raise ValueError(f"'{text}' is not a time; write e.g. 2026-12-24T18:00") from None
         moment = datetime(day.year, day.month, day.day)
     return moment if moment.tzinfo else moment.replace(tzinfo=settings.zone)
+
+
+def _in_zone(value: Any, settings: Settings) -> Any:
+    """A time written without an offset is shop time, as for ``--at``."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=settings.zone)
+    return value

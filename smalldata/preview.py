@@ -35,8 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from smalldata.preview_config import PARAM, PreviewSettings
 from smalldata.problems import ProblemsError, did_you_mean
 from smalldata.settings import Settings
-from smalldata.signals.catalog import SIGNALS, resolve
-from smalldata.yamlpos import YamlError, load_value
+from smalldata.signals.catalog import resolve
 
 VERSION = "v1"
 MAX_TOKEN = 4096
@@ -186,23 +185,6 @@ class _UsageError(Exception):
     pass
 
 
-def parse_sets(items: Sequence[str]) -> dict[str, Any]:
-    """``["geo.country=SE", "basket.total=400"]`` → values read as YAML; unknown signals are refused."""
-    values: dict[str, Any] = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise _UsageError(f"--set '{item}': write SIGNAL=VALUE, e.g. geo.country=SE")
-        if resolve(name) is None:
-            raise _UsageError(f"--set: unknown signal '{name}'{did_you_mean(name, list(SIGNALS))}")
-        try:
-            values[name] = load_value(text)
-        except YamlError as exc:
-            raise _UsageError(f"--set {name}: {exc.problem.message}") from None
-    return values
-
-
 def parse_variants(items: Sequence[str], experiments: Mapping[str, Sequence[str]] | None = None) -> dict[str, str]:
     """``["easter-banner=b"]`` → ``{"easter-banner": "b"}``, checked against the rules when given."""
     variants: dict[str, str] = {}
@@ -253,7 +235,7 @@ def preview_main(
     absolute URL; ``at`` is read in the shop's time zone unless it has an offset;
     with ``rules`` the experiment and variant names are checked.
     """
-    from smalldata.imagine import parse_moment
+    from smalldata.imagine import parse_moment, parse_sets
 
     out, err = out or sys.stdout, err or sys.stderr
     preview = preview or PreviewSettings()
@@ -269,12 +251,16 @@ def preview_main(
         for problem in exc.problems:
             print(problem, file=err)
         return EXIT_USAGE
+    ttl = ttl_seconds or preview.ttl_seconds
+    if not 60 <= ttl <= 30 * 24 * 3600:
+        print("smalldata preview: --ttl must be between 60 seconds and 30 days", file=err)
+        return EXIT_USAGE
     target = url or "/"
     if not urlsplit(target).scheme and preview.base_url:
         target = preview.base_url + "/" + target.lstrip("/")
     link = make_preview_url(
         target, sets=overrides, at=moment, variants=forced, secret=preview_keys(preview, settings)[0],
-        ttl_seconds=ttl_seconds or preview.ttl_seconds, now=now, param=preview.param,
+        ttl_seconds=ttl, now=now, param=preview.param,
     )  # fmt: skip
     print(link, file=out)
     return EXIT_OK

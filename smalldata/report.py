@@ -244,7 +244,8 @@ def format_report(report: Report) -> str:
         out.append("")
     notes = []
     if report.forced_left_out:
-        notes.append(f"{report.forced_left_out} forced (preview) exposures left out")
+        count = report.forced_left_out
+        notes.append(f"{count} forced (preview) exposure{'' if count == 1 else 's'} left out")
     if report.conversions_without_exposure:
         notes.append(f"{report.conversions_without_exposure} conversions by visitors in no experiment")
     if notes:

@@ -155,7 +155,9 @@ class _Converter:
 
 
 def _hint(message: str) -> str:
-    if "<block end>" in message or "mapping values are not allowed" in message:
+    if "mapping values are not allowed" in message:
+        return " (put text that contains ': ' in quotes, or check the indentation)"
+    if "<block end>" in message:
         return " (check the indentation of this line and the one before it)"
     if "found character '\\t'" in message:
         return " (use spaces, not tabs, to indent)"

@@ -2,7 +2,7 @@
 
 Examples::
 
-    events: {sink: file, path: var/smalldata-events.jsonl}      # the default
+    events: {sink: file, path: smalldata-events.jsonl}      # the default
     events: {sink: logger, logger: shop.analytics}
     events: {sink: http, url: https://collect.example/batch, batch_size: 200, flush_seconds: 5}
     events: {sink: callable, callable: "shop.analytics:track"}

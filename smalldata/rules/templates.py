@@ -95,6 +95,9 @@ def compile_template(source: str, *, literal_is_html: bool) -> Template:
         if name is None:
             raise TemplateError(f"unmatched '{token}' in text; write '{token * 2}' for a literal brace")
         name = name.strip()
+        if not name:
+            raise TemplateError("empty placeholder '{}'; name a signal such as {user.first_name}, "
+                                "or write '{{}}' for literal braces")
         ref = resolve(name)
         if ref is None:
             raise TemplateError(f"{unknown_signal_message(name)} (in placeholder '{{{name}}}')")

@@ -70,10 +70,9 @@ def test_try_visitor_id_picks_a_sticky_variant(capsys: pytest.CaptureFixture[str
     assert variants == {"a", "b", "control"}
 
 
-def test_try_rejects_an_unknown_signal_with_a_suggestion() -> None:
-    with pytest.raises(SystemExit) as exit_:
-        main(["try", *SHOP, "--set", "vistor.returning=true"])
-    assert "did you mean 'visitor.returning'" in str(exit_.value)
+def test_try_rejects_an_unknown_signal_with_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["try", *SHOP, "--set", "vistor.returning=true"]) == 2
+    assert "did you mean 'visitor.returning'" in capsys.readouterr().err
 
 
 def test_the_shipped_rule_tests_pass(capsys: pytest.CaptureFixture[str]) -> None:
@@ -156,10 +155,10 @@ def test_try_with_a_private_ip_knows_no_country(tmp_path: Path, capsys: pytest.C
         (["--set", "visitor.returning"], "write SIGNAL=VALUE"),
     ],
 )
-def test_try_explains_bad_input_instead_of_a_traceback(args: list[str], message: str) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        main(["try", *SHOP, *args])
-    assert message in str(exit_.value)
+def test_try_explains_bad_input_instead_of_a_traceback(args: list[str], message: str,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["try", *SHOP, *args]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_an_imagined_visitor_is_new_and_anonymous_unless_told_otherwise(capsys: pytest.CaptureFixture[str]) -> None:
@@ -196,3 +195,21 @@ def test_report_counts_visitors_and_conversions(tmp_path: Path, capsys: pytest.C
     assert (variants["a"]["visitors"], variants["a"]["conversions"]) == (1, 1)
     assert (variants["control"]["visitors"], variants["control"]["conversions"]) == (1, 0)
     assert variants["a"]["verdict"].startswith("not yet significant")
+
+
+def test_try_counts_the_page_being_viewed_in_the_history_like_the_shop(capsys: pytest.CaptureFixture[str]) -> None:
+    signals = run_json(capsys, "--url", "/category/coffee")["signals"]
+    assert signals["history.viewed_categories"] == ["coffee"]  # type: ignore[index]
+    assert signals["history.category_views"] == {"coffee": 1}  # type: ignore[index]
+
+
+def test_a_time_without_an_offset_is_shop_time(capsys: pytest.CaptureFixture[str]) -> None:
+    signals = run_json(capsys, "--set", "visitor.first_seen=2026-11-24T23:30")["signals"]
+    assert signals["visitor.first_seen"] == "2026-11-24T23:30:00+01:00"  # type: ignore[index]
+
+
+def test_preview_checks_set_values_and_the_ttl(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", *SHOP, "--set", "visitor.returning=yes"]) == 2
+    assert "visitor.returning is true or false, not 'yes'" in capsys.readouterr().err
+    assert main(["preview", *SHOP, "--ttl", "10"]) == 2
+    assert "between 60 seconds and 30 days" in capsys.readouterr().err
