@@ -97,11 +97,15 @@ class Group(Node):
             first = next((r for r in reasons if r is not None), None)
             words = "; ".join(r.condition for r in reasons if r is not None)
             return Failure(f"none of: {words}", first.actual if first else None, first.signal if first else None)
-        unknown = next((leaf.signal for leaf in self.children[0].leaves()
-                        if not leaf.null_aware and leaf.getter(signals) is None), None)
-        if unknown is not None:
-            return Failure(f"not ({self.children[0].label}), but {unknown} is unknown", None, unknown)
-        return Failure(f"not ({self.children[0].label})")
+        inner = self.children[0]
+        leaves = list(inner.leaves())
+        if not inner.test(signals):  # the negation failed only because a value is unknown
+            unknown = next((leaf.signal for leaf in leaves if not leaf.null_aware and leaf.getter(signals) is None),
+                           None)
+            return Failure(f"not ({inner.label}), but {unknown} is unknown", None, unknown)
+        first = leaves[0] if leaves else None
+        return Failure(f"not ({inner.label})", first.getter(signals) if first else None,
+                       first.signal if first else None)
 
     def leaves(self) -> Iterator[Leaf]:
         for child in self.children:

@@ -128,3 +128,13 @@ def test_a_failing_condition_is_explained_with_the_actual_value() -> None:
 def test_a_regex_that_backtracks_catastrophically_elsewhere_runs_in_linear_time_here() -> None:
     # (a+)+$ takes exponential time in Python's re on "aaaa…b"; RE2 answers at once
     assert holds({"page.path": {"matches": "(a+)+$"}}, {"page.path": "a" * 50_000 + "b"}) is False
+
+
+def test_a_negation_says_whether_it_failed_on_a_value_or_on_an_unknown() -> None:
+    from smalldata.signals.base import StaticSignals
+
+    node, _ = compile_condition({"not": {"user.tier": "gold"}})
+    held = node.explain(StaticSignals({"user.tier": "gold"}))
+    assert held is not None and (held.condition, held.actual) == ("not (user.tier = 'gold')", "gold")
+    unknown = node.explain(StaticSignals({}))
+    assert unknown is not None and unknown.condition == "not (user.tier = 'gold'), but user.tier is unknown"
