@@ -55,6 +55,11 @@ OPERATORS: dict[str, frozenset[Kind]] = {
 # operators that can match an unknown (null) value; every other one is false on null
 NULL_AWARE = frozenset({"exists", "eq", "ne"})
 
+KIND_WORDS: dict[Kind, str] = {
+    "bool": "true or false", "number": "a number", "text": "text", "datetime": "a moment in time",
+    "date": "a date", "list": "a list", "map": "a mapping", "records": "a list of records",
+}
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -123,7 +128,7 @@ class Literals:
             return self.day(value)
         if kind == "datetime":
             return self.moment(value)
-        raise ValueError(f"{self.ref.name} is a {kind}; only 'exists' applies to it")
+        raise ValueError(f"{self.ref.name} is {KIND_WORDS[kind]}; only 'exists' and 'empty' apply to it")
 
     def number(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
@@ -219,7 +224,7 @@ def compile_operator(op: str, literal: Any, lit: Literals) -> Compiled:
         raise KeyError(op)
     if lit.kind not in OPERATORS[op]:
         usable = sorted(o for o, kinds in OPERATORS.items() if lit.kind in kinds)
-        raise ValueError(f"'{op}' does not apply to {name} (a {lit.kind}); use one of {', '.join(usable)}")
+        raise ValueError(f"'{op}' does not apply to {name} ({KIND_WORDS[lit.kind]}); use one of {', '.join(usable)}")
     return _COMPILERS[op](op, literal, lit)
 
 
@@ -235,7 +240,7 @@ def _eq(op: str, literal: Any, lit: Literals) -> Compiled:
             return Compiled(lambda v: _as_set(v) == wanted, f"{name} is exactly {sorted(wanted)}")
         return Compiled(lambda v: v is not None and _as_set(v) != wanted, f"{name} is not {sorted(wanted)}")
     if lit.kind in ("map", "records"):
-        raise ValueError(f"{name} can only be compared with null (or use 'exists')")
+        raise ValueError(f"{name} can only be compared with null (or use 'exists' or 'empty')")
     if lit.kind == "datetime" and isinstance(literal, str):
         return _window("window", literal, lit)
     value = lit.scalar(literal)
