@@ -103,9 +103,9 @@ class Group(Node):
             unknown = next((leaf.signal for leaf in leaves if not leaf.null_aware and leaf.getter(signals) is None),
                            None)
             return Failure(f"not ({inner.label}), but {unknown} is unknown", None, unknown)
-        first = leaves[0] if leaves else None
-        return Failure(f"not ({inner.label})", first.getter(signals) if first else None,
-                       first.signal if first else None)
+        if not leaves:
+            return Failure(f"not ({inner.label})")
+        return Failure(f"not ({inner.label})", leaves[0].getter(signals), leaves[0].signal)
 
     def leaves(self) -> Iterator[Leaf]:
         for child in self.children:
