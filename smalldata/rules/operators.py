@@ -442,10 +442,32 @@ def _contains(op: str, literal: Any, lit: Literals) -> Compiled:
     label = f"{name} contains {word} of {list(needles)}"
     if lit.kind == "text":
         return Compiled(lambda v: isinstance(v, str) and quantifier(n in v for n in needles), label)
-    return Compiled(lambda v: v is not None and quantifier(_has(v, n) for n in needles), label)
+    return Compiled(_contains_many(op, needles), label)
+
+
+# The types providers hand over: checked by identity, much cheaper than an isinstance against an ABC.
+_PLAIN_COLLECTIONS = frozenset({list, tuple, set, frozenset})
+
+
+def _contains_many(op: str, needles: tuple[str, ...]) -> Predicate:
+    """``contains_any`` / ``contains_all`` on a list signal, as set operations in C when the list allows."""
+    wanted = frozenset(needles)
+    quantifier = any if op == "contains_any" else all
+
+    def test(v: Any) -> bool:
+        if type(v) in _PLAIN_COLLECTIONS:
+            try:
+                return wanted.issubset(v) if quantifier is all else not wanted.isdisjoint(v)
+            except TypeError:  # unhashable items from a buggy provider: compare one by one
+                pass
+        return quantifier(_has(v, n) for n in needles)
+
+    return test
 
 
 def _has(collection: Any, item: str) -> bool:
+    if type(collection) in _PLAIN_COLLECTIONS:
+        return item in collection
     return isinstance(collection, Collection) and not isinstance(collection, str) and item in collection
 
 
