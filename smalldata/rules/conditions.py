@@ -68,6 +68,7 @@ class Leaf(Node):
     null_aware: bool = False
     # set when the test is "read one whole signal, reject unknown, apply predicate" (see all_of)
     direct: tuple[str, Callable[[Any], bool]] | None = None
+    inline: tuple[str, Any] | None = None  # the comparison, for smalldata.rules.fuse
 
     def explain(self, signals: Signals) -> Failure | None:
         if self.test(signals):
@@ -250,6 +251,10 @@ class ConditionCompiler:
             return always()
         node = self._condition(data, doc, path)
         self._check_possible(node, doc.at(path))
+        if not self.problems:
+            from smalldata.rules.fuse import fuse
+
+            node.test = fuse(node) or node.test  # the same condition in one frame, for the engine
         return node
 
     def segment(self, name: str) -> Node:
@@ -350,7 +355,7 @@ class ConditionCompiler:
         if ref.key is None and not compiled.needs_now and not compiled.null_aware:
             direct = (ref.base, compiled.predicate)
         return Leaf(test, compiled.label, reads, cost, position, ref.name, getter, compiled.domain,
-                    compiled.null_aware, direct)
+                    compiled.null_aware, direct, compiled.inline if direct else None)
 
     def _fail(self, position: Position, message: str) -> Node:
         self.problems.append(Problem(position, message))

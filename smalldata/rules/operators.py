@@ -102,6 +102,8 @@ class Compiled:
     domain: Domain | None = None
     needs_now: bool = False
     null_aware: bool = False
+    # (operator, literal) when the predicate is a plain comparison the fused condition may inline
+    inline: tuple[str, Any] | None = None
 
 
 class Literals:
@@ -248,13 +250,16 @@ def _eq(op: str, literal: Any, lit: Literals) -> Compiled:
     if isinstance(value, date) and not isinstance(value, datetime):
         conv = _comparable(lit)
         equal: Predicate = lambda v: conv(v) == value  # noqa: E731
+        inline = None
     else:  # the common case calls nothing but the comparison
         equal = (lambda v: v is value) if isinstance(value, bool) else (lambda v: v == value)
+        inline = ("is" if isinstance(value, bool) else "eq", value)
     if op == "eq":
         shown = f"{name} is {_show(value)}" if isinstance(value, bool) else f"{name} = {_show(value)}"
-        return Compiled(equal, shown, Domain(values=frozenset([value])))
+        return Compiled(equal, shown, Domain(values=frozenset([value])), inline=inline)
     return Compiled(
-        lambda v: v is not None and not equal(v), f"{name} ≠ {_show(value)}", Domain(excluded=frozenset([value]))
+        lambda v: v is not None and not equal(v), f"{name} ≠ {_show(value)}", Domain(excluded=frozenset([value])),
+        inline=("not_" + inline[0], value) if inline else None,
     )
 
 
@@ -287,12 +292,15 @@ def _in(op: str, literal: Any, lit: Literals) -> Compiled:
     if lit.kind == "datetime":
         conv = _comparable(lit)
         member: Predicate = lambda v: conv(v) in values  # noqa: E731
+        inline = None
     else:
         member = values.__contains__
+        inline = ("in", values)
     if op == "in":
-        return Compiled(member, f"{name} is one of [{shown}]", Domain(values=values))
+        return Compiled(member, f"{name} is one of [{shown}]", Domain(values=values), inline=inline)
     return Compiled(
-        lambda v: v is not None and not member(v), f"{name} is none of [{shown}]", Domain(excluded=values)
+        lambda v: v is not None and not member(v), f"{name} is none of [{shown}]", Domain(excluded=values),
+        inline=("not_in", values) if inline else None,
     )
 
 
@@ -313,7 +321,7 @@ def _ordered(op: str, literal: Any, lit: Literals) -> Compiled:
     if isinstance(value, date) and not isinstance(value, datetime):
         conv = _comparable(lit)
         return Compiled(lambda v: _safe(compare, conv(v), value), label, domain)
-    return Compiled(_ORDERED_DIRECT[op](value), label, domain)
+    return Compiled(_ORDERED_DIRECT[op](value), label, domain, inline=(op, value))
 
 
 def _greater(x: Any) -> Predicate:
@@ -424,7 +432,7 @@ def _between(op: str, literal: Any, lit: Literals) -> Compiled:
         except TypeError:  # a provider bug that hands over text for a number
             return False
 
-    return Compiled(between, label, domain)
+    return Compiled(between, label, domain, inline=("between", (low, high)))
 
 
 def _contains(op: str, literal: Any, lit: Literals) -> Compiled:
