@@ -25,6 +25,8 @@ Test = Callable[[Signals], bool]
 # go to the predicate, which knows to answer False rather than raise.
 _NUMBERS = frozenset({int, float, bool})
 _ORDERED = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+_METHODS = {"starts_with": "startswith", "ends_with": "endswith"}
+_PLAIN = frozenset({list, tuple, set, frozenset})
 _EQUALITY = {"eq": "v == {c}", "not_eq": "not v == {c}", "is": "v is {c}", "not_is": "v is not {c}",
              "in": "v in {c}", "not_in": "v not in {c}"}  # fmt: skip
 MAX_NODES = 200  # deeper trees keep their closures (the parser has limits too)
@@ -41,7 +43,7 @@ def fuse(node: Node) -> Test | None:
         return None  # nothing gained: the closures are as good
     names = ", ".join(f"c{i}" for i in range(len(writer.constants)))
     source = "\n".join([
-        f"def make(NUMBERS, {names}):",
+        f"def make(NUMBERS, PLAIN, {names}):",
         "    def test(s):",
         "        get = s.get",
         f"        return {body}",
@@ -50,7 +52,7 @@ def fuse(node: Node) -> Test | None:
     # No text from a rule file reaches the source: literals, names and closures are passed in as c0, c1, ...
     namespace: dict[str, Any] = {}
     exec(compile(source, "<smalldata condition>", "exec"), namespace)
-    test: Test = namespace["make"](_NUMBERS, *writer.constants)
+    test: Test = namespace["make"](_NUMBERS, _PLAIN, *writer.constants)
     return test
 
 
@@ -105,6 +107,10 @@ class _Writer:
         if op in _EQUALITY:
             return _EQUALITY[op].format(c=self.constant(literal))
         fallback = f"{self.constant(predicate)}(v)"
+        if op in _METHODS:
+            return f"(v.{_METHODS[op]}({self.constant(literal)}) if type(v) is str else {fallback})"
+        if op == "has":  # a list signal holding an item: == comparisons, nothing hashed
+            return f"({self.constant(literal)} in v if type(v) in PLAIN else {fallback})"
         if op == "between":
             low, high = literal
             return f"({self.constant(low)} <= v <= {self.constant(high)} if type(v) in NUMBERS else {fallback})"

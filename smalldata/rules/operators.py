@@ -441,7 +441,7 @@ def _contains(op: str, literal: Any, lit: Literals) -> Compiled:
         needle = lit.text(literal)
         if lit.kind == "text":
             return Compiled(lambda v: isinstance(v, str) and needle in v, f"{name} contains '{needle}'")
-        return Compiled(lambda v: _has(v, needle), f"{name} contains '{needle}'")
+        return Compiled(lambda v: _has(v, needle), f"{name} contains '{needle}'", inline=("has", needle))
     needles = lit.texts(literal)
     if not isinstance(literal, list):
         raise ValueError(f"{op} takes a list such as [a, b], not {_show(literal)}")
@@ -485,8 +485,8 @@ def _affix(op: str, literal: Any, lit: Literals) -> Compiled:
     word = "starts with" if op == "starts_with" else "ends with"
     label = f"{name} {word} {' or '.join(repr(a) for a in affixes)}"
     if op == "starts_with":
-        return Compiled(lambda v: isinstance(v, str) and v.startswith(affixes), label)
-    return Compiled(lambda v: isinstance(v, str) and v.endswith(affixes), label)
+        return Compiled(lambda v: isinstance(v, str) and v.startswith(affixes), label, inline=(op, affixes))
+    return Compiled(lambda v: isinstance(v, str) and v.endswith(affixes), label, inline=(op, affixes))
 
 
 _RE2_OPTIONS = re2.Options()
@@ -517,6 +517,8 @@ def _searcher(pattern: Any) -> Callable[[str], bool]:
     The package's Python wrapper spends about 5 µs a search building offset maps
     and match objects we never look at; the C++ binding underneath answers the
     same question in under 1 µs. The wrapper is the fallback if that changes.
+    Answers for short texts are remembered (paths and campaign names repeat from
+    request to request), in a table that starts over when it fills up.
     """
     regexp = getattr(pattern, "_regexp", None)
     anchor = getattr(getattr(regexp, "Anchor", None), "UNANCHORED", None)
@@ -524,12 +526,26 @@ def _searcher(pattern: Any) -> Callable[[str], bool]:
         return lambda text: pattern.search(text) is not None
     match = regexp.Match
     no_match = (-1, -1)
+    seen: dict[str, bool] = {}
 
     def search(text: str) -> bool:
+        try:
+            return seen[text]
+        except KeyError:
+            pass
         data = text.encode("utf-8")  # what the wrapper does too
-        return bool(match(anchor, data, 0, len(data))[0] != no_match)
+        found = bool(match(anchor, data, 0, len(data))[0] != no_match)
+        if len(text) <= _REMEMBER_CHARS:
+            if len(seen) >= _REMEMBER_TEXTS:
+                seen.clear()
+            seen[text] = found
+        return found
 
     return search
+
+
+_REMEMBER_CHARS = 200  # a hostile megabyte path is searched, never kept
+_REMEMBER_TEXTS = 4096  # per pattern
 
 
 def _exists(op: str, literal: Any, lit: Literals) -> Compiled:
