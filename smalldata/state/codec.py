@@ -2,7 +2,9 @@
 
 Format: ``v1.<payload>.<signature>`` where ``payload`` is base64url (no padding)
 of a one-byte marker and the JSON (``j``) or its raw-deflate compression (``z``,
-used when smaller), and ``signature`` the first 16 bytes of
+used only for JSON over :data:`COMPRESS_OVER` bytes, and only when smaller: setting
+up a deflater costs ~15 µs, more than the state's whole bookkeeping, and a typical
+state is a few hundred bytes), and ``signature`` the first 16 bytes of
 HMAC-SHA256(key, purpose | "v1." + payload), base64url. The first key signs,
 every key verifies, so keys rotate by putting a new one first and dropping the
 old one after ``max_age``.
@@ -14,23 +16,25 @@ a bad cookie is a new visitor, not an error page.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["MAX_COOKIE_CHARS", "CookieCodec", "cookie_header"]
+__all__ = ["COMPRESS_OVER", "MAX_COOKIE_CHARS", "CookieCodec", "cookie_header"]
 
 VERSION = "v1"
+_PREFIX = VERSION + "."
 #: Longer values are not even looked at (browsers keep at most ~4 KB per cookie).
 MAX_COOKIE_CHARS = 4096
 _MAX_JSON = 16 * 1024  # a decompression bomb stops here
 _SIG_BYTES = 16
 _PURPOSE = b"smalldata.visitor|"  # the same secret used elsewhere cannot forge these
+#: JSON up to this many bytes goes into the cookie uncompressed (~800 characters at most).
+COMPRESS_OVER = 600
 
 
 class CookieCodec:
@@ -40,32 +44,39 @@ class CookieCodec:
         if not keys:
             raise ValueError("at least one signing key is needed")
         self._keys = tuple(keys)
+        # HMAC state keyed and fed the purpose once; each cookie copies it (C-level, ~2x faster)
+        self._macs = tuple(hmac.new(key, _PURPOSE, hashlib.sha256) for key in self._keys)
 
     def dumps(self, data: dict[str, Any]) -> str:
         """Sign and encode ``data`` with the newest key."""
-        raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        # A small window and memory level: as small for a cookie-sized input, 8x faster to set up.
-        deflater = zlib.compressobj(6, zlib.DEFLATED, -11, 4)
-        packed = deflater.compress(raw) + deflater.flush()
-        body = b"z" + packed if len(packed) < len(raw) else b"j" + raw
+        raw = _dump_json(data)
+        body = b"j" + raw
+        if len(raw) > COMPRESS_OVER:
+            # A small window and memory level: as small for a cookie-sized input, 8x faster to set up.
+            deflater = zlib.compressobj(6, zlib.DEFLATED, -11, 4)
+            packed = deflater.compress(raw) + deflater.flush()
+            if len(packed) < len(raw):
+                body = b"z" + packed
         signed = f"{VERSION}.{_b64encode(body)}"
-        return f"{signed}.{_b64encode(self._sign(self._keys[0], signed))}"
+        return f"{signed}.{_b64encode(self._sign(self._macs[0], signed))}"
 
     def loads(self, value: str | None) -> dict[str, Any] | None:
         """The dict inside a cookie value this codec signed, else ``None``."""
         if not value or len(value) > MAX_COOKIE_CHARS or not value.isascii():
             return None
         signed, _, signature = value.rpartition(".")
-        if not signed.startswith(VERSION + ".") or not self._verify(signed, signature):
+        if not signed.startswith(_PREFIX) or not self._verify(signed, signature):
             return None
         try:
-            return _unpack(_b64decode(signed[len(VERSION) + 1 :]))
+            return _unpack(_b64decode(signed[len(_PREFIX) :]))
         except (ValueError, zlib.error, RecursionError):
             return None
 
-    def _sign(self, key: bytes, signed: str) -> bytes:
-        mac = hmac.new(key, _PURPOSE + signed.encode("ascii"), hashlib.sha256)
-        return mac.digest()[:_SIG_BYTES]
+    @staticmethod
+    def _sign(keyed: Any, signed: str) -> bytes:
+        mac = keyed.copy()
+        mac.update(signed.encode("ascii"))
+        return mac.digest()[:_SIG_BYTES]  # type: ignore[no-any-return]
 
     def _verify(self, signed: str, signature: str) -> bool:
         try:
@@ -73,7 +84,7 @@ class CookieCodec:
         except ValueError:
             return False
         # Check every key, so timing does not tell which one (if any) matched.
-        results = [hmac.compare_digest(self._sign(key, signed), given) for key in self._keys]
+        results = [hmac.compare_digest(self._sign(keyed, signed), given) for keyed in self._macs]
         return any(results)
 
 
@@ -96,16 +107,63 @@ def _unpack(body: bytes) -> dict[str, Any] | None:
             return None
     elif marker != b"j":
         return None
-    data = json.loads(payload.decode("utf-8"))
+    data = _load_json(payload)
     return data if isinstance(data, dict) else None
 
 
+def _json_dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _json_loads(payload: bytes) -> Any:
+    return json.loads(payload.decode("utf-8"))
+
+
+# every digit becomes "0", everything else a space: a run of 19 "0"s is a 19-digit number
+_DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_NUMBER = b"0" * 19
+_dump_json: Callable[[Any], bytes] = _json_dumps
+_load_json: Callable[[bytes], Any] = _json_loads
+
+try:  # orjson, when installed, is ~8x faster both ways and writes the same bytes
+    import orjson
+except ImportError:  # pragma: no cover - the json module does the same, slower
+    pass
+else:
+
+    def _orjson_dumps(data: Any) -> bytes:
+        try:
+            raw = orjson.dumps(data)
+        except TypeError:  # what orjson refuses (ints past 64 bits, odd keys): json decides
+            return _json_dumps(data)
+        # orjson writes infinities as null; json keeps them (state never holds floats or nulls)
+        return _json_dumps(data) if b"null" in raw else raw
+
+    def _orjson_loads(payload: bytes) -> Any:
+        # orjson reads integers past 64 bits as floats; they need 19+ digits, json keeps them exact
+        if _LONG_NUMBER not in payload.translate(_DIGITS):  # a C-speed scan, ~0.5 µs
+            try:
+                return orjson.loads(payload)
+            except ValueError:  # orjson is stricter (NaN, huge exponents): json decides, may refuse
+                pass
+        return _json_loads(payload)
+
+    _dump_json, _load_json = _orjson_dumps, _orjson_loads
+
+
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def _b64encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    # base64.urlsafe_b64encode, minus two Python-level calls
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def _b64decode(text: str) -> bytes:
+    # base64.b64decode(..., altchars=b"-_", validate=True) with the translation table built once
     try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
-    except binascii.Error as exc:
+        data = (text + "=" * (-len(text) % 4)).encode("ascii").translate(_FROM_URLSAFE)
+        return binascii.a2b_base64(data, strict_mode=True)
+    except (binascii.Error, UnicodeEncodeError) as exc:
         raise ValueError(str(exc)) from None

@@ -364,11 +364,12 @@ def _texts(value: Any, limit: int) -> list[str] | None:
 def _campaign(value: Any) -> dict[str, str | bool | int] | None:
     if not isinstance(value, dict):
         return None
-    return {
+    kept = {
         str(key)[:_TEXT]: item[:_TEXT] if isinstance(item, str) else item
         for key, item in list(value.items())[:_CAMPAIGN_KEYS]
         if isinstance(item, str | bool | int)
     }
+    return kept or None  # to_json leaves an empty campaign out: reloading must agree
 
 
 def _need(value: T | None) -> T:

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smalldata.state import CookieCodec, CookieStore, VisitorState, cookie_header
-from smalldata.state.codec import _PURPOSE
+from smalldata.state.codec import _PURPOSE, COMPRESS_OVER
 
 from .helpers import full_state, make_settings
 
@@ -165,10 +165,38 @@ def test_signature_depends_on_the_whole_payload() -> None:
 
 
 def test_large_state_is_compressed() -> None:
-    data = {"h": {"p": [f"sku-{i:06d}" for i in range(12)]}}
+    data = {"h": {"p": [f"sku-{i:06d}" for i in range(50)]}}
+    assert len(json.dumps(data)) > COMPRESS_OVER
+
     value = CookieCodec([KEY]).dumps(data)
 
     assert len(value) < len(json.dumps(data))
+
+
+def test_small_state_is_stored_without_compression() -> None:
+    # deflating a few hundred bytes costs more time than the bytes it saves are worth
+    data = {"h": {"p": [f"sku-{i:06d}" for i in range(12)]}}
+
+    value = CookieCodec([KEY]).dumps(data)
+
+    assert base64.urlsafe_b64decode(value.split(".")[1] + "==")[:1] == b"j"
+    assert CookieCodec([KEY]).loads(value) == data
+
+
+def test_compressed_cookies_written_before_still_read() -> None:
+    data = {"i": "abcdefgh1234", "h": {"p": [f"sku-{i:06d}" for i in range(12)]}}
+    deflater = zlib.compressobj(6, zlib.DEFLATED, -11, 4)
+
+    value = _signed(b"z" + deflater.compress(json.dumps(data).encode()) + deflater.flush())
+
+    assert CookieCodec([KEY]).loads(value) == data
+
+
+@pytest.mark.parametrize("number", [2**63, -(2**63) - 1, 10**30, 2**40 + 1])
+def test_big_integers_come_back_exactly(number: int) -> None:
+    codec = CookieCodec([KEY])
+
+    assert codec.loads(codec.dumps({"n": number, "m": [number, "x"]})) == {"n": number, "m": [number, "x"]}
 
 
 @pytest.mark.parametrize(
@@ -188,3 +216,10 @@ def test_store_cookie_lifetime_comes_from_settings(now: datetime) -> None:
     header = store.state_cookie(VisitorState.new(now), secure=False)
 
     assert f"Max-Age={30 * 86400}" in header
+
+
+@pytest.mark.parametrize("value", [float("inf"), -float("inf"), None, 1.5, "æøå\u2028", True])
+def test_odd_json_values_come_back_as_they_went_in(value: object) -> None:
+    codec = CookieCodec([KEY])
+
+    assert codec.loads(codec.dumps({"v": value, "l": [value]})) == {"v": value, "l": [value]}
