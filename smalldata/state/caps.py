@@ -17,6 +17,7 @@ PERIODS = ("visit", "day", "week", "ever")
 _SLOT = {"visit": 0, "day": 2, "week": 4}
 _EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
 _ROW = 7
+_INT = frozenset({int})
 
 
 class Period(NamedTuple):
@@ -85,6 +86,8 @@ class CapLedger:
         """Rebuild from :meth:`to_json` output; ``None`` when the data is malformed."""
         if not isinstance(data, dict):
             return None
+        if not data:  # most visitors have never met a capped rule
+            return cls({}, limit)
         rows: dict[str, list[int]] = {}
         for rule_id, row in data.items():
             if not (type(row) is list and len(row) == _ROW and _all_counts(row)):
@@ -124,4 +127,4 @@ def _merge_rows(mine: list[int], theirs: list[int]) -> list[int]:
 
 
 def _all_counts(values: list[Any]) -> bool:
-    return set(map(type, values)) == {int} and min(values) >= 0
+    return set(map(type, values)) == _INT and min(values) >= 0

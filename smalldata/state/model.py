@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -33,6 +33,13 @@ _TAGS = 20
 _EXPOSURES = 12
 _CAMPAIGN_KEYS = 8
 DEFAULT_IDLE = timedelta(minutes=30)
+_DEFAULT_LIMITS = HistorySettings()  # frozen: one shared default
+_MAX_COUNT = 2**40
+_STR = frozenset({str})
+_INT = frozenset({int})
+_NONE: list[str] = []  # read-only defaults for missing keys (every reader copies)
+_NO_ROWS: dict[str, Any] = {}
+_fromtimestamp = datetime.fromtimestamp
 T = TypeVar("T")
 
 
@@ -87,13 +94,16 @@ class History:
         _bound_views(self.category_views, limit)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "p": self.products,
-            "c": self.categories,
-            "v": self.category_views,
-            "s": self.searches,
-        }
-        return {key: value for key, value in data.items() if value}
+        data: dict[str, Any] = {}
+        if self.products:
+            data["p"] = self.products
+        if self.categories:
+            data["c"] = self.categories
+        if self.category_views:
+            data["v"] = self.category_views
+        if self.searches:
+            data["s"] = self.searches
+        return data
 
     @classmethod
     def from_json(cls, data: Any, limits: HistorySettings) -> History | None:
@@ -101,7 +111,7 @@ class History:
         if not isinstance(data, dict):
             return None
         views = data.get("v", {})
-        if type(views) is not dict or not _counts(list(views.values())):
+        if type(views) is not dict or not _counts(views.values()):
             return None
         products = _texts(data.get("p", []), limits.products)
         categories = _texts(data.get("c", []), limits.categories)
@@ -156,7 +166,7 @@ class VisitorState:
             id=id or new_visitor_id(),
             first_seen=_second(now),
             is_new=True,
-            limits=limits or HistorySettings(),
+            limits=limits or _DEFAULT_LIMITS,
             idle=idle,
         )
 
@@ -232,47 +242,61 @@ class VisitorState:
         return Period.at(self.visit_start or now, now)
 
     def to_json(self) -> dict[str, Any]:
-        """A compact, JSON-ready form with one-letter keys (see :meth:`from_json`)."""
-        data: dict[str, Any] = {
-            "i": self.id,
-            "f": _ts(self.first_seen),
-            "n": self.visits,
-            "l": _ts(self.last_seen),
-            "s": _ts(self.visit_start),
-            "p": self.pageviews,
-            "q": _ts(self.previous_visit),
-            "t": self.tags,
-            "c": self.caps.to_json(),
-            "h": self.history.to_json(),
-            "m": self.campaign,
-            "x": self.exposures,
-            "u": self.user,
-        }
-        return {key: value for key, value in data.items() if value not in (None, [], {})}
+        """A compact, JSON-ready form with one-letter keys (see :meth:`from_json`).
+
+        Unknown times, empty lists and empty mappings are left out."""
+        # Written out key by key (same keys and order as a filtered dict): this runs on every page.
+        data: dict[str, Any] = {"i": self.id}
+        if self.first_seen is not None:
+            data["f"] = int(self.first_seen.timestamp())
+        data["n"] = self.visits
+        if self.last_seen is not None:
+            data["l"] = int(self.last_seen.timestamp())
+        if self.visit_start is not None:
+            data["s"] = int(self.visit_start.timestamp())
+        data["p"] = self.pageviews
+        if self.previous_visit is not None:
+            data["q"] = int(self.previous_visit.timestamp())
+        if self.tags:
+            data["t"] = self.tags
+        if self.caps.rows:
+            data["c"] = self.caps.to_json()
+        history = self.history.to_json()
+        if history:
+            data["h"] = history
+        if self.campaign:
+            data["m"] = self.campaign
+        if self.exposures:
+            data["x"] = self.exposures
+        if self.user is not None:
+            data["u"] = self.user
+        return data
 
     @classmethod
     def from_json(
         cls, data: Any, *, limits: HistorySettings | None = None, idle: timedelta = DEFAULT_IDLE
     ) -> VisitorState | None:
         """Rebuild from :meth:`to_json` output; ``None`` (never an exception) when malformed."""
-        limits = limits or HistorySettings()
+        limits = limits or _DEFAULT_LIMITS
         if not isinstance(data, dict) or not is_visitor_id(data.get("i")):
             return None
+        get = data.get
+        user = get("u")
         try:
             state = cls(
                 id=data["i"],
-                first_seen=_need(_dt(data.get("f"))),
-                visits=_count(data.get("n", 0)),
-                last_seen=_dt(data.get("l")),
-                visit_start=_dt(data.get("s")),
-                pageviews=_count(data.get("p", 0)),
-                previous_visit=_dt(data.get("q")),
-                tags=_need(_texts(data.get("t", []), _TAGS)),
-                caps=_need(CapLedger.from_json(data.get("c", {}))),
-                history=_need(History.from_json(data.get("h", {}), limits)),
-                campaign=_campaign(data.get("m")),
-                exposures=_need(_texts(data.get("x", []), _EXPOSURES)),
-                user=data["u"] if isinstance(data.get("u"), str) else None,
+                first_seen=_need(_dt(get("f"))),
+                visits=_count(get("n", 0)),
+                last_seen=_dt(get("l")),
+                visit_start=_dt(get("s")),
+                pageviews=_count(get("p", 0)),
+                previous_visit=_dt(get("q")),
+                tags=_need(_texts(get("t", _NONE), _TAGS)),
+                caps=_need(CapLedger.from_json(get("c", _NO_ROWS))),
+                history=_need(History.from_json(get("h", _NO_ROWS), limits)),
+                campaign=_campaign(get("m")),
+                exposures=_need(_texts(get("x", _NONE), _EXPOSURES)),
+                user=user if isinstance(user, str) else None,
                 limits=limits,
                 idle=idle,
             )
@@ -323,14 +347,12 @@ def _second(moment: datetime) -> datetime:
     return datetime.fromtimestamp(int(moment.timestamp()), UTC)
 
 
-def _ts(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp())
-
-
 def _dt(value: Any) -> datetime | None:
     if value is None:
         return None
-    return datetime.fromtimestamp(_count(value), UTC)
+    if type(value) is int and 0 <= value < _MAX_COUNT:
+        return _fromtimestamp(value, UTC)
+    raise ValueError("not a time")
 
 
 def _count(value: Any) -> int:
@@ -339,12 +361,12 @@ def _count(value: Any) -> int:
     return int(value)
 
 
-def _counts(values: list[Any]) -> bool:
-    return not values or (set(map(type, values)) == {int} and min(values) >= 0)
+def _counts(values: Collection[Any]) -> bool:
+    return not values or (set(map(type, values)) == _INT and min(values) >= 0)
 
 
 def _is_count(value: Any) -> bool:
-    return type(value) is int and 0 <= value < 2**40
+    return type(value) is int and 0 <= value < _MAX_COUNT
 
 
 def is_visitor_id(value: Any) -> bool:
@@ -355,14 +377,22 @@ def is_visitor_id(value: Any) -> bool:
 
 
 def _texts(value: Any, limit: int) -> list[str] | None:
-    # set(map(type, ...)) checks every item at C speed: this runs on every request.
-    if type(value) is not list or not set(map(type, value)) <= {str}:
+    """A new list of at most ``limit`` texts of at most 64 characters; None unless a list of str."""
+    # C-speed checks (set of types, longest item): this runs five times on every request.
+    if type(value) is not list:
         return None
-    return [item[:_TEXT] for item in value[:limit]]
+    if not value:
+        return []
+    if not set(map(type, value)) <= _STR:
+        return None
+    items = value[:limit]
+    if max(map(len, items), default=0) > _TEXT:
+        items = [item[:_TEXT] for item in items]
+    return items
 
 
 def _campaign(value: Any) -> dict[str, str | bool | int] | None:
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or not value:
         return None
     kept = {
         str(key)[:_TEXT]: item[:_TEXT] if isinstance(item, str) else item

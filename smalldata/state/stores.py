@@ -85,6 +85,11 @@ class CookieStore:
     def __init__(self, settings: StateSettings | None = None) -> None:
         self.settings = settings or StateSettings()
         self._codec = CookieCodec(self.settings.signing_keys())
+        # the Set-Cookie attributes never change: format them once, not on every page
+        max_age = int(self.settings.max_age.total_seconds())
+        self._attributes = {
+            secure: cookie_header("", "", max_age=max_age, secure=secure)[1:] for secure in (False, True)
+        }
 
     async def load(
         self,
@@ -150,8 +155,7 @@ class CookieStore:
         )
 
     def _header(self, value: str, secure: bool) -> str:
-        max_age = int(self.settings.max_age.total_seconds())
-        return cookie_header(self.settings.cookie, value, max_age=max_age, secure=secure)
+        return f"{self.settings.cookie}={value}{self._attributes[bool(secure)]}"
 
 
 class BackendError(Exception):
