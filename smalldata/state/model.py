@@ -151,6 +151,9 @@ class VisitorState:
     is_new: bool = field(default=False, compare=False)
     limits: HistorySettings = field(default_factory=HistorySettings, compare=False, repr=False)
     idle: timedelta = field(default=DEFAULT_IDLE, compare=False, repr=False)
+    _period_memo: tuple[datetime, datetime, Period] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
 
     @classmethod
     def new(
@@ -239,7 +242,13 @@ class VisitorState:
         return True
 
     def _period(self, now: datetime) -> Period:
-        return Period.at(self.visit_start or now, now)
+        start = self.visit_start or now
+        memo = self._period_memo  # caps_at and apply ask for the same moment in one request
+        if memo is not None and memo[0] == start and memo[1] is now:
+            return memo[2]
+        period = Period.at(start, now)
+        self._period_memo = (start, now, period)
+        return period
 
     def to_json(self) -> dict[str, Any]:
         """A compact, JSON-ready form with one-letter keys (see :meth:`from_json`).

@@ -85,6 +85,7 @@ class CookieStore:
     def __init__(self, settings: StateSettings | None = None) -> None:
         self.settings = settings or StateSettings()
         self._codec = CookieCodec(self.settings.signing_keys())
+        self._idle = self.settings.visit_timeout  # a new timedelta per read otherwise
         # the Set-Cookie attributes never change: format them once, not on every page
         max_age = int(self.settings.max_age.total_seconds())
         self._attributes = {
@@ -135,7 +136,7 @@ class CookieStore:
             now,
             id=visitor_id if is_visitor_id(visitor_id) else None,
             limits=self.settings.history,
-            idle=self.settings.visit_timeout,
+            idle=self._idle,
         )
 
     def id_cookie(self, state: VisitorState, secure: bool) -> str:
@@ -150,9 +151,7 @@ class CookieStore:
         """The whole state in a decoded cookie, or ``None``."""
         if not data or "f" not in data:  # an id-only cookie written by a server store
             return None
-        return VisitorState.from_json(
-            data, limits=self.settings.history, idle=self.settings.visit_timeout
-        )
+        return VisitorState.from_json(data, limits=self.settings.history, idle=self._idle)
 
     def _header(self, value: str, secure: bool) -> str:
         return f"{self.settings.cookie}={value}{self._attributes[bool(secure)]}"
