@@ -26,11 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smalldata.delivery.endpoints import CLIENT_VERSION, Endpoints
-from smalldata.delivery.headers import add_vary, append_cookies, make_private, make_uncacheable
+from smalldata.delivery.headers import ResponseHeaders, add_vary, append_cookies, make_private, make_uncacheable
 from smalldata.delivery.inject import HtmlInjector
 from smalldata.delivery.payload import client_tag, csp_nonce, payload_tag
 from smalldata.delivery.visit import Personaliser, Visit, payload_data
@@ -187,7 +186,7 @@ class _PageHooks:
         self.path = path
         self.counters = counters
 
-    async def start(self, headers: MutableHeaders, *, page: bool) -> None:
+    async def start(self, headers: ResponseHeaders, *, page: bool) -> None:
         try:
             cookies = await self.visit.deliver(page=page)
             if cookies or (page and not self.visit.decision.empty):
@@ -200,7 +199,7 @@ class _PageHooks:
         except Exception:
             self._failed("recording the visit")
 
-    def markup(self, headers: Headers) -> bytes:
+    def markup(self, headers: ResponseHeaders) -> bytes:
         if not (self.visit.decision.slot_rules or self.visit.reported_exposures):
             return b""  # nothing for the client to do (tags alone stay on the server)
         try:
@@ -243,8 +242,8 @@ class _DeferredHooks:
     def __init__(self, script_src: str) -> None:
         self.script_src = script_src
 
-    async def start(self, headers: MutableHeaders, *, page: bool) -> None:
+    async def start(self, headers: ResponseHeaders, *, page: bool) -> None:
         return None
 
-    def markup(self, headers: Headers) -> bytes:
+    def markup(self, headers: ResponseHeaders) -> bytes:
         return client_tag(self.script_src, csp_nonce(headers)).encode()

@@ -10,8 +10,10 @@ go. ``Vary`` names every request header the page depended on, once each.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import overload
 
 from starlette.datastructures import MutableHeaders
+from starlette.types import Message
 
 NO_STORE = "private, no-store"
 
@@ -19,7 +21,73 @@ NO_STORE = "private, no-store"
 _SHARED_ONLY = {"public", "s-maxage", "proxy-revalidate", "private"}
 
 
-def make_private(headers: MutableHeaders) -> None:
+class ResponseHeaders:
+    """The headers of one ``http.response.start`` message, edited in place.
+
+    The part of :class:`~starlette.datastructures.MutableHeaders` the middleware
+    uses, for its per-page path: the raw list is read once into a dict of each
+    name's first value, so a lookup, or setting a header the response does not
+    have yet, does not walk (and re-encode names against) the whole list each
+    time. Names in the raw list are lower-case, as ASGI and Starlette write them.
+    """
+
+    __slots__ = ("_first", "raw")
+
+    def __init__(self, message: Message) -> None:
+        raw: list[tuple[bytes, bytes]] = list(message.get("headers") or ())
+        message["headers"] = self.raw = raw
+        self._first: dict[bytes, bytes] = dict(reversed(raw))  # the first value of each name wins
+
+    @overload
+    def get(self, key: str) -> str | None: ...
+
+    @overload
+    def get(self, key: str, default: str) -> str: ...
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The first value of ``key``, else ``default``."""
+        value = self._first.get(key.lower().encode("latin-1"))
+        return default if value is None else value.decode("latin-1")
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value of ``key``, in order."""
+        name = key.lower().encode("latin-1")
+        if name not in self._first:
+            return []
+        return [value.decode("latin-1") for item, value in self.raw if item == name]
+
+    def __contains__(self, key: str) -> bool:
+        return key.lower().encode("latin-1") in self._first
+
+    def __setitem__(self, key: str, value: str) -> None:
+        """Set ``key`` to ``value`` where it first was (others of that name go), else at the end."""
+        name, encoded = key.lower().encode("latin-1"), value.encode("latin-1")
+        raw = self.raw
+        if name in self._first:
+            at = [i for i, (item, _) in enumerate(raw) if item == name]
+            for i in reversed(at[1:]):
+                del raw[i]
+            raw[at[0]] = (name, encoded)
+        else:
+            raw.append((name, encoded))
+        self._first[name] = encoded
+
+    def __delitem__(self, key: str) -> None:
+        name = key.lower().encode("latin-1")
+        if self._first.pop(name, None) is not None:
+            self.raw[:] = [item for item in self.raw if item[0] != name]
+
+    def append(self, key: str, value: str) -> None:
+        """Add a header after the others, keeping those of the same name."""
+        name, encoded = key.lower().encode("latin-1"), value.encode("latin-1")
+        self.raw.append((name, encoded))
+        self._first.setdefault(name, encoded)
+
+
+Editable = MutableHeaders | ResponseHeaders
+
+
+def make_private(headers: Editable) -> None:
     """Mark a response as for this visitor only, keeping the app's stricter directives."""
     kept = [
         directive
@@ -29,12 +97,12 @@ def make_private(headers: MutableHeaders) -> None:
     headers["Cache-Control"] = ", ".join(["private", *kept])
 
 
-def make_uncacheable(headers: MutableHeaders) -> None:
+def make_uncacheable(headers: Editable) -> None:
     """No cache may keep this response, not even the visitor's browser (previews, ``/decide``)."""
     headers["Cache-Control"] = NO_STORE
 
 
-def add_vary(headers: MutableHeaders, names: Iterable[str]) -> None:
+def add_vary(headers: Editable, names: Iterable[str]) -> None:
     """Add request header names to ``Vary``, de-duplicated case-insensitively, keeping order."""
     current = [name for value in headers.getlist("vary") for name in _directives(value)]
     if "*" in current:
@@ -48,14 +116,14 @@ def add_vary(headers: MutableHeaders, names: Iterable[str]) -> None:
         headers["Vary"] = ", ".join(current)
 
 
-def weaken_etag(headers: MutableHeaders) -> None:
+def weaken_etag(headers: Editable) -> None:
     """Turn a strong ETag into a weak one: the bytes changed, the meaning did not."""
     etag = headers.get("etag")
     if etag and not etag.startswith("W/"):
         headers["ETag"] = "W/" + etag
 
 
-def append_cookies(headers: MutableHeaders, cookies: Iterable[str]) -> None:
+def append_cookies(headers: Editable, cookies: Iterable[str]) -> None:
     """Add ``Set-Cookie`` lines after the app's own, never replacing them."""
     for cookie in cookies:
         headers.append("Set-Cookie", cookie)

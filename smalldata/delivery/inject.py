@@ -18,10 +18,9 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import Message, Send
 
-from smalldata.delivery.headers import weaken_etag
+from smalldata.delivery.headers import ResponseHeaders, weaken_etag
 
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _TAIL = len(b"</body >") - 1
@@ -40,18 +39,21 @@ DEFAULT_MAX_HELD = 64 * 1024
 class PageHooks(Protocol):
     """What the middleware supplies for one response."""
 
-    async def start(self, headers: MutableHeaders, *, page: bool) -> None:
+    async def start(self, headers: ResponseHeaders, *, page: bool) -> None:
         """Edit the response headers; ``page`` is true for an HTML page that may get markup."""
 
-    def markup(self, headers: Headers) -> bytes:
+    def markup(self, headers: ResponseHeaders) -> bytes:
         """The bytes to insert before ``</body>`` (may be empty)."""
 
 
 def is_page(message: Message, method: str) -> bool:
     """An uncompressed ``text/html`` 200 response to a GET/POST that is not a download."""
-    if method == "HEAD" or message["status"] != 200:
+    return _is_page(ResponseHeaders({"headers": message.get("headers")}), message["status"], method)
+
+
+def _is_page(headers: ResponseHeaders, status: int, method: str) -> bool:
+    if method == "HEAD" or status != 200:
         return False
-    headers = Headers(raw=message.get("headers", []))
     media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type != "text/html":
         return False
@@ -69,6 +71,7 @@ class HtmlInjector:
         self.hooks = hooks
         self.max_held = max_held
         self.start_message: Message | None = None
+        self.headers: ResponseHeaders | None = None
         self.page = False
         self.passthrough = False
         self.held = b""
@@ -88,8 +91,8 @@ class HtmlInjector:
 
     async def _on_start(self, message: Message) -> None:
         self.start_message = message
-        headers = MutableHeaders(scope=message)
-        self.page = is_page(message, self.method)
+        self.headers = headers = ResponseHeaders(message)
+        self.page = _is_page(headers, message["status"], self.method)
         await self.hooks.start(headers, page=self.page)
         if self.page:
             self.markup = self.hooks.markup(headers)
@@ -120,8 +123,8 @@ class HtmlInjector:
     async def _send_whole(self, body: bytes, message: Message) -> None:
         """The common case: the whole page in one message, so Content-Length can stay exact."""
         new_body = body if _has_payload(body) else _insert(body, self.markup)
-        assert self.start_message is not None
-        headers = MutableHeaders(scope=self.start_message)
+        headers = self.headers
+        assert headers is not None
         if new_body is not body:
             if "content-length" in headers:
                 headers["Content-Length"] = str(len(new_body))
@@ -136,8 +139,8 @@ class HtmlInjector:
     def _prepare_stream_headers(self) -> None:
         # Headers go out before we know whether we will find </body>, so promise
         # nothing about length or byte-identity.
-        assert self.start_message is not None
-        headers = MutableHeaders(scope=self.start_message)
+        headers = self.headers
+        assert headers is not None
         del headers["Content-Length"]
         weaken_etag(headers)
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from starlette.datastructures import Headers
 
+from smalldata.delivery.headers import ResponseHeaders
+
 PAYLOAD_ID = "smalldata"
 
 # (character, escape) pairs; chained ``str.replace`` calls run in C, while
@@ -77,7 +79,7 @@ def client_tag(src: str, nonce: str | None = None) -> str:
     return f'<script src="{escape(src)}" defer{_nonce_attr(nonce)}></script>'
 
 
-def csp_nonce(headers: Headers) -> str | None:
+def csp_nonce(headers: Headers | ResponseHeaders) -> str | None:
     """The script nonce a page's ``Content-Security-Policy`` allows, if it names one.
 
     ``script-src`` wins over ``default-src``, as in browsers. Report-only policies

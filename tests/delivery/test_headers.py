@@ -119,3 +119,36 @@ def test_paths_under_static_are_not_personalised(fake: FakePersonaliser) -> None
     with TestClient(app) as client:
         client.get("/static/app.css")
     assert fake.paths == []
+
+
+EDITS = [
+    pytest.param([("set", "Vary", "Cookie")], id="set a new header"),
+    pytest.param([("set", "Cache-Control", "private")], id="set replaces the first and drops the rest"),
+    pytest.param([("del", "Cache-Control", "")], id="delete every value"),
+    pytest.param([("append", "Set-Cookie", "sd=1"), ("set", "Set-Cookie", "sd=2")], id="append then set"),
+    pytest.param([("del", "ETag", ""), ("set", "etag", '"v2"')], id="delete then set again"),
+]
+
+
+@pytest.mark.parametrize("edits", EDITS)
+def test_response_headers_edit_the_raw_list_as_starlette_does(edits: list[tuple[str, str, str]]) -> None:
+    from starlette.datastructures import MutableHeaders
+
+    from smalldata.delivery.headers import ResponseHeaders
+
+    raw = [(b"content-type", b"text/html"), (b"cache-control", b"public"), (b"x-a", b"1"), (b"cache-control", b"x")]
+    theirs, ours = {"headers": list(raw)}, {"headers": list(raw)}
+    starlette_headers, our_headers = MutableHeaders(scope=theirs), ResponseHeaders(ours)
+    for action, name, value in edits:
+        for headers in (starlette_headers, our_headers):
+            if action == "set":
+                headers[name] = value
+            elif action == "del":
+                del headers[name]
+            else:
+                headers.append(name, value)
+        assert ours["headers"] == theirs["headers"]
+        for key in ("cache-control", "set-cookie", "etag", "vary", "content-type"):
+            assert our_headers.get(key) == starlette_headers.get(key)
+            assert our_headers.getlist(key) == starlette_headers.getlist(key)
+            assert (key in our_headers) == (key in starlette_headers)
