@@ -117,12 +117,13 @@ class RequestSignals:
         providers: Mapping[str, Provider] | None = None,
     ) -> None:
         self.ctx = ctx
-        self._providers = providers if providers is not None else default_providers()
-        self._values: dict[str, Mapping[str, Any]] = {}
-        self._overrides = _fold(overrides or {})
-        self._computed: list[str] = []
-        # every name read so far: the engine asks for the same few dozen names once per rule
-        self._seen: dict[str, Any] = {}
+        self._seen = _Reads(ctx, providers if providers is not None else default_providers(), _fold(overrides or {}))
+        self._providers = self._seen.providers
+        self._values = self._seen.namespaces
+        self._overrides = self._seen.overrides
+        self._computed = self._seen.computed
+        # reads go straight to the dict's C lookup; only a first read runs Python (_Reads.__missing__)
+        self.get = self._seen.__getitem__  # type: ignore[method-assign, assignment]
 
     @property
     def computed(self) -> tuple[str, ...]:
@@ -131,20 +132,7 @@ class RequestSignals:
 
     def get(self, name: str) -> Any:
         """The value of a base signal name, or None when unknown."""
-        try:
-            return self._seen[name]
-        except KeyError:
-            pass
-        if self._overrides and name in self._overrides:
-            value = self._overrides[name]
-        else:
-            namespace, _, key = name.partition(".")
-            values = self._values.get(namespace)
-            if values is None:
-                values = self._compute(namespace)
-            value = values.get(key)
-        self._seen[name] = value
-        return value
+        return self._seen[name]  # each instance reads its dict directly (see __init__)
 
     def namespace(self, namespace: str) -> dict[str, Any]:
         """Every signal of one namespace as ``{full name: value}`` (overrides applied)."""
@@ -173,20 +161,59 @@ class RequestSignals:
         await asyncio.gather(*(_quietly(prefetcher(self.ctx)) for prefetcher in wanted))
 
     def _compute(self, namespace: str) -> Mapping[str, Any]:
-        provider = self._providers.get(namespace)
-        values: Mapping[str, Any] = _EMPTY
-        if provider is not None and not (self._overrides and self._fully_overridden(namespace)):
-            self._computed.append(namespace)
-            try:
-                values = provider(self.ctx)
-            except Exception:  # a provider bug must not break the page: its signals become unknown
-                logger.exception("signal provider %r failed", namespace)
-        self._values[namespace] = values
-        return values
+        return compute_namespace(self._seen, namespace)
 
     def _fully_overridden(self, namespace: str) -> bool:
-        names = _base_names(namespace)
-        return bool(names) and names <= self._overrides.keys()
+        return _fully_overridden(self._overrides, namespace)
+
+
+class _Reads(dict[str, Any]):
+    """One request's signal values by name, each read once on first use and kept.
+
+    The engine reads the same few dozen names once per rule. Kept in a dict
+    subclass, a repeated read is the dict's own lookup, and only a first read
+    (``__missing__``) runs Python. It holds what a first read needs rather than
+    the :class:`RequestSignals`, so no reference cycle outlives the request.
+    """
+
+    def __init__(self, ctx: RequestContext, providers: Mapping[str, Provider], overrides: dict[str, Any]) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.providers = providers
+        self.overrides = overrides
+        self.namespaces: dict[str, Mapping[str, Any]] = {}
+        self.computed: list[str] = []
+
+    def __missing__(self, name: str) -> Any:
+        if self.overrides and name in self.overrides:
+            value = self.overrides[name]
+        else:
+            namespace, _, key = name.partition(".")
+            values = self.namespaces.get(namespace)
+            if values is None:
+                values = compute_namespace(self, namespace)
+            value = values.get(key)
+        self[name] = value
+        return value
+
+
+def compute_namespace(reads: _Reads, namespace: str) -> Mapping[str, Any]:
+    """Run one namespace's provider for the request (once); its signals, or none when it fails."""
+    provider = reads.providers.get(namespace)
+    values: Mapping[str, Any] = _EMPTY
+    if provider is not None and not (reads.overrides and _fully_overridden(reads.overrides, namespace)):
+        reads.computed.append(namespace)
+        try:
+            values = provider(reads.ctx)
+        except Exception:  # a provider bug must not break the page: its signals become unknown
+            logger.exception("signal provider %r failed", namespace)
+    reads.namespaces[namespace] = values
+    return values
+
+
+def _fully_overridden(overrides: Mapping[str, Any], namespace: str) -> bool:
+    names = _base_names(namespace)
+    return bool(names) and names <= overrides.keys()
 
 
 async def _quietly(job: Awaitable[None]) -> None:
