@@ -191,13 +191,14 @@ def instrumented() -> Iterator[PhaseClock]:
     """
     from smalldata.delivery import pipeline
     from smalldata.rules.engine import Engine
+    from smalldata.signals import request as request_module
     from smalldata.signals.request import RequestSignals
     from smalldata.state.stores import CookieStore
 
     clock = PhaseClock()
     personaliser = pipeline.RulesPersonaliser
     targets: list[tuple[Any, str]] = [
-        (pipeline, "signals_for"), (RequestSignals, "_compute"), (RequestSignals, "prefetch"), (Engine, "decide"),
+        (pipeline, "signals_for"), _providers_hook(request_module), (RequestSignals, "prefetch"), (Engine, "decide"),
         (personaliser, "begin"), (personaliser, "_recommend"), (CookieStore, "save"),
     ]  # fmt: skip
     saved: dict[tuple[Any, str], Any] = {target: getattr(*target) for target in targets}
@@ -225,7 +226,7 @@ def instrumented() -> Iterator[PhaseClock]:
     def compute(self: Any, namespace: str) -> Any:
         start = time.perf_counter_ns()
         try:
-            return saved[(RequestSignals, "_compute")](self, namespace)
+            return saved[_providers_hook(request_module)](self, namespace)
         finally:
             ns = time.perf_counter_ns() - start
             clock.add("providers", ns)
@@ -244,7 +245,7 @@ def instrumented() -> Iterator[PhaseClock]:
 
     replacements: dict[tuple[Any, str], Any] = {
         (pipeline, "signals_for"): sync("context", saved[(pipeline, "signals_for")]),
-        (RequestSignals, "_compute"): compute,
+        _providers_hook(request_module): compute,
         (RequestSignals, "prefetch"): asynchronous("prefetch", saved[(RequestSignals, "prefetch")]),
         (Engine, "decide"): decide,
         (personaliser, "begin"): asynchronous("begin", saved[(personaliser, "begin")]),
@@ -258,6 +259,13 @@ def instrumented() -> Iterator[PhaseClock]:
     finally:
         for (owner, name), original in saved.items():
             setattr(owner, name, original)
+
+
+def _providers_hook(request_module: Any) -> tuple[Any, str]:
+    """Where a namespace's provider is run: a module function, or (older) a RequestSignals method."""
+    if hasattr(request_module, "compute_namespace"):
+        return request_module, "compute_namespace"
+    return request_module.RequestSignals, "_compute"
 
 
 def split(totals: dict[str, int], overhead: int) -> dict[str, int]:
