@@ -56,7 +56,7 @@ class Plan:
 
 
 FULL = Plan(warmup=1500, requests=6000, requests_other=2500, phases=2000, cold=500, visitors=5000,
-            throughput_seconds=10, throughput_rounds=2, peer_contexts=100, peer_rounds=5)  # fmt: skip
+            throughput_seconds=10, throughput_rounds=3, peer_contexts=100, peer_rounds=5)  # fmt: skip
 QUICK = Plan(warmup=400, requests=2000, requests_other=600, phases=500, cold=150, visitors=2000,
              throughput_seconds=3, throughput_rounds=2, peer_contexts=100, peer_rounds=5)  # fmt: skip
 
