@@ -14,14 +14,20 @@ from http.cookies import _unquote
 from typing import TYPE_CHECKING, Any
 
 from smalldata.settings import Settings
+from smalldata.signals.memo import MISSING, ShortMemo
 
 if TYPE_CHECKING:
     from smalldata.sources import Sources
 
 MAX_COOKIE_HEADER = 16_384
 MAX_XFF_HOPS = 32
+#: Parsed client addresses are remembered this long (addresses are never kept longer).
+ADDRESS_MEMO_SECONDS = 600
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# raw address text -> (parsed address, canonical text); both None when invalid
+_ADDRESSES: ShortMemo[str, tuple[IPAddress | None, str | None]] = ShortMemo(4096, ADDRESS_MEMO_SECONDS)
 
 
 class RequestContext:
@@ -88,8 +94,12 @@ class RequestContext:
     def client_ip(self) -> str | None:
         """The visitor's IP after trusted-proxy handling, or None when unknown. Never stored."""
         if self._client is None:
-            address = client_address(self.scope, self.headers.get("x-forwarded-for"), self.settings.trusted_proxies)
-            self._client = (str(address) if address is not None else None,)
+            trusted = self.settings.trusted_proxies
+            if not trusted:  # no proxy to believe: the peer is the visitor (the usual case, one memo read)
+                self._client = (_address_text(_peer_text(self.scope)),)
+            else:
+                address = client_address(self.scope, self.headers.get("x-forwarded-for"), trusted)
+                self._client = (str(address) if address is not None else None,)
         return self._client[0]
 
     @property
@@ -107,8 +117,12 @@ def decode_headers(raw: Any) -> dict[str, str]:
     result: dict[str, str] = {}
     for raw_name, raw_value in raw:
         try:
-            name = bytes(raw_name).decode("latin-1").lower()
-            value = bytes(raw_value).decode("latin-1")
+            if type(raw_name) is bytes and type(raw_value) is bytes:  # what servers send: no copies
+                name = raw_name.decode("latin-1").lower()
+                value = raw_value.decode("latin-1")
+            else:
+                name = bytes(raw_name).decode("latin-1").lower()
+                value = bytes(raw_value).decode("latin-1")
         except TypeError:
             continue  # not bytes: a broken server or test, never the visitor's fault
         if name in result:
@@ -167,6 +181,30 @@ def parse_ip(text: str | None) -> IPAddress | None:
     """
     if not text:
         return None
+    found = _ADDRESSES.get(text)
+    if found is MISSING:
+        address = _parse_ip(text)
+        found = (address, str(address) if address is not None else None)
+        _ADDRESSES.put(text, found)
+    return found[0]  # type: ignore[index,no-any-return]
+
+
+def _address_text(text: str | None) -> str | None:
+    """``str(parse_ip(text))``, or None: the canonical form, from the same memo."""
+    if not text:
+        return None
+    found = _ADDRESSES.get(text)
+    if found is MISSING:
+        parse_ip(text)
+        found = _ADDRESSES.get(text)
+        if found is MISSING:  # pragma: no cover - only if the memo forgot it at once
+            address = _parse_ip(text)
+            return str(address) if address is not None else None
+    return found[1]  # type: ignore[index,no-any-return]
+
+
+def _parse_ip(text: str) -> IPAddress | None:
+    # ipaddress.ip_address takes several µs: parse_ip keeps its answers for a few minutes
     text = text.strip()
     if text.startswith("["):
         text = text[1 : text.find("]")] if "]" in text else ""
@@ -182,11 +220,15 @@ def parse_ip(text: str | None) -> IPAddress | None:
 
 
 def _peer(scope: dict[str, Any]) -> IPAddress | None:
+    return parse_ip(_peer_text(scope))
+
+
+def _peer_text(scope: dict[str, Any]) -> str | None:
     client = scope.get("client")
     if not client:
         return None
     try:
-        return parse_ip(str(client[0]))
+        return str(client[0])
     except (TypeError, IndexError):
         return None
 

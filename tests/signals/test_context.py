@@ -84,3 +84,19 @@ def test_client_ip_honours_only_trusted_proxies(
 def test_without_trusted_proxies_the_header_is_ignored() -> None:
     ctx = context("/", headers={"x-forwarded-for": "198.51.100.20"}, client_ip="10.0.0.5")
     assert ctx.client_ip == "10.0.0.5"
+
+
+@pytest.mark.parametrize(
+    ("peer", "client"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:DB8:0::1", "2001:db8::1"),
+        ("::ffff:198.51.100.20", "198.51.100.20"),
+        (" 203.0.113.7 ", "203.0.113.7"),
+        ("testclient", None),
+        (None, None),
+    ],
+)
+def test_without_proxies_the_peer_is_the_client_in_canonical_form(peer: str | None, client: str | None) -> None:
+    for _ in range(2):  # the second request is answered from the parsed-address memo
+        assert context("/", client_ip=peer).client_ip == client
