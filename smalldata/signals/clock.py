@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from smalldata.settings import Event, MonthDay, TimeRange
 
@@ -56,17 +56,63 @@ def daypart(hour: int) -> str:
 def time_signals(ctx: RequestContext) -> dict[str, Any]:
     """The ``time`` namespace for one request."""
     now = ctx.now
-    return {
-        "now": now,
-        "hour": now.hour,
-        "minute": now.minute,
-        "weekday": WEEKDAY_NAMES[now.weekday()],
-        "date": now.date(),
-        "month": now.month,
-        "daypart": daypart(now.hour),
-        "open": is_open(ctx.settings, now),
-        "event": active_events(ctx.settings.calendar, now),
-    }
+    settings = ctx.settings
+    minute = _MINUTE.get(settings, now)
+    values = dict(minute.values)  # every request gets its own dict and list
+    values["now"] = now
+    values["event"] = list(minute.events) if minute.events is not None else active_events(settings.calendar, now)
+    return values
+
+
+class _Minute(NamedTuple):
+    settings: Any
+    key: tuple[Any, ...]
+    values: dict[str, Any]  # the namespace without "now"
+    events: list[str] | None  # None: an event turns within a minute, so every request asks
+
+
+class _ThisMinute:
+    """The ``time`` values of the current minute: all requests in a minute share them but ``now``."""
+
+    def __init__(self) -> None:
+        self._last: _Minute | None = None
+
+    def get(self, settings: Any, now: datetime) -> _Minute:
+        key = _wall_minute(now)
+        last = self._last  # one read: another thread may replace it meanwhile
+        if last is not None and last.settings is settings and last.key == key:
+            return last
+        values = {
+            "now": None,
+            "hour": now.hour,
+            "minute": now.minute,
+            "weekday": WEEKDAY_NAMES[now.weekday()],
+            "date": now.date(),
+            "month": now.month,
+            "daypart": daypart(now.hour),
+            "open": is_open(settings, now),
+            "event": None,
+        }
+        calendar = settings.calendar
+        events = active_events(calendar, now) if _whole_minutes(calendar) else None
+        self._last = _Minute(settings, key, values, events)
+        return self._last
+
+
+def _wall_minute(now: datetime) -> tuple[Any, ...]:
+    return (now.tzinfo, now.year, now.month, now.day, now.hour, now.minute)
+
+
+def _whole_minutes(calendar: Mapping[str, Event]) -> bool:
+    """Every event starts and ends on a whole minute (so one answer holds for the minute)."""
+    return all(
+        not isinstance(moment, datetime) or (moment.second == 0 and moment.microsecond == 0)
+        for event in calendar.values()
+        for moment in (event.start, event.until)
+    )
+
+
+_MINUTE = _ThisMinute()
 
 
 # -- opening hours -----------------------------------------------------------------------------
@@ -90,6 +136,23 @@ def is_open(schedule: Schedule, now: datetime) -> bool | None:
     """
     if not schedule.opening_hours and not schedule.special_days:
         return None
+    # the same answer all minute: remembered per schedule (held, so its id stays its own)
+    key = (id(schedule), now.year, now.month, now.day, now.hour, now.minute)
+    known = _OPEN.get(key)
+    if known is not None and known[0] is schedule:
+        return known[1]
+    answer = _is_open(schedule, now)
+    if len(_OPEN) >= _OPEN_KEPT:
+        _OPEN.clear()
+    _OPEN[key] = (schedule, answer)
+    return answer
+
+
+_OPEN: dict[tuple[int, ...], tuple[Schedule, bool]] = {}
+_OPEN_KEPT = 1024
+
+
+def _is_open(schedule: Schedule, now: datetime) -> bool:
     minute = now.hour * 60 + now.minute
     today = now.date()
     for start, end in ranges_on(schedule, today):

@@ -127,3 +127,31 @@ def test_event_is_an_empty_list_without_a_calendar() -> None:
 def test_fixed_clock_is_aware_and_system_clock_is_utc() -> None:
     assert fixed_clock(datetime(2026, 1, 1, 12))() == datetime(2026, 1, 1, 12, tzinfo=UTC)
     assert system_clock().tzinfo is UTC
+
+
+def test_requests_in_one_minute_share_its_values_but_not_the_moment() -> None:
+    config = settings(calendar={"sale": {"from": "2026-11-25", "until": "2026-11-25"}})
+    first = request(config=config, now=at(2026, 11, 25, 10, 0, 5)).namespace("time")
+    second = request(config=config, now=at(2026, 11, 25, 10, 0, 45)).namespace("time")
+
+    assert first.pop("time.now") != second.pop("time.now")
+    assert first == second
+    assert first["time.event"] == ["sale"]
+    assert first["time.event"] is not second["time.event"]  # each request may change its own list
+
+
+@pytest.mark.parametrize(("second", "active"), [(29, False), (30, True), (59, True)])
+def test_an_event_that_starts_within_a_minute_starts_on_its_second(second: int, active: bool) -> None:
+    config = settings(calendar={"launch": {"from": "2026-11-25T10:30:30", "until": "2026-11-26"}})
+    request(config=config, now=at(2026, 11, 25, 10, 30, 0)).get("time.event")  # the minute seen before
+
+    events = request(config=config, now=at(2026, 11, 25, 10, 30, second)).get("time.event")
+
+    assert ("launch" in events) is active
+
+
+def test_other_settings_in_the_same_minute_get_their_own_answers() -> None:
+    moment = at(2026, 11, 23, 9, 0)
+    assert request(config=HOURS, now=moment).get("time.open") is True
+    assert request(config=settings(), now=moment).get("time.open") is None
+    assert request(config=settings(opening_hours={"mon": "10:00-12:00"}), now=moment).get("time.open") is False
