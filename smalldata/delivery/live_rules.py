@@ -60,6 +60,10 @@ class LiveRules:
     def ruleset(self) -> Ruleset:
         return self.engine.ruleset
 
+    def due(self) -> bool:
+        """Is it time to look at the files again? (Lets a request skip awaiting :meth:`refresh`.)"""
+        return self.monotonic() - self._checked >= self.interval
+
     async def refresh(self) -> None:
         """Reload if a rule file changed since the last look (looks at most once per interval)."""
         now = self.monotonic()

@@ -41,6 +41,7 @@ from smalldata.recommend import Recommender as CatalogueRecommender
 from smalldata.rules import Engine
 from smalldata.settings import Settings, load_settings
 from smalldata.signals.base import Signals
+from smalldata.signals.catalog import NAMESPACES
 from smalldata.signals.clock import system_clock
 from smalldata.signals.consent import consent_signals
 from smalldata.signals.context import parse_cookies
@@ -96,7 +97,8 @@ class RulesPersonaliser:
         self._needs_cache: tuple[Engine, frozenset[str], tuple[str, ...]] | None = None
 
     async def begin(self, scope: Scope, *, path: str | None = None) -> Visit | None:
-        await self.rules.refresh()
+        if self.rules.due():
+            await self.rules.refresh()
         engine = self.rules.engine  # one ruleset for the whole request, even if a reload swaps it
         if path is not None:
             scope = _scope_for_path(scope, path)
@@ -108,8 +110,9 @@ class RulesPersonaliser:
         signals = signals_for(dict(scope), self.settings, now=now, overrides=overrides, sources=self.sources)
         ctx = signals.ctx
         storage = bool(consent_signals(ctx.headers, ctx.cookies, self.consent)["consent.storage"])
-        namespaces, vary = self._needs(engine)
-        await signals.prefetch(namespaces)
+        remote, vary = self._needs(engine)
+        if remote:  # awaiting prefetch schedules tasks on the event loop (~25 us) even when none fetches
+            await signals.prefetch(remote)
         state = await self._load_state(signals, storage)
         if preview is not None:
             return await self._preview_visit(engine, signals, state, preview, vary, scope["path"])
@@ -131,7 +134,8 @@ class RulesPersonaliser:
         )
         if state is not None:
             _drop_dismissed_chat(decision, state, now)
-        await self._recommend(decision, signals)
+        if decision.recommendations and self.recommender is not None:
+            await self._recommend(decision, signals)
         self.counters["decisions"] += 1
         secure = scope.get("scheme") == "https"
         page_path: str = scope["path"]
@@ -141,7 +145,8 @@ class RulesPersonaliser:
                 return [], None
             exposures = state.apply(decision, now)
             cookies = await self.store.save(state, storage=storage, secure=secure, user_id=_user_id(signals))
-            self._log_exposures(exposures, state.id, decision.ruleset_version, page_path)
+            if exposures:
+                self._log_exposures(exposures, state.id, decision.ruleset_version, page_path)
             return cookies, exposures
 
         return Visit(decision, vary, record)
@@ -222,8 +227,22 @@ class RulesPersonaliser:
             vary.append("User-Agent")
         if len(self.settings.languages) > 1 or "page" in namespaces:
             vary.append("Accept-Language")  # texts are chosen by language
-        self._needs_cache = (engine, namespaces, tuple(vary))
-        return namespaces, tuple(vary)
+        remote = frozenset(namespace for namespace in namespaces if self._may_fetch(namespace))
+        self._needs_cache = (engine, remote, tuple(vary))
+        return remote, tuple(vary)
+
+    def _may_fetch(self, namespace: str) -> bool:
+        """Could prefetching ``namespace`` await anything?
+
+        Of the built-in namespaces only ``user`` and ``basket`` fetch, and only
+        with a callable or a service configured; a namespace a shop registered
+        itself may have a prefetcher, so it is asked.
+        """
+        if namespace == "user":
+            return bool(self.settings.user.callable) or getattr(self.sources, "profile", None) is not None
+        if namespace == "basket":
+            return bool(self.settings.basket.callable) or getattr(self.sources, "basket", None) is not None
+        return namespace not in NAMESPACES
 
     async def record_event(self, scope: Scope, event: ClientEvent) -> list[str]:
         self._log_client_event(scope, event)

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.problems import ProblemsError
-from smalldata.settings import Settings
+from smalldata.settings import Settings, UserSettings
 from smalldata.state import CookieStore, StateSettings
 
 ZONE = ZoneInfo("Europe/Copenhagen")
@@ -182,3 +182,19 @@ def test_a_provider_that_raises_leaves_its_signals_unknown_and_the_page_personal
     with make_client(tmp_path) as client:
         response = client.get("/", headers={"user-agent": "Mozilla/5.0 (iPhone)"})
     assert decision(response)["greeting"] == "Hello"  # type: ignore[index]
+
+
+async def signed_in_customer(scope: Any) -> dict[str, Any]:
+    return {"id": "c-42", "first_name": "Ada"}
+
+
+def test_an_async_user_callable_is_awaited_before_the_rules_decide(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - id: hi\n    when: {user.logged_in: true}\n    then: {greeting: 'Hi {user.first_name}'}\n",
+        encoding="utf-8",
+    )
+    settings = SETTINGS.model_copy(update={"user": UserSettings(callable=f"{__name__}:signed_in_customer")})
+    app = Starlette(routes=[Route("/{path:path}", page)])
+    app.add_middleware(SmallData, rules=tmp_path, settings=settings, clock=lambda: WEDNESDAY_10, events=NullSink())
+    with TestClient(app) as client:
+        assert (decision(client.get("/")) or {}).get("greeting") == "Hi Ada"
