@@ -18,10 +18,9 @@ import math
 import threading
 from typing import TYPE_CHECKING, Any
 
-from cachetools import TTLCache
-
 from smalldata.settings import Settings, Store
 from smalldata.signals.clock import is_open
+from smalldata.signals.memo import MISSING, ShortMemo
 
 if TYPE_CHECKING:
     from smalldata.signals.context import RequestContext
@@ -74,7 +73,7 @@ def _from_database(ctx: RequestContext) -> dict[str, Any]:
     if not path or not address:
         return _unknown()
     found = geo_database(path, ctx.settings.geo.cache_size).lookup(address)
-    return dict(found) if found is not None else _unknown()
+    return dict(found) if found is not None else _unknown()  # a copy: nearest_store is added to it
 
 
 def _is_public(address: str) -> bool:
@@ -96,16 +95,18 @@ class GeoDatabase:
         self.lookups = 0
         self._reader: Any = None
         self._lock = threading.Lock()
-        self._cache: TTLCache[str, dict[str, Any] | None] = TTLCache(maxsize=max(cache_size, 1), ttl=CACHE_SECONDS)
+        self._cache: ShortMemo[str, dict[str, Any] | None] = ShortMemo(max(cache_size, 1), CACHE_SECONDS)
 
     def lookup(self, address: str) -> dict[str, Any] | None:
-        """``geo`` values for an address, or None when private, loopback or not in the database."""
-        try:
-            return self._cache[address]
-        except KeyError:
-            pass
+        """``geo`` values for an address, or None when private, loopback or not in the database.
+
+        The answer is shared by every request from the address: copy it before changing it.
+        """
+        found = self._cache.get(address)
+        if found is not MISSING:
+            return found  # type: ignore[return-value]
         if not _is_public(address):
-            self._cache[address] = None
+            self._cache.put(address, None)
             return None
         reader = self.open()
         if reader is None:
@@ -116,7 +117,7 @@ class GeoDatabase:
         except (ValueError, TypeError):  # not an address the database can hold
             record = None
         values = _values(record) if isinstance(record, dict) else None
-        self._cache[address] = values
+        self._cache.put(address, values)
         return values
 
     def close(self) -> None:
@@ -229,13 +230,37 @@ def nearest_store(
     """``{name, distance_km, open}`` of the closest configured store, or None."""
     if latitude is None or longitude is None or not settings.stores:
         return None
-    best: tuple[float, Store] = min(
-        ((haversine_km(latitude, longitude, store.latitude, store.longitude), store) for store in settings.stores),
-        key=lambda pair: pair[0],
-    )
-    distance, store = best
+    name, distance, store = _CLOSEST.find(settings.stores, latitude, longitude)
     return {
-        "name": store.name,
-        "distance_km": round(distance, 1),
+        "name": name,
+        "distance_km": distance,
         "open": is_open(store if store.opening_hours is not None else settings, ctx.now),
     }
+
+
+class _Closest:
+    """The closest store (name, rounded distance, store) per location and list of stores.
+
+    Visitors come from a few thousand places (city coordinates, not addresses),
+    so the haversines run once per place, not once per request.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._found: dict[tuple[float, float], tuple[tuple[Store, ...], str, float, Store]] = {}
+
+    def find(self, stores: tuple[Store, ...], latitude: float, longitude: float) -> tuple[str, float, Store]:
+        found = self._found.get((latitude, longitude))
+        if found is None or found[0] is not stores:  # each answer names the store list it is for
+            best: tuple[float, Store] = min(
+                ((haversine_km(latitude, longitude, store.latitude, store.longitude), store) for store in stores),
+                key=lambda pair: pair[0],
+            )
+            found = (stores, best[1].name, round(best[0], 1), best[1])
+            if len(self._found) >= self.size:
+                self._found = {}
+            self._found[(latitude, longitude)] = found
+        return found[1], found[2], found[3]
+
+
+_CLOSEST = _Closest()

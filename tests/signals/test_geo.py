@@ -140,3 +140,21 @@ def test_nearest_store_is_unknown_without_coordinates(city_mmdb: Path) -> None:
 
 def test_haversine_copenhagen_to_london() -> None:
     assert round(haversine_km(55.6761, 12.5683, 51.5072, -0.1276)) == 956
+
+
+def test_other_store_lists_at_the_same_place_get_their_own_nearest_store(city_mmdb: Path) -> None:
+    for stores, name in [(STORES, "London"), (STORES[:1], "Copenhagen"), (STORES, "London")]:
+        config = settings(geo={"database": str(city_mmdb)}, stores=stores)
+        assert request("/", client_ip=LONDON, config=config).get("geo.nearest_store")["name"] == name
+
+
+def test_cached_addresses_are_forgotten_after_ten_minutes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from smalldata.signals import memo
+
+    clock = [1000.0]
+    monkeypatch.setattr(memo.time, "monotonic", lambda: clock[0])
+    path = build_city_mmdb(tmp_path / "City.mmdb")
+    geo(LONDON, path)
+    clock[0] += 601
+    geo(LONDON, path)
+    assert geo_database(str(path)).lookups == 2
