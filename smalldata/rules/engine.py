@@ -44,6 +44,12 @@ class Engine:
         self.settings = settings or Settings()
         self._rules = ruleset.rules
         self._needs_now = any(rule.active is not None for rule in ruleset.rules)
+        # What the quiet loop looks at, unpacked once: attribute lookups cost more than the checks.
+        # Slots are None for a rule that adds tags (it runs even when its slots are taken).
+        self._quiet = tuple(
+            (rule.slots if rule.slots and not rule.tags else None, rule.active, rule.condition.test, rule)
+            for rule in ruleset.rules
+        )
 
     def decide(
         self,
@@ -80,18 +86,16 @@ class Engine:
         for the rules that are shadowed, inactive or fail their condition (nearly all).
         """
         taken = decision.slot_rules
-        for rule in self._rules:
-            slots = rule.slots
-            if slots and not rule.tags:
+        for slots, active, test, rule in self._quiet:
+            if slots is not None:
                 for slot in slots:
                     if slot not in taken:
                         break
                 else:
                     continue  # every slot it could fill is taken: it cannot win
-            active = rule.active
             if active is not None and (now is None or not active.contains(now)):
                 continue
-            if rule.condition.test(signals):
+            if test(signals):
                 self._evaluate(rule, signals, decision, taken, now, caps, visitor_id, forced, False)
 
     def _evaluate(
