@@ -80,6 +80,11 @@ def parse_cookie_basket(value: str) -> Any:
     return None
 
 
+def prefetch_needed(ctx: RequestContext) -> bool:
+    """Whether :func:`prefetch_basket` has anything to await: a basket callable or the basket service."""
+    return bool(ctx.settings.basket.callable) or (ctx.sources is not None and ctx.sources.basket is not None)
+
+
 async def prefetch_basket(ctx: RequestContext) -> None:
     """Await an async basket callable or the basket service (only when ``basket.*`` is read)."""
     settings = ctx.settings.basket

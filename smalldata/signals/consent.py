@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from smalldata.state.config import ConsentSettings
 
-__all__ = ["NAMES", "consent_signals"]
+__all__ = ["NAMES", "consent_signals", "consent_values"]
 
 NAMES = ("consent.personalisation", "consent.storage")
 _ITEMS = re.compile(r"[\s,;|&]+")
@@ -34,6 +34,14 @@ def consent_signals(
     """
     allowed = _allowed(headers, cookies, config)
     return {"consent.personalisation": allowed, "consent.storage": allowed}
+
+
+def consent_values(
+    headers: Mapping[str, str], cookies: Mapping[str, str], config: ConsentSettings
+) -> dict[str, Any]:
+    """:func:`consent_signals` with short names, as the provider answers."""
+    allowed = _allowed(headers, cookies, config)
+    return {"personalisation": allowed, "storage": allowed}
 
 
 def _allowed(

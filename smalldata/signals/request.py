@@ -37,13 +37,28 @@ _EMPTY: Mapping[str, Any] = {}
 
 _providers: dict[str, Provider] = {}
 _prefetchers: dict[str, Prefetcher] = {}
+_prefetch_needed: dict[str, Callable[[RequestContext], bool]] = {}
 
 
-def register_provider(namespace: str, provider: Provider, prefetch: Prefetcher | None = None) -> None:
-    """Plug a namespace's provider (and optional async prefetch) into every ``RequestSignals``."""
+def register_provider(
+    namespace: str,
+    provider: Provider,
+    prefetch: Prefetcher | None = None,
+    *,
+    needed: Callable[[RequestContext], bool] | None = None,
+) -> None:
+    """Plug a namespace's provider (and optional async prefetch) into every ``RequestSignals``.
+
+    ``needed(ctx)``, when given, says cheaply whether this request has anything to
+    prefetch; without it the prefetch always runs.
+    """
     _providers[namespace] = provider
     if prefetch is not None:
         _prefetchers[namespace] = prefetch
+        if needed is not None:
+            _prefetch_needed[namespace] = needed
+        else:
+            _prefetch_needed.pop(namespace, None)
 
 
 def default_providers() -> dict[str, Provider]:
@@ -61,38 +76,34 @@ def _register_builtins() -> None:
     register_provider("campaign", campaign.campaign_signals)
     register_provider("device", device.device_signals)
     register_provider("geo", geo.geo_signals)
-    register_provider("user", user.user_signals, user.prefetch_user)
-    register_provider("basket", basket.basket_signals, basket.prefetch_basket)
+    register_provider("user", user.user_signals, user.prefetch_user, needed=user.prefetch_needed)
+    register_provider("basket", basket.basket_signals, basket.prefetch_basket, needed=basket.prefetch_needed)
     _register_state_providers()
 
 
 def _register_state_providers() -> None:
     """``visitor``, ``history`` and ``consent`` come from the state package's pure functions."""
     try:
-        from smalldata.signals.consent import consent_signals
-        from smalldata.signals.history import history_signals
-        from smalldata.signals.visitor import visitor_signals
+        from smalldata.signals.consent import consent_values
+        from smalldata.signals.history import history_values
+        from smalldata.signals.visitor import visitor_values
     except ImportError:  # pragma: no cover - the state package is not there yet
         logger.debug("visitor/history/consent providers not available")
         return
 
+    # the *_values functions answer with short names already: no second dict per request
     def visitor(ctx: RequestContext) -> Mapping[str, Any]:
-        return _short(visitor_signals(ctx.visitor, ctx.now))
+        return visitor_values(ctx.visitor, ctx.now)
 
     def history(ctx: RequestContext) -> Mapping[str, Any]:
-        return _short(history_signals(ctx.visitor))
+        return history_values(ctx.visitor)
 
     def consent(ctx: RequestContext) -> Mapping[str, Any]:
-        return _short(consent_signals(ctx.headers, ctx.cookies, ctx.settings.consent))
+        return consent_values(ctx.headers, ctx.cookies, ctx.settings.consent)
 
     register_provider("visitor", visitor)
     register_provider("history", history)
     register_provider("consent", consent)
-
-
-def _short(values: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"visitor.id": ...}`` → ``{"id": ...}``, the shape every provider returns."""
-    return {name.partition(".")[2] or name: value for name, value in values.items()}
 
 
 @lru_cache(maxsize=64)
@@ -144,6 +155,7 @@ class RequestSignals:
         Call it with the namespaces the ruleset reads; the others are never fetched.
         A failing or slow source leaves its signals unknown; this never raises.
         """
+        ctx = self.ctx
         wanted = [
             _prefetchers[namespace]
             for namespace in dict.fromkeys(namespaces)
@@ -151,14 +163,18 @@ class RequestSignals:
             and namespace in self._providers
             and namespace not in self._values
             and not self._fully_overridden(namespace)
+            and _prefetch_wanted(namespace, ctx)
         ]
-        if not wanted:
+        if not wanted:  # nothing remote to wait for: no coroutine, no task (~20 µs saved per page)
             return
         # first who the user is (an async callable): the basket service may be keyed by the user's id
         from smalldata.signals.user import resolve_identity
 
-        await _quietly(resolve_identity(self.ctx))
-        await asyncio.gather(*(_quietly(prefetcher(self.ctx)) for prefetcher in wanted))
+        await _quietly(resolve_identity(ctx))
+        if len(wanted) == 1:
+            await _quietly(wanted[0](ctx))
+        else:
+            await asyncio.gather(*(_quietly(prefetcher(ctx)) for prefetcher in wanted))
 
     def _compute(self, namespace: str) -> Mapping[str, Any]:
         return compute_namespace(self._seen, namespace)
@@ -214,6 +230,17 @@ def compute_namespace(reads: _Reads, namespace: str) -> Mapping[str, Any]:
 def _fully_overridden(overrides: Mapping[str, Any], namespace: str) -> bool:
     names = _base_names(namespace)
     return bool(names) and names <= overrides.keys()
+
+
+def _prefetch_wanted(namespace: str, ctx: RequestContext) -> bool:
+    needed = _prefetch_needed.get(namespace)
+    if needed is None:
+        return True
+    try:
+        return needed(ctx)
+    except Exception:  # a broken check must not skip the data: prefetch as before
+        logger.exception("prefetch check for %r failed", namespace)
+        return True
 
 
 async def _quietly(job: Awaitable[None]) -> None:

@@ -122,6 +122,11 @@ def _call(function: Callable[..., Any], scope: Mapping[str, Any]) -> dict[str, A
         return None
 
 
+def prefetch_needed(ctx: RequestContext) -> bool:
+    """Whether :func:`prefetch_user` has anything to await: a user callable or a profile service."""
+    return bool(ctx.settings.user.callable) or (ctx.sources is not None and ctx.sources.profile is not None)
+
+
 async def resolve_identity(ctx: RequestContext) -> None:
     """Await an async ``user.callable`` into ``ctx.prefetched`` (once per request)."""
     dotted = ctx.settings.user.callable

@@ -140,3 +140,59 @@ def test_make_scope_with_a_bare_path_and_no_client() -> None:
     scope = make_scope("/", client_ip=None)
     assert scope["client"] is None
     assert scope["headers"] == [(b"host", b"localhost")]
+
+
+@pytest.fixture
+def isolated_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smalldata.signals import request as module
+
+    module.default_providers()
+    monkeypatch.setattr(module, "_providers", dict(module._providers))
+    monkeypatch.setattr(module, "_prefetchers", dict(module._prefetchers))
+    monkeypatch.setattr(module, "_prefetch_needed", dict(module._prefetch_needed))
+
+
+@pytest.mark.parametrize(("needed", "runs"), [(None, True), (lambda ctx: True, True), (lambda ctx: False, False)])
+async def test_a_prefetch_runs_unless_its_check_says_there_is_nothing_to_fetch(
+    isolated_registry: None, needed: Any, runs: bool
+) -> None:
+    from smalldata.signals.request import register_provider
+
+    ran: list[str] = []
+
+    async def prefetch(ctx: RequestContext) -> None:
+        ran.append("fetched")
+        ctx.prefetched["stock"] = 7
+
+    register_provider("stock", lambda ctx: {"level": ctx.prefetched.get("stock")}, prefetch, needed=needed)
+    signals = request("/")
+    await signals.prefetch(["stock"])
+
+    assert ran == (["fetched"] if runs else [])
+    assert signals.get("stock.level") == (7 if runs else None)
+
+
+async def test_without_sources_or_callables_nothing_is_prefetched(isolated_registry: None) -> None:
+    from smalldata.signals import request as module
+
+    called: list[str] = []
+    for namespace in ("user", "basket"):
+        module._prefetchers[namespace] = lambda ctx, name=namespace: called.append(name)  # type: ignore[misc]
+    signals = request("/", user=SimpleUser("ada"))
+
+    await signals.prefetch(["user", "basket"])
+
+    assert called == []
+    assert signals.get("user.logged_in") is True
+
+
+@respx.mock
+async def test_a_basket_service_alone_is_prefetched(isolated_registry: None) -> None:
+    service = respx.get(url__startswith="https://basket.example/").respond(json={"items": [{"sku": "mug"}]})
+    config = settings(basket={"service_url": "https://basket.example/b/{id}", "id_cookie": "basket_id"})
+    signals = request("/", headers={"cookie": "basket_id=b1"}, config=config, sources=Sources.from_settings(config))
+
+    await signals.prefetch(["user", "basket"])
+
+    assert service.call_count == 1
+    assert signals.get("basket.skus") == ["mug"]
