@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from smalldata.signals.basket import normalise
 from smalldata.sources import Sources
 
 from .helpers import request, settings
@@ -179,3 +180,37 @@ async def test_basket_service_keyed_by_a_user_from_an_async_callable_even_when_r
     signals = request("/", config=config, sources=Sources.from_settings(config))
     await signals.prefetch(["basket"])
     assert signals.get("basket.count") == 3
+
+
+class _Lines(Mapping[str, Any]):
+    """A basket line that is a Mapping but not a dict (an ORM row, a frozen mapping)."""
+
+    def __init__(self, **values: Any) -> None:
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+@pytest.mark.parametrize(
+    ("raw", "count", "total", "skus"),
+    [
+        ({"lines": [{"id": "a", "count": 3, "price": 2}]}, 3, 6.0, ["a"]),
+        ({"items": [{"sku": "a", "quantity": None, "qty": 5, "price": 1}]}, 0, 0, []),  # quantity given: it counts
+        ({"items": [{"sku": 7, "qty": 2, "unit_price": 1.5}, {"sku": "7", "price": 1}]}, 3, 4.0, ["7"]),
+        ({"items": [{"sku": "a", "price": float("nan")}]}, 1, None, ["a"]),
+        (_Lines(items=[_Lines(sku="a", quantity=2, price=3)]), 2, 6.0, ["a"]),
+        ([{"sku": "a"}, {"sku": "b", "quantity": 2}], 3, None, ["a", "b"]),
+        ({"items": []}, 0, 0, []),
+    ],
+)
+def test_basket_shapes_are_counted_and_summed(raw: Any, count: int, total: float | None, skus: list[str]) -> None:
+    found = normalise(raw, "DKK", None)
+    assert (found["count"], found["total"], found["skus"]) == (count, total, skus)
+    assert found["empty"] is (count == 0)
