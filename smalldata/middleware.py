@@ -109,6 +109,7 @@ class SmallData:
         self.personaliser = personaliser
         self.endpoints = Endpoints(personaliser, prefix=self.prefix, counters=self.counters)
         self.script_src = f"{self.prefix}client.js?v={CLIENT_VERSION}"
+        self.client_tag = client_tag(self.script_src).encode()  # the tag of every page without a CSP nonce
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -125,7 +126,7 @@ class SmallData:
             await self.app(scope, receive, send)
             return
         if self.deferred:
-            await self.app(scope, receive, HtmlInjector(send, scope["method"], _DeferredHooks(self.script_src)))
+            await self.app(scope, receive, HtmlInjector(send, scope["method"], _DeferredHooks(self)))
             return
         visit = await self._begin(scope)
         if visit is None:
@@ -133,7 +134,7 @@ class SmallData:
             return
         state = scope.setdefault("state", {})
         state["smalldata"] = visit.decision
-        hooks = _PageHooks(visit, self.prefix, self.script_src, path, self.counters, state, scope.get("session"))
+        hooks = _PageHooks(self, visit, path, state, scope.get("session"))
         await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
 
     def _closing_on_shutdown(self, receive: Receive) -> Receive:
@@ -168,52 +169,48 @@ class SmallData:
 class _PageHooks:
     """Headers and markup for one personalised response; every failure is contained here."""
 
-    def __init__(
-        self,
-        visit: Visit,
-        prefix: str,
-        script_src: str,
-        path: str,
-        counters: Counter[str],
-        state: dict[str, Any],
-        session: Any = None,
-    ) -> None:
+    __slots__ = ("middleware", "path", "session", "state", "visit")
+
+    def __init__(self, middleware: SmallData, visit: Visit, path: str, state: dict[str, Any], session: Any) -> None:
+        self.middleware = middleware
         self.visit = visit
+        self.path = path
         self.state = state  # the request's state, where an app may put its CSP nonce
         self.session = session
-        self.prefix = prefix
-        self.script_src = script_src
-        self.path = path
-        self.counters = counters
 
     async def start(self, headers: ResponseHeaders, *, page: bool) -> None:
+        visit = self.visit
         try:
-            cookies = await self.visit.deliver(page=page)
-            if cookies or (page and not self.visit.decision.empty):
+            cookies = await visit.deliver(page=page)
+            if cookies or (page and not visit.decision.empty):
                 make_private(headers)
                 cookie = [] if _session_varies_on_cookie(self.session) else ["Cookie"]
-                add_vary(headers, [*cookie, *self.visit.vary])
-            if self.visit.no_store:
+                add_vary(headers, [*cookie, *visit.vary])
+            if visit.no_store:
                 make_uncacheable(headers)
-            append_cookies(headers, cookies)
+            if cookies:
+                append_cookies(headers, cookies)
         except Exception:
             self._failed("recording the visit")
 
     def markup(self, headers: ResponseHeaders) -> bytes:
-        if not (self.visit.decision.slot_rules or self.visit.reported_exposures):
+        visit, middleware = self.visit, self.middleware
+        exposures = visit.reported_exposures
+        if not (visit.decision.slot_rules or exposures):
             return b""  # nothing for the client to do (tags alone stay on the server)
         try:
             nonce = csp_nonce(headers) or _state_nonce(self.state)
-            data = payload_data(self.visit, self.prefix)
-            html = payload_tag(data, nonce) + client_tag(self.script_src, nonce)
+            data = payload_data(visit, middleware.prefix, exposures)
+            tag = middleware.client_tag if nonce is None else client_tag(middleware.script_src, nonce).encode()
+            html = payload_tag(data, nonce).encode() + tag
         except Exception:
             self._failed("building the payload")
             return b""
-        self.counters["injected"] += 1
-        return html.encode()
+        middleware.counters["injected"] += 1
+        return html
 
     def _failed(self, what: str) -> None:
-        self.counters["errors"] += 1
+        self.middleware.counters["errors"] += 1
         logger.exception("smalldata: %s failed for %s; serving the page unchanged", what, self.path)
 
 
@@ -239,11 +236,14 @@ def _state_nonce(state: dict[str, Any]) -> str | None:
 class _DeferredHooks:
     """Deferred mode: the same script tag on every page, no headers changed."""
 
-    def __init__(self, script_src: str) -> None:
-        self.script_src = script_src
+    __slots__ = ("middleware",)
+
+    def __init__(self, middleware: SmallData) -> None:
+        self.middleware = middleware
 
     async def start(self, headers: ResponseHeaders, *, page: bool) -> None:
         return None
 
     def markup(self, headers: ResponseHeaders) -> bytes:
-        return client_tag(self.script_src, csp_nonce(headers)).encode()
+        nonce = csp_nonce(headers)
+        return self.middleware.client_tag if nonce is None else client_tag(self.middleware.script_src, nonce).encode()

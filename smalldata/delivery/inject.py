@@ -65,6 +65,11 @@ def _is_page(headers: ResponseHeaders, status: int, method: str) -> bool:
 class HtmlInjector:
     """Wraps ``send`` for one request; see the module docstring."""
 
+    __slots__ = (
+        "has_payload", "headers", "held", "hooks", "markup", "max_held", "method", "page", "passthrough",
+        "scan_tail", "send", "start_message",
+    )  # fmt: skip
+
     def __init__(self, send: Send, method: str, hooks: PageHooks, *, max_held: int = DEFAULT_MAX_HELD) -> None:
         self.send = send
         self.method = method
@@ -86,7 +91,8 @@ class HtmlInjector:
         elif kind == "http.response.body" and self.page and not self.passthrough:
             await self._on_body(message)
         else:
-            await self._flush_start()
+            if self.start_message is not None:
+                await self._flush_start()
             await self.send(message)
 
     async def _on_start(self, message: Message) -> None:
@@ -214,4 +220,5 @@ def _insert(body: bytes, markup: bytes) -> bytes:
     at = _last_body_end(body)
     if at is None:
         return body
-    return body[:at] + markup + body[at:]
+    view = memoryview(body)  # slices of a view are not copies: the page is copied once, into the result
+    return b"".join((view[:at], markup, view[at:]))

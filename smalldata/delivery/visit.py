@@ -88,13 +88,13 @@ class Personaliser(Protocol):
         """Ruleset version, load errors and whatever else the health endpoint should show."""
 
 
-def payload_data(visit: Visit, prefix: str) -> dict[str, Any]:
-    """What the page payload and ``/decide`` carry."""
+def payload_data(visit: Visit, prefix: str, exposures: list[Exposure] | None = None) -> dict[str, Any]:
+    """What the page payload and ``/decide`` carry (``exposures``: ``visit.reported_exposures``, if known)."""
+    if exposures is None:
+        exposures = visit.reported_exposures
     return {
         "decision": decision_json(visit.decision),
-        "exposures": [
-            {"experiment": e.experiment, "variant": e.variant, "rule": e.rule} for e in visit.reported_exposures
-        ],
+        "exposures": [{"experiment": e.experiment, "variant": e.variant, "rule": e.rule} for e in exposures],
         "version": visit.decision.ruleset_version,
         "events": prefix + "events",
     }
