@@ -41,12 +41,13 @@ from smalldata.recommend import Recommender as CatalogueRecommender
 from smalldata.rules import Engine
 from smalldata.settings import Settings, load_settings
 from smalldata.signals.base import Signals
+from smalldata.signals.campaign import campaign_from_request
 from smalldata.signals.catalog import NAMESPACES
 from smalldata.signals.clock import system_clock
 from smalldata.signals.consent import consent_signals
 from smalldata.signals.context import parse_cookies
 from smalldata.signals.request import RequestSignals, signals_for
-from smalldata.state import ConsentSettings, Period, StateStore, VisitorState, make_store
+from smalldata.state import CapView, ConsentSettings, Period, StateStore, VisitorState, make_store
 
 logger = logging.getLogger("smalldata")
 
@@ -113,10 +114,11 @@ class RulesPersonaliser:
         remote, vary = self._needs(engine)
         if remote:  # awaiting prefetch schedules tasks on the event loop (~25 us) even when none fetches
             await signals.prefetch(remote)
-        state = await self._load_state(signals, storage)
+        user_id = _user_id(signals)
+        state = await self._load_state(signals, storage, user_id)
         if preview is not None:
             return await self._preview_visit(engine, signals, state, preview, vary, scope["path"])
-        return await self._page_visit(engine, signals, state, storage, vary, scope)
+        return await self._page_visit(engine, signals, state, storage, vary, scope, user_id)
 
     async def _page_visit(
         self,
@@ -126,14 +128,14 @@ class RulesPersonaliser:
         storage: bool,
         vary: tuple[str, ...],
         scope: Scope,
+        user_id: str | None,
     ) -> Visit:
         """The page as this visitor sees it; recorded (caps, tags, exposures, cookie) once it is a page."""
         now = signals.ctx.now
-        decision = engine.decide(
-            signals, caps=state.caps_at(now) if state else None, visitor_id=state.id if state else None
-        )
-        if state is not None:
-            _drop_dismissed_chat(decision, state, now)
+        caps = state.caps_at(now) if state is not None else None
+        decision = engine.decide(signals, caps=caps, visitor_id=state.id if state is not None else None)
+        if caps is not None:
+            _drop_dismissed_chat(decision, caps)
         if decision.recommendations and self.recommender is not None:
             await self._recommend(decision, signals)
         self.counters["decisions"] += 1
@@ -144,7 +146,7 @@ class RulesPersonaliser:
             if not page or state is None:
                 return [], None
             exposures = state.apply(decision, now)
-            cookies = await self.store.save(state, storage=storage, secure=secure, user_id=_user_id(signals))
+            cookies = await self.store.save(state, storage=storage, secure=secure, user_id=user_id)
             if exposures:
                 self._log_exposures(exposures, state.id, decision.ruleset_version, page_path)
             return cookies, exposures
@@ -183,14 +185,12 @@ class RulesPersonaliser:
 
         return Visit(decision, vary, record, no_store=True)
 
-    async def _load_state(self, signals: RequestSignals, storage: bool) -> VisitorState | None:
+    async def _load_state(self, signals: RequestSignals, storage: bool, user_id: str | None) -> VisitorState | None:
         ctx = signals.ctx
-        state = await self.store.load(ctx.cookies, now=ctx.now, storage=storage, user_id=_user_id(signals))
+        state = await self.store.load(ctx.cookies, now=ctx.now, storage=storage, user_id=user_id)
         if state is None:
             return None
         if state.touch(ctx.now):
-            from smalldata.signals.campaign import campaign_from_request
-
             state.set_campaign(campaign_from_request(ctx))
         query = signals.get("page.query") or {}
         state.record_page(signals.get("page.product"), signals.get("page.category"), query.get(self.search_param))
@@ -313,9 +313,9 @@ def _catalogue_health(recommender: Any) -> dict[str, Any] | None:
     }
 
 
-def _drop_dismissed_chat(decision: Decision, state: VisitorState, now: datetime) -> None:
+def _drop_dismissed_chat(decision: Decision, caps: CapView) -> None:
     chat = decision.chat
-    if chat is not None and state.caps_at(now).count(DISMISSED_PREFIX + chat.rule, "day") > 0:
+    if chat is not None and caps.count(DISMISSED_PREFIX + chat.rule, "day") > 0:
         decision.chat = None
         decision.slot_rules.pop("chat", None)
 
