@@ -9,10 +9,10 @@ classification (mobile, tablet, bot, touch) is still ``user-agents``' own.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any
 
-from cachetools import LRUCache
 from user_agents.parsers import (
     UserAgent,
     parse_browser,
@@ -39,7 +39,10 @@ class UserAgentParser:
     """
 
     def __init__(self, maxsize: int = 10_000) -> None:
-        self.cache: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=maxsize)
+        # A plain dict kept in recency order (a hit moves its entry last): cachetools' LRUCache
+        # runs several Python calls per hit, and this runs on every page.
+        self.cache: dict[str, dict[str, Any]] = {}
+        self.maxsize = max(1, maxsize)
         self.cold_parses = 0
         self._lock = threading.Lock()
         self._fast: Any = None
@@ -51,11 +54,16 @@ class UserAgentParser:
             return dict(UNKNOWN)
         # a bound keeps hostile megabyte headers out of the parser and the cache keys
         key = user_agent[:MAX_USER_AGENT]
-        found = self.cache.get(key)
+        cache = self.cache
+        found = cache.pop(key, None)
         if found is None:
             found = self._classify(self._user_agent(key))
             self.cold_parses += 1
-            self.cache[key] = found
+            if len(cache) >= self.maxsize:
+                # the first key is the least recently used (errors: another thread won the race)
+                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                    del cache[next(iter(cache))]
+        cache[key] = found  # (re)inserted last: the most recently used
         return dict(found)
 
     def warm_up(self) -> None:

@@ -107,3 +107,14 @@ def test_warm_up_loads_the_parser_without_filling_the_cache() -> None:
     parser.warm_up()
     assert parser.cold_parses == 0 and len(parser.cache) == 0
     assert parser.parse(IPHONE)["type"] == "mobile"
+
+
+def test_a_full_cache_forgets_the_least_recently_used_user_agent() -> None:
+    parser = UserAgentParser(maxsize=2)
+    parser.parse(IPHONE)
+    parser.parse(GOOGLEBOT)
+    parser.parse(IPHONE)  # used again: GOOGLEBOT is now the least recent
+    parser.parse(CURL)
+
+    assert set(parser.cache) == {IPHONE, CURL}
+    assert parser.cold_parses == 3
