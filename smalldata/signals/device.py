@@ -79,23 +79,22 @@ class UserAgentParser:
         fast = self._fast_resolver()
         if fast is None:
             return UserAgent(text)
-        from ua_parser import Domain
-
-        result = fast(text, Domain.ALL)
+        # The resolver's three Rust extractors, called directly: its Python wrapper (enum flag
+        # tests, result dataclasses) cost as much again as the extraction on a cold parse.
         agent: UserAgent = UserAgent.__new__(UserAgent)
         agent.ua_string = text
-        browser, os, device = result.user_agent, result.os, result.device
-        agent.browser = (
-            parse_browser(browser.family, browser.major, browser.minor, browser.patch)
-            if browser
-            else parse_browser("Other")
-        )
-        agent.os = (
-            parse_operating_system(os.family, os.major, os.minor, os.patch) if os else parse_operating_system("Other")
-        )
-        agent.device = (
-            parse_device(device.family, device.brand, device.model) if device else parse_device("Other", None, None)
-        )
+        if browser := fast.ua.extract(text):
+            agent.browser = parse_browser(browser.family, browser.major, browser.minor, browser.patch)
+        else:
+            agent.browser = parse_browser("Other")
+        if os := fast.os.extract(text):
+            agent.os = parse_operating_system(os.family, os.major, os.minor, os.patch)
+        else:
+            agent.os = parse_operating_system("Other")
+        if device := fast.de.extract(text):
+            agent.device = parse_device(device.family, device.brand, device.model)
+        else:
+            agent.device = parse_device("Other", None, None)
         return agent
 
     def _fast_resolver(self) -> Any:
