@@ -22,7 +22,7 @@ MAX_ACCEPT_LANGUAGE = 256
 def page_signals(ctx: RequestContext) -> dict[str, Any]:
     """The ``page`` namespace for one request."""
     path = _path(ctx.scope)
-    found = match_path(ctx.settings.page, path)
+    found = _PATHS.match(ctx.settings.page, path)
     return {
         "path": path,
         "url": page_url(ctx),
@@ -89,6 +89,28 @@ def match_path(settings: PageSettings, path: str) -> dict[str, str]:
                 if value and name not in found:
                     found[name] = value
     return found
+
+
+class _PathMemo:
+    """:func:`match_path` per path and ``PageSettings`` (a shop has a few thousand pages)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._found: dict[str, tuple[PageSettings, dict[str, str]]] = {}
+
+    def match(self, settings: PageSettings, path: str) -> dict[str, str]:
+        """The answer is shared by every request for the path: read it, never change it."""
+        known = self._found.get(path)
+        if known is not None and known[0] is settings:  # each answer names the settings it is for
+            return known[1]
+        answer = match_path(settings, path)
+        if len(self._found) >= self.size:
+            self._found = {}
+        self._found[path] = (settings, answer)
+        return answer
+
+
+_PATHS = _PathMemo()
 
 
 @lru_cache(maxsize=256)

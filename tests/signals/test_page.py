@@ -92,3 +92,12 @@ def test_host_header_missing_falls_back_to_the_server() -> None:
     signals.ctx.scope["headers"] = []
     signals.ctx._headers = None
     assert signals.get("page.url") == "http://localhost/x"
+
+
+def test_other_page_settings_for_the_same_path_get_their_own_answer() -> None:
+    shoes = settings(page={"category": "/c/{category}"})
+    products = settings(page={"product": "/c/{product}"})
+    for _ in range(2):  # the second round is answered from the path memo
+        assert request("/c/shoes", config=shoes).get("page.category") == "shoes"
+        assert request("/c/shoes", config=products).get("page.category") is None
+        assert request("/c/shoes", config=products).get("page.product") == "shoes"
