@@ -80,9 +80,13 @@ class RequestContext:
     def query(self) -> dict[str, str]:
         """The first value of each query parameter (bounded), see :func:`page.query_params`."""
         if self._query is None:
-            from smalldata.signals.page import query_params
+            raw = self.scope.get("query_string") or b""
+            if not raw:  # most pages: nothing to import or split
+                self._query = {}
+            else:
+                from smalldata.signals.page import query_params
 
-            self._query = query_params(self.scope.get("query_string") or b"")
+                self._query = query_params(raw)
         return self._query
 
     @property

@@ -76,6 +76,10 @@ def identity(found: Any) -> dict[str, Any] | None:
     """Normalise what an app calls its user: a mapping, an id, or an object like Starlette's ``BaseUser``."""
     if found is None:
         return None
+    if type(found) is dict:  # the usual session dict: no ABC isinstance checks (~1 µs)
+        data = dict(found)
+        data["logged_in"] = bool(data.get("logged_in", data.get("is_authenticated", True)))
+        return data
     if isinstance(found, bool):
         return {"logged_in": found}
     if isinstance(found, str | int):
