@@ -186,16 +186,17 @@ class VisitorState:
         self.touched = True
         last = self.last_seen
         new_visit = last is None or self.visit_start is None or now - last > idle
+        second = _second(now)
         if new_visit:
             if self.last_seen is not None:
                 self.previous_visit = self.last_seen
             self.visits += 1
-            self.visit_start = _second(now)
+            self.visit_start = second
             self.pageviews = 1
             self.campaign = None  # campaign data belongs to the visit it arrived with
         else:
             self.pageviews += 1
-        self.last_seen = _second(now)
+        self.last_seen = second
         return new_visit
 
     def record_page(
@@ -229,9 +230,10 @@ class VisitorState:
         for tag in decision.tags:
             if tag and tag[:_TEXT] not in self.tags:
                 _push_last(self.tags, tag[:_TEXT], _TAGS)
-        period = self._period(now)
-        for rule_id in decision.cap_hits:
-            self.caps.hit(rule_id, period)
+        if decision.cap_hits:
+            period = self._period(now)
+            for rule_id in decision.cap_hits:
+                self.caps.hit(rule_id, period)
         return [e for e in decision.exposures if self._first_exposure(e, decision.ruleset_version)]
 
     def _first_exposure(self, exposure: Exposure, version: str) -> bool:
@@ -318,6 +320,8 @@ class VisitorState:
 
 
 def _text(value: object) -> str | None:
+    if type(value) is str:  # the usual case first: no isinstance with a union
+        return value.strip()[:_TEXT] or None
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     return str(value).strip()[:_TEXT] or None
