@@ -8,6 +8,7 @@ package calls when a visit starts) and later requests read it from there.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -23,7 +24,7 @@ MAX_VALUE = 200
 def campaign_signals(ctx: RequestContext) -> dict[str, Any]:
     """The ``campaign`` namespace: the visit's stored campaign, else this request's."""
     stored = getattr(ctx.visitor, "campaign", None)
-    if isinstance(stored, Mapping):
+    if type(stored) is dict or isinstance(stored, Mapping):  # type() first: the ABC check is slow
         return {name: stored.get(name) for name in FIELDS}
     return campaign_from_request(ctx)
 
@@ -57,9 +58,15 @@ def referrer_domain(referer: str | None, own_host: str | None) -> str | None:
     if not referer:
         return None
     host = _hostname(referer[:MAX_TEXT].strip())
-    if not host or host == _hostname(f"//{own_host}"):
+    if not host or host == _own_hostname(own_host):
         return None
     return host
+
+
+@lru_cache(maxsize=64)
+def _own_hostname(own_host: str | None) -> str | None:
+    """The shop's own host name (a handful per shop: parsed once each)."""
+    return _hostname(f"//{own_host}")
 
 
 def _hostname(url: str) -> str | None:
