@@ -77,6 +77,14 @@ def _from_database(ctx: RequestContext) -> dict[str, Any]:
 
 
 def _is_public(address: str) -> bool:
+    from smalldata.signals.context import _address_text, parse_ip
+
+    # The request's context parsed this text a moment ago: reuse that object when it is exactly
+    # what ip_address(address) gives (its canonical text is the address), instead of parsing again.
+    if _address_text(address) == address:
+        parsed = parse_ip(address)
+        if parsed is not None:
+            return parsed.is_global
     try:
         return ipaddress.ip_address(address).is_global
     except ValueError:
