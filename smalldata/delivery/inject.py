@@ -89,7 +89,10 @@ class HtmlInjector:
         if kind == "http.response.start":
             await self._on_start(message)
         elif kind == "http.response.body" and self.page and not self.passthrough:
-            await self._on_body(message)
+            if self.start_message is not None and not message.get("more_body", False):
+                await self._send_whole(message.get("body", b""), message)  # the common case, one await deep
+            else:
+                await self._on_body(message)
         else:
             if self.start_message is not None:
                 await self._flush_start()
@@ -103,8 +106,8 @@ class HtmlInjector:
         if self.page:
             self.markup = self.hooks.markup(headers)
         if not self.page or not self.markup:
-            self.page = False
-            await self._flush_start()
+            self.page, self.start_message = False, None
+            await self.send(message)
 
     async def _on_body(self, message: Message) -> None:
         chunk: bytes = message.get("body", b"")
@@ -135,7 +138,9 @@ class HtmlInjector:
             if "content-length" in headers:
                 headers["Content-Length"] = str(len(new_body))
             weaken_etag(headers)
-        await self._flush_start()
+        start, self.start_message = self.start_message, None
+        assert start is not None
+        await self.send(start)
         await self.send({**message, "body": new_body})
 
     async def _send_last(self, buffer: bytes, message: Message) -> None:
