@@ -9,10 +9,11 @@ request is the difference of the two wall times, measured with
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,49 @@ async def run_paired(bare: App, smalldata: App, mix: Mix, *, warmup: int, count:
 
 
 # -- apps ------------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def running(*apps: App) -> AsyncIterator[None]:
+    """Start the apps' lifespans and shut them down afterwards, as a server would.
+
+    Shutdown is when the middleware writes pending events and closes its
+    connections; without it, background writers outlive the benchmark's loop.
+    """
+    stops = []
+    for app in apps:
+        stops.append(await _start(app))
+    try:
+        yield
+    finally:
+        for stop in stops:
+            await stop()
+
+
+async def _start(app: App) -> Callable[[], Awaitable[None]]:
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    started = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        return await inbox.get()
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"].startswith("lifespan.startup."):
+            started.set()
+
+    scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+    task = asyncio.create_task(app(scope, receive, send))
+    await inbox.put({"type": "lifespan.startup"})
+    await asyncio.wait({task, asyncio.create_task(started.wait())}, return_when=asyncio.FIRST_COMPLETED)
+
+    async def stop() -> None:
+        await inbox.put({"type": "lifespan.shutdown"})
+        try:
+            await asyncio.wait_for(task, 30)
+        except Exception:  # an app without lifespan support, or one that fails to stop: not our figure
+            task.cancel()
+
+    return stop
 
 
 def shop_pair(rules: Path, config: Path) -> tuple[App, App]:

@@ -111,24 +111,26 @@ async def _measure(plan: Plan, work: Path) -> dict[str, Any]:
         count = plan.requests if key == "100" else plan.requests_other
         bare, with_smalldata = inprocess.shop_pair(rulesets[key], config)
         mix = copy.deepcopy(template)
-        measured = await inprocess.run_paired(bare, with_smalldata, mix, warmup=plan.warmup, count=count)
-        overhead[key] = stats(measured)
-        if key == "100":
-            report["traffic"] = _traffic_summary(template, count)
-            _progress("phases, 100 rules")
-            report["phases"] = await inprocess.phase_pass(bare, with_smalldata, mix, plan.phases)
-            _progress("cold cache, 100 rules")
-            report["cold"] = stats(await inprocess.paired(bare, with_smalldata, cold_requests(geo, plan.cold)))
-            report["cold"]["what"] = "first request of a never-seen User-Agent and IP, new visitor"
+        async with inprocess.running(bare, with_smalldata):
+            measured = await inprocess.run_paired(bare, with_smalldata, mix, warmup=plan.warmup, count=count)
+            overhead[key] = stats(measured)
+            if key == "100":
+                report["traffic"] = _traffic_summary(template, count)
+                _progress("phases, 100 rules")
+                report["phases"] = await inprocess.phase_pass(bare, with_smalldata, mix, plan.phases)
+                _progress("cold cache, 100 rules")
+                report["cold"] = stats(await inprocess.paired(bare, with_smalldata, cold_requests(geo, plan.cold)))
+                report["cold"]["what"] = "first request of a never-seen User-Agent and IP, new visitor"
     report["overhead"] = overhead
 
     sizes: dict[str, Any] = {}
     for label, size in PAGE_SIZES.items():
         _progress(f"page size {label}, 100 rules")
         bare, with_smalldata = inprocess.page_pair(rulesets["100"], config, size)
-        measured = await inprocess.run_paired(
-            bare, with_smalldata, copy.deepcopy(template), warmup=plan.warmup // 4, count=plan.requests_other
-        )
+        async with inprocess.running(bare, with_smalldata):
+            measured = await inprocess.run_paired(
+                bare, with_smalldata, copy.deepcopy(template), warmup=plan.warmup // 4, count=plan.requests_other
+            )
         sizes[label] = stats(measured)
     report["page_size"] = sizes
 
@@ -171,6 +173,9 @@ def _setup_geo(work: Path) -> Path:
     database = traffic.build_mmdb(work / "bench-city.mmdb", traffic.plan_geo())
     data["geo"] = {**(data.get("geo") or {}), "database": str(database)}
     data["state"] = {**(data.get("state") or {}), "secret_keys": [traffic.SECRET]}
+    events = data.get("events") or {}
+    if isinstance(events, dict) and events.get("sink", "file") == "file":  # as shipped, but not into the repository
+        data["events"] = {**events, "sink": "file", "path": str(work / "events.jsonl")}
     config = work / "smalldata.yaml"
     config.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return config
