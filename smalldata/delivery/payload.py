@@ -53,7 +53,33 @@ def _json_encoder() -> Callable[[Any], str]:
     return encode
 
 
-_encode_json = _json_encoder()
+def _fast_json_encoder(fallback: Callable[[Any], str]) -> Callable[[Any], str]:
+    """The same JSON through ``orjson`` when it is installed (the ``fast`` extra): ~5x quicker.
+
+    Dates, datetimes and dataclasses are handed to ``default=str`` as the
+    standard library does. What orjson refuses (integers beyond 64 bits, lone
+    surrogates) goes to ``fallback``. Two differences remain, both invisible to
+    ``JSON.parse``: exponents are written ``1e300`` not ``1e+300``, and NaN or
+    infinity become ``null`` (the standard library writes ``NaN``, which no
+    JSON parser accepts).
+    """
+    try:
+        import orjson
+    except ImportError:
+        return fallback
+    dumps = orjson.dumps
+    options = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+    def encode(data: Any) -> str:
+        try:
+            return dumps(data, default=str, option=options).decode()
+        except TypeError:
+            return fallback(data)
+
+    return encode
+
+
+_encode_json = _fast_json_encoder(_json_encoder())
 
 # A nonce is base64 (RFC 7636 charset plus base64's own); anything else is not a nonce.
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/_=-]+)'")

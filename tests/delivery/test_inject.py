@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, datetime
 
 import pytest
 
@@ -211,3 +212,22 @@ async def test_nonce_left_by_the_app_in_request_state_is_used(wrap) -> None:
 
     result = await call(wrap(app))
     assert result.body.count(b'nonce="fromstate"') == 2
+
+
+ODD_VALUES = [
+    pytest.param('\x00\x1f\n\t"\\ \u2028\u2029 æøå 😀 </script><!--&', id="escapes and non-ASCII"),
+    pytest.param([1.5, 0.1, -0.0, 249.0, 1e15, 10**20, 2**70], id="numbers, beyond 64 bits too"),
+    pytest.param({1: "int key", None: "null key"}, id="keys that are not text"),
+    pytest.param({"date": date(2026, 11, 25), "moment": datetime(2026, 11, 25, 10, 30)}, id="dates"),
+]
+SCRIPT_ESCAPES = {"<": "\\u003C", ">": "\\u003E", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+@pytest.mark.parametrize("value", ODD_VALUES)
+def test_payload_json_is_what_the_standard_library_writes_made_script_safe(value: object) -> None:
+    from smalldata.delivery.payload import json_script_text
+
+    expected = json.dumps({"value": value}, ensure_ascii=False, separators=(",", ":"), default=str)
+    for char, escaped in SCRIPT_ESCAPES.items():
+        expected = expected.replace(char, escaped)
+    assert json_script_text({"value": value}) == expected
