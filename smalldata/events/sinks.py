@@ -116,8 +116,11 @@ class BatchingSink:
         assert self._wake is not None
         wake = self._wake
         while not self._closing:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+            # arrives as the wait ends, and asyncio.run would then wait for this loop for ever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self.flush_seconds)
+                async with asyncio.timeout(self.flush_seconds):
+                    await wake.wait()
             wake.clear()
             await self.flush()
 

@@ -184,3 +184,29 @@ def test_incomplete_event_settings_are_refused(config: dict[str, Any], message: 
 def test_a_missing_callable_is_explained() -> None:
     with pytest.raises(ValueError, match=r"cannot import 'shop\.nothing:track'"):
         make_sink(EventSettings(sink="callable", callable="shop.nothing:track"))
+
+
+HANG_SCRIPT = """
+import asyncio
+from smalldata.events.sinks import JsonLinesSink
+
+async def serve(sink):
+    for i in range(50):
+        sink.emit({"type": "x", "i": i})
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.001)
+
+for _ in range(300):
+    asyncio.run(serve(JsonLinesSink(PATH, flush_seconds=0.0005, batch_size=5)))
+print("ended")
+"""
+
+
+def test_a_running_sink_never_keeps_asyncio_run_from_ending(tmp_path: Path) -> None:
+    # a server or script that stops without closing the sink: the writer task is cancelled and must stop
+    import subprocess
+    import sys
+
+    script = HANG_SCRIPT.replace("PATH", repr(str(tmp_path / "events.jsonl")))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ended", done.stderr
