@@ -301,9 +301,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     import importlib
+    from pathlib import Path
 
+    # the suite lives beside the package in the repository, not inside the installed package
+    root = str(Path(__file__).resolve().parent.parent)
+    if (Path(root) / "benchmarks" / "run.py").is_file() and root not in sys.path:
+        sys.path.insert(0, root)
     try:
-        # the suite lives beside the package in the repository, not inside the installed package
         bench_main = importlib.import_module("benchmarks.run").main
     except ImportError:
         print("the benchmark suite lives in benchmarks/ of the smalldata repository; run from its root",
