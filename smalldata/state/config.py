@@ -18,8 +18,9 @@ import logging
 import os
 import re
 from datetime import timedelta
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = ["ConsentSettings", "HistorySettings", "StateSettings"]
 
@@ -29,6 +30,15 @@ log = logging.getLogger("smalldata.state")
 KEYS_ENV = "SMALLDATA_SECRET_KEYS"
 _DEV_KEY = "smalldata-development-key-do-not-use-in-production"
 _COOKIE_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+def _cookie_name(value: str) -> str:
+    if not _COOKIE_NAME.match(value):
+        raise ValueError("a cookie name is 1-64 letters, digits, '_' or '-'")
+    return value
+
+
+CookieName = Annotated[str, AfterValidator(_cookie_name)]
 _MIN_KEY_LENGTH = 16
 
 
@@ -49,7 +59,7 @@ class StateSettings(_Model):
     """Where visitor state lives, how it is signed and how long it lasts."""
 
     store: str = "cookie"
-    cookie: str = "sd_visitor"
+    cookie: CookieName = "sd_visitor"
     secret_keys: tuple[SecretStr, ...] = ()
     # Browsers cap cookie lifetimes at 400 days, so a longer setting would be a lie.
     max_age_days: int = Field(default=365, ge=1, le=400)
@@ -63,13 +73,6 @@ class StateSettings(_Model):
         if value in ("cookie", "memory") or value.startswith(("redis://", "rediss://", "unix://")):
             return value
         raise ValueError(f"unknown store '{value}' (use 'cookie', 'memory' or a redis:// URL)")
-
-    @field_validator("cookie")
-    @classmethod
-    def _cookie_name(cls, value: str) -> str:
-        if not _COOKIE_NAME.match(value):
-            raise ValueError("a cookie name is 1-64 letters, digits, '_' or '-'")
-        return value
 
     @field_validator("secret_keys")
     @classmethod
@@ -115,17 +118,10 @@ class ConsentSettings(_Model):
     ``Sec-GPC: 1`` means "no" whatever the cookie says (unless ``honour_gpc`` is off).
     """
 
-    cookie: str = "sd_consent"
+    cookie: CookieName = "sd_consent"
     accepted: tuple[str, ...] = ("yes", "true", "1", "all", "accept", "accepted", "granted")
     required: bool = False
     honour_gpc: bool = True
-
-    @field_validator("cookie")
-    @classmethod
-    def _cookie_name(cls, value: str) -> str:
-        if not _COOKIE_NAME.match(value):
-            raise ValueError("a cookie name is 1-64 letters, digits, '_' or '-'")
-        return value
 
     @field_validator("accepted")
     @classmethod
