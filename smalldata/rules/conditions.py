@@ -424,7 +424,7 @@ def _leaf_test(compiled: Compiled, getter: Callable[[Signals], Any], base: str |
 def impossible(node: Node) -> str | None:
     """A reason why an AND of single-signal conditions can never hold, if there is an obvious one."""
     by_signal: dict[str, list[Leaf]] = defaultdict(list)
-    for child in _conjuncts(node):
+    for child in conjuncts(node):
         if isinstance(child, Leaf) and child.domain is not None:
             by_signal[child.signal].append(child)
     for signal, leaves in by_signal.items():
@@ -434,10 +434,11 @@ def impossible(node: Node) -> str | None:
     return None
 
 
-def _conjuncts(node: Node) -> Iterator[Node]:
+def conjuncts(node: Node) -> Iterator[Node]:
+    """The conditions that must all hold for ``node`` to hold (``all`` groups and segments opened up)."""
     if isinstance(node, Group) and node.kind == "all":
         for child in node.children:
-            yield from _conjuncts(child)
+            yield from conjuncts(child)
     else:
         yield node
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from smalldata.decision import Decision, Exposure, TraceEntry, TraceStatus
 from smalldata.rules.actions import ActionSet, NotApplied
 from smalldata.rules.experiments import CONTROL
+from smalldata.rules.index import RuleIndex
 from smalldata.rules.ruleset import CompiledRule, Ruleset
 from smalldata.settings import Settings
 from smalldata.signals.base import Signals
@@ -44,11 +45,12 @@ class Engine:
         self.settings = settings or Settings()
         self._rules = ruleset.rules
         self._needs_now = any(rule.active is not None for rule in ruleset.rules)
+        self._index = RuleIndex.build(ruleset.rules)
         # What the quiet loop looks at, unpacked once: attribute lookups cost more than the checks.
         # Slots are None for a rule that adds tags (it runs even when its slots are taken).
         self._quiet = tuple(
-            (rule.slots if rule.slots and not rule.tags else None, rule.active, rule.condition.test, rule)
-            for rule in ruleset.rules
+            (rule.slots if rule.slots and not rule.tags else None, rule.active, rule.condition.test, rule, key)
+            for rule, key in zip(ruleset.rules, self._index.keys, strict=True)
         )
 
     def decide(
@@ -80,13 +82,30 @@ class Engine:
 
     def _decide_quietly(self, signals: Signals, decision: Decision, now: datetime | None, caps: CapCounts | None,
                         visitor_id: str | None, forced: Mapping[str, str] | None) -> None:
-        """:meth:`decide` without a trace: the cheap checks inline, the rest only for rules that match.
+        """:meth:`decide` without a trace: only the rules that could still win are even looked at.
 
-        This loop runs once per rule on every page, so it avoids a call per rule
-        for the rules that are shadowed, inactive or fail their condition (nearly all).
+        The live rules are a bit mask (see :mod:`smalldata.rules.index`): a rule
+        drops out when the signal its group is keyed on has another value, or
+        when every slot it could fill is taken, and the loop jumps from one live
+        rule to the next. A live rule is then checked as before: slots, schedule,
+        condition.
         """
         taken = decision.slot_rules
-        for slots, active, test, rule in self._quiet:
+        quiet, groups, by_slot = self._quiet, self._index.groups, self._index.by_slot
+        alive = self._index.everything
+        read: set[str] = set()  # the groups whose key was read for this request
+        position = 0
+        while rest := alive >> position:
+            position += (rest & -rest).bit_length() - 1  # the next live rule
+            slots, active, test, rule, key = quiet[position]
+            bit = 1 << position
+            position += 1
+            if key is not None and key not in read:
+                read.add(key)
+                group = groups[key]
+                alive &= ~group.rules | _kept(group.by_value, group.rules, signals.get(key))
+                if not alive & bit:
+                    continue
             if slots is not None:
                 for slot in slots:
                     if slot not in taken:
@@ -96,7 +115,10 @@ class Engine:
             if active is not None and (now is None or not active.contains(now)):
                 continue
             if test(signals):
-                self._evaluate(rule, signals, decision, taken, now, caps, visitor_id, forced, False)
+                filled = len(taken)
+                self._evaluate(rule, signals, decision, taken, now, caps, visitor_id, forced, False, tested=True)
+                for slot in list(taken)[filled:]:  # rules that could only fill these are out
+                    alive &= ~by_slot.get(slot, 0)
 
     def _evaluate(
         self,
@@ -109,6 +131,8 @@ class Engine:
         visitor_id: str | None,
         forced: Mapping[str, str] | None,
         trace: bool,
+        *,
+        tested: bool = False,
     ) -> tuple[TraceStatus, TraceEntry | None]:
         slots = rule.slots
         if slots and not rule.tags and all(slot in taken for slot in slots):
@@ -124,7 +148,7 @@ class Engine:
         if active is not None and (now is None or not active.contains(now)):
             # the words of a trace are only built when someone reads them
             return "inactive", _entry(trace, rule, "inactive", f"runs {active.describe()}") if trace else None
-        if not rule.condition.test(signals):
+        if not tested and not rule.condition.test(signals):  # the quiet loop has just tested it
             return "failed", self._failure(rule, signals, now) if trace else None
         cap = rule.cap
         if cap is not None and caps is not None and caps.count(rule.id, cap.per) >= cap.max:
@@ -203,6 +227,16 @@ class Engine:
             return "shadowed", None
         by = taken[shadowed[0]] if shadowed else None
         return "shadowed", _entry(trace, rule, "shadowed", f"its slots are taken by '{by}'", by=by)
+
+
+def _kept(by_value: dict[Any, int], rules: int, value: Any) -> int:
+    """The rules of a group that ``value`` keeps (every one of them if it cannot be looked up)."""
+    if value is None:
+        return 0  # a plain comparison never matches an unknown value
+    try:
+        return by_value.get(value, 0)
+    except TypeError:  # an unhashable value (a provider's bug): leave the rules to their own tests
+        return rules
 
 
 def _entry(trace: bool, rule: CompiledRule, status: TraceStatus, detail: str = "", *,

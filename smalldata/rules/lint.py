@@ -7,7 +7,7 @@ compiling; these are the subtler cases ``smalldata check`` also reports.
 from __future__ import annotations
 
 from smalldata.problems import Problem
-from smalldata.rules.conditions import Node, _conjuncts, all_of, impossible
+from smalldata.rules.conditions import Node, all_of, conjuncts, impossible
 from smalldata.rules.ruleset import ActiveWindow, CompiledRule, Ruleset
 
 
@@ -47,8 +47,8 @@ def _implies(condition: Node, other: Node) -> bool:
     """True when ``other`` surely holds whenever ``condition`` does (a syntactic check)."""
     if other.label == "always":
         return True
-    mine = {part.label for part in _conjuncts(condition)}
-    return all(part.label in mine for part in _conjuncts(other))
+    mine = {part.label for part in conjuncts(condition)}
+    return all(part.label in mine for part in conjuncts(other))
 
 
 def _overlapping_experiments(rules: tuple[CompiledRule, ...]) -> list[Problem]:

@@ -1,0 +1,84 @@
+"""The rule index lets the engine skip rules that cannot match, and never changes a decision."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import peers, rulegen
+from smalldata.rules import Engine, StaticCaps, load_ruleset
+from smalldata.rules.index import key_of
+from smalldata.settings import Settings
+from smalldata.signals.request import make_scope, signals_for
+from tests.rules.helpers import compile_condition, write_rules
+
+SETTINGS = Settings(timezone="Europe/Copenhagen")
+ODD_VALUES: list[Any] = [None, "text", 3, 2.5, True, False, [], ["coffee"], {"a": 1}, "DK", "/products/x"]
+
+
+def test_the_indexed_engine_decides_exactly_as_testing_every_rule(tmp_path: Path) -> None:
+    # the traced path looks at every rule in turn, without the index: the reference
+    ruleset = load_ruleset(rulegen.write_ruleset(tmp_path, 600), SETTINGS)
+    engine = Engine(ruleset, SETTINGS)
+    rng = random.Random(3)
+    contexts = peers.contexts(150)
+    for context in peers.contexts(80, seed=9):  # provider bugs: any value in any signal, unhashable ones too
+        contexts.append({name: rng.choice(ODD_VALUES) if rng.random() < 0.3 else v for name, v in context.items()})
+    matched = 0
+    for n, context in enumerate(contexts):
+        context["time.now"] = datetime(2026, rng.randint(1, 12), rng.randint(1, 28), rng.randrange(24),
+                                       tzinfo=SETTINGS.zone)  # fmt: skip
+        caps = StaticCaps({rule.id: rng.randint(0, 3) for rule in ruleset.rules if rule.cap})
+        visitor = f"visitor-{n}" if n % 5 else None
+        signals = peers.FlatSignals(context)
+
+        quick = _outcome(engine, signals, caps=caps, visitor_id=visitor)
+        full = _outcome(engine, signals, caps=caps, visitor_id=visitor, trace=True)
+
+        if full != "TypeError":  # where testing every rule trips over a bad value, skipping it may not
+            assert quick == full
+        matched += len(quick[1]) if isinstance(quick, tuple) else 0
+    assert matched > len(contexts) * 3  # the contexts do make rules match
+
+
+def _outcome(engine: Engine, signals: Any, **options: Any) -> Any:
+    try:
+        decision = engine.decide(signals, **options)
+    except TypeError as exc:  # an unhashable value in a comparison: both paths must fail alike
+        return type(exc).__name__
+    return decision.to_json(), decision.matched, decision.cap_hits, decision.exposures
+
+
+def test_a_rule_is_keyed_on_its_cheapest_plain_comparison() -> None:
+    node, _ = compile_condition({"page.path": {"starts_with": "/shop"}, "geo.country": ["DK", "SE"]})
+    assert key_of(node) is None  # geo is dearer than the page test that runs first: never read for the index
+
+    node, _ = compile_condition({"user.logged_in": True, "user.tier": ["gold", "platinum"]})
+    key = key_of(node)
+    assert key is not None and (key.signal, key.values) == ("user.tier", frozenset({"gold", "platinum"}))
+
+    coffee = {"coffee": {"page.category": "coffee"}}
+    node, _ = compile_condition({"segment": "coffee", "visitor.visits": {"gte": 3}}, coffee)
+    key = key_of(node)
+    assert key is not None and (key.signal, key.values) == ("page.category", frozenset({"coffee"}))
+
+
+def test_signals_of_rules_the_index_skips_are_never_computed(tmp_path: Path) -> None:
+    folder = write_rules(tmp_path / "rules", """
+        rules:
+          - id: coffee-mobile
+            when: {page.category: coffee, device.type: mobile, geo.country: DK}
+            then: {banner: {slot: hero, text: Kaffe}}
+          - id: lamps-mobile
+            when: {page.category: lighting, device.type: mobile}
+            then: {banner: {slot: hero, text: Lamper}}
+    """)
+    engine = Engine(load_ruleset(folder, SETTINGS), SETTINGS)
+    signals = signals_for(make_scope("/category/textiles"), SETTINGS)
+
+    decision = engine.decide(signals)
+
+    assert decision.matched == []
+    assert set(signals.computed) == {"page"}  # no User-Agent parsed, no GeoIP lookup
