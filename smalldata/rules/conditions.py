@@ -69,6 +69,7 @@ class Leaf(Node):
     # set when the test is "read one whole signal, reject unknown, apply predicate" (see all_of)
     direct: tuple[str, Callable[[Any], bool]] | None = None
     inline: tuple[str, Any] | None = None  # the comparison, for smalldata.rules.fuse
+    items: frozenset[Any] | None = None  # a list signal must hold one of these (see Compiled.items)
 
     def explain(self, signals: Signals) -> Failure | None:
         if self.test(signals):
@@ -355,7 +356,8 @@ class ConditionCompiler:
         if ref.key is None and not compiled.needs_now and not compiled.null_aware:
             direct = (ref.base, compiled.predicate)
         return Leaf(test, compiled.label, reads, cost, position, ref.name, getter, compiled.domain,
-                    compiled.null_aware, direct, compiled.inline if direct else None)
+                    compiled.null_aware, direct, compiled.inline if direct else None,
+                    compiled.items if direct else None)
 
     def _fail(self, position: Position, message: str) -> Node:
         self.problems.append(Problem(position, message))

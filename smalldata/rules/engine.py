@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from smalldata.decision import Decision, Exposure, TraceEntry, TraceStatus
 from smalldata.rules.actions import ActionSet, NotApplied
@@ -103,7 +103,7 @@ class Engine:
             if key is not None and key not in read:
                 read.add(key)
                 group = groups[key]
-                alive &= ~group.rules | _kept(group.by_value, group.rules, signals.get(key))
+                alive &= ~group.rules | group.kept(signals.get(key))
                 if not alive & bit:
                     continue
             if slots is not None:
@@ -227,16 +227,6 @@ class Engine:
             return "shadowed", None
         by = taken[shadowed[0]] if shadowed else None
         return "shadowed", _entry(trace, rule, "shadowed", f"its slots are taken by '{by}'", by=by)
-
-
-def _kept(by_value: dict[Any, int], rules: int, value: Any) -> int:
-    """The rules of a group that ``value`` keeps (every one of them if it cannot be looked up)."""
-    if value is None:
-        return 0  # a plain comparison never matches an unknown value
-    try:
-        return by_value.get(value, 0)
-    except TypeError:  # an unhashable value (a provider's bug): leave the rules to their own tests
-        return rules
 
 
 def _entry(trace: bool, rule: CompiledRule, status: TraceStatus, detail: str = "", *,

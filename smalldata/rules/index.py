@@ -29,14 +29,19 @@ from smalldata.rules.ruleset import CompiledRule
 
 # operators whose test is "the value is one of these" (by ==, so a dict lookup finds every match)
 _MEMBERSHIP = frozenset({"eq", "is", "in"})
+_PLAIN_LISTS = frozenset({list, tuple, set, frozenset})
 
 
 @dataclass(frozen=True)
 class Key:
-    """The comparison a rule is keyed on: its ``signal`` must be one of ``values``."""
+    """The comparison a rule is keyed on: its ``signal`` must be one of ``values``.
+
+    For a list signal (``items``), the list must hold one of ``values``.
+    """
 
     signal: str
     values: frozenset[Any]
+    items: bool = False
 
 
 @dataclass
@@ -45,6 +50,24 @@ class Group:
 
     rules: int = 0
     by_value: dict[Any, int] = field(default_factory=dict)
+    items: bool = False  # the signal is a list: each of its items keeps rules
+
+    def kept(self, value: Any) -> int:
+        """The rules of the group that ``value`` keeps (every one of them when it cannot be looked up)."""
+        if value is None:
+            return 0  # a plain comparison never matches an unknown value, an unknown list holds nothing
+        by_value = self.by_value
+        try:
+            if not self.items:
+                return by_value.get(value, 0)
+            if type(value) not in _PLAIN_LISTS:
+                return self.rules  # an odd collection: leave the rules to their own tests
+            kept = 0
+            for item in value:
+                kept |= by_value.get(item, 0)
+            return kept
+        except TypeError:  # an unhashable value (a provider's bug): leave the rules to their own tests
+            return self.rules
 
 
 @dataclass
@@ -65,9 +88,11 @@ class RuleIndex:
         for position, rule in enumerate(rules):
             bit = 1 << position
             key = key_of(rule.condition)
+            if key is not None and groups.setdefault(key.signal, Group(items=key.items)).items != key.items:
+                key = None  # one signal read two ways (no built-in operator does): leave the rule to its test
             keys.append(key.signal if key else None)
             if key is not None:
-                group = groups.setdefault(key.signal, Group())
+                group = groups[key.signal]
                 group.rules |= bit
                 for value in key.values:
                     group.by_value[value] = group.by_value.get(value, 0) | bit
@@ -95,7 +120,11 @@ def key_of(condition: Node) -> Key | None:
 
 
 def _membership(node: Node) -> Key | None:
-    if not isinstance(node, Leaf) or node.direct is None or node.inline is None:
+    if not isinstance(node, Leaf) or node.direct is None:
+        return None
+    if node.items:
+        return Key(node.direct[0], node.items, items=True)
+    if node.inline is None:
         return None
     op, literal = node.inline
     if op not in _MEMBERSHIP:

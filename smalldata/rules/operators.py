@@ -104,6 +104,8 @@ class Compiled:
     null_aware: bool = False
     # (operator, literal) when the predicate is a plain comparison the fused condition may inline
     inline: tuple[str, Any] | None = None
+    # for a list signal: it holds only when the list has one of these items (what the rule index keys on)
+    items: frozenset[Any] | None = None
 
 
 class Literals:
@@ -441,7 +443,8 @@ def _contains(op: str, literal: Any, lit: Literals) -> Compiled:
         needle = lit.text(literal)
         if lit.kind == "text":
             return Compiled(lambda v: isinstance(v, str) and needle in v, f"{name} contains '{needle}'")
-        return Compiled(lambda v: _has(v, needle), f"{name} contains '{needle}'", inline=("has", needle))
+        return Compiled(lambda v: _has(v, needle), f"{name} contains '{needle}'", inline=("has", needle),
+                        items=frozenset([needle]))
     needles = lit.texts(literal)
     if not isinstance(literal, list):
         raise ValueError(f"{op} takes a list such as [a, b], not {_show(literal)}")
@@ -450,7 +453,9 @@ def _contains(op: str, literal: Any, lit: Literals) -> Compiled:
     label = f"{name} contains {word} of {list(needles)}"
     if lit.kind == "text":
         return Compiled(lambda v: isinstance(v, str) and quantifier(n in v for n in needles), label)
-    return Compiled(_contains_many(op, needles), label)
+    # any one item of an "all of" is needed too: the first will do for the index
+    items = frozenset(needles) if op == "contains_any" else frozenset(needles[:1])
+    return Compiled(_contains_many(op, needles), label, items=items or None)
 
 
 # The types providers hand over: checked by identity, much cheaper than an isinstance against an ABC.
