@@ -59,6 +59,11 @@ def test_a_rule_is_keyed_on_its_cheapest_plain_comparison() -> None:
     key = key_of(node)
     assert key is not None and (key.signal, key.values) == ("user.tier", frozenset({"gold", "platinum"}))
 
+    node, _ = compile_condition({"history.viewed_categories": {"contains_all": ["coffee", "kitchen"]}})
+    key = key_of(node)
+    assert key is not None and (key.signal, key.values, key.items) == ("history.viewed_categories",
+                                                                       frozenset({"coffee"}), True)
+
     coffee = {"coffee": {"page.category": "coffee"}}
     node, _ = compile_condition({"segment": "coffee", "visitor.visits": {"gte": 3}}, coffee)
     key = key_of(node)
