@@ -46,42 +46,67 @@ class ResponseHeaders:
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """The first value of ``key``, else ``default``."""
-        value = self._first.get(key.lower().encode("latin-1"))
+        value = self._first.get(_name(key))
         return default if value is None else value.decode("latin-1")
+
+    def first(self, name: bytes) -> bytes | None:
+        """The first raw value of the lower-case header ``name``, if any (no decoding)."""
+        return self._first.get(name)
 
     def getlist(self, key: str) -> list[str]:
         """Every value of ``key``, in order."""
-        name = key.lower().encode("latin-1")
+        name = _name(key)
         if name not in self._first:
             return []
         return [value.decode("latin-1") for item, value in self.raw if item == name]
 
     def __contains__(self, key: str) -> bool:
-        return key.lower().encode("latin-1") in self._first
+        return _name(key) in self._first
 
     def __setitem__(self, key: str, value: str) -> None:
         """Set ``key`` to ``value`` where it first was (others of that name go), else at the end."""
-        name, encoded = key.lower().encode("latin-1"), value.encode("latin-1")
+        self.set(_name(key), value.encode("latin-1"))
+
+    def set(self, name: bytes, value: bytes) -> None:
+        """``headers[name] = value`` for a lower-case raw ``name`` and raw ``value``."""
         raw = self.raw
-        if name in self._first:
-            at = [i for i, (item, _) in enumerate(raw) if item == name]
-            for i in reversed(at[1:]):
-                del raw[i]
-            raw[at[0]] = (name, encoded)
-        else:
-            raw.append((name, encoded))
-        self._first[name] = encoded
+        first = self._first.get(name)
+        self._first[name] = value
+        if first is None:
+            raw.append((name, value))
+            return
+        at = raw.index((name, first))  # the first pair with this name is the one holding its first value
+        raw[at] = (name, value)
+        if len(raw) > len(self._first):  # some name is there more than once: drop this one's later values
+            raw[at + 1 :] = [item for item in raw[at + 1 :] if item[0] != name]
 
     def __delitem__(self, key: str) -> None:
-        name = key.lower().encode("latin-1")
+        name = _name(key)
         if self._first.pop(name, None) is not None:
             self.raw[:] = [item for item in self.raw if item[0] != name]
 
     def append(self, key: str, value: str) -> None:
         """Add a header after the others, keeping those of the same name."""
-        name, encoded = key.lower().encode("latin-1"), value.encode("latin-1")
+        name, encoded = _name(key), value.encode("latin-1")
         self.raw.append((name, encoded))
         self._first.setdefault(name, encoded)
+
+
+# The names smalldata itself reads and writes, encoded once: lower-casing and
+# encoding a name costs more than the dict lookup it is for.
+_NAMES = {
+    spelling: name.encode("latin-1")
+    for name in (
+        "cache-control", "content-disposition", "content-encoding", "content-length", "content-security-policy",
+        "content-type", "etag", "set-cookie", "vary",
+    )
+    for spelling in (name, "-".join(part.capitalize() for part in name.split("-")))
+}  # fmt: skip
+_NAMES["ETag"] = b"etag"
+
+
+def _name(key: str) -> bytes:
+    return _NAMES.get(key) or key.lower().encode("latin-1")
 
 
 Editable = MutableHeaders | ResponseHeaders
@@ -89,9 +114,13 @@ Editable = MutableHeaders | ResponseHeaders
 
 def make_private(headers: Editable) -> None:
     """Mark a response as for this visitor only, keeping the app's stricter directives."""
+    current = headers.get("cache-control")
+    if not current:  # the usual page: nothing to keep
+        headers["Cache-Control"] = "private"
+        return
     kept = [
         directive
-        for directive in _directives(headers.get("cache-control", ""))
+        for directive in _directives(current)
         if directive.partition("=")[0].strip().lower() not in _SHARED_ONLY
     ]
     headers["Cache-Control"] = ", ".join(["private", *kept])
@@ -104,7 +133,8 @@ def make_uncacheable(headers: Editable) -> None:
 
 def add_vary(headers: Editable, names: Iterable[str]) -> None:
     """Add request header names to ``Vary``, de-duplicated case-insensitively, keeping order."""
-    current = [name for value in headers.getlist("vary") for name in _directives(value)]
+    values = headers.getlist("vary")
+    current = [name for value in values for name in _directives(value)] if values else []
     if "*" in current:
         return  # already varies on everything
     seen = {name.lower() for name in current}

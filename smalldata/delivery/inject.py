@@ -25,9 +25,12 @@ from smalldata.delivery.headers import ResponseHeaders, weaken_etag
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _TAIL = len(b"</body >") - 1
 # A page that already carries the payload (server-rendered by the Jinja helper):
-# an ``id`` attribute whose value is ``smalldata``, quoted or not.
-_PAYLOAD_VALUE = re.compile(rb"""smalldata["'\s>/]""")
+# an ``id`` attribute whose value is ``smalldata``, quoted or not. The lookbehind
+# (after the literal, so the engine still searches for the literal) drops text
+# like ``<title>… smalldata demo`` or ``/_smalldata/`` before a match object is made.
+_PAYLOAD_VALUE = re.compile(rb"""smalldata["'\s>/](?<=[="'\s]smalldata.)""")
 _SPACES = frozenset(b" \t\n\r\f\v")
+_STRIP = bytes(c for c in range(256) if chr(c).isspace())
 _QUOTES = frozenset(b"\"'")
 _EQUALS = ord("=")
 _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
@@ -54,12 +57,15 @@ def is_page(message: Message, method: str) -> bool:
 def _is_page(headers: ResponseHeaders, status: int, method: str) -> bool:
     if method == "HEAD" or status != 200:
         return False
-    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media_type != "text/html":
+    # Raw bytes, no decoding: ``_STRIP`` is what ``str.strip`` removes from a latin-1 value.
+    content_type = headers.first(b"content-type")
+    if content_type is None or content_type.partition(b";")[0].strip(_STRIP).lower() != b"text/html":
         return False
-    if headers.get("content-encoding", "identity").strip().lower() != "identity":
+    encoding = headers.first(b"content-encoding")
+    if encoding is not None and encoding.strip(_STRIP).lower() != b"identity":
         return False
-    return not headers.get("content-disposition", "").strip().lower().startswith("attachment")
+    disposition = headers.first(b"content-disposition")
+    return disposition is None or not disposition.strip(_STRIP).lower().startswith(b"attachment")
 
 
 class HtmlInjector:
@@ -135,9 +141,10 @@ class HtmlInjector:
         headers = self.headers
         assert headers is not None
         if new_body is not body:
-            if "content-length" in headers:
-                headers["Content-Length"] = str(len(new_body))
-            weaken_etag(headers)
+            if headers.first(b"content-length") is not None:
+                headers.set(b"content-length", b"%d" % len(new_body))
+            if headers.first(b"etag") is not None:
+                weaken_etag(headers)
         start, self.start_message = self.start_message, None
         assert start is not None
         await self.send(start)

@@ -127,6 +127,7 @@ EDITS = [
     pytest.param([("del", "Cache-Control", "")], id="delete every value"),
     pytest.param([("append", "Set-Cookie", "sd=1"), ("set", "Set-Cookie", "sd=2")], id="append then set"),
     pytest.param([("del", "ETag", ""), ("set", "etag", '"v2"')], id="delete then set again"),
+    pytest.param([("set", "X-A", "2"), ("append", "X-A", "3"), ("set", "x-a", "4")], id="set among repeated names"),
 ]
 
 

@@ -146,6 +146,58 @@ async def test_responses_that_are_not_plain_pages_are_left_untouched(wrap, case,
             assert sent[name.encode()] == value.encode()
 
 
+SERVER_RENDERED = {
+    # a page that already carries an element with id "smalldata" gets no second payload
+    'id="smalldata"': (b'<div id="smalldata"></div>', False),
+    "single quotes": (b"<div id='smalldata'></div>", False),
+    "unquoted": (b"<div id=smalldata></div>", False),
+    "unquoted, self-closing": (b"<div id=smalldata/>", False),
+    "spaces and capitals": (b'<div ID \t= \n"smalldata" class="x"></div>', False),
+    # mentions of smalldata that are not that id leave the page to be injected
+    "slot attribute": (b'<div data-smalldata-slot="greeting"></div>', True),
+    "another attribute": (b'<div title="smalldata"></div>', True),
+    "endpoint link": (b'<a href="/_smalldata/health">health</a>', True),
+    "text": (b"<title>Shop \xc2\xb7 smalldata demo</title><p>smalldata</p>", True),
+    "longer value": (b'<div id="smalldata2"></div>', True),
+    "other case of value": (b'<div id="SmallData"></div>', True),
+}
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["whole", "chunked"])
+@pytest.mark.parametrize("snippet, injected", SERVER_RENDERED.values(), ids=SERVER_RENDERED.keys())
+async def test_page_with_a_server_rendered_payload_is_not_injected_twice(
+    wrap, snippet: bytes, injected: bool, chunked: bool
+) -> None:
+    page = b"<html><body>" + snippet + b"<p>end</p></body></html>"
+    chunks = [page[i : i + 7] for i in range(0, len(page), 7)] if chunked else [page]
+    result = await call(wrap(raw_app(chunks)))
+    assert (b'<script type="application/json" id="smalldata">' in result.body) is injected
+    assert (result.body == page) is not injected
+
+
+@pytest.mark.parametrize(
+    "content_type, injected",
+    [
+        ("text/html", True),
+        ("TEXT/HTML ; charset=utf-8", True),
+        ("\ttext/html\x1f;charset=utf-8", True),  # what str.strip() removes, as Starlette reads it
+        ("text/html-fragment", False),
+        ("text/plain", False),
+    ],
+)
+async def test_only_html_content_types_are_injected(wrap, content_type: str, injected: bool) -> None:
+    result = await call(wrap(raw_app([PAGE], headers=[("content-type", content_type)])))
+    assert (b'id="smalldata"' in result.body) is injected
+
+
+async def test_etag_is_weakened_and_length_fixed_once_among_other_headers(wrap) -> None:
+    headers = [("content-length", str(len(PAGE))), ("etag", '"v1"'), ("content-type", "text/html"), ("x-a", "1")]
+    result = await call(wrap(raw_app([PAGE], headers=headers)))
+    assert result.headers("content-length") == [str(len(result.body))]
+    assert result.headers("etag") == ['W/"v1"']
+    assert result.header("x-a") == "1"
+
+
 async def test_empty_decision_leaves_the_page_byte_identical(wrap, fake: FakePersonaliser) -> None:
     from smalldata.decision import Decision
 
