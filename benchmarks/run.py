@@ -310,6 +310,11 @@ def table(report: dict[str, Any]) -> str:
             lines.append(f"  {variant:<10} {v['rps']:>8.0f} req/s   p50 {v['p50_ms']:.2f} ms  p90 {v['p90_ms']:.2f} ms"
                          f"  p99 {v['p99_ms']:.2f} ms  errors {v['errors']}")  # fmt: skip
         lines.append(f"  ratio      {tp['ratio']:.1%} of bare")
+        cost = tp.get("cost")
+        if cost:
+            lines.append(f"  server time per request: bare {cost['bare_ms']:.3f} ms, with smalldata "
+                         f"{cost['smalldata_ms']:.3f} ms (+{cost['overhead_ms']:.3f} ms); 90 % of bare allows "
+                         f"+{cost['allowed_overhead_ms']:.3f} ms on this shop")  # fmt: skip
     elif tp:
         lines += ["", f"throughput: not measured ({tp.get('error')})"]
     p = report.get("peers", {})

@@ -178,7 +178,25 @@ def measure(
             "errors": sum(r["errors"] + r["status_errors"] for r in results),
         }
     summary["ratio"] = round(summary["smalldata"]["rps"] / summary["bare"]["rps"], 3)
+    summary["cost"] = server_cost(summary["bare"]["rps"], summary["smalldata"]["rps"])
     return summary
+
+
+def server_cost(bare_rps: float, smalldata_rps: float, share: float = 0.9) -> dict[str, float]:
+    """What one request costs the (single-worker) server, and what keeping ``share`` of bare would allow.
+
+    One worker serves requests one after another, so 1/rps is the server time
+    per request. Keeping 90 % of the bare app's requests/s leaves smalldata
+    1/0.9 - 1 = 11 % of the bare app's own cost per request: the faster the
+    shop, the smaller the allowance.
+    """
+    bare_ms, smalldata_ms = 1000 / bare_rps, 1000 / smalldata_rps
+    return {
+        "bare_ms": round(bare_ms, 3),
+        "smalldata_ms": round(smalldata_ms, 3),
+        "overhead_ms": round(smalldata_ms - bare_ms, 3),
+        "allowed_overhead_ms": round(bare_ms * (1 / share - 1), 3),
+    }
 
 
 def _load(generator: str, url: str, script: Path, requests: list[Request], seconds: float) -> dict[str, Any]:

@@ -167,3 +167,11 @@ def _with(report: dict[str, object], path: tuple[str, ...], value: float) -> dic
         node = child
     node[path[-1]] = value
     return changed
+
+
+def test_throughput_report_says_what_the_ninety_percent_budget_allows_per_request() -> None:
+    from benchmarks.throughput import server_cost
+
+    cost = server_cost(bare_rps=2000, smalldata_rps=1000)
+
+    assert cost == {"bare_ms": 0.5, "smalldata_ms": 1.0, "overhead_ms": 0.5, "allowed_overhead_ms": 0.056}
