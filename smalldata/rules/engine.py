@@ -47,11 +47,13 @@ class Engine:
         self._needs_now = any(rule.active is not None for rule in ruleset.rules)
         self._index = RuleIndex.build(ruleset.rules)
         # What the quiet loop looks at, unpacked once: attribute lookups cost more than the checks.
-        # Slots are None for a rule that adds tags (it runs even when its slots are taken).
+        # Slots are given only for a rule that can fill several: a rule with one slot leaves the live
+        # mask when it is taken (RuleIndex.by_slot), and a rule that adds tags runs whatever is taken.
         self._quiet = tuple(
-            (rule.slots if rule.slots and not rule.tags else None, rule.active, rule.condition.test, rule, key)
-            for rule, key in zip(ruleset.rules, self._index.keys, strict=True)
-        )
+            (rule.slots if len(set(rule.slots)) > 1 and not rule.tags else None, rule.active, rule.condition.test,
+             rule, key, 1 << position)
+            for position, (rule, key) in enumerate(zip(ruleset.rules, self._index.keys, strict=True))
+        )  # fmt: skip
 
     def decide(
         self,
@@ -97,8 +99,7 @@ class Engine:
         position = 0
         while rest := alive >> position:
             position += (rest & -rest).bit_length() - 1  # the next live rule
-            slots, active, test, rule, key = quiet[position]
-            bit = 1 << position
+            slots, active, test, rule, key, bit = quiet[position]
             position += 1
             if key is not None and key not in read:
                 read.add(key)
@@ -116,7 +117,7 @@ class Engine:
                 continue
             if test(signals):
                 filled = len(taken)
-                self._evaluate(rule, signals, decision, taken, now, caps, visitor_id, forced, False, tested=True)
+                self._matched(rule, signals, decision, taken, caps, visitor_id, forced, False)
                 for slot in list(taken)[filled:]:  # rules that could only fill these are out
                     alive &= ~by_slot.get(slot, 0)
 
@@ -131,8 +132,6 @@ class Engine:
         visitor_id: str | None,
         forced: Mapping[str, str] | None,
         trace: bool,
-        *,
-        tested: bool = False,
     ) -> tuple[TraceStatus, TraceEntry | None]:
         slots = rule.slots
         if slots and not rule.tags and all(slot in taken for slot in slots):
@@ -148,8 +147,22 @@ class Engine:
         if active is not None and (now is None or not active.contains(now)):
             # the words of a trace are only built when someone reads them
             return "inactive", _entry(trace, rule, "inactive", f"runs {active.describe()}") if trace else None
-        if not tested and not rule.condition.test(signals):  # the quiet loop has just tested it
+        if not rule.condition.test(signals):
             return "failed", self._failure(rule, signals, now) if trace else None
+        return self._matched(rule, signals, decision, taken, caps, visitor_id, forced, trace)
+
+    def _matched(
+        self,
+        rule: CompiledRule,
+        signals: Signals,
+        decision: Decision,
+        taken: dict[str, str],
+        caps: CapCounts | None,
+        visitor_id: str | None,
+        forced: Mapping[str, str] | None,
+        trace: bool,
+    ) -> tuple[TraceStatus, TraceEntry | None]:
+        """A rule whose condition holds (and that is active and not shadowed): caps, experiment, actions."""
         cap = rule.cap
         if cap is not None and caps is not None and caps.count(rule.id, cap.per) >= cap.max:
             detail = f"already shown {cap.max}× this {cap.per}" if trace else ""

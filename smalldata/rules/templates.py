@@ -45,8 +45,11 @@ class Template:
 
     def render(self, signals: Signals, *, escape: bool = True) -> str:
         """The filled text; raises :class:`Unknown` when a placeholder has no value."""
+        parts = self.parts
+        if len(parts) == 1 and type(parts[0]) is str:
+            return parts[0]  # most texts have no placeholder: nothing to fill
         out: list[str] = []
-        for part in self.parts:
+        for part in parts:
             if isinstance(part, str):
                 out.append(part)
                 continue
