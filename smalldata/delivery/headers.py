@@ -10,6 +10,7 @@ go. ``Vary`` names every request header the page depended on, once each.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import overload
 
 from starlette.datastructures import MutableHeaders
@@ -134,7 +135,12 @@ def make_uncacheable(headers: Editable) -> None:
 def add_vary(headers: Editable, names: Iterable[str]) -> None:
     """Add request header names to ``Vary``, de-duplicated case-insensitively, keeping order."""
     values = headers.getlist("vary")
-    current = [name for value in values for name in _directives(value)] if values else []
+    if not values:  # the usual page: the app varies on nothing itself
+        joined = _vary_value(tuple(names))
+        if joined is not None:
+            headers["Vary"] = joined
+        return
+    current = [name for value in values for name in _directives(value)]
     if "*" in current:
         return  # already varies on everything
     seen = {name.lower() for name in current}
@@ -144,6 +150,21 @@ def add_vary(headers: Editable, names: Iterable[str]) -> None:
             current.append(name)
     if current:
         headers["Vary"] = ", ".join(current)
+
+
+@lru_cache(maxsize=64)
+def _vary_value(names: tuple[str, ...]) -> str | None:
+    """``names`` once each (case-insensitively), in order, or None for none.
+
+    Cached: every page repeats one of a few lists (the ruleset's, with or without ``Cookie``).
+    """
+    seen: set[str] = set()
+    kept = []
+    for name in names:
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            kept.append(name)
+    return ", ".join(kept) if kept else None
 
 
 def weaken_etag(headers: Editable) -> None:
