@@ -1,0 +1,65 @@
+"""Any page, sent whole or in chunks: the markup lands before its last ``</body>``, once, unless it has one."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smalldata.delivery.inject import HtmlInjector
+
+MARKUP = b"<!--sd-->"
+# Pieces that make the searches take their less common turns.
+PIECES = [
+    b"<p>x</p>", b"</body>", b"</BODY >", b"</Body\n>", b"</bod", b"y>", b"</html>", b"</", b"<body>",
+    b'id="smalldata"', b"id=smalldata>", b"ID = 'smalldata'", b"data-smalldata-slot", b" smalldata ",
+    b"=smalldata", b'data-id="smalldata"', b"id=", b"smalldata", b"\t", b"\xc2\xb7",
+]  # fmt: skip
+BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
+# An id attribute (the name not part of a longer word) whose value is smalldata, any quoting.
+HAS_ID = re.compile(rb"""(?<![A-Za-z0-9_])[iI][dD]\s*=\s*["']?smalldata["'\s>/]""")
+
+
+class Hooks:
+    async def start(self, headers: object, *, page: bool) -> None: ...
+
+    def markup(self, headers: object) -> bytes:
+        return MARKUP
+
+
+def expected(page: bytes) -> bytes:
+    ends = list(BODY_END.finditer(page))
+    if not ends or HAS_ID.search(page):
+        return page
+    at = ends[-1].start()
+    return page[:at] + MARKUP + page[at:]
+
+
+def send_through(chunks: list[bytes]) -> bytes:
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        injector = HtmlInjector(send, "GET", Hooks())
+        await injector({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+        for i, chunk in enumerate(chunks):
+            await injector({"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1})
+
+    asyncio.run(run())
+    return b"".join(m.get("body", b"") for m in sent[1:])  # type: ignore[misc]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=12), st.lists(st.integers(0, 200), max_size=4))
+def test_markup_goes_before_the_last_body_end_unless_the_page_has_its_payload(
+    pieces: list[bytes], cuts: list[int]
+) -> None:
+    page = b"".join(pieces)
+    assert send_through([page]) == expected(page)
+    bounds = sorted({min(cut, len(page)) for cut in cuts})
+    chunks = [page[a:b] for a, b in zip([0, *bounds], [*bounds, len(page)], strict=True)]
+    assert send_through(chunks) == expected(page)
