@@ -44,8 +44,8 @@ class CookieCodec:
         if not keys:
             raise ValueError("at least one signing key is needed")
         self._keys = tuple(keys)
-        # HMAC state keyed and fed the purpose once; each cookie copies it (C-level, ~2x faster)
-        self._macs = tuple(hmac.new(key, _PURPOSE, hashlib.sha256) for key in self._keys)
+        # HMAC halves keyed (and fed the purpose) once; each cookie copies them
+        self._macs = tuple(_keyed_halves(key) for key in self._keys)
 
     def dumps(self, data: dict[str, Any]) -> str:
         """Sign and encode ``data`` with the newest key."""
@@ -58,7 +58,7 @@ class CookieCodec:
             if len(packed) < len(raw):
                 body = b"z" + packed
         signed = f"{VERSION}.{_b64encode(body)}"
-        return f"{signed}.{_b64encode(self._sign(self._macs[0], signed))}"
+        return f"{signed}.{_signature(self._macs[0], signed.encode('ascii'))}"
 
     def loads(self, value: str | None) -> dict[str, Any] | None:
         """The dict inside a cookie value this codec signed, else ``None``."""
@@ -72,20 +72,41 @@ class CookieCodec:
         except (ValueError, zlib.error, RecursionError):
             return None
 
-    @staticmethod
-    def _sign(keyed: Any, signed: str) -> bytes:
-        mac = keyed.copy()
-        mac.update(signed.encode("ascii"))
-        return mac.digest()[:_SIG_BYTES]  # type: ignore[no-any-return]
-
     def _verify(self, signed: str, signature: str) -> bool:
-        try:
-            given = _b64decode(signature)
-        except ValueError:
-            return False
-        # Check every key, so timing does not tell which one (if any) matched.
-        results = [hmac.compare_digest(self._sign(keyed, signed), given) for keyed in self._macs]
+        message = signed.encode("ascii")
+        # Compare the base64 text (what we would have written), not decoded bytes: one
+        # encode instead of a decode. Check every key, so timing does not tell which matched.
+        results = [hmac.compare_digest(_signature(halves, message), signature) for halves in self._macs]
         return any(results)
+
+
+_Halves = tuple[Any, Any]
+_IPAD = bytes(byte ^ 0x36 for byte in range(256))
+_OPAD = bytes(byte ^ 0x5C for byte in range(256))
+
+
+def _keyed_halves(key: bytes) -> _Halves:
+    """HMAC-SHA256 (RFC 2104) as its inner and outer SHA-256 states, keyed once.
+
+    ``hmac.HMAC.copy/update/digest`` are Python-level wrappers; copying two hashlib
+    states is the same computation in C calls only (~0.5 µs less per cookie).
+    """
+    block = hashlib.sha256().block_size
+    if len(key) > block:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(block, b"\0")
+    inner = hashlib.sha256(key.translate(_IPAD))
+    inner.update(_PURPOSE)
+    return inner, hashlib.sha256(key.translate(_OPAD))
+
+
+def _signature(halves: _Halves, message: bytes) -> str:
+    """The cookie signature of ``message``: truncated HMAC-SHA256, base64url."""
+    inner = halves[0].copy()
+    inner.update(message)
+    outer = halves[1].copy()
+    outer.update(inner.digest())
+    return _b64encode(outer.digest()[:_SIG_BYTES])
 
 
 def cookie_header(name: str, value: str, *, max_age: int, secure: bool) -> str:

@@ -79,6 +79,15 @@ def _signed(payload: bytes, key: bytes = KEY) -> str:
 GOOD = CookieCodec([KEY]).dumps({"i": "abcdefgh1234", "n": 2})
 
 
+@pytest.mark.parametrize("key", [KEY, b"k" * 64, b"a-very-long-signing-key-" * 5], ids=["short", "block", "long"])
+def test_signature_is_standard_hmac_sha256_with_any_key_length(key: bytes) -> None:
+    codec = CookieCodec([key])
+    value = codec.dumps({"i": "abcdefgh1234"})
+
+    assert value == _signed(base64.urlsafe_b64decode(value.split(".")[1] + "=="), key)
+    assert codec.loads(_signed(b'j{"n":1}', key)) == {"n": 1}
+
+
 @pytest.mark.parametrize(
     "value",
     [
