@@ -35,7 +35,6 @@ _CAMPAIGN_KEYS = 8
 DEFAULT_IDLE = timedelta(minutes=30)
 _DEFAULT_LIMITS = HistorySettings()  # frozen: one shared default
 _MAX_COUNT = 2**40
-_STR = frozenset({str})
 _INT = frozenset({int})
 _NONE: list[str] = []  # read-only defaults for missing keys (every reader copies)
 _NO_ROWS: dict[str, Any] = {}
@@ -110,16 +109,18 @@ class History:
         """Rebuild from :meth:`to_json` output; ``None`` when malformed."""
         if not isinstance(data, dict):
             return None
-        views = data.get("v", {})
-        if type(views) is not dict or not _counts(views.values()):
+        get = data.get
+        views = get("v", _NO_ROWS)
+        if type(views) is not dict or (views and not _counts(views.values())):
             return None
-        products = _texts(data.get("p", []), limits.products)
-        categories = _texts(data.get("c", []), limits.categories)
-        searches = _texts(data.get("s", []), limits.searches)
+        products = _texts(get("p", _NONE), limits.products)
+        categories = _texts(get("c", _NONE), limits.categories)
+        searches = _texts(get("s", _NONE), limits.searches)
         if products is None or categories is None or searches is None:
             return None
         history = cls(products, categories, dict(views), searches)
-        _bound_views(history.category_views, limits.category_views)
+        if len(views) > limits.category_views:
+            _bound_views(history.category_views, limits.category_views)
         return history
 
 
@@ -293,17 +294,19 @@ class VisitorState:
             return None
         get = data.get
         user = get("u")
+        caps = get("c")
         try:
             state = cls(
                 id=data["i"],
-                first_seen=_need(_dt(get("f"))),
+                first_seen=_time(get("f")),
                 visits=_count(get("n", 0)),
                 last_seen=_dt(get("l")),
                 visit_start=_dt(get("s")),
                 pageviews=_count(get("p", 0)),
                 previous_visit=_dt(get("q")),
                 tags=_need(_texts(get("t", _NONE), _TAGS)),
-                caps=_need(CapLedger.from_json(get("c", _NO_ROWS))),
+                # most visitors have never met a capped rule
+                caps=CapLedger() if caps is None else _need(CapLedger.from_json(caps)),
                 history=_need(History.from_json(get("h", _NO_ROWS), limits)),
                 campaign=_campaign(get("m")),
                 exposures=_need(_texts(get("x", _NONE), _EXPOSURES)),
@@ -361,8 +364,14 @@ def _second(moment: datetime) -> datetime:
 
 
 def _dt(value: Any) -> datetime | None:
+    if type(value) is int and 0 <= value < _MAX_COUNT:
+        return _fromtimestamp(value, UTC)
     if value is None:
         return None
+    raise ValueError("not a time")
+
+
+def _time(value: Any) -> datetime:
     if type(value) is int and 0 <= value < _MAX_COUNT:
         return _fromtimestamp(value, UTC)
     raise ValueError("not a time")
@@ -391,15 +400,17 @@ def is_visitor_id(value: Any) -> bool:
 
 def _texts(value: Any, limit: int) -> list[str] | None:
     """A new list of at most ``limit`` texts of at most 64 characters; None unless a list of str."""
-    # C-speed checks (set of types, longest item): this runs five times on every request.
+    # C-speed checks (join refuses a non-text, longest item): this runs five times on every request.
     if type(value) is not list:
         return None
     if not value:
         return []
-    if not set(map(type, value)) <= _STR:
+    try:
+        total = len("".join(value))
+    except TypeError:
         return None
     items = value[:limit]
-    if max(map(len, items), default=0) > _TEXT:
+    if total > _TEXT and len(max(items, key=len, default="")) > _TEXT:
         items = [item[:_TEXT] for item in items]
     return items
 
