@@ -184,8 +184,7 @@ class _PageHooks:
             cookies = await visit.deliver(page=page)
             if cookies or (page and not visit.decision.empty):
                 make_private(headers)
-                cookie = [] if _session_varies_on_cookie(self.session) else ["Cookie"]
-                add_vary(headers, [*cookie, *visit.vary])
+                add_vary(headers, visit.vary if _session_varies_on_cookie(self.session) else ("Cookie", *visit.vary))
             if visit.no_store:
                 make_uncacheable(headers)
             if cookies:

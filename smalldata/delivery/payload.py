@@ -81,6 +81,8 @@ def _fast_json_encoder(fallback: Callable[[Any], str]) -> Callable[[Any], str]:
 
 _encode_json = _fast_json_encoder(_json_encoder())
 
+_PAYLOAD_OPEN = f'<script type="application/json" id="{PAYLOAD_ID}">'
+
 # A nonce is base64 (RFC 7636 charset plus base64's own); anything else is not a nonce.
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/_=-]+)'")
 
@@ -96,6 +98,8 @@ def json_script_text(data: Any) -> str:
 
 def payload_tag(data: Any, nonce: str | None = None) -> str:
     """``<script type="application/json" id="smalldata">…</script>``."""
+    if not nonce:  # most pages: one concatenation instead of two f-strings
+        return _PAYLOAD_OPEN + json_script_text(data) + "</script>"
     attrs = f'type="application/json" id="{PAYLOAD_ID}"{_nonce_attr(nonce)}'
     return f"<script {attrs}>{json_script_text(data)}</script>"
 
