@@ -8,6 +8,7 @@ header at all.
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import datetime
 from functools import lru_cache
 from http.cookies import _unquote
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from smalldata.settings import Settings
 from smalldata.signals.memo import MISSING, ShortMemo
+from smalldata.signals.page import query_params
+from smalldata.signals.user import app_user
 
 if TYPE_CHECKING:
     from smalldata.sources import Sources
@@ -81,17 +84,14 @@ class RequestContext:
         """The first value of each query parameter (bounded), see :func:`page.query_params`."""
         if self._query is None:
             raw = self.scope.get("query_string") or b""
-            if not raw:  # most pages: nothing to import or split
-                self._query = {}
-            else:
-                from smalldata.signals.page import query_params
-
-                self._query = query_params(raw)
+            self._query = query_params(raw) if raw else {}  # most pages have no query string
         return self._query
 
     @property
     def peer_trusted(self) -> bool:
         """The direct peer is one of the configured trusted proxies."""
+        if not self.settings.trusted_proxies:  # the usual case: no address to parse, nothing to trust
+            return False
         return trusted_proxies(self.settings.trusted_proxies).trusts(_peer(self.scope))
 
     @property
@@ -110,18 +110,30 @@ class RequestContext:
     def user(self) -> dict[str, Any] | None:
         """The app's user as a dict (``logged_in``, ``id``, profile fields), or None when unknown."""
         if self._user is None:
-            from smalldata.signals.user import app_user
-
             self._user = (app_user(self),)
         return self._user[0]
 
 
 def decode_headers(raw: Any) -> dict[str, str]:
     """ASGI header pairs → lower-cased names and latin-1 values (never fails on any byte)."""
+    if type(raw) is not list and type(raw) is not tuple:
+        raw = list(raw)  # read twice below when the quick pass gives up
+    try:
+        # what servers send (bytes pairs, no repeated name) in one comprehension, without the loop's tests
+        result = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw}
+    except (AttributeError, TypeError):
+        return _decode_headers_one_by_one(raw)
+    if len(result) != len(raw):  # a repeated name: joined below
+        return _decode_headers_one_by_one(raw)
+    return result
+
+
+def _decode_headers_one_by_one(raw: Any) -> dict[str, str]:
+    """:func:`decode_headers` for repeated names and pairs that are not plain bytes."""
     result: dict[str, str] = {}
     for raw_name, raw_value in raw:
         try:
-            if type(raw_name) is bytes and type(raw_value) is bytes:  # what servers send: no copies
+            if type(raw_name) is bytes and type(raw_value) is bytes:
                 name = raw_name.decode("latin-1").lower()
                 value = raw_value.decode("latin-1")
             else:
@@ -143,10 +155,12 @@ def parse_cookies(header: str) -> dict[str, str]:
         name, value = name.strip(), value.strip()
         if not sep or not name:
             continue
-        try:
-            cookies[name] = _unquote(value)
-        except (ValueError, IndexError):  # a broken escape in a quoted value
-            continue
+        if value[:1] == '"':  # only a quoted value needs unquoting (most cookies are not: no call)
+            try:
+                value = _unquote(value)
+            except (ValueError, IndexError):  # a broken escape in a quoted value
+                continue
+        cookies[name] = value
     return cookies
 
 
@@ -187,8 +201,7 @@ def parse_ip(text: str | None) -> IPAddress | None:
         return None
     found = _ADDRESSES.get(text)
     if found is MISSING:
-        address = _parse_ip(text)
-        found = (address, str(address) if address is not None else None)
+        found = _parsed(text)
         _ADDRESSES.put(text, found)
     return found[0]  # type: ignore[index,no-any-return]
 
@@ -199,17 +212,29 @@ def _address_text(text: str | None) -> str | None:
         return None
     found = _ADDRESSES.get(text)
     if found is MISSING:
-        parse_ip(text)
-        found = _ADDRESSES.get(text)
-        if found is MISSING:  # pragma: no cover - only if the memo forgot it at once
-            address = _parse_ip(text)
-            return str(address) if address is not None else None
+        found = _parsed(text)
+        _ADDRESSES.put(text, found)
     return found[1]  # type: ignore[index,no-any-return]
 
 
+# a dotted quad exactly as ipaddress accepts it (octets 0-255, no leading zeros)
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+
+
+def _parsed(text: str) -> tuple[IPAddress | None, str | None]:
+    """The address in ``text`` and its canonical text; both None when invalid."""
+    # ipaddress.ip_address and str() take ~3 µs: parse_ip keeps their answers for a few minutes, and
+    # a plain IPv4 address (most peers) is built from its octets, its text already canonical (~1 µs)
+    stripped = text.strip()
+    if _DOTTED_QUAD.fullmatch(stripped):
+        a, b, c, d = stripped.split(".")
+        return ipaddress.IPv4Address(int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d)), stripped
+    address = _parse_ip(stripped)
+    return address, str(address) if address is not None else None
+
+
 def _parse_ip(text: str) -> IPAddress | None:
-    # ipaddress.ip_address takes several µs: parse_ip keeps its answers for a few minutes
-    text = text.strip()
     if text.startswith("["):
         text = text[1 : text.find("]")] if "]" in text else ""
     elif text.count(":") == 1:
