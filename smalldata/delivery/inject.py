@@ -34,7 +34,12 @@ _STRIP = bytes(c for c in range(256) if chr(c).isspace())
 _QUOTES = frozenset(b"\"'")
 _EQUALS = ord("=")
 _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+# What a chunk's scan keeps for the next one: the last bytes a split ``smalldata`` value
+# may start in, plus the run before them that ``_id_ends_at`` may walk back over
+# (``id``, spaces, ``=``, a quote) and the byte that ends that run, up to a bound.
 _PAYLOAD_TAIL = 24
+_LOOK_BACK = _SPACES | _QUOTES | {_EQUALS} | frozenset(b"idID")
+_MAX_LOOK_BACK = 1024
 
 DEFAULT_MAX_HELD = 64 * 1024
 
@@ -175,7 +180,7 @@ class HtmlInjector:
             return
         window = self.scan_tail + chunk
         self.has_payload = _has_payload(window)
-        self.scan_tail = window[-_PAYLOAD_TAIL:]
+        self.scan_tail = _scan_tail(window)
 
     async def _flush_start(self) -> None:
         if self.start_message is not None:
@@ -217,6 +222,15 @@ def _has_payload(buffer: bytes) -> bool:
         if _id_ends_at(buffer, match.start()):
             return True
     return False
+
+
+def _scan_tail(window: bytes) -> bytes:
+    """The end of ``window`` that the next chunk's scan needs (see ``_PAYLOAD_TAIL``)."""
+    start = max(len(window) - _PAYLOAD_TAIL, 0)
+    floor = max(start - _MAX_LOOK_BACK, 0)
+    while start > floor and window[start - 1] in _LOOK_BACK:
+        start -= 1
+    return window[max(start - 1, 0) :]
 
 
 def _id_ends_at(buffer: bytes, at: int) -> bool:

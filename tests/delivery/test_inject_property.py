@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from smalldata.delivery.inject import HtmlInjector
@@ -15,7 +15,7 @@ MARKUP = b"<!--sd-->"
 PIECES = [
     b"<p>x</p>", b"</body>", b"</BODY >", b"</Body\n>", b"</bod", b"y>", b"</html>", b"</", b"<body>",
     b'id="smalldata"', b"id=smalldata>", b"ID = 'smalldata'", b"data-smalldata-slot", b" smalldata ",
-    b"=smalldata", b'data-id="smalldata"', b"id=", b"smalldata", b"\t", b"\xc2\xb7",
+    b"=smalldata", b'data-id="smalldata"', b"id=", b"xid=", b"smalldata", b"\t", b"\xc2\xb7",
 ]  # fmt: skip
 BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 # An id attribute (the name not part of a longer word) whose value is smalldata, any quoting.
@@ -55,6 +55,8 @@ def send_through(chunks: list[bytes]) -> bytes:
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=12), st.lists(st.integers(0, 200), max_size=4))
+# a chunk that starts inside ``xid=`` must not read it as ``id=``
+@example([b"<p>x</p></body>", b"=smalldata", b'xid="smalldata"', b"<p>x</p><p>x</p>"], [44])
 def test_markup_goes_before_the_last_body_end_unless_the_page_has_its_payload(
     pieces: list[bytes], cuts: list[int]
 ) -> None:
