@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from smalldata.decision import Decision, Exposure
@@ -32,6 +33,7 @@ _TEXT = 64  # longest product id, category, search, tag or campaign value kept
 _TAGS = 20
 _EXPOSURES = 12
 _CAMPAIGN_KEYS = 8
+_CAMPAIGN_KINDS = (str, bool, int)
 DEFAULT_IDLE = timedelta(minutes=30)
 _DEFAULT_LIMITS = HistorySettings()  # frozen: one shared default
 _MAX_COUNT = 2**40
@@ -235,6 +237,8 @@ class VisitorState:
             period = self._period(now)
             for rule_id in decision.cap_hits:
                 self.caps.hit(rule_id, period)
+        if not decision.exposures:  # most pages
+            return []
         return [e for e in decision.exposures if self._first_exposure(e, decision.ruleset_version)]
 
     def _first_exposure(self, exposure: Exposure, version: str) -> bool:
@@ -323,8 +327,10 @@ class VisitorState:
 
 
 def _text(value: object) -> str | None:
-    if type(value) is str:  # the usual case first: no isinstance with a union
+    if type(value) is str:  # the usual cases first: no isinstance with a union
         return value.strip()[:_TEXT] or None
+    if value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     return str(value).strip()[:_TEXT] or None
@@ -353,6 +359,7 @@ def _bound_views(views: dict[str, int], limit: int) -> None:
         del views[min(views, key=views.__getitem__)]
 
 
+@lru_cache(maxsize=256)  # one key per experiment, variant and ruleset: a handful, asked on every page
 def _short_hash(text: str) -> str:
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=4).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
@@ -418,10 +425,12 @@ def _texts(value: Any, limit: int) -> list[str] | None:
 def _campaign(value: Any) -> dict[str, str | bool | int] | None:
     if not isinstance(value, dict) or not value:
         return None
+    # a tuple, not ``str | bool | int``: isinstance checks a tuple ~2x faster
+    items = value.items() if len(value) <= _CAMPAIGN_KEYS else list(value.items())[:_CAMPAIGN_KEYS]
     kept = {
         str(key)[:_TEXT]: item[:_TEXT] if isinstance(item, str) else item
-        for key, item in list(value.items())[:_CAMPAIGN_KEYS]
-        if isinstance(item, str | bool | int)
+        for key, item in items
+        if isinstance(item, _CAMPAIGN_KINDS)
     }
     return kept or None  # to_json leaves an empty campaign out: reloading must agree
 

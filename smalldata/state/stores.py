@@ -86,6 +86,8 @@ class CookieStore:
         self.settings = settings or StateSettings()
         self._codec = CookieCodec(self.settings.signing_keys())
         self._idle = self.settings.visit_timeout  # a new timedelta per read otherwise
+        self._name = self.settings.cookie
+        self._history = self.settings.history
         # the Set-Cookie attributes never change: format them once, not on every page
         max_age = int(self.settings.max_age.total_seconds())
         self._attributes = {
@@ -121,15 +123,16 @@ class CookieStore:
 
     def from_cookie(self, cookies: Mapping[str, str], now: datetime) -> VisitorState:
         """The state in the cookie; a new visitor (keeping a valid id) when there is none."""
-        data = self.read_cookie(cookies)
-        state = self.state_from(data)
-        if state is not None:
-            return state
+        data = self._codec.loads(cookies.get(self._name))  # read_cookie and state_from, inlined
+        if data and "f" in data:
+            state = VisitorState.from_json(data, limits=self._history, idle=self._idle)
+            if state is not None:
+                return state
         known_id = data.get("i") if data else None
         return self.new_state(now, known_id if isinstance(known_id, str) else None)
 
     def read_cookie(self, cookies: Mapping[str, str]) -> dict[str, Any] | None:
-        return self._codec.loads(cookies.get(self.settings.cookie))
+        return self._codec.loads(cookies.get(self._name))
 
     def new_state(self, now: datetime, visitor_id: str | None = None) -> VisitorState:
         return VisitorState.new(
@@ -151,10 +154,10 @@ class CookieStore:
         """The whole state in a decoded cookie, or ``None``."""
         if not data or "f" not in data:  # an id-only cookie written by a server store
             return None
-        return VisitorState.from_json(data, limits=self.settings.history, idle=self._idle)
+        return VisitorState.from_json(data, limits=self._history, idle=self._idle)
 
     def _header(self, value: str, secure: bool) -> str:
-        return f"{self.settings.cookie}={value}{self._attributes[bool(secure)]}"
+        return f"{self._name}={value}{self._attributes[bool(secure)]}"
 
 
 class BackendError(Exception):
