@@ -96,6 +96,9 @@ class RulesPersonaliser:
         self.preview_keys = preview_keys
         self._preview_param = settings.preview.param
         self._needs_cache: tuple[Engine, frozenset[str], tuple[str, ...]] | None = None
+        # Only a store that files state under the user needs to know who is logged in: otherwise
+        # the user namespace (a session read, the app's callable, the CRM) waits for a rule to ask.
+        self._keys_users = bool(getattr(store, "keys_users", True))
 
     async def begin(self, scope: Scope, *, path: str | None = None) -> Visit | None:
         if self.rules.due():
@@ -114,7 +117,7 @@ class RulesPersonaliser:
         remote, vary = self._needs(engine)
         if remote:  # awaiting prefetch schedules tasks on the event loop (~25 us) even when none fetches
             await signals.prefetch(remote)
-        user_id = _user_id(signals)
+        user_id = _user_id(signals) if self._keys_users else None
         state = await self._load_state(signals, storage, user_id)
         if preview is not None:
             return await self._preview_visit(engine, signals, state, preview, vary, scope["path"])

@@ -39,7 +39,13 @@ log = logging.getLogger("smalldata.state")
 
 
 class StateStore(Protocol):
-    """Loads and saves one visitor's state for one request."""
+    """Loads and saves one visitor's state for one request.
+
+    A store may say ``keys_users = False`` when it never files state under the
+    logged-in user (it ignores ``user_id``): the middleware then does not work
+    out who is logged in unless a rule asks. Without the attribute, every
+    request's user id is passed.
+    """
 
     async def load(
         self,
@@ -81,6 +87,8 @@ def make_store(settings: StateSettings) -> StateStore:
 
 class CookieStore:
     """The whole state in one signed cookie (the default)."""
+
+    keys_users = False  # a cookie belongs to one browser: the user id is never asked for
 
     def __init__(self, settings: StateSettings | None = None) -> None:
         self.settings = settings or StateSettings()
@@ -174,6 +182,8 @@ class _Backend(Protocol):
 
 class _ServerStore:
     """State in a key-value server, the signed visitor id in the cookie."""
+
+    keys_users = True  # a logged-in user's history follows them across devices
 
     def __init__(
         self, backend: _Backend, settings: StateSettings | None, *, retry_after: float

@@ -58,7 +58,8 @@ def make_client(rules: Path, **options: Any) -> TestClient:
     app = Starlette(routes=[Route("/api", api), Route("/{path:path}", page)])
     store = CookieStore(StateSettings(secret_keys=(SecretStr("test-secret-key-0123456789"),)))
     options.setdefault("events", NullSink())
-    app.add_middleware(SmallData, rules=rules, settings=SETTINGS, clock=lambda: WEDNESDAY_10, store=store, **options)
+    options.setdefault("settings", SETTINGS)
+    app.add_middleware(SmallData, rules=rules, clock=lambda: WEDNESDAY_10, store=store, **options)
     return TestClient(app)
 
 
@@ -198,3 +199,27 @@ def test_an_async_user_callable_is_awaited_before_the_rules_decide(tmp_path: Pat
     app.add_middleware(SmallData, rules=tmp_path, settings=settings, clock=lambda: WEDNESDAY_10, events=NullSink())
     with TestClient(app) as client:
         assert (decision(client.get("/")) or {}).get("greeting") == "Hi Ada"
+
+
+USER_LOOKUPS: list[str] = []
+
+
+def counted_customer(scope: Any) -> dict[str, Any]:
+    USER_LOOKUPS.append(scope["path"])
+    return {"id": "c-7", "first_name": "Bo"}
+
+
+def test_rules_that_never_read_user_never_look_the_user_up(rules: Path) -> None:
+    # the app's user callable may be a database query: with the cookie store only a user.* rule pays for it
+    settings = SETTINGS.model_copy(update={"user": UserSettings(callable=f"{__name__}:counted_customer")})
+    USER_LOOKUPS.clear()
+    with make_client(rules, settings=settings) as client:
+        assert decision(client.get("/"))["greeting"] == "Hello"  # type: ignore[index]
+    assert USER_LOOKUPS == []
+
+    (rules / "rules.yaml").write_text(
+        "rules:\n  - id: hi\n    when: {user.logged_in: true}\n    then: {greeting: 'Hi {user.first_name}'}\n"
+    )
+    with make_client(rules, settings=settings) as client:
+        assert decision(client.get("/"))["greeting"] == "Hi Bo"  # type: ignore[index]
+    assert USER_LOOKUPS == ["/"]
