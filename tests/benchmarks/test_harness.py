@@ -142,7 +142,7 @@ def test_budget_table_and_plot_render_from_a_report(tmp_path: Path) -> None:
     stats = {"p50_ms": 0.5, "p90_ms": 0.7, "p99_ms": 1.0, "max_ms": 2.0, "bare_p50_ms": 0.2, "personalised_share": 1}
     report = {
         "machine": {"cpu": "test cpu", "cores": 2, "python": "3.11"},
-        "overhead": {"10": stats, "100": stats, "1000": stats},
+        "overhead": {"fixed": stats, "10": stats, "100": stats, "1000": stats},
         "page_size": {"5KB": stats},
         "cold": stats,
         "throughput": {"error": "not run"},
@@ -152,6 +152,7 @@ def test_budget_table_and_plot_render_from_a_report(tmp_path: Path) -> None:
     text = run.table(report)
     assert "FAIL overhead p50, 100 rules, all signals: 0.5 ms (budget ≤ 0.1 ms)" in text
     assert "throughput: not measured (not run)" in text
+    assert "fixed cost: 1 rule, never matches" in text
     plot = run._plot(report, tmp_path / "plot.png")
     assert plot is not None and plot.read_bytes().startswith(b"\x89PNG")
 
