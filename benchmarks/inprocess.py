@@ -66,6 +66,13 @@ class Paired:
     def overhead(self) -> list[int]:
         return [w - b for w, b in zip(self.with_smalldata, self.bare, strict=True)]
 
+    def extend(self, other: Paired) -> None:
+        """Add another run's requests to this one (the rounds of an interleaved measurement)."""
+        self.bare += other.bare
+        self.with_smalldata += other.with_smalldata
+        self.personalised += other.personalised
+        self.errors += other.errors
+
 
 async def paired(
     bare: App, smalldata: App, requests: list[Request], *, on_pair: Any = None, start: int = 0
@@ -98,6 +105,37 @@ async def run_paired(bare: App, smalldata: App, mix: Mix, *, warmup: int, count:
     requests = [mix.next() for _ in range(count)]
     gc.collect()
     return await paired(bare, smalldata, requests, **options)
+
+
+@dataclass
+class Row:
+    """One figure of an interleaved measurement: a pair of apps, its own copy of the mix, how much."""
+
+    bare: App
+    smalldata: App
+    mix: Mix
+    count: int
+    warmup: int
+
+
+async def interleaved(rows: dict[str, Row], rounds: int) -> dict[str, Paired]:
+    """Measure every row in ``rounds`` turns, one slice of each row per turn.
+
+    A shared machine has slow spells of seconds to minutes. Measured one after
+    the other, a row that falls into one looks worse than its neighbours; taken
+    in turns, every row sees the same mix of fast and slow spells, so the rows
+    can be compared with each other (pairing already cancels drift within a pair).
+    """
+    for row in rows.values():
+        await paired(row.bare, row.smalldata, [row.mix.next() for _ in range(row.warmup)])
+    results = {key: Paired() for key in rows}
+    for turn in range(rounds):
+        for key, row in rows.items():
+            size = row.count // rounds + (1 if turn < row.count % rounds else 0)
+            requests = [row.mix.next() for _ in range(size)]
+            gc.collect()
+            results[key].extend(await paired(row.bare, row.smalldata, requests, start=turn))
+    return results
 
 
 # -- apps ------------------------------------------------------------------------------------

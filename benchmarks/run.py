@@ -45,6 +45,8 @@ rules:
     when: {page.path: /no-page-has-this-path}
     then: {greeting: Hello}
 """
+_BUILDS_PER_ROW = 1_000_000  # a pool of 5,000 uses at most 100,000 build numbers
+OVERHEAD_ROWS = ("fixed", "shipped", "10", "100", "1000")
 ROW_LABELS = {"fixed": "fixed cost: 1 rule, never matches", "shipped": "shipped rules/ (27)"}
 PAGE_SIZES = {"5KB": 5 * 1024, "100KB": 100 * 1024, "1MB": 1024 * 1024}
 
@@ -63,12 +65,13 @@ class Plan:
     throughput_rounds: int
     peer_contexts: int
     peer_rounds: int
+    rounds: int  # turns of the interleaved overhead measurement
 
 
 FULL = Plan(warmup=1500, requests=6000, requests_other=2500, phases=2000, cold=500, visitors=5000,
-            throughput_seconds=10, throughput_rounds=3, peer_contexts=100, peer_rounds=5)  # fmt: skip
+            throughput_seconds=10, throughput_rounds=3, peer_contexts=100, peer_rounds=5, rounds=6)  # fmt: skip
 QUICK = Plan(warmup=400, requests=2000, requests_other=600, phases=500, cold=150, visitors=2000,
-             throughput_seconds=3, throughput_rounds=2, peer_contexts=100, peer_rounds=5)  # fmt: skip
+             throughput_seconds=3, throughput_rounds=2, peer_contexts=100, peer_rounds=5, rounds=3)  # fmt: skip
 
 
 def main(*, quick: bool = False, check: bool = False, output: str | None = None) -> int:
@@ -109,47 +112,49 @@ async def _measure(plan: Plan, work: Path) -> dict[str, Any]:
     bare, _ = inprocess.shop_pair(rulesets["10"], config)
     sessions = await traffic.shop_sessions(bare, 60)
     geo = traffic.plan_geo()
-    template = traffic.Mix(
-        user_agents=traffic.user_agent_pool(5000),
-        addresses=traffic.address_pool(geo, 3000),
-        sessions=sessions,
-        visitors=plan.visitors,
-    )
 
-    overhead: dict[str, Any] = {}
-    for key in ("fixed", "shipped", "10", "100", "1000"):
-        _progress(f"overhead, {key} rules")
-        count = plan.requests if key == "100" else plan.requests_other
+    def mix(row: int) -> traffic.Mix:
+        # Every row its own visitors and its own long tail of User-Agents and addresses (the real
+        # User-Agents, the head, are common to all): the process-wide caches that rows share then
+        # give each row the cold share it would have alone, whatever its turn.
+        return traffic.Mix(
+            user_agents=traffic.user_agent_pool(5000, seed=11 + row, builds_from=row * _BUILDS_PER_ROW),
+            addresses=traffic.address_pool(geo, 3000, seed=3 + row),
+            sessions=sessions,
+            visitors=plan.visitors,
+            seed=1 + row,
+        )
+
+    rows: dict[str, inprocess.Row] = {}
+    for key in OVERHEAD_ROWS:
         bare, with_smalldata = inprocess.shop_pair(rulesets[key], config)
-        mix = copy.deepcopy(template)
-        async with inprocess.running(bare, with_smalldata):
-            measured = await inprocess.run_paired(bare, with_smalldata, mix, warmup=plan.warmup, count=count)
-            overhead[key] = stats(measured)
-            if key == "100":
-                report["traffic"] = _traffic_summary(template, count)
-                _progress("phases, 100 rules")
-                report["phases"] = await inprocess.phase_pass(bare, with_smalldata, mix, plan.phases)
-                _progress("cold cache, 100 rules")
-                report["cold"] = stats(await inprocess.paired(bare, with_smalldata, cold_requests(geo, plan.cold)))
-                report["cold"]["what"] = "first request of a never-seen User-Agent and IP, new visitor"
-    report["overhead"] = overhead
-
-    sizes: dict[str, Any] = {}
+        count = plan.requests if key == "100" else plan.requests_other
+        rows[key] = inprocess.Row(bare, with_smalldata, mix(len(rows)), count, plan.warmup)
     for label, size in PAGE_SIZES.items():
-        _progress(f"page size {label}, 100 rules")
         bare, with_smalldata = inprocess.page_pair(rulesets["100"], config, size)
-        async with inprocess.running(bare, with_smalldata):
-            measured = await inprocess.run_paired(
-                bare, with_smalldata, copy.deepcopy(template), warmup=plan.warmup // 4, count=plan.requests_other
-            )
-        sizes[label] = stats(measured)
-    report["page_size"] = sizes
+        rows[label] = inprocess.Row(bare, with_smalldata, mix(len(rows)), plan.requests_other,
+                                    plan.warmup // 4)  # fmt: skip
+    apps = [app for row in rows.values() for app in (row.bare, row.smalldata)]
+    async with inprocess.running(*apps):
+        _progress(f"overhead: {len(OVERHEAD_ROWS)} rule sets and {len(PAGE_SIZES)} page sizes, "
+                  f"in {plan.rounds} interleaved rounds")  # fmt: skip
+        measured = await inprocess.interleaved(rows, plan.rounds)
+        hundred = rows["100"]
+        _progress("phases, 100 rules")
+        report["phases"] = await inprocess.phase_pass(hundred.bare, hundred.smalldata, hundred.mix, plan.phases)
+        _progress("cold cache, 100 rules")
+        cold = await inprocess.paired(hundred.bare, hundred.smalldata, cold_requests(geo, plan.cold))
+        report["cold"] = stats(cold)
+        report["cold"]["what"] = "first request of a never-seen User-Agent and IP, new visitor"
+    report["traffic"] = _traffic_summary(mix(OVERHEAD_ROWS.index("100")), plan.requests)
+    report["overhead"] = {key: stats(measured[key]) for key in OVERHEAD_ROWS}
+    report["page_size"] = {label: stats(measured[label]) for label in PAGE_SIZES}
 
     _progress("peers: condition evaluation vs GrowthBook")
     report["peers"] = peers.compare(rulesets["1000"], 1000, contexts_count=plan.peer_contexts, rounds=plan.peer_rounds)
     report["peers"]["peer"] = f"growthbook {_version('growthbook')} growthbook.core.evalCondition"
-    mix = copy.deepcopy(template)
-    report["_throughput_requests"] = [mix.next() for _ in range(1000)]
+    throughput_mix = mix(len(rows))
+    report["_throughput_requests"] = [throughput_mix.next() for _ in range(1000)]
     return report
 
 

@@ -64,15 +64,19 @@ def build_variant(agent: str, n: int) -> str | None:
     return agent[: match.start()] + f"{name}/{major}.{minor}.{1000 + n // 50}.{n % 50}" + agent[match.end() :]
 
 
-def user_agent_pool(size: int, seed: int = 11) -> list[str]:
-    """``size`` distinct UAs: the real ones first, then build variants of them (interleaved)."""
+def user_agent_pool(size: int, seed: int = 11, builds_from: int = 0) -> list[str]:
+    """``size`` distinct UAs: the real ones first, then build variants of them (interleaved).
+
+    Pools with different ``builds_from`` (far enough apart) share the real UAs and
+    no variant: the same head, a long tail of their own.
+    """
     real = real_user_agents()
     pool = list(real)
     seen = set(pool)
     rng = random.Random(seed)
     n = 0
     while len(pool) < size and n < size * 20:
-        variant = build_variant(rng.choice(real[: max(50, len(real) // 2)]), n)
+        variant = build_variant(rng.choice(real[: max(50, len(real) // 2)]), builds_from + n)
         n += 1
         if variant is not None and variant not in seen:
             seen.add(variant)
