@@ -240,6 +240,8 @@ def stats(run: inprocess.Paired) -> dict[str, Any]:
         "bare_p50_ms": _ms(_pct(bare, 0.50)),
         "with_smalldata_p50_ms": _ms(_pct(with_smalldata, 0.50)),
         "personalised_share": round(run.personalised / n, 3) if n else None,
+        # steadier than milliseconds on a machine whose speed drifts: both sides slow down together
+        "p50_to_bare_p50": round(_pct(overhead, 0.50) / _pct(bare, 0.50), 2) if n and bare[0] > 0 else None,
         "errors": run.errors,
     }
 
@@ -309,14 +311,16 @@ def table(report: dict[str, Any]) -> str:
     """The terminal summary."""
     lines = [f"smalldata bench — {report['machine']['cpu']}, {report['machine']['cores']} cores, "
              f"Python {report['machine']['python']}", ""]  # fmt: skip
-    head = f"{'overhead per HTML request (ms)':<40}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}{'bare p50':>10}{'pers.':>7}"
+    head = (f"{'overhead per HTML request (ms)':<40}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}{'bare p50':>10}"
+            f"{'÷ bare':>8}{'pers.':>7}")
     lines += [head, "-" * len(head)]
     rows = [(ROW_LABELS.get(k, f"{k} rules"), v) for k, v in report["overhead"].items()]
     rows += [(f"100 rules, {label} page", v) for label, v in report["page_size"].items()]
     rows.append(("cold: new UA + IP + visitor, 100 rules", report["cold"]))
     for label, s in rows:
         lines.append(f"{label:<40}{s['p50_ms']:>8.3f}{s['p90_ms']:>8.3f}{s['p99_ms']:>8.3f}{s['max_ms']:>8.2f}"
-                     f"{s['bare_p50_ms']:>10.3f}{s['personalised_share']:>7.0%}")  # fmt: skip
+                     f"{s['bare_p50_ms']:>10.3f}{_times(s.get('p50_to_bare_p50')):>8}"
+                     f"{s['personalised_share']:>7.0%}")  # fmt: skip
     phases = report.get("phases", {})
     if phases:
         shares = ", ".join(f"{k} {v:.0%} ({phases['mean_us'][k]:.0f} µs)" for k, v in phases["share"].items())
@@ -349,6 +353,10 @@ def table(report: dict[str, Any]) -> str:
         measured = "—" if result["measured"] is None else f"{result['measured']:g} {result['unit']}"
         lines.append(f"  {'ok  ' if result['ok'] else 'FAIL'} {result['name']}: {measured} (budget {result['budget']})")
     return "\n".join(lines)
+
+
+def _times(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{ratio:.2f}×"
 
 
 def _plot(report: dict[str, Any], path: Path) -> Path | None:

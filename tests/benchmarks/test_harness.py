@@ -153,6 +153,7 @@ def test_budget_table_and_plot_render_from_a_report(tmp_path: Path) -> None:
     assert "FAIL overhead p50, 100 rules, all signals: 0.5 ms (budget ≤ 0.1 ms)" in text
     assert "throughput: not measured (not run)" in text
     assert "fixed cost: 1 rule, never matches" in text
+    assert "—" in text  # a report without the ratio to the bare app (older runs) still renders
     plot = run._plot(report, tmp_path / "plot.png")
     assert plot is not None and plot.read_bytes().startswith(b"\x89PNG")
 
@@ -176,3 +177,11 @@ def test_throughput_report_says_what_the_ninety_percent_budget_allows_per_reques
     cost = server_cost(bare_rps=2000, smalldata_rps=1000)
 
     assert cost == {"bare_ms": 0.5, "smalldata_ms": 1.0, "overhead_ms": 0.5, "allowed_overhead_ms": 0.056}
+
+
+def test_stats_give_the_median_overhead_as_a_multiple_of_the_bare_request() -> None:
+    from benchmarks import inprocess, run
+
+    paired = inprocess.Paired(bare=[100_000, 200_000, 300_000], with_smalldata=[300_000, 500_000, 700_000])
+    figures = run.stats(paired)
+    assert (figures["p50_ms"], figures["bare_p50_ms"], figures["p50_to_bare_p50"]) == (0.3, 0.2, 1.5)
