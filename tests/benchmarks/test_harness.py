@@ -185,3 +185,29 @@ def test_stats_give_the_median_overhead_as_a_multiple_of_the_bare_request() -> N
     paired = inprocess.Paired(bare=[100_000, 200_000, 300_000], with_smalldata=[300_000, 500_000, 700_000])
     figures = run.stats(paired)
     assert (figures["p50_ms"], figures["bare_p50_ms"], figures["p50_to_bare_p50"]) == (0.3, 0.2, 1.5)
+
+
+async def test_interleaved_rows_take_turns_and_each_gets_all_its_requests() -> None:
+    calls: list[str] = []
+
+    def page_app(label: str) -> Any:
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            calls.append(label)
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+            await send({"type": "http.response.body", "body": b"<html><body></body></html>"})
+
+        return app
+
+    def mix(seed: int) -> traffic.Mix:
+        return traffic.Mix(user_agents=["UA/1.0"], addresses=["192.0.2.1"], sessions=[], visitors=5, seed=seed)
+
+    rows = {
+        "a": inprocess.Row(page_app("a-bare"), page_app("a"), mix(1), count=7, warmup=2),
+        "b": inprocess.Row(page_app("b-bare"), page_app("b"), mix(2), count=5, warmup=1),
+    }
+    results = await inprocess.interleaved(rows, rounds=3)
+
+    assert [len(results[key].bare) for key in "ab"] == [7, 5]
+    assert [len(results[key].with_smalldata) for key in "ab"] == [7, 5]
+    turns = [label for label in calls if label in ("a", "b")][3:]  # after the warm-up pairs
+    assert turns == ["a"] * 3 + ["b"] * 2 + ["a"] * 2 + ["b"] * 2 + ["a"] * 2 + ["b"]
