@@ -211,3 +211,11 @@ async def test_interleaved_rows_take_turns_and_each_gets_all_its_requests() -> N
     assert [len(results[key].with_smalldata) for key in "ab"] == [7, 5]
     turns = [label for label in calls if label in ("a", "b")][3:]  # after the warm-up pairs
     assert turns == ["a"] * 3 + ["b"] * 2 + ["a"] * 2 + ["b"] * 2 + ["a"] * 2 + ["b"]
+
+
+def test_user_agent_pools_of_two_rows_share_the_real_head_and_no_build_variant() -> None:
+    real = set(traffic.real_user_agents())
+    first = set(traffic.user_agent_pool(1500, seed=11, builds_from=0))
+    second = set(traffic.user_agent_pool(1500, seed=12, builds_from=1_000_000))
+    assert first & second == real
+    assert len(first - real) == len(second - real) == 1500 - len(real)
