@@ -99,14 +99,6 @@ async def paired(
     return result
 
 
-async def run_paired(bare: App, smalldata: App, mix: Mix, *, warmup: int, count: int, **options: Any) -> Paired:
-    """Warm both apps on ``warmup`` requests of the mix, then measure ``count`` more."""
-    await paired(bare, smalldata, [mix.next() for _ in range(warmup)])
-    requests = [mix.next() for _ in range(count)]
-    gc.collect()
-    return await paired(bare, smalldata, requests, **options)
-
-
 @dataclass
 class Row:
     """One figure of an interleaved measurement: a pair of apps, its own copy of the mix, how much."""
