@@ -21,8 +21,8 @@ from starlette.testclient import TestClient
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.problems import ProblemsError
-from smalldata.settings import Settings, UserSettings
-from smalldata.state import CookieStore, StateSettings
+from smalldata.settings import PageSettings, Settings, UserSettings
+from smalldata.state import CookieStore, MemoryStore, StateSettings
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=ZONE)
@@ -223,3 +223,24 @@ def test_rules_that_never_read_user_never_look_the_user_up(rules: Path) -> None:
     with make_client(rules, settings=settings) as client:
         assert decision(client.get("/"))["greeting"] == "Hi Bo"  # type: ignore[index]
     assert USER_LOOKUPS == ["/"]
+
+
+def test_a_server_store_still_follows_a_logged_in_user_when_no_rule_reads_user(tmp_path: Path) -> None:
+    # the rule reads only history: the store alone needs the user id, to share it across devices
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - id: again\n    when: {history.viewed_products: {contains: p1}}\n"
+        "    then: {greeting: 'Back for p1?'}\n"
+    )
+    settings = SETTINGS.model_copy(update={
+        "user": UserSettings(callable=f"{__name__}:counted_customer"),
+        "page": PageSettings(product="/products/{product}"),
+    })  # fmt: skip
+    store = MemoryStore(StateSettings(secret_keys=(SecretStr("test-secret-key-0123456789"),)))
+    app = Starlette(routes=[Route("/{path:path}", page)])
+    app.add_middleware(SmallData, rules=tmp_path, settings=settings, clock=lambda: WEDNESDAY_10, store=store,
+                       events=NullSink())  # fmt: skip
+    phone, laptop = TestClient(app), TestClient(app)  # two browsers, two cookie jars
+
+    phone.get("/products/p1")
+
+    assert (decision(laptop.get("/")) or {}).get("greeting") == "Back for p1?"
