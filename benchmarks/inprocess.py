@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +61,7 @@ class Paired:
     with_smalldata: list[int] = field(default_factory=list)
     personalised: int = 0
     errors: int = 0
+    requests: list[Request] = field(default_factory=list)  # what was measured, when kept (interleaved)
 
     @property
     def overhead(self) -> list[int]:
@@ -72,6 +73,7 @@ class Paired:
         self.with_smalldata += other.with_smalldata
         self.personalised += other.personalised
         self.errors += other.errors
+        self.requests += other.requests
 
 
 async def paired(
@@ -110,6 +112,9 @@ class Row:
     warmup: int
 
 
+SETTLE = 20  # unmeasured pairs at the start of each slice: the row's code and data back in the CPU caches
+
+
 async def interleaved(rows: dict[str, Row], rounds: int) -> dict[str, Paired]:
     """Measure every row in ``rounds`` turns, one slice of each row per turn.
 
@@ -117,17 +122,51 @@ async def interleaved(rows: dict[str, Row], rounds: int) -> dict[str, Paired]:
     the other, a row that falls into one looks worse than its neighbours; taken
     in turns, every row sees the same mix of fast and slow spells, so the rows
     can be compared with each other (pairing already cancels drift within a pair).
+    The order of the rows turns by one place every turn, so no row is always
+    first; each slice starts with :data:`SETTLE` unmeasured pairs, and with the
+    other rows' queued events written, so their writers do not run in its time.
+    The measured requests of each row are kept in its result (``requests``).
     """
     for row in rows.values():
         await paired(row.bare, row.smalldata, [row.mix.next() for _ in range(row.warmup)])
     results = {key: Paired() for key in rows}
+    keys = list(rows)
     for turn in range(rounds):
-        for key, row in rows.items():
+        for key in keys[turn % len(keys) :] + keys[: turn % len(keys)]:
+            row = rows[key]
             size = row.count // rounds + (1 if turn < row.count % rounds else 0)
+            await _flush_events(rows.values())
+            await paired(row.bare, row.smalldata, [row.mix.next() for _ in range(SETTLE)])
             requests = [row.mix.next() for _ in range(size)]
             gc.collect()
-            results[key].extend(await paired(row.bare, row.smalldata, requests, start=turn))
+            measured = await paired(row.bare, row.smalldata, requests, start=turn)
+            measured.requests = requests
+            results[key].extend(measured)
     return results
+
+
+async def _flush_events(rows: Iterable[Row]) -> None:
+    for row in rows:
+        for app in (row.bare, row.smalldata):
+            sink = _event_sink(app)
+            if sink is not None:
+                await sink.flush()
+
+
+def _event_sink(app: App) -> Any:
+    """The event sink of the ``SmallData`` inside ``app`` (the middleware chain is walked), if any."""
+    from smalldata.middleware import SmallData
+
+    node: Any = getattr(app, "middleware_stack", None) or app
+    for _ in range(32):  # a middleware chain, never a cycle; the bound is only a guard
+        if isinstance(node, SmallData):
+            events = getattr(node.personaliser, "events", None)
+            sink = getattr(events, "sink", None)
+            return sink if hasattr(sink, "flush") else None
+        node = getattr(node, "app", None)
+        if node is None:
+            return None
+    return None
 
 
 # -- apps ------------------------------------------------------------------------------------

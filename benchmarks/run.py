@@ -15,7 +15,6 @@ The figures (see ``benchmarks/README.md``):
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import os
 import platform
@@ -114,15 +113,15 @@ async def _measure(plan: Plan, work: Path) -> dict[str, Any]:
     geo = traffic.plan_geo()
 
     def mix(row: int) -> traffic.Mix:
-        # Every row its own visitors and its own long tail of User-Agents and addresses (the real
-        # User-Agents, the head, are common to all): the process-wide caches that rows share then
-        # give each row the cold share it would have alone, whatever its turn.
+        # The same draws for every row (visitors, pages, which rank of User-Agent and address), but
+        # each row its own long tail: its own build variants of the real User-Agents (the head,
+        # common to all) and its own addresses. Rows share the process-wide caches; with tails of
+        # their own, no row gets its User-Agent parses and GeoIP lookups done by another row.
         return traffic.Mix(
             user_agents=traffic.user_agent_pool(5000, seed=11 + row, builds_from=row * _BUILDS_PER_ROW),
             addresses=traffic.address_pool(geo, 3000, seed=3 + row),
             sessions=sessions,
             visitors=plan.visitors,
-            seed=1 + row,
         )
 
     rows: dict[str, inprocess.Row] = {}
@@ -146,7 +145,7 @@ async def _measure(plan: Plan, work: Path) -> dict[str, Any]:
         cold = await inprocess.paired(hundred.bare, hundred.smalldata, cold_requests(geo, plan.cold))
         report["cold"] = stats(cold)
         report["cold"]["what"] = "first request of a never-seen User-Agent and IP, new visitor"
-    report["traffic"] = _traffic_summary(mix(OVERHEAD_ROWS.index("100")), plan.requests)
+    report["traffic"] = traffic.describe(rows["100"].mix, measured["100"].requests)
     report["overhead"] = {key: stats(measured[key]) for key in OVERHEAD_ROWS}
     report["page_size"] = {label: stats(measured[label]) for label in PAGE_SIZES}
 
@@ -217,11 +216,6 @@ def cold_requests(geo: traffic.GeoPlan, count: int, seed: int = 99) -> list[traf
         headers = visitor.headers(rng.choice(traffic.REFERRERS))
         requests.append(traffic.Request(path, "", headers, visitor.address, None))
     return requests
-
-
-def _traffic_summary(template: traffic.Mix, count: int) -> dict[str, Any]:
-    mix = copy.deepcopy(template)
-    return traffic.describe(mix, [mix.next() for _ in range(count)])
 
 
 def stats(run: inprocess.Paired) -> dict[str, Any]:

@@ -153,7 +153,8 @@ def test_budget_table_and_plot_render_from_a_report(tmp_path: Path) -> None:
     assert "FAIL overhead p50, 100 rules, all signals: 0.5 ms (budget ≤ 0.1 ms)" in text
     assert "throughput: not measured (not run)" in text
     assert "fixed cost: 1 rule, never matches" in text
-    assert "—" in text  # a report without the ratio to the bare app (older runs) still renders
+    fixed_line = next(line for line in text.splitlines() if line.startswith("fixed cost"))
+    assert fixed_line.split()[-2] == "—"  # a report without the ratio to the bare app (older runs) still renders
     plot = run._plot(report, tmp_path / "plot.png")
     assert plot is not None and plot.read_bytes().startswith(b"\x89PNG")
 
@@ -187,9 +188,7 @@ def test_stats_give_the_median_overhead_as_a_multiple_of_the_bare_request() -> N
     assert (figures["p50_ms"], figures["bare_p50_ms"], figures["p50_to_bare_p50"]) == (0.3, 0.2, 1.5)
 
 
-async def test_interleaved_rows_take_turns_and_each_gets_all_its_requests() -> None:
-    calls: list[str] = []
-
+def _recording_rows(calls: list[str]) -> dict[str, inprocess.Row]:
     def page_app(label: str) -> Any:
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             calls.append(label)
@@ -201,16 +200,33 @@ async def test_interleaved_rows_take_turns_and_each_gets_all_its_requests() -> N
     def mix(seed: int) -> traffic.Mix:
         return traffic.Mix(user_agents=["UA/1.0"], addresses=["192.0.2.1"], sessions=[], visitors=5, seed=seed)
 
-    rows = {
+    return {
         "a": inprocess.Row(page_app("a-bare"), page_app("a"), mix(1), count=7, warmup=2),
         "b": inprocess.Row(page_app("b-bare"), page_app("b"), mix(2), count=5, warmup=1),
     }
-    results = await inprocess.interleaved(rows, rounds=3)
+
+
+async def test_interleaved_rows_take_turns_in_a_rotating_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inprocess, "SETTLE", 0)
+    calls: list[str] = []
+    results = await inprocess.interleaved(_recording_rows(calls), rounds=3)
 
     assert [len(results[key].bare) for key in "ab"] == [7, 5]
     assert [len(results[key].with_smalldata) for key in "ab"] == [7, 5]
     turns = [label for label in calls if label in ("a", "b")][3:]  # after the warm-up pairs
-    assert turns == ["a"] * 3 + ["b"] * 2 + ["a"] * 2 + ["b"] * 2 + ["a"] * 2 + ["b"]
+    assert turns == ["a"] * 3 + ["b"] * 2 + ["b"] * 2 + ["a"] * 2 + ["a"] * 2 + ["b"]
+
+
+async def test_each_slice_settles_unmeasured_and_keeps_the_requests_it_measured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(inprocess, "SETTLE", 2)
+    calls: list[str] = []
+    results = await inprocess.interleaved(_recording_rows(calls), rounds=3)
+
+    assert (calls.count("a"), calls.count("b")) == (2 + 3 * 2 + 7, 1 + 3 * 2 + 5)  # warm-up, settling, measured
+    assert [len(results[key].requests) for key in "ab"] == [7, 5]
+    assert [len(results[key].with_smalldata) for key in "ab"] == [7, 5]
 
 
 def test_user_agent_pools_of_two_rows_share_the_real_head_and_no_build_variant() -> None:
