@@ -37,7 +37,7 @@ REPO = HERE.parent
 SHIPPED_RULES = REPO / "rules"
 RULE_COUNTS = (10, 100, 1000)
 # One rule that no page matches: what every page pays before any rule can help (consent, the
-# visitor cookie read, verified, counted and written back, headers, the look for </body>).
+# visitor cookie read, verified, counted and written back, the cache headers).
 FIXED_COST_RULES = """\
 rules:
   - id: never
