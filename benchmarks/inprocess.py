@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from benchmarks.traffic import SECRET, Mix, Request, remember, scope_for
+from benchmarks.traffic import SECRET, Request, remember, scope_for
 
 App = Callable[..., Any]
 COOKIE = "sd_visitor"
@@ -77,12 +77,20 @@ class Paired:
 
 
 async def paired(
-    bare: App, smalldata: App, requests: list[Request], *, on_pair: Any = None, start: int = 0
+    bare: App, smalldata: App | None, requests: list[Request], *, on_pair: Any = None, start: int = 0
 ) -> Paired:
-    """Send every request to both apps, alternating which goes first."""
+    """Send every request to both apps, alternating which goes first.
+
+    Without ``smalldata`` (the reference row that measures S) each request goes to ``bare`` only.
+    """
     result = Paired()
     for i, request in enumerate(requests):
         first, second = scope_for(request), scope_for(request)
+        if smalldata is None:
+            t_bare, r_bare = await call(bare, first)
+            result.errors += r_bare.status != 200
+            result.bare.append(t_bare)
+            continue
         if (i + start) % 2:
             t_bare, r_bare = await call(bare, first)
             t_sd, r_sd = await call(smalldata, second)
@@ -101,13 +109,22 @@ async def paired(
     return result
 
 
+class Draws(Protocol):
+    """Where a row's requests come from (a :class:`~benchmarks.traffic.Mix`, or the cold row's new visitors)."""
+
+    def next(self) -> Request: ...
+
+
 @dataclass
 class Row:
-    """One figure of an interleaved measurement: a pair of apps, its own copy of the mix, how much."""
+    """One figure of an interleaved measurement: a pair of apps, its own copy of the mix, how much.
+
+    A row without ``smalldata`` times ``bare`` alone: the reference request S.
+    """
 
     bare: App
-    smalldata: App
-    mix: Mix
+    smalldata: App | None
+    mix: Draws
     count: int
     warmup: int
 
@@ -148,7 +165,7 @@ async def interleaved(rows: dict[str, Row], rounds: int) -> dict[str, Paired]:
 async def _flush_events(rows: Iterable[Row]) -> None:
     for row in rows:
         for app in (row.bare, row.smalldata):
-            sink = _event_sink(app)
+            sink = _event_sink(app) if app is not None else None
             if sink is not None:
                 await sink.flush()
 
@@ -227,42 +244,88 @@ def shop_pair(rules: Path, config: Path) -> tuple[App, App]:
     return bare, with_smalldata
 
 
-def page_pair(rules: Path, config: Path, size: int) -> tuple[App, App]:
-    """A bare page of ``size`` bytes (any path), without and with ``SmallData`` as the shop wires it."""
+def reference_app(size: int = 20 * 1024) -> App:
+    """S: a bare Starlette app serving a ``size``-byte ``HTMLResponse`` on any path, with no middleware."""
     from starlette.applications import Starlette
-    from starlette.middleware import Middleware
-    from starlette.middleware.sessions import SessionMiddleware
     from starlette.responses import HTMLResponse
     from starlette.routing import Route
 
-    from smalldata.demo import load_app
-    from smalldata.middleware import SmallData
-    from smalldata.settings import load_settings
-
-    load_app  # noqa: B018 - the import puts examples/ on sys.path
-    from examples.shop import app as shop_module
-    from examples.shop import catalog as catalog_module
-
-    shop: Any = shop_module
-    catalog: Any = catalog_module
-
-    # the shop's settings and recommendations, however this version of the example wires them
-    settings = shop.shop_settings(config) if hasattr(shop, "shop_settings") else load_settings(config)
-    options: dict[str, Any] = {}
-    if hasattr(catalog, "CatalogRecommender"):
-        options["recommender"] = catalog.CatalogRecommender(catalog.Catalog())
     page = html_page(size)
 
     async def endpoint(request: Any) -> HTMLResponse:
         return HTMLResponse(page)
 
+    return Starlette(routes=[Route("/{path:path}", endpoint)])
+
+
+def page_pair(rules: Path, config: Path, size: int = 20 * 1024) -> tuple[App, App]:
+    """A bare page of ``size`` bytes (any path), without and with ``SmallData`` as the shop wires it.
+
+    Both sides have the shop's ``SessionMiddleware`` (logged-in customers and baskets live in the
+    session), so the difference is smalldata's own work.
+    """
+    from starlette.responses import HTMLResponse
+
+    page = html_page(size)
+
+    async def endpoint(request: Any) -> HTMLResponse:
+        return HTMLResponse(page)
+
+    return _pair_around(endpoint, rules, config)
+
+
+def _pair_around(endpoint: Callable[[Any], Awaitable[Any]], rules: Path, config: Path) -> tuple[App, App]:
+    """``endpoint`` on every path behind the shop's session middleware, without and with ``SmallData``."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.sessions import SessionMiddleware
+    from starlette.routing import Route
+
+    from smalldata.demo import load_app
+    from smalldata.middleware import SmallData
+
+    load_app  # noqa: B018 - the import puts examples/ on sys.path
+    from examples.shop.app import shop_settings
+
+    settings = shop_settings(config)  # the shop's settings, with its product catalogue for recommendations
+
     def build(personalised: bool) -> Starlette:
         middleware = [Middleware(SessionMiddleware, secret_key=SECRET, same_site="lax")]
         if personalised:
-            middleware.append(Middleware(SmallData, rules=rules, settings=settings, **options))
+            middleware.append(Middleware(SmallData, rules=rules, settings=settings))
         return Starlette(routes=[Route("/{path:path}", endpoint)], middleware=middleware)
 
     return build(False), build(True)
+
+
+RENDERED_PRODUCTS = 300  # about 2.5 ms of Jinja2 on the reference machine: a realistic page render
+_TEMPLATE = """<!doctype html><html lang=da><head><meta charset=utf-8><title>{{ title }}</title></head><body>
+<header><nav>{% for c in categories %}<a href="/category/{{ c }}">{{ c|title }}</a>{% endfor %}</nav></header><main>
+{% for p in products %}<article class="card"><a href="/products/{{ p.id }}"><img src="/static/img/{{ p.id }}.svg"
+alt="{{ p.name }}"></a><h3>{{ p.name }}</h3><p class="price">{{ "%.2f"|format(p.price) }} kr.</p>
+{% if p.tags %}<ul>{% for t in p.tags %}<li>{{ t|upper }}</li>{% endfor %}</ul>{% endif %}
+<div data-smalldata-slot="x"></div></article>
+{% endfor %}</main><footer><p>&copy; Nordisk Hjem</p></footer></body></html>"""
+
+
+def rendered_pair(rules: Path, config: Path, products: int = RENDERED_PRODUCTS) -> tuple[App, App]:
+    """A page rendered by Jinja2 on every request (~2.5 ms), without and with ``SmallData``.
+
+    What a real shop page costs to serve: the throughput budget is set on it.
+    """
+    import jinja2
+    from starlette.responses import HTMLResponse
+
+    from benchmarks.rulegen import CATEGORIES
+
+    template = jinja2.Environment(autoescape=True).from_string(_TEMPLATE)
+    items = [{"id": f"p-{n}", "name": f"Product {n}", "price": n * 1.5, "tags": ["new", "eco", "dk"]}
+             for n in range(products)]  # fmt: skip
+
+    async def endpoint(request: Any) -> HTMLResponse:
+        return HTMLResponse(template.render(title="Nordisk Hjem", categories=CATEGORIES, products=items))
+
+    return _pair_around(endpoint, rules, config)
 
 
 def html_page(size: int) -> bytes:
@@ -275,155 +338,3 @@ def html_page(size: int) -> bytes:
     tail = b'<footer><p>&copy; Nordisk Hjem</p></footer><script src="/static/shop.js"></script></body></html>'
     cards = max((size - len(head) - len(tail)) // len(card), 0)
     return head + card * cards + tail
-
-
-# -- phases ----------------------------------------------------------------------------------
-
-
-@dataclass
-class PhaseClock:
-    """Nanoseconds per phase for the current request (see :func:`instrumented`)."""
-
-    totals: dict[str, int] = field(default_factory=dict)
-    in_decide: bool = False
-
-    def add(self, phase: str, ns: int) -> None:
-        self.totals[phase] = self.totals.get(phase, 0) + ns
-
-
-@contextmanager
-def instrumented() -> Iterator[PhaseClock]:
-    """Time the pipeline's parts by wrapping them for the duration of the block.
-
-    Only for the separate phase pass: the paired overhead figures are measured
-    without any of this. Signals = building the request context, prefetching
-    and every namespace provider; engine = ``Engine.decide`` minus the providers
-    it triggered; state = loading, counting and saving the visitor cookie;
-    recommendations = filling recommendation slots; delivery (computed by the
-    caller) = the rest of the overhead: headers, payload and HTML injection.
-    """
-    from smalldata.delivery import pipeline
-    from smalldata.rules.engine import Engine
-    from smalldata.signals import request as request_module
-    from smalldata.signals.request import RequestSignals
-    from smalldata.state.stores import CookieStore
-
-    clock = PhaseClock()
-    personaliser = pipeline.RulesPersonaliser
-    targets: list[tuple[Any, str]] = [
-        (pipeline, "signals_for"), _providers_hook(request_module), (RequestSignals, "prefetch"), (Engine, "decide"),
-        (personaliser, "begin"), (personaliser, "_recommend"), (CookieStore, "save"),
-    ]  # fmt: skip
-    # a part the pipeline no longer has is left out (its time then shows up in a neighbouring phase)
-    saved: dict[tuple[Any, str], Any] = {target: getattr(*target) for target in targets if hasattr(*target)}
-
-    def sync(phase: str, fn: Any) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter_ns()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                clock.add(phase, time.perf_counter_ns() - start)
-
-        return wrapper
-
-    def asynchronous(phase: str, fn: Any) -> Any:
-        async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter_ns()
-            try:
-                return await fn(*args, **kwargs)
-            finally:
-                clock.add(phase, time.perf_counter_ns() - start)
-
-        return wrapper
-
-    def compute(self: Any, namespace: str) -> Any:
-        start = time.perf_counter_ns()
-        try:
-            return saved[_providers_hook(request_module)](self, namespace)
-        finally:
-            ns = time.perf_counter_ns() - start
-            clock.add("providers", ns)
-            clock.add("providers:" + namespace, ns)
-            if clock.in_decide:
-                clock.add("providers_in_decide", ns)
-
-    def decide(self: Any, *args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter_ns()
-        clock.in_decide = True
-        try:
-            return saved[(Engine, "decide")](self, *args, **kwargs)
-        finally:
-            clock.in_decide = False
-            clock.add("decide", time.perf_counter_ns() - start)
-
-    wrappers: dict[tuple[Any, str], Any] = {
-        (pipeline, "signals_for"): lambda fn: sync("context", fn),
-        _providers_hook(request_module): lambda fn: compute,
-        (RequestSignals, "prefetch"): lambda fn: asynchronous("prefetch", fn),
-        (Engine, "decide"): lambda fn: decide,
-        (personaliser, "begin"): lambda fn: asynchronous("begin", fn),
-        (personaliser, "_recommend"): lambda fn: asynchronous("recommend", fn),
-        (CookieStore, "save"): lambda fn: asynchronous("save", fn),
-    }
-    for target, original in saved.items():
-        setattr(target[0], target[1], wrappers[target](original))
-    try:
-        yield clock
-    finally:
-        for (owner, name), original in saved.items():
-            setattr(owner, name, original)
-
-
-def _providers_hook(request_module: Any) -> tuple[Any, str]:
-    """Where a namespace's provider is run: a module function, or (older) a RequestSignals method."""
-    if hasattr(request_module, "compute_namespace"):
-        return request_module, "compute_namespace"
-    return request_module.RequestSignals, "_compute"
-
-
-def split(totals: dict[str, int], overhead: int) -> dict[str, int]:
-    """One request's overhead in phases (they add up to ``overhead``)."""
-    get = totals.get
-    signals = get("context", 0) + get("prefetch", 0) + get("providers", 0)
-    engine = get("decide", 0) - get("providers_in_decide", 0)
-    recommend = get("recommend", 0)
-    outside = get("providers", 0) - get("providers_in_decide", 0)
-    state = get("begin", 0) - get("context", 0) - get("prefetch", 0) - outside - get("decide", 0) - recommend
-    state += get("save", 0)
-    delivery = overhead - get("begin", 0) - get("save", 0)
-    return {"signals": signals, "engine": engine, "state": state, "recommendations": recommend, "delivery": delivery}
-
-
-async def phase_pass(bare: App, smalldata: App, mix: Mix, count: int) -> dict[str, Any]:
-    """Where the overhead goes: mean nanoseconds per phase and per signal namespace."""
-    sums: dict[str, int] = {}
-    namespaces: dict[str, int] = {}
-    with instrumented() as clock:
-
-        def on_pair(overhead: int) -> None:
-            for phase, ns in split(clock.totals, overhead).items():
-                sums[phase] = sums.get(phase, 0) + ns
-            for key, ns in clock.totals.items():
-                if key.startswith("providers:"):
-                    namespaces[key[10:]] = namespaces.get(key[10:], 0) + ns
-            clock.totals.clear()
-
-        requests = [mix.next() for _ in range(count)]
-        clock.totals.clear()
-        # the pair hook runs after both calls of a request, so the totals are this request's only
-        await _paired_with_reset(bare, smalldata, requests, clock, on_pair)
-    total = sum(sums.values()) or 1
-    return {
-        "mean_us": {phase: round(ns / count / 1000, 2) for phase, ns in sums.items()},
-        "share": {phase: round(ns / total, 3) for phase, ns in sums.items()},
-        "signals_by_namespace_us": {
-            ns: round(value / count / 1000, 2) for ns, value in sorted(namespaces.items(), key=lambda kv: -kv[1])
-        },
-    }
-
-
-async def _paired_with_reset(bare: App, smalldata: App, requests: list[Request], clock: PhaseClock, hook: Any) -> None:
-    for i, request in enumerate(requests):
-        clock.totals.clear()
-        await paired(bare, smalldata, [request], on_pair=hook, start=i)

@@ -1,4 +1,10 @@
-"""Condition evaluation, side by side: smalldata's compiled rules against GrowthBook's ``evalCondition``.
+"""smalldata side by side with GrowthBook, the open-source feature-flag engine of the same kind.
+
+1. :func:`compare`, condition evaluation: smalldata's compiled rules against GrowthBook's
+   ``evalCondition``.
+2. :func:`compare_engines`, a whole decision: a new context per request and every rule
+   evaluated, smalldata's ``Engine.decide`` against a new ``GrowthBook`` object evaluating
+   one feature per rule (the rule's condition as a force rule).
 
 Both evaluate the SAME conditions (the generated rules' ``when:``, translated to
 GrowthBook's MongoDB-like syntax by :func:`benchmarks.rulegen.to_growthbook`) on
@@ -134,6 +140,54 @@ def compare(
         "speedup": round(ns_theirs / ns_ours, 2),
         "agreement": round(agree / total, 4),
     }
+
+
+def compare_engines(rules_folder: Path, count: int, *, contexts_count: int = 100, rounds: int = 3,
+                    seed: int = 7) -> dict[str, Any]:
+    """µs per request for a whole decision: a new context, then every rule (feature) evaluated."""
+    from growthbook import GrowthBook
+
+    from smalldata.rules import Engine, load_ruleset
+    from smalldata.settings import Settings
+
+    named, generated = generate(count, seed)
+    when = {rule["id"]: rule["when"] for rule in generated}
+    settings = Settings()
+    engine = Engine(load_ruleset(rules_folder, settings), settings)
+    features = {
+        rule.id: {"defaultValue": False, "rules": [{"condition": _growthbook(when[rule.id], named), "force": True}]}
+        for rule in engine.ruleset.rules
+    }
+    flats = contexts(contexts_count)
+    attributes = [nested(flat) for flat in flats]
+    make_signals = _signals_factory()
+
+    def run_ours() -> None:
+        for flat in flats:
+            engine.decide(make_signals(flat), visitor_id="bench-visitor")
+
+    def run_theirs() -> None:
+        for attrs in attributes:
+            book = GrowthBook(attributes=attrs, features=features)
+            for key in features:
+                book.eval_feature(key)
+
+    best_ours, best_theirs = _best(run_ours, run_theirs, rounds)
+    us_ours, us_theirs = best_ours / len(flats) / 1000, best_theirs / len(flats) / 1000
+    return {
+        "rules": len(features),
+        "contexts": len(flats),
+        "smalldata_us": round(us_ours, 1),
+        "growthbook_us": round(us_theirs, 1),
+        "speedup": round(us_theirs / us_ours, 2),
+    }
+
+
+def _signals_factory() -> Callable[[dict[str, Any]], Any]:
+    """A new signals object for a flat context, as a request would build it."""
+    from smalldata.signals.base import StaticSignals
+
+    return StaticSignals
 
 
 def _growthbook(when: dict[str, Any], named: dict[str, Any]) -> dict[str, Any]:

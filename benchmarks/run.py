@@ -1,15 +1,19 @@
 """``smalldata bench``: run the suite, print a table, write the JSON report and the plot, check the budget.
 
-The figures (see ``benchmarks/README.md``):
+The figures (see ``benchmarks/README.md``), per-request ones in ms and in S (the
+median request to a bare Starlette app serving a 20 KB page, measured in the same run):
 
-1. overhead per HTML request of the example shop, paired with and without
-   ``SmallData``, for the shipped rules, for 10, 100 and 1,000 generated rules, and
-   for one rule that never matches (the fixed cost of every page);
-2. where the 100-rule overhead goes (signals, engine, state, recommendations, delivery);
-3. the cold case: a never-seen User-Agent and IP, a new visitor;
-4. page size: 5 KB, 100 KB and 1 MB pages with 100 rules;
-5. throughput behind uvicorn with 100 rules against the bare shop;
-6. condition evaluation against GrowthBook's ``evalCondition``.
+1. S itself, and the overhead per HTML request on a bare 20 KB Starlette page, paired with
+   and without ``SmallData``: one rule that never matches (the fixed cost of every page),
+   the shipped rules, 10, 100 and 1,000 generated rules;
+2. the cold case: a never-seen User-Agent and IP, a new visitor, 100 rules;
+3. page size: 5 KB, 100 KB and 1 MB pages with 100 rules;
+4. the example shop with its shipped rules (informative: it includes the shop's own work
+   of showing what was decided);
+5. where the 100-rule overhead goes, phase by phase;
+6. throughput behind uvicorn with 100 rules, on a page rendered by Jinja2 (~2.5 ms) and on
+   the bare 20 KB page;
+7. smalldata against GrowthBook: condition evaluation, and a whole decision per request.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ REPO = HERE.parent
 SHIPPED_RULES = REPO / "rules"
 RULE_COUNTS = (10, 100, 1000)
 # One rule that no page matches: what every page pays before any rule can help (consent, the
-# visitor cookie read, verified, counted and written back, the cache headers).
+# visitor cookie read, verified, counted and written back when it changed, the cache headers).
 FIXED_COST_RULES = """\
 rules:
   - id: never
@@ -46,7 +50,12 @@ rules:
 """
 _BUILDS_PER_ROW = 1_000_000  # a pool of 5,000 uses at most 100,000 build numbers
 OVERHEAD_ROWS = ("fixed", "shipped", "10", "100", "1000")
-ROW_LABELS = {"fixed": "fixed cost: 1 rule, never matches", "shipped": "shipped rules/ (27)"}
+ROW_LABELS = {
+    "fixed": "fixed cost: 1 rule, never matches",
+    "shipped": "shipped rules/ (27)",
+    "cold": "cold: new UA + IP + visitor, 100 rules",
+    "shop": "example shop, shipped rules (info)",
+}
 PAGE_SIZES = {"5KB": 5 * 1024, "100KB": 100 * 1024, "1MB": 1024 * 1024}
 
 
@@ -55,22 +64,21 @@ class Plan:
     """How much to measure: the full run or ``--quick``."""
 
     warmup: int
-    requests: int  # paired requests for the 100-rule headline figure
-    requests_other: int  # for the other rule counts and page sizes
+    requests: int  # measured requests of S and the 100-rule headline figure
+    requests_other: int  # for the other rows
     phases: int
-    cold: int
     visitors: int
     throughput_seconds: float
     throughput_rounds: int
     peer_contexts: int
     peer_rounds: int
-    rounds: int  # turns of the interleaved overhead measurement
+    rounds: int  # turns of the interleaved measurement
 
 
-FULL = Plan(warmup=1500, requests=6000, requests_other=2500, phases=2000, cold=500, visitors=5000,
+FULL = Plan(warmup=1500, requests=6000, requests_other=2500, phases=2000, visitors=5000,
             throughput_seconds=10, throughput_rounds=3, peer_contexts=100, peer_rounds=5, rounds=6)  # fmt: skip
-QUICK = Plan(warmup=400, requests=2000, requests_other=600, phases=500, cold=150, visitors=2000,
-             throughput_seconds=3, throughput_rounds=2, peer_contexts=100, peer_rounds=5, rounds=3)  # fmt: skip
+QUICK = Plan(warmup=400, requests=2000, requests_other=800, phases=500, visitors=2000,
+             throughput_seconds=3, throughput_rounds=2, peer_contexts=50, peer_rounds=3, rounds=4)  # fmt: skip
 
 
 def main(*, quick: bool = False, check: bool = False, output: str | None = None) -> int:
@@ -79,7 +87,9 @@ def main(*, quick: bool = False, check: bool = False, output: str | None = None)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="smalldata-bench-") as work:
         report = asyncio.run(_measure(plan, Path(work)))
-        report["throughput"] = _throughput(plan, Path(work), report.pop("_throughput_requests"))
+        requests = report.pop("_throughput_requests")
+        report["throughput"] = _throughput(plan, Path(work), requests, "rendered")
+        report["throughput_static"] = _throughput(plan, Path(work), requests, "static")
     report["run"] = {"quick": quick, "seconds": round(time.monotonic() - started, 1), "plan": vars(plan)}
     report["budgets"] = results = budget.check(report)
     out = Path(output) if output else HERE / "results" / ("quick" if quick else "")
@@ -99,9 +109,7 @@ def main(*, quick: bool = False, check: bool = False, output: str | None = None)
 
 
 async def _measure(plan: Plan, work: Path) -> dict[str, Any]:
-    from smalldata.signals.device import PARSER
-
-    PARSER.warm_up()
+    _warm_up_parsers()
     config = _setup_geo(work)
     rulesets = {str(n): write_ruleset(work / f"rules-{n}", n) for n in RULE_COUNTS}
     rulesets["shipped"] = SHIPPED_RULES
@@ -124,37 +132,73 @@ async def _measure(plan: Plan, work: Path) -> dict[str, Any]:
             visitors=plan.visitors,
         )
 
-    rows: dict[str, inprocess.Row] = {}
+    rows: dict[str, inprocess.Row] = {"S": inprocess.Row(inprocess.reference_app(), None, mix(0), plan.requests,
+                                                         plan.warmup)}  # fmt: skip
     for key in OVERHEAD_ROWS:
-        bare, with_smalldata = inprocess.shop_pair(rulesets[key], config)
+        bare, with_smalldata = inprocess.page_pair(rulesets[key], config)
         count = plan.requests if key == "100" else plan.requests_other
         rows[key] = inprocess.Row(bare, with_smalldata, mix(len(rows)), count, plan.warmup)
+    bare, with_smalldata = inprocess.page_pair(rulesets["100"], config)
+    rows["cold"] = inprocess.Row(bare, with_smalldata, ColdMix(geo), plan.requests_other, plan.warmup // 4)
     for label, size in PAGE_SIZES.items():
         bare, with_smalldata = inprocess.page_pair(rulesets["100"], config, size)
-        rows[label] = inprocess.Row(bare, with_smalldata, mix(len(rows)), plan.requests_other,
-                                    plan.warmup // 4)  # fmt: skip
-    apps = [app for row in rows.values() for app in (row.bare, row.smalldata)]
+        rows[label] = inprocess.Row(bare, with_smalldata, mix(len(rows)), plan.requests_other, plan.warmup // 4)
+    bare, with_smalldata = inprocess.shop_pair(rulesets["shipped"], config)
+    rows["shop"] = inprocess.Row(bare, with_smalldata, mix(len(rows)), plan.requests_other, plan.warmup)
+    apps = [app for row in rows.values() for app in (row.bare, row.smalldata) if app is not None]
     async with inprocess.running(*apps):
-        _progress(f"overhead: {len(OVERHEAD_ROWS)} rule sets and {len(PAGE_SIZES)} page sizes, "
-                  f"in {plan.rounds} interleaved rounds")  # fmt: skip
+        _progress(f"S, {len(rows) - 1} paired rows, in {plan.rounds} interleaved rounds")
         measured = await inprocess.interleaved(rows, plan.rounds)
-        hundred = rows["100"]
-        _progress("phases, 100 rules")
-        report["phases"] = await inprocess.phase_pass(hundred.bare, hundred.smalldata, hundred.mix, plan.phases)
-        _progress("cold cache, 100 rules")
-        cold = await inprocess.paired(hundred.bare, hundred.smalldata, cold_requests(geo, plan.cold))
-        report["cold"] = stats(cold)
-        report["cold"]["what"] = "first request of a never-seen User-Agent and IP, new visitor"
-    report["traffic"] = traffic.describe(rows["100"].mix, measured["100"].requests)
-    report["overhead"] = {key: stats(measured[key]) for key in OVERHEAD_ROWS}
-    report["page_size"] = {label: stats(measured[label]) for label in PAGE_SIZES}
+    s_ns = _pct(sorted(measured["S"].bare), 0.5)
+    report["S"] = {"p50_ms": _ms(s_ns), "p99_ms": _ms(_pct(sorted(measured["S"].bare), 0.99)),
+                   "requests": len(measured["S"].bare),
+                   "what": "one request to a bare Starlette app serving a 20 KB HTMLResponse, raw ASGI"}  # fmt: skip
+    hundred = rows["100"].mix
+    assert isinstance(hundred, traffic.Mix)
+    report["traffic"] = traffic.describe(hundred, measured["100"].requests)
+    report["overhead"] = {key: stats(measured[key], s_ns) for key in OVERHEAD_ROWS}
+    report["cold"] = stats(measured["cold"], s_ns)
+    report["cold"]["what"] = "first request of a never-seen User-Agent and IP, new visitor"
+    report["page_size"] = {label: stats(measured[label], s_ns) for label in PAGE_SIZES}
+    report["shop"] = stats(measured["shop"], s_ns)
+    report["shop"]["what"] = "the example shop with its shipped rules, paired with the same shop without smalldata"
 
-    _progress("peers: condition evaluation vs GrowthBook")
+    _progress("peers: GrowthBook")
     report["peers"] = peers.compare(rulesets["1000"], 1000, contexts_count=plan.peer_contexts, rounds=plan.peer_rounds)
     report["peers"]["peer"] = f"growthbook {_version('growthbook')} growthbook.core.evalCondition"
+    report["peers"]["engine"] = peers.compare_engines(rulesets["100"], 100, contexts_count=plan.peer_contexts,
+                                                      rounds=plan.peer_rounds)  # fmt: skip
+    report["peers"]["engine"]["peer"] = f"growthbook {_version('growthbook')} GrowthBook(...).eval_feature"
     throughput_mix = mix(len(rows))
     report["_throughput_requests"] = [throughput_mix.next() for _ in range(1000)]
     return report
+
+
+def _warm_up_parsers() -> None:
+    """Load the User-Agent parser before measuring (a server does it at start-up or on its first page)."""
+    from smalldata.signals.device import PARSER
+
+    PARSER.warm_up()
+
+
+class ColdMix:
+    """New visitors, each with a User-Agent and an address no earlier request used (the cold row)."""
+
+    def __init__(self, geo: traffic.GeoPlan, seed: int = 99) -> None:
+        self.geo = geo
+        self.rng = random.Random(seed)
+        self.real = traffic.real_user_agents()
+        self.n = 0
+
+    def next(self) -> traffic.Request:
+        n, rng, real = self.n, self.rng, self.real
+        self.n += 1
+        agent = traffic.build_variant(real[n % len(real)], 900_000 + n) or f"{real[n % len(real)]} Cold/{n}"
+        prefix = self.geo.networks[n % len(self.geo.networks)][0]
+        visitor = traffic.Visitor(user_agent=agent, address=f"{prefix}.{250 - n // 250 % 250}.{n % 250 + 1}",
+                                  language=rng.choice(traffic.LANGUAGES))  # fmt: skip
+        headers = visitor.headers(rng.choice(traffic.REFERRERS))
+        return traffic.Request(f"/products/{rng.choice(PRODUCTS)}", "", headers, visitor.address, None)
 
 
 def _fixed_cost_rules(folder: Path) -> Path:
@@ -163,15 +207,15 @@ def _fixed_cost_rules(folder: Path) -> Path:
     return folder
 
 
-def _throughput(plan: Plan, work: Path, requests: list[traffic.Request]) -> dict[str, Any]:
-    _progress("throughput behind uvicorn, 100 rules")
+def _throughput(plan: Plan, work: Path, requests: list[traffic.Request], page: str) -> dict[str, Any]:
+    _progress(f"throughput behind uvicorn, 100 rules, {page} page")
     rules = work / "rules-100"
     config = work / "smalldata.yaml"
     try:
         return throughput.measure(rules, config, requests, seconds=plan.throughput_seconds,
-                                  rounds=plan.throughput_rounds, work=work)  # fmt: skip
+                                  rounds=plan.throughput_rounds, work=work, page=page)  # fmt: skip
     except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-        return {"error": f"{type(exc).__name__}: {exc}"}
+        return {"page": page, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def _setup_geo(work: Path) -> Path:
@@ -202,29 +246,13 @@ def _setup_geo(work: Path) -> Path:
     return config
 
 
-def cold_requests(geo: traffic.GeoPlan, count: int, seed: int = 99) -> list[traffic.Request]:
-    """New visitors, each with a User-Agent and an address no earlier request used."""
-    rng = random.Random(seed)
-    real = traffic.real_user_agents()
-    requests = []
-    for n in range(count):
-        agent = traffic.build_variant(real[n % len(real)], 900_000 + n) or f"{real[n % len(real)]} Cold/{n}"
-        prefix = geo.networks[n % len(geo.networks)][0]
-        visitor = traffic.Visitor(user_agent=agent, address=f"{prefix}.{250 - n // 250 % 5}.{n % 250 + 1}",
-                                  language=rng.choice(traffic.LANGUAGES))  # fmt: skip
-        path = f"/products/{rng.choice(PRODUCTS)}"
-        headers = visitor.headers(rng.choice(traffic.REFERRERS))
-        requests.append(traffic.Request(path, "", headers, visitor.address, None))
-    return requests
-
-
-def stats(run: inprocess.Paired) -> dict[str, Any]:
-    """Percentiles of the paired overhead (ms) and of both sides."""
+def stats(run: inprocess.Paired, s_ns: float | None = None) -> dict[str, Any]:
+    """Percentiles of the paired overhead (ms, and in S when ``s_ns`` is given) and of both sides."""
     overhead = sorted(run.overhead)
     bare = sorted(run.bare)
     with_smalldata = sorted(run.with_smalldata)
     n = len(overhead)
-    return {
+    figures: dict[str, Any] = {
         "requests": n,
         "p50_ms": _ms(_pct(overhead, 0.50)),
         "p90_ms": _ms(_pct(overhead, 0.90)),
@@ -234,10 +262,14 @@ def stats(run: inprocess.Paired) -> dict[str, Any]:
         "bare_p50_ms": _ms(_pct(bare, 0.50)),
         "with_smalldata_p50_ms": _ms(_pct(with_smalldata, 0.50)),
         "personalised_share": round(run.personalised / n, 3) if n else None,
-        # steadier than milliseconds on a machine whose speed drifts: both sides slow down together
-        "p50_to_bare_p50": round(_pct(overhead, 0.50) / _pct(bare, 0.50), 2) if n and bare[0] > 0 else None,
         "errors": run.errors,
     }
+    if s_ns:
+        for q in ("p50", "p90", "p99"):
+            figures[f"{q}_s"] = round(_pct(overhead, int(q[1:]) / 100) / s_ns, 2) if n else None
+        figures["max_s"] = round(overhead[-1] / s_ns, 2) if n else None
+        figures["bare_p50_s"] = round(_pct(bare, 0.5) / s_ns, 2) if n else None
+    return figures
 
 
 def _pct(values: list[int] | list[float], q: float) -> float:
@@ -303,54 +335,57 @@ def _wrk_version() -> str | None:
 
 def table(report: dict[str, Any]) -> str:
     """The terminal summary."""
-    lines = [f"smalldata bench — {report['machine']['cpu']}, {report['machine']['cores']} cores, "
-             f"Python {report['machine']['python']}", ""]  # fmt: skip
-    head = (f"{'overhead per HTML request (ms)':<40}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}{'bare p50':>10}"
-            f"{'÷ bare':>8}{'pers.':>7}")
-    lines += [head, "-" * len(head)]
+    machine_ = report["machine"]
+    lines = [f"smalldata bench — {machine_['cpu']}, {machine_['cores']} cores, Python {machine_['python']}"]
+    s_figures = report.get("S")
+    if s_figures:
+        lines.append(f"S = {s_figures['p50_ms'] * 1000:.1f} µs (bare Starlette, 20 KB page, raw ASGI, p50)")
+    head = (f"{'overhead per HTML request':<42}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'p50 S':>8}{'p99 S':>8}"
+            f"{'pers.':>7}")
+    lines += ["", head, "-" * len(head)]
     rows = [(ROW_LABELS.get(k, f"{k} rules"), v) for k, v in report["overhead"].items()]
-    rows += [(f"100 rules, {label} page", v) for label, v in report["page_size"].items()]
-    rows.append(("cold: new UA + IP + visitor, 100 rules", report["cold"]))
+    rows += [(ROW_LABELS["cold"], report["cold"])] if "cold" in report else []
+    rows += [(f"100 rules, {label} page", v) for label, v in report.get("page_size", {}).items()]
+    rows += [(ROW_LABELS["shop"], report["shop"])] if "shop" in report else []
     for label, s in rows:
-        lines.append(f"{label:<40}{s['p50_ms']:>8.3f}{s['p90_ms']:>8.3f}{s['p99_ms']:>8.3f}{s['max_ms']:>8.2f}"
-                     f"{s['bare_p50_ms']:>10.3f}{_times(s.get('p50_to_bare_p50')):>8}"
-                     f"{s['personalised_share']:>7.0%}")  # fmt: skip
+        lines.append(f"{label:<42}{s['p50_ms']:>8.3f}{s['p99_ms']:>8.3f}{s['max_ms']:>8.2f}"
+                     f"{_s(s.get('p50_s')):>8}{_s(s.get('p99_s')):>8}{s['personalised_share']:>7.0%}")  # fmt: skip
     phases = report.get("phases", {})
     if phases:
-        shares = ", ".join(f"{k} {v:.0%} ({phases['mean_us'][k]:.0f} µs)" for k, v in phases["share"].items())
-        lines += ["", f"where 100 rules' overhead goes: {shares}"]
-        signals = ", ".join(f"{k} {v:.0f}" for k, v in phases["signals_by_namespace_us"].items())
-        lines.append(f"signal providers (µs per request): {signals}")
-    tp = report.get("throughput", {})
-    if "ratio" in tp:
-        lines += ["", f"throughput behind uvicorn ({tp['generator']}, {tp['connections']} connections, "
-                      f"{tp['rounds']}×{tp['seconds']:g} s each):"]  # fmt: skip
-        for variant in ("bare", "smalldata"):
-            v = tp[variant]
-            lines.append(f"  {variant:<10} {v['rps']:>8.0f} req/s   p50 {v['p50_ms']:.2f} ms  p90 {v['p90_ms']:.2f} ms"
-                         f"  p99 {v['p99_ms']:.2f} ms  errors {v['errors']}")  # fmt: skip
-        lines.append(f"  ratio      {tp['ratio']:.1%} of bare")
-        cost = tp.get("cost")
-        if cost:
-            lines.append(f"  server time per request: bare {cost['bare_ms']:.3f} ms, with smalldata "
-                         f"{cost['smalldata_ms']:.3f} ms (+{cost['overhead_ms']:.3f} ms); 90 % of bare allows "
-                         f"+{cost['allowed_overhead_ms']:.3f} ms on this shop")  # fmt: skip
-    elif tp:
-        lines += ["", f"throughput: not measured ({tp.get('error')})"]
+        lines += ["", "where the 100-rule overhead goes (mean per request):"]
+        for name, us in phases["mean_us"].items():
+            lines.append(f"  {name:<40}{us:>8.1f} µs{_s(phases.get('mean_s', {}).get(name)):>8} S")
+    for key, title in (("throughput", "rendered page (~2.5 ms)"), ("throughput_static", "bare 20 KB page (info)")):
+        tp = report.get(key, {})
+        if "ratio" in tp:
+            lines += ["", f"throughput behind uvicorn, 100 rules, {title} ({tp['generator']}, {tp['connections']} "
+                          f"connections, {tp['rounds']}×{tp['seconds']:g} s each):"]  # fmt: skip
+            for variant in ("bare", "smalldata"):
+                v = tp[variant]
+                lines.append(f"  {variant:<10} {v['rps']:>8.0f} req/s   p50 {v['p50_ms']:.2f} ms"
+                             f"  p99 {v['p99_ms']:.2f} ms  errors {v['errors']}")  # fmt: skip
+            lines.append(f"  ratio      {tp['ratio']:.1%} of bare")
+        elif tp:
+            lines += ["", f"throughput ({title}): not measured ({tp.get('error')})"]
     p = report.get("peers", {})
     if p:
         lines += ["", f"condition evaluation ({p['conditions']} conditions × {p['contexts']} contexts): smalldata "
                       f"{p['smalldata_ns']:.0f} ns, GrowthBook {p['growthbook_ns']:.0f} ns per evaluation — "
                       f"{p['speedup']:.1f}× (answers agree {p['agreement']:.1%})"]  # fmt: skip
-    lines += ["", "budget (SPEC §5):"]
+        engine = p.get("engine")
+        if engine:
+            lines.append(f"a decision ({engine['rules']} rules, new context each): smalldata "
+                         f"{engine['smalldata_us']:.0f} µs, GrowthBook {engine['growthbook_us']:.0f} µs — "
+                         f"{engine['speedup']:.1f}×")  # fmt: skip
+    lines += ["", "budget (benchmarks/README.md):"]
     for result in report.get("budgets", []):
         measured = "—" if result["measured"] is None else f"{result['measured']:g} {result['unit']}"
         lines.append(f"  {'ok  ' if result['ok'] else 'FAIL'} {result['name']}: {measured} (budget {result['budget']})")
     return "\n".join(lines)
 
 
-def _times(ratio: float | None) -> str:
-    return "—" if ratio is None else f"{ratio:.2f}×"
+def _s(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
 
 
 def _plot(report: dict[str, Any], path: Path) -> Path | None:
@@ -361,16 +396,18 @@ def _plot(report: dict[str, Any], path: Path) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    counts = [n for n in RULE_COUNTS if str(n) in report["overhead"]]
+    counts = [n for n in RULE_COUNTS if str(n) in report["overhead"] and "p50_s" in report["overhead"][str(n)]]
+    if not counts:
+        return None
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    for key, style in (("p50_ms", "o-"), ("p90_ms", "s--"), ("p99_ms", "^:")):
-        ax.plot(counts, [report["overhead"][str(n)][key] for n in counts], style, label=key.replace("_ms", ""))
-    ax.plot([100], [0.1], "kx", markersize=9, label="budget p50 (100 rules)")
-    ax.plot([100], [0.5], "k+", markersize=11, label="budget p99 (100 rules)")
-    ax.plot([1000], [0.3], "k*", markersize=9, label="budget p50 (1,000 rules)")
+    for key, style in (("p50_s", "o-"), ("p90_s", "s--"), ("p99_s", "^:")):
+        ax.plot(counts, [report["overhead"][str(n)][key] for n in counts], style, label=key.replace("_s", ""))
+    ax.plot([100], [6], "kx", markersize=9, label="budget p50 (100 rules)")
+    ax.plot([100], [25], "k+", markersize=11, label="budget p99 (100 rules)")
+    ax.plot([1000], [15], "k*", markersize=9, label="budget p50 (1,000 rules)")
     ax.set_xscale("log")
     ax.set_xlabel("rules")
-    ax.set_ylabel("overhead per HTML request (ms)")
+    ax.set_ylabel("overhead per HTML request (S = one bare Starlette request)")
     ax.set_title(f"smalldata overhead vs rule count ({report['machine']['cores']} cores, paired in-process)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)

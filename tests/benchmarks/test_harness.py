@@ -16,9 +16,10 @@ from smalldata.settings import Settings
 from smalldata.signals.catalog import NAMESPACES
 
 GOOD = {
-    "overhead": {"100": {"p50_ms": 0.08, "p99_ms": 0.4}, "1000": {"p50_ms": 0.25}},
+    "overhead": {"fixed": {"p50_s": 2.1}, "100": {"p50_s": 4.5, "p99_s": 12.0}, "1000": {"p50_s": 11.0}},
+    "cold": {"p50_s": 8.0, "p99_s": 20.0},
     "throughput": {"ratio": 0.93},
-    "peers": {"speedup": 12.0},
+    "peers": {"speedup": 12.0, "engine": {"speedup": 7.0}},
 }
 
 
@@ -47,10 +48,15 @@ def test_growthbook_translation_gives_the_same_answers(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("broken_path", "value", "named"),
     [
-        (("overhead", "100", "p50_ms"), 0.65, "overhead p50, 100 rules, all signals: measured 0.65 ms"),
-        (("overhead", "100", "p99_ms"), 1.3, "overhead p99, 100 rules, all signals: measured 1.3 ms"),
-        (("overhead", "1000", "p50_ms"), 3.4, "overhead p50, 1,000 rules: measured 3.4 ms"),
+        (("overhead", "fixed", "p50_s"), 3.5, "fixed cost p50, 1 rule never matching: measured 3.5 S"),
+        (("overhead", "100", "p50_s"), 6.5, "overhead p50, 100 rules, all signals: measured 6.5 S"),
+        (("overhead", "100", "p99_s"), 31.0, "overhead p99, 100 rules, all signals: measured 31 S"),
+        (("overhead", "1000", "p50_s"), 16.0, "overhead p50, 1,000 rules: measured 16 S"),
+        (("cold", "p50_s"), 12.0, "cold p50: new User-Agent, IP and visitor, 100 rules: measured 12 S"),
+        (("cold", "p99_s"), 40.0, "cold p99: new User-Agent, IP and visitor, 100 rules: measured 40 S"),
         (("throughput", "ratio"), 0.31, "share of bare: measured 0.31 ×"),
+        (("peers", "engine", "speedup"), 4.2, "engine vs GrowthBook, new context + 100 rules per request: "
+                                              "measured 4.2 ×"),
         (("peers", "speedup"), 4.8, "GrowthBook evalCondition: measured 4.8 ×"),
     ],
 )
@@ -71,7 +77,8 @@ def test_a_figure_that_was_not_measured_breaks_the_budget() -> None:
     report = {key: value for key, value in GOOD.items() if key != "throughput"}
 
     assert budget.broken(budget.check(report)) == [
-        "BUDGET BROKEN: throughput behind uvicorn, 100 rules, share of bare: measured not measured, budget ≥ 0.9 ×"
+        "BUDGET BROKEN: throughput behind uvicorn, 100 rules, rendered page, share of bare: measured not measured, "
+        "budget ≥ 0.9 ×"
     ]
 
 
@@ -139,10 +146,12 @@ def test_html_page_has_the_size_asked_for_and_ends_with_body(size: int) -> None:
 def test_budget_table_and_plot_render_from_a_report(tmp_path: Path) -> None:
     from benchmarks import run
 
-    stats = {"p50_ms": 0.5, "p90_ms": 0.7, "p99_ms": 1.0, "max_ms": 2.0, "bare_p50_ms": 0.2, "personalised_share": 1}
+    stats = {"p50_ms": 0.08, "p90_ms": 0.1, "p99_ms": 0.2, "max_ms": 2.0, "bare_p50_ms": 0.02,
+             "personalised_share": 1, "p50_s": 8.0, "p90_s": 10.0, "p99_s": 20.0}  # fmt: skip
     report = {
         "machine": {"cpu": "test cpu", "cores": 2, "python": "3.11"},
-        "overhead": {"fixed": stats, "10": stats, "100": stats, "1000": stats},
+        "S": {"p50_ms": 0.01},
+        "overhead": {"fixed": stats, "10": stats, "100": stats, "1000": {**stats, "p50_s": None}},
         "page_size": {"5KB": stats},
         "cold": stats,
         "throughput": {"error": "not run"},
@@ -150,11 +159,13 @@ def test_budget_table_and_plot_render_from_a_report(tmp_path: Path) -> None:
     report["budgets"] = budget.check(report)
 
     text = run.table(report)
-    assert "FAIL overhead p50, 100 rules, all signals: 0.5 ms (budget ≤ 0.1 ms)" in text
-    assert "throughput: not measured (not run)" in text
-    assert "fixed cost: 1 rule, never matches" in text
-    fixed_line = next(line for line in text.splitlines() if line.startswith("fixed cost"))
-    assert fixed_line.split()[-2] == "—"  # a report without the ratio to the bare app (older runs) still renders
+    assert "S = 10.0 µs" in text
+    assert "FAIL overhead p50, 100 rules, all signals: 8 S (budget ≤ 6 S)" in text
+    assert "throughput (rendered page (~2.5 ms)): not measured (not run)" in text
+    fixed_line = next(line for line in text.splitlines() if line.startswith("fixed cost: 1 rule, never matches"))
+    assert fixed_line.split()[-3:] == ["8.0", "20.0", "100%"]
+    thousand = next(line for line in text.splitlines() if line.startswith("1000 rules"))
+    assert thousand.split()[-3] == "—"  # a figure not measured in S still renders
     plot = run._plot(report, tmp_path / "plot.png")
     assert plot is not None and plot.read_bytes().startswith(b"\x89PNG")
 
@@ -180,12 +191,46 @@ def test_throughput_report_says_what_the_ninety_percent_budget_allows_per_reques
     assert cost == {"bare_ms": 0.5, "smalldata_ms": 1.0, "overhead_ms": 0.5, "allowed_overhead_ms": 0.056}
 
 
-def test_stats_give_the_median_overhead_as_a_multiple_of_the_bare_request() -> None:
+def test_stats_give_every_overhead_figure_in_ms_and_in_units_of_the_reference_request() -> None:
     from benchmarks import inprocess, run
 
     paired = inprocess.Paired(bare=[100_000, 200_000, 300_000], with_smalldata=[300_000, 500_000, 700_000])
-    figures = run.stats(paired)
-    assert (figures["p50_ms"], figures["bare_p50_ms"], figures["p50_to_bare_p50"]) == (0.3, 0.2, 1.5)
+    figures = run.stats(paired, s_ns=20_000)
+    assert (figures["p50_ms"], figures["bare_p50_ms"]) == (0.3, 0.2)
+    assert (figures["p50_s"], figures["p99_s"], figures["bare_p50_s"]) == (15.0, 20.0, 10.0)
+
+
+async def test_the_reference_row_times_the_bare_app_alone_in_the_same_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inprocess, "SETTLE", 0)
+    calls: list[str] = []
+    rows = _recording_rows(calls)
+    rows["S"] = inprocess.Row(rows["a"].bare, None, rows["a"].mix, count=4, warmup=1)
+    results = await inprocess.interleaved(rows, rounds=2)
+
+    assert len(results["S"].bare) == 4 and results["S"].with_smalldata == []
+    assert calls.count("a-bare") == 2 + 7 + 1 + 4  # the "a" row's pairs, and the reference row's requests
+
+
+def test_the_cold_row_sends_a_user_agent_address_and_visitor_never_seen_before() -> None:
+    from benchmarks import run
+
+    mix = run.ColdMix(traffic.plan_geo())
+    requests = [mix.next() for _ in range(600)]
+    assert len({dict(r.headers)["user-agent"] for r in requests}) == 600
+    assert len({r.address for r in requests}) == 600
+    assert all(r.visitor is None and "cookie" not in dict(r.headers) for r in requests)
+
+
+def test_the_rendered_page_is_rendered_on_every_request(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text("rules: []\n", encoding="utf-8")
+    bare, _ = inprocess.rendered_pair(rules, Path(__file__).parents[2] / "smalldata.yaml", products=3)
+    with TestClient(bare) as client:
+        page = client.get("/anything").text
+    assert page.count('<article class="card">') == 3 and page.endswith("</body></html>")
 
 
 def _recording_rows(calls: list[str]) -> dict[str, inprocess.Row]:
