@@ -1,7 +1,10 @@
 """Actions compiled once: each fills one slot of a decision, or says why it cannot.
 
 Slots are ``greeting``, ``chat``, ``prefill:<form>``, ``recommend:<slot>`` and
-``banner:<slot>``; tags are not slots and always apply.
+``banner:<slot>``; tags are not slots and always apply. A text without
+placeholders is rendered at load, once per language: filling its slot on a page
+is then a dictionary lookup (a banner or chat invitation without placeholders is
+even the same immutable object for every visitor who sees it in that language).
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from smalldata import decision as d
+from smalldata.decision import TraceStatus
 from smalldata.rules import model
-from smalldata.rules.templates import LangText, Unknown, compile_text
+from smalldata.rules.templates import LangText, Template, Unknown, compile_text
 from smalldata.signals.base import Signals
 
 Fill = Callable[[Signals, d.Decision, str], None]
@@ -21,15 +25,19 @@ CONTEXT_SIGNALS = (
     "user.logged_in", "user.first_name", "user.name", "user.tier", "visitor.returning", "visitor.visits",
     "basket.count", "basket.total", "basket.currency", "history.viewed_products", "campaign.source",
     "campaign.medium", "page.path",
-)
+)  # fmt: skip
 
 
 class NotApplied(Exception):
-    """An action that matched but cannot be shown now (an unknown value, the shop is closed)."""
+    """An action that matched but cannot be shown now (an unknown value, the shop is closed).
 
-    def __init__(self, reason: str, signal: str | None = None) -> None:
+    ``status`` is what a trace calls it: ``unknown_value``, ``closed`` or ``capped``.
+    """
+
+    def __init__(self, reason: str, signal: str | None = None, status: TraceStatus = "unknown_value") -> None:
         self.reason = reason
         self.signal = signal
+        self.status = status
         super().__init__(reason)
 
 
@@ -59,16 +67,47 @@ class ActionSet:
         return frozenset().union(*(a.reads for a in self.actions))
 
 
-def _render(text: LangText, signals: Signals, *, escape: bool = True) -> str:
-    try:
-        return text.render(signals, escape=escape)
-    except Unknown as exc:
-        raise NotApplied(f"{exc.signal} is unknown", exc.signal) from None
+class Text:
+    """A compiled text, ready for a page: rendered at load when it has no placeholder."""
 
+    __slots__ = ("escape", "fixed", "source", "versions")
 
-def _constant(*texts: LangText | None) -> bool:
-    """No placeholders: the text can never be unknown."""
-    return all(t is None or all(isinstance(p, str) for v in t.versions.values() for p in v.parts) for t in texts)
+    def __init__(self, source: LangText, *, escape: bool = True) -> None:
+        self.source = source
+        self.escape = escape
+        self.versions = source.versions
+        fixed = {language: template.constant for language, template in source.versions.items()}
+        # the language does not matter when there is only one version
+        self.fixed: dict[str, str] | None = None if None in fixed.values() else fixed  # type: ignore[assignment]
+
+    @property
+    def constant(self) -> bool:
+        return self.fixed is not None
+
+    @property
+    def reads(self) -> frozenset[str]:
+        return self.source.reads
+
+    def language(self, signals: Signals) -> str:
+        """The version a visitor gets: their language, else the fallback, else the first."""
+        versions = self.versions
+        if len(versions) == 1:
+            return next(iter(versions))
+        language = signals["page.language"]
+        if type(language) is str and language in versions:
+            return language
+        return self.source.fallback if self.source.fallback in versions else next(iter(versions))
+
+    def render(self, signals: Signals) -> str:
+        """The text for this visitor; :class:`NotApplied` when a placeholder's value is unknown."""
+        language = self.language(signals)
+        if self.fixed is not None:
+            return self.fixed[language]
+        template: Template = self.versions[language]
+        try:
+            return template.render(signals, escape=self.escape)
+        except Unknown as exc:
+            raise NotApplied(f"{exc.signal} is unknown", exc.signal) from None
 
 
 Errors = list[tuple[tuple[str | int, ...], str]]
@@ -80,19 +119,23 @@ def compile_actions(actions: model.Actions, *, fallback: str, languages: tuple[s
     compiled: list[SlotAction] = []
     errors: Errors = []
 
-    def text(value: model.Text, path: tuple[str | int, ...], *, literal_is_html: bool = False) -> LangText | None:
+    def text(value: model.Text, path: tuple[str | int, ...], *, literal_is_html: bool = False,
+             escape: bool = True) -> Text | None:
         try:
-            return compile_text(value, fallback=fallback, literal_is_html=literal_is_html, languages=languages)
+            source = compile_text(value, fallback=fallback, literal_is_html=literal_is_html, languages=languages)
         except ValueError as exc:
             errors.append((path, str(exc)))
             return None
+        return Text(source, escape=escape)
 
     if actions.greeting is not None:
         greeting = text(actions.greeting, ("greeting",))
         if greeting:
             compiled.append(_greeting(greeting))
     for i, prefill in _each(actions.prefill):
-        fields = {name: text(value, (*_at("prefill", i), "fields", name)) for name, value in prefill.fields.items()}
+        # prefill values are set as form values by the client, never as HTML: no escaping
+        fields = {name: text(value, (*_at("prefill", i), "fields", name), escape=False)
+                  for name, value in prefill.fields.items()}  # fmt: skip
         if all(fields.values()):
             compiled.append(_prefill(prefill.form, {k: v for k, v in fields.items() if v}))
     if actions.chat is not None:
@@ -132,95 +175,114 @@ def _at(name: str, index: int | None) -> tuple[str | int, ...]:
     return (name,) if index is None else (name, index)
 
 
-def _greeting(text: LangText) -> SlotAction:
+def _greeting(text: Text) -> SlotAction:
     def fill(signals: Signals, decision: d.Decision, rule: str) -> None:
-        decision.greeting = _render(text, signals)
+        decision.greeting = text.render(signals)
 
-    return SlotAction("greeting", fill, text.reads, _constant(text))
+    return SlotAction("greeting", fill, text.reads, text.constant)
 
 
-def _prefill(form: str, fields: dict[str, LangText]) -> SlotAction:
+def _prefill(form: str, fields: dict[str, Text]) -> SlotAction:
     def fill(signals: Signals, decision: d.Decision, rule: str) -> None:
         values: dict[str, str] = {}
         missing: list[str] = []
         for name, value in fields.items():
             try:
-                # prefill values are set as form values by the client, never as HTML: no escaping
-                values[name] = value.render(signals, escape=False)
-            except Unknown as exc:
-                missing.append(exc.signal)
+                values[name] = value.render(signals)
+            except NotApplied as exc:
+                missing.append(exc.signal or name)
         if not values:
             raise NotApplied(f"{', '.join(missing)} unknown", missing[0] if missing else None)
         decision.prefill[form] = values
 
     reads = frozenset().union(*(f.reads for f in fields.values()))
-    return SlotAction(f"prefill:{form}", fill, reads, _constant(*fields.values()))
+    return SlotAction(f"prefill:{form}", fill, reads, all(f.constant for f in fields.values()))
 
 
-def _chat(chat: model.Chat, message: LangText, offline: LangText | None) -> SlotAction:
+def _chat(chat: model.Chat, message: Text, offline: Text | None) -> SlotAction:
     reads = set(message.reads | (offline.reads if offline else frozenset()))
     if chat.only_when_open:
         reads.add("time.open")
     if chat.context:
         reads.update(CONTEXT_SIGNALS)
 
-    def fill(signals: Signals, decision: d.Decision, rule: str) -> None:
-        mode: str = "online"
-        text = message
-        if chat.only_when_open and signals.get("time.open") is not True:
-            if offline is None:
-                raise NotApplied("the shop is closed", "time.open")
-            mode, text = "offline", offline
-        decision.chat = d.Chat(
+    def invitation(text: str, rule: str, mode: str, context: dict[str, Any] | None) -> d.Chat:
+        return d.Chat(
             rule=rule,
-            message=_render(text, signals),
+            message=text,
             after_seconds=chat.after_seconds,
             on_exit_intent=chat.on_exit_intent,
             department=chat.department,
             mode="offline" if mode == "offline" else "online",
             offline_action=chat.outside_hours.action if mode == "offline" and chat.outside_hours else None,
-            context=context_card(signals) if chat.context else None,
+            context=context,
         )
 
-    return SlotAction("chat", fill, frozenset(reads), not chat.only_when_open and _constant(message))
+    made: dict[tuple[str, str, str], d.Chat] = {}  # the invitations that are the same for everyone
+
+    def fill(signals: Signals, decision: d.Decision, rule: str) -> None:
+        mode = "online"
+        text = message
+        if chat.only_when_open and signals["time.open"] is not True:
+            if offline is None:
+                raise NotApplied("the shop is closed", "time.open", "closed")
+            mode, text = "offline", offline
+        if text.fixed is None or chat.context:
+            card = context_card(signals) if chat.context else None
+            decision.chat = invitation(text.render(signals), rule, mode, card)
+            return
+        key = (rule, mode, text.language(signals))
+        found = made.get(key)
+        if found is None:
+            found = made[key] = invitation(text.render(signals), rule, mode, None)
+        decision.chat = found
+
+    return SlotAction("chat", fill, frozenset(reads), not chat.only_when_open and message.constant)
 
 
 def context_card(signals: Signals) -> dict[str, Any]:
     """What a chat agent should know without asking: who, basket, recently viewed, where from."""
-    logged_in = signals.get("user.logged_in") is True
+    logged_in = signals["user.logged_in"] is True
     card: dict[str, Any] = {
-        "name": signals.get("user.name") or signals.get("user.first_name") if logged_in else None,
-        "tier": signals.get("user.tier") if logged_in else None,
-        "visitor": "returning" if signals.get("visitor.returning") else "new",
-        "visits": signals.get("visitor.visits"),
+        "name": signals["user.name"] or signals["user.first_name"] if logged_in else None,
+        "tier": signals["user.tier"] if logged_in else None,
+        "visitor": "returning" if signals["visitor.returning"] else "new",
+        "visits": signals["visitor.visits"],
         "basket": None,
-        "recently_viewed": (signals.get("history.viewed_products") or [])[:5] or None,
-        "campaign": signals.get("campaign.source"),
-        "page": signals.get("page.path"),
+        "recently_viewed": (signals["history.viewed_products"] or [])[:5] or None,
+        "campaign": signals["campaign.source"],
+        "page": signals["page.path"],
     }
-    count = signals.get("basket.count")
+    count = signals["basket.count"]
     if count:
-        card["basket"] = {"items": count, "total": signals.get("basket.total"),
-                          "currency": signals.get("basket.currency")}
+        card["basket"] = {"items": count, "total": signals["basket.total"], "currency": signals["basket.currency"]}
     return {key: value for key, value in card.items() if value is not None}
 
 
-def _recommend(rec: model.Recommend, title: LangText | None) -> SlotAction:
+def _recommend(rec: model.Recommend, title: Text | None) -> SlotAction:
     options = {key: value for key, value in (("category", rec.category), ("fallback", rec.fallback)) if value}
 
     def fill(signals: Signals, decision: d.Decision, rule: str) -> None:
         decision.recommendations[rec.slot] = d.Recommendation(
             rule=rule, slot=rec.slot, strategy=rec.strategy, limit=rec.limit, exclude=list(rec.exclude),
-            title=_render(title, signals) if title else None, options=dict(options),
+            title=title.render(signals) if title else None, options=dict(options),
         )
 
-    return SlotAction(f"recommend:{rec.slot}", fill, title.reads if title else frozenset(), _constant(title))
+    return SlotAction(f"recommend:{rec.slot}", fill, title.reads if title else frozenset(),
+                      title is None or title.constant)  # fmt: skip
 
 
-def _banner(banner: model.Banner, body: LangText) -> SlotAction:
+def _banner(banner: model.Banner, body: Text) -> SlotAction:
+    made: dict[tuple[str, str], d.Banner] = {}  # per rule and language: the same for everyone
+
     def fill(signals: Signals, decision: d.Decision, rule: str) -> None:
-        decision.banners[banner.slot] = d.Banner(rule=rule, slot=banner.slot, html=_render(body, signals),
-                                                 link=banner.link)
+        if body.fixed is None:
+            decision.banners[banner.slot] = d.Banner(rule, banner.slot, body.render(signals), banner.link)
+            return
+        key = (rule, body.language(signals))
+        found = made.get(key)
+        if found is None:
+            found = made[key] = d.Banner(rule, banner.slot, body.fixed[key[1]], banner.link)
+        decision.banners[banner.slot] = found
 
-    return SlotAction(f"banner:{banner.slot}", fill, body.reads, _constant(body))
-
+    return SlotAction(f"banner:{banner.slot}", fill, body.reads, body.constant)

@@ -1,16 +1,18 @@
-"""Compile a rule's ``when:`` into plain Python callables, once, at load time.
+"""Compile a rule's ``when:`` into a condition tree, and the tree into one Python function.
 
-A condition becomes a small tree of nodes. Each node carries ``test``, a
-closure the engine calls on every request (no parsing, no regex compiling, no
-dictionary walking), ``reads``, the signal names it may read, and ``explain``,
-the slow path used only for traces: which condition failed, with what value.
+The tree (:class:`Leaf` for one operator on one signal, :class:`Group` for
+``all``/``any``/``not``/``segment``) is plain data: what a condition reads, what it
+costs, where it was written and what it admits. Evaluating it is always generated
+code (:mod:`smalldata.rules.codegen`): a node's :attr:`~Node.test` is one function
+that reads the signals itself, written and compiled the first time it is asked for.
+The engine asks only the rule's root; traces (``explain``) ask the nodes below it.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,14 +23,13 @@ from smalldata.signals.base import Signals
 from smalldata.signals.catalog import NAMESPACES, SIGNALS, SignalRef, resolve
 from smalldata.yamlpos import Document, Path
 
-Test = Callable[[Signals], bool]
 COMBINATORS = ("all", "any", "not", "segment")
 
 # rough relative cost of computing a namespace: cheap tests run first in an AND
 NAMESPACE_COST = {
     "page": 1, "time": 1, "consent": 1, "visitor": 2, "history": 2, "campaign": 2,
     "device": 5, "basket": 6, "geo": 6, "user": 8,
-}
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,24 @@ class Failure:
     signal: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class Node:
-    """A compiled condition."""
+    """A compiled condition: what it reads and costs, and (generated on first use) its test."""
 
-    test: Test
     label: str
     reads: frozenset[str] = frozenset()
     cost: int = 0
     position: Position | None = None
+    _test: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def test(self) -> Any:
+        """``test(signals) -> bool``: this condition as one generated function (never raises)."""
+        if self._test is None:
+            from smalldata.rules.codegen import compile_test
+
+            self._test = compile_test(self)
+        return self._test
 
     def explain(self, signals: Signals) -> Failure | None:
         """``None`` when the condition holds, else the first reason it does not."""
@@ -58,39 +68,69 @@ class Node:
         return iter(())
 
 
-@dataclass
-class Leaf(Node):
-    """One operator on one signal."""
+@dataclass(eq=False)
+class Always(Node):
+    """The condition of a rule without ``when``."""
 
-    signal: str = ""
-    getter: Callable[[Signals], Any] = field(default=lambda s: None)
-    domain: Domain | None = None
-    null_aware: bool = False
-    # set when the test is "read one whole signal, reject unknown, apply predicate" (see all_of)
-    direct: tuple[str, Callable[[Any], bool]] | None = None
-    inline: tuple[str, Any] | None = None  # the comparison, for smalldata.rules.fuse
-    items: frozenset[Any] | None = None  # a list signal must hold one of these (see Compiled.items)
+
+@dataclass(eq=False)
+class Invalid(Node):
+    """A condition with a problem (reported when loading); it never holds."""
+
+
+@dataclass(eq=False)
+class Leaf(Node):
+    """One operator on one signal (or on one key of a mapping signal)."""
+
+    signal: str = ""  # the name as written: history.category_views.shoes
+    base: str = ""  # the name signals are asked for: history.category_views
+    key: str | None = None  # the key into the mapping, if any
+    missing: Any = None  # what an absent key reads as (0 for view counts)
+    operator: str = ""
+    compiled: Compiled | None = None
+
+    @property
+    def null_aware(self) -> bool:
+        return self.compiled is not None and self.compiled.null_aware
+
+    @property
+    def domain(self) -> Domain | None:
+        return self.compiled.domain if self.compiled is not None else None
+
+    @property
+    def plain(self) -> bool:
+        """A comparison on a whole signal that is false for an unknown value (what the rule index keys on)."""
+        compiled = self.compiled
+        return self.key is None and compiled is not None and not compiled.needs_now and not compiled.null_aware
+
+    def value(self, signals: Signals) -> Any:
+        """The value this leaf compares, as the test reads it."""
+        value = signals[self.base]
+        if self.key is None:
+            return value
+        return value.get(self.key, self.missing) if isinstance(value, Mapping) else None
 
     def explain(self, signals: Signals) -> Failure | None:
         if self.test(signals):
             return None
-        return Failure(self.label, self.getter(signals), self.signal)
+        return Failure(self.label, self.value(signals), self.signal)
 
     def leaves(self) -> Iterator[Leaf]:
         yield self
 
 
-@dataclass
+@dataclass(eq=False)
 class Group(Node):
-    """``all``, ``any`` or ``not`` over child conditions."""
+    """``all``, ``any``, ``not`` or a named ``segment`` over child conditions."""
 
     kind: str = "all"
     children: list[Node] = field(default_factory=list)
+    name: str = ""  # a segment's name
 
     def explain(self, signals: Signals) -> Failure | None:
         if self.test(signals):
             return None
-        if self.kind == "all":
+        if self.kind in ("all", "segment"):
             for child in self.children:
                 failure = child.explain(signals)
                 if failure is not None:
@@ -104,12 +144,12 @@ class Group(Node):
         inner = self.children[0]
         leaves = list(inner.leaves())
         if not inner.test(signals):  # the negation failed only because a value is unknown
-            unknown = next((leaf.signal for leaf in leaves if not leaf.null_aware and leaf.getter(signals) is None),
-                           None)
+            unknown = next((leaf.signal for leaf in leaves if not leaf.null_aware and leaf.value(signals) is None),
+                           None)  # fmt: skip
             return Failure(f"not ({inner.label}), but {unknown} is unknown", None, unknown)
         if not leaves:
             return Failure(f"not ({inner.label})")
-        return Failure(f"not ({inner.label})", leaves[0].getter(signals), leaves[0].signal)
+        return Failure(f"not ({inner.label})", leaves[0].value(signals), leaves[0].signal)
 
     def leaves(self) -> Iterator[Leaf]:
         for child in self.children:
@@ -118,7 +158,7 @@ class Group(Node):
 
 def always() -> Node:
     """The condition of a rule without ``when``."""
-    return Node(lambda s: True, "always")
+    return Always("always")
 
 
 def all_of(children: list[Node], label: str | None = None, position: Position | None = None) -> Node:
@@ -126,64 +166,15 @@ def all_of(children: list[Node], label: str | None = None, position: Position | 
     if len(children) == 1 and label is None:
         return children[0]
     ordered = sorted(children, key=lambda c: c.cost)
-    tests = tuple(c.test for c in ordered)
-    test: Test
-    if any(isinstance(c, Leaf) and c.direct is not None for c in ordered):
-        test = _all_steps(ordered)
-    elif len(tests) == 2:
-        first, second = tests
-        test = lambda s: first(s) and second(s)  # noqa: E731
-    else:
-
-        def test(s: Signals) -> bool:
-            # a plain loop: all() over a generator costs a frame per call on this hot path
-            for each in tests:  # noqa: SIM110
-                if not each(s):
-                    return False
-            return True
-
-    return Group(test, label or " and ".join(c.label for c in children), _reads(children),
-                 sum(c.cost for c in children), position, "all", ordered)
-
-
-def _all_steps(ordered: list[Node]) -> Test:
-    """AND as one loop that reads plain signals itself: a Python call fewer per condition.
-
-    Each step is ``(signal, predicate)`` for a leaf that reads one whole signal
-    (unknown fails) or ``(None, test)`` for anything else.
-    """
-    steps = tuple(
-        c.direct if isinstance(c, Leaf) and c.direct is not None else (None, c.test) for c in ordered
-    )
-
-    def test(s: Signals) -> bool:
-        get = s.get
-        for name, check in steps:
-            if name is None:
-                if not check(s):
-                    return False
-            else:
-                value = get(name)
-                if value is None or not check(value):
-                    return False
-        return True
-
-    return test
+    return Group(label or " and ".join(c.label for c in children), _reads(children), sum(c.cost for c in children),
+                 position, kind="all", children=ordered)  # fmt: skip
 
 
 def any_of(children: list[Node], position: Position | None = None) -> Node:
     """OR, with the cheapest tests first."""
     ordered = sorted(children, key=lambda c: c.cost)
-    tests = tuple(c.test for c in ordered)
-
-    def test(s: Signals) -> bool:
-        for each in tests:  # noqa: SIM110 (see all_of)
-            if each(s):
-                return True
-        return False
-
     label = "any of (" + "; ".join(c.label for c in children) + ")"
-    return Group(test, label, _reads(children), sum(c.cost for c in children), position, "any", ordered)
+    return Group(label, _reads(children), sum(c.cost for c in children), position, kind="any", children=ordered)
 
 
 def not_of(child: Node, position: Position | None = None) -> Node:
@@ -193,38 +184,11 @@ def not_of(child: Node, position: Position | None = None) -> Node:
     visitor whose tier is unknown: the negation also requires every value its
     null-rejecting conditions read to be known.
     """
-    inner = child.test
-    getters = tuple(leaf.getter for leaf in child.leaves() if not leaf.null_aware)
-
-    def test(s: Signals) -> bool:
-        if inner(s):
-            return False
-        for get in getters:  # noqa: SIM110 (see all_of)
-            if get(s) is None:
-                return False
-        return True
-
-    return Group(test, f"not ({child.label})", child.reads, child.cost, position, "not", [child])
+    return Group(f"not ({child.label})", child.reads, child.cost, position, kind="not", children=[child])
 
 
 def _reads(children: list[Node]) -> frozenset[str]:
     return frozenset().union(*(c.reads for c in children))
-
-
-def getter_for(ref: SignalRef) -> Callable[[Signals], Any]:
-    """Read a signal's value; for ``history.category_views.shoes``, a key of the mapping."""
-    base = ref.base
-    if ref.key is None:
-        return lambda s: s.get(base)
-    key, missing = ref.key, ref.value_spec.missing if ref.name not in SIGNALS else None
-
-    def get(s: Signals) -> Any:
-        mapping = s.get(base)
-        if not isinstance(mapping, Mapping):
-            return None
-        return mapping.get(key, missing)
-
-    return get
 
 
 def unknown_signal_message(name: str) -> str:
@@ -252,10 +216,6 @@ class ConditionCompiler:
             return always()
         node = self._condition(data, doc, path)
         self._check_possible(node, doc.at(path))
-        if not self.problems:
-            from smalldata.rules.fuse import fuse
-
-            node.test = fuse(node) or node.test  # the same condition in one frame, for the engine
         return node
 
     def segment(self, name: str) -> Node:
@@ -311,7 +271,9 @@ class ConditionCompiler:
         if value in self._compiling:
             cycle = " → ".join([*self._compiling[self._compiling.index(value):], value])
             return self._fail(position, f"segment cycle: {cycle}")
-        return _wrap_segment(value, self.segment(value), position)
+        inner = self.segment(value)
+        return Group(f"segment {value}", inner.reads, inner.cost, position, kind="segment", children=[inner],
+                     name=value)  # fmt: skip
 
     def _signal(self, name: str, value: Any, doc: Document, path: Path) -> Node:
         ref = resolve(name)
@@ -348,20 +310,15 @@ class ConditionCompiler:
             compiled = compile_operator(op, literal, lit)
         except ValueError as exc:
             return self._fail(position, str(exc))
-        getter = getter_for(ref)
-        test = _leaf_test(compiled, getter, ref.base if ref.key is None else None)
         reads = frozenset({ref.base, "time.now"} if compiled.needs_now else {ref.base})
         cost = NAMESPACE_COST.get(ref.spec.namespace, 3) + (2 if op == "matches" else 0)
-        direct = None
-        if ref.key is None and not compiled.needs_now and not compiled.null_aware:
-            direct = (ref.base, compiled.predicate)
-        return Leaf(test, compiled.label, reads, cost, position, ref.name, getter, compiled.domain,
-                    compiled.null_aware, direct, compiled.inline if direct else None,
-                    compiled.items if direct else None)
+        missing = ref.value_spec.missing if ref.key is not None and ref.name not in SIGNALS else None
+        return Leaf(compiled.label, reads, cost, position, signal=ref.name, base=ref.base, key=ref.key,
+                    missing=missing, operator=op, compiled=compiled)  # fmt: skip
 
     def _fail(self, position: Position, message: str) -> Node:
         self.problems.append(Problem(position, message))
-        return Node(lambda s: False, "invalid condition", position=position)
+        return Invalid("invalid condition", position=position)
 
     # -- conditions that can never match --------------------------------------
 
@@ -389,40 +346,6 @@ def _operator_hint(op: str) -> str:
     return did_you_mean(op, list(OPERATORS))
 
 
-def _wrap_segment(name: str, inner: Node, position: Position) -> Node:
-    return Group(inner.test, f"segment {name}", inner.reads, inner.cost, position, "all", [inner])
-
-
-def _leaf_test(compiled: Compiled, getter: Callable[[Signals], Any], base: str | None = None) -> Test:
-    """The per-request test of one leaf; ``base`` when the value is a whole signal (read it directly)."""
-    predicate = compiled.predicate
-    if base is not None and not compiled.needs_now:
-        # one call fewer than going through the getter: this runs for most rules on every request
-        if compiled.null_aware:
-            return lambda s: predicate(s.get(base))
-
-        def direct(s: Signals) -> bool:
-            value = s.get(base)
-            return value is not None and predicate(value)
-
-        return direct
-    if compiled.needs_now:
-
-        def timed(s: Signals) -> bool:
-            value, now = getter(s), s.get("time.now")
-            return value is not None and now is not None and predicate((value, now))
-
-        return timed
-    if compiled.null_aware:
-        return lambda s: predicate(getter(s))
-
-    def test(s: Signals) -> bool:
-        value = getter(s)
-        return value is not None and predicate(value)
-
-    return test
-
-
 def impossible(node: Node) -> str | None:
     """A reason why an AND of single-signal conditions can never hold, if there is an obvious one."""
     by_signal: dict[str, list[Leaf]] = defaultdict(list)
@@ -438,7 +361,7 @@ def impossible(node: Node) -> str | None:
 
 def conjuncts(node: Node) -> Iterator[Node]:
     """The conditions that must all hold for ``node`` to hold (``all`` groups and segments opened up)."""
-    if isinstance(node, Group) and node.kind == "all":
+    if isinstance(node, Group) and node.kind in ("all", "segment"):
         for child in node.children:
             yield from conjuncts(child)
     else:

@@ -2,20 +2,17 @@
 
 Most rules begin with a plain comparison on one signal — ``page.category:
 coffee``, ``time.month: 12``, ``user.tier: [gold, platinum]``. Rules keyed on the
-same signal form a group; when the engine reaches the first live rule of a
-group, it reads that signal once and drops, with one dictionary lookup, every
-rule of the group whose values do not include it: sixty category banners cost
-one lookup on a page of another category. A rule is dropped just as cheaply
-once every slot it could fill is taken.
-
-The live rules are a bit mask (bit ``i`` = the rule at position ``i``), so a
-dropped rule costs nothing at all: the engine jumps from one live rule to the
-next. Dropping is only ever an early "no": a rule that survives is still tested
-in full, so the index can make the engine faster but never change an answer.
+same signal form a group, and each rule has a bit in its group's mask. When the
+generated evaluation (:func:`smalldata.rules.codegen.compile_rules`) reaches the
+first rule of a group, it reads that signal once and looks up, with one
+dictionary lookup, the mask of the group's rules that value keeps; every rule of
+the group then starts with one ``mask & bit`` test: sixty category banners cost
+one lookup and sixty bit tests on a page of another category. The mask is only
+ever an early "no": a rule it keeps is still tested in full, so the index can make
+the engine faster but never change an answer.
 
 Laziness is kept: a rule is keyed only on a comparison among its cheapest
-conditions (those its own test reads first), and the key is read only when the
-engine reaches a live rule of the group, when that rule's test would read it.
+conditions (those its own test reads first).
 """
 
 from __future__ import annotations
@@ -27,6 +24,8 @@ from typing import Any
 from smalldata.rules.conditions import Leaf, Node, conjuncts
 from smalldata.rules.ruleset import CompiledRule
 
+#: Fewer rules keyed on one signal are left to their own tests.
+MIN_GROUP = 2
 # operators whose test is "the value is one of these" (by ==, so a dict lookup finds every match)
 _MEMBERSHIP = frozenset({"eq", "is", "in"})
 _PLAIN_LISTS = frozenset({list, tuple, set, frozenset})
@@ -46,14 +45,23 @@ class Key:
 
 @dataclass
 class Group:
-    """The rules keyed on one signal: all of them, and those each value keeps."""
+    """The rules keyed on one signal: their bits (in rule order), and those each value keeps."""
 
-    rules: int = 0
-    by_value: dict[Any, int] = field(default_factory=dict)
+    signal: str
     items: bool = False  # the signal is a list: each of its items keeps rules
+    everyone: int = 0
+    by_value: dict[Any, int] = field(default_factory=dict)
+
+    def add(self, key: Key) -> int:
+        """Add a rule keyed on ``key``; returns its bit."""
+        bit = self.everyone + 1  # the next bit: everyone is 2**n - 1 for n rules
+        self.everyone |= bit
+        for value in key.values:
+            self.by_value[value] = self.by_value.get(value, 0) | bit
+        return bit
 
     def kept(self, value: Any) -> int:
-        """The rules of the group that ``value`` keeps (every one of them when it cannot be looked up)."""
+        """The bits of the group's rules that ``value`` keeps (every one of them when it cannot be looked up)."""
         if value is None:
             return 0  # a plain comparison never matches an unknown value, an unknown list holds nothing
         by_value = self.by_value
@@ -61,44 +69,45 @@ class Group:
             if not self.items:
                 return by_value.get(value, 0)
             if type(value) not in _PLAIN_LISTS:
-                return self.rules  # an odd collection: leave the rules to their own tests
+                return self.everyone  # an odd collection: leave the rules to their own tests
             kept = 0
             for item in value:
                 kept |= by_value.get(item, 0)
             return kept
         except TypeError:  # an unhashable value (a provider's bug): leave the rules to their own tests
-            return self.rules
+            return self.everyone
 
 
 @dataclass
 class RuleIndex:
-    """Keys, groups and slot masks of a ruleset, built once when the engine is."""
+    """The group and bit of every keyed rule of a ruleset."""
 
-    everything: int
-    keys: tuple[str | None, ...]
-    groups: dict[str, Group]
-    # a rule is dropped when this slot is taken, if it is the only one it could fill
-    by_slot: dict[str, int]
+    groups: list[Group]
+    keys: tuple[tuple[int, int] | None, ...]  # per rule: (group number, bit), or None when not keyed
 
     @classmethod
-    def build(cls, rules: Sequence[CompiledRule]) -> RuleIndex:
-        keys: list[str | None] = []
-        groups: dict[str, Group] = {}
-        by_slot: dict[str, int] = {}
-        for position, rule in enumerate(rules):
-            bit = 1 << position
-            key = key_of(rule.condition)
-            if key is not None and groups.setdefault(key.signal, Group(items=key.items)).items != key.items:
-                key = None  # one signal read two ways (no built-in operator does): leave the rule to its test
-            keys.append(key.signal if key else None)
+    def build(cls, rules: Sequence[CompiledRule], *, smallest: int = MIN_GROUP) -> RuleIndex:
+        """Index ``rules``, in groups of at least ``smallest`` rules (a smaller group's lookup costs
+        more than its rules' own first tests)."""
+        found = [key_of(rule.condition) for rule in rules]
+        sizes: dict[tuple[str, bool], int] = {}
+        for key in found:
             if key is not None:
-                group = groups[key.signal]
-                group.rules |= bit
-                for value in key.values:
-                    group.by_value[value] = group.by_value.get(value, 0) | bit
-            if len(set(rule.slots)) == 1 and not rule.tags:  # a rule that adds tags runs whatever is taken
-                by_slot[rule.slots[0]] = by_slot.get(rule.slots[0], 0) | bit
-        return cls((1 << len(rules)) - 1, tuple(keys), groups, by_slot)
+                sizes[key.signal, key.items] = sizes.get((key.signal, key.items), 0) + 1
+        groups: dict[str, tuple[int, Group]] = {}
+        keys: list[tuple[int, int] | None] = []
+        for key in found:
+            if key is None or sizes[key.signal, key.items] < smallest:
+                keys.append(None)  # left to its own test
+                continue
+            if key.signal not in groups:
+                groups[key.signal] = (len(groups), Group(key.signal, key.items))
+            number, group = groups[key.signal]
+            if group.items != key.items:  # one signal read two ways (no built-in operator does)
+                keys.append(None)
+                continue
+            keys.append((number, group.add(key)))
+        return cls([group for _, group in groups.values()], tuple(keys))
 
 
 def key_of(condition: Node) -> Key | None:
@@ -120,17 +129,17 @@ def key_of(condition: Node) -> Key | None:
 
 
 def _membership(node: Node) -> Key | None:
-    if not isinstance(node, Leaf) or node.direct is None:
+    if not isinstance(node, Leaf) or not node.plain or node.compiled is None:
         return None
-    if node.items:
-        return Key(node.direct[0], node.items, items=True)
-    if node.inline is None:
+    if node.compiled.items:
+        return Key(node.base, node.compiled.items, items=True)
+    if node.compiled.inline is None:
         return None
-    op, literal = node.inline
+    op, literal = node.compiled.inline
     if op not in _MEMBERSHIP:
         return None
     values = literal if op == "in" else frozenset([literal])
-    return Key(node.direct[0], values) if isinstance(values, frozenset) and values else None
+    return Key(node.base, values) if isinstance(values, frozenset) and values else None
 
 
 def _rank(key: Key) -> tuple[bool, int]:

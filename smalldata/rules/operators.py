@@ -9,7 +9,7 @@ for people; the compiler adds the file position.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sized
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -242,7 +242,8 @@ def _eq(op: str, literal: Any, lit: Literals) -> Compiled:
         wanted = frozenset(lit.texts(literal))
         if op == "eq":
             return Compiled(lambda v: _as_set(v) == wanted, f"{name} is exactly {sorted(wanted)}")
-        return Compiled(lambda v: v is not None and _as_set(v) != wanted, f"{name} is not {sorted(wanted)}")
+        return Compiled(lambda v: v is not None and _as_set(v) is not None and _as_set(v) != wanted,
+                        f"{name} is not {sorted(wanted)}")
     if lit.kind in ("map", "records"):
         raise ValueError(f"{name} can only be compared with null (or use 'exists' or 'empty')")
     if lit.kind == "datetime" and isinstance(literal, str):
@@ -265,10 +266,14 @@ def _eq(op: str, literal: Any, lit: Literals) -> Compiled:
     )
 
 
-def _as_set(value: Any) -> frozenset[Any]:
+def _as_set(value: Any) -> frozenset[Any] | None:
+    """The items of a list signal as a set; None when it is no list of hashable items (a provider's bug)."""
     if isinstance(value, list | tuple | set | frozenset):
-        return frozenset(value)
-    return frozenset()
+        try:
+            return frozenset(value)
+        except TypeError:
+            return None
+    return None
 
 
 def _check_in_bounds(lit: Literals, values: list[Any]) -> None:
@@ -291,19 +296,31 @@ def _in(op: str, literal: Any, lit: Literals) -> Compiled:
     _check_in_bounds(lit, list(values))
     shown = ", ".join(sorted(_show(v) for v in values))
     # a time stamp is compared by its day in the shop's time zone when the list holds dates
-    if lit.kind == "datetime":
-        conv = _comparable(lit)
-        member: Predicate = lambda v: conv(v) in values  # noqa: E731
-        inline = None
-    else:
-        member = values.__contains__
-        inline = ("in", values)
+    conv = _comparable(lit) if lit.kind == "datetime" else None
+    member = _membership(values, conv)
+    inline = ("in", values) if conv is None else None
     if op == "in":
         return Compiled(member, f"{name} is one of [{shown}]", Domain(values=values), inline=inline)
-    return Compiled(
-        lambda v: v is not None and not member(v), f"{name} is none of [{shown}]", Domain(excluded=values),
-        inline=("not_in", values) if inline else None,
-    )
+    return Compiled(_membership(values, conv, negate=True), f"{name} is none of [{shown}]", Domain(excluded=values),
+                    inline=("not_in", values) if inline else None)
+
+
+def _membership(values: frozenset[Any], conv: Callable[[Any], Any] | None = None, *, negate: bool = False
+                ) -> Predicate:
+    """``v in values`` (``not in`` with ``negate``) on a known value; a value that cannot be in a set
+    (a list from a buggy provider) is a non-match either way."""
+
+    def member(v: Any) -> bool:
+        if v is None:
+            return False
+        try:
+            value = conv(v) if conv is not None else v
+            hash(value)
+            return (value in values) is not negate
+        except TypeError:  # unhashable: neither one of the values nor comparable with them
+            return False
+
+    return member
 
 
 _ORDER: dict[str, tuple[Callable[[Any, Any], bool], str, Callable[[float], Interval]]] = {
@@ -413,9 +430,13 @@ def _between(op: str, literal: Any, lit: Literals) -> Compiled:
         _check_in_bounds(lit, [low, high])
 
         def wraps(v: Any) -> bool:
-            return v is not None and (v >= low or v <= high)
+            try:
+                return v is not None and (v >= low or v <= high)
+            except TypeError:  # a provider bug that hands over text for a number
+                return False
 
-        return Compiled(wraps, label + " (across midnight)" if name.startswith("time.") else label)
+        return Compiled(wraps, label + " (across midnight)" if name.startswith("time.") else label,
+                        inline=("wraps", (low, high)))
     _check_in_bounds(lit, [low, high])
     domain = Domain(interval=Interval(low, high)) if lit.kind == "number" else None
     if isinstance(low, date) and not isinstance(low, datetime):
@@ -512,34 +533,25 @@ def _matches(op: str, literal: Any, lit: Literals) -> Compiled:
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
         raise ValueError(f"bad regular expression '{literal}': {reason}") from None
-    search = _searcher(pattern)
-    return Compiled(lambda v: isinstance(v, str) and search(v), f"{lit.ref.name} matches /{literal}/")
-
-
-def _searcher(pattern: Any) -> Callable[[str], bool]:
-    """Whether ``pattern`` occurs in a text, as cheaply as google-re2 allows.
-
-    The package's Python wrapper spends about 5 µs a search building offset maps
-    and match objects we never look at; the C++ binding underneath answers the
-    same question in under 1 µs. The wrapper is the fallback if that changes.
-    Answers for short texts are remembered (paths and campaign names repeat from
-    request to request), in a table that starts over when it fills up.
-    """
-    regexp = getattr(pattern, "_regexp", None)
-    anchor = getattr(getattr(regexp, "Anchor", None), "UNANCHORED", None)
-    if regexp is None or anchor is None or not callable(getattr(regexp, "Match", None)):
-        return lambda text: pattern.search(text) is not None
-    match = regexp.Match
-    no_match = (-1, -1)
     seen: dict[str, bool] = {}
+    search = _searcher(pattern, seen)
+    return Compiled(lambda v: isinstance(v, str) and search(v), f"{lit.ref.name} matches /{literal}/",
+                    inline=("search", seen))
+
+
+def _searcher(pattern: Any, seen: dict[str, bool]) -> Callable[[str], bool]:
+    """Whether ``pattern`` occurs in a text.
+
+    Answers for short texts are remembered in ``seen`` (paths and campaign names
+    repeat from request to request; generated conditions look there first), in a
+    table that starts over when it fills up.
+    """
 
     def search(text: str) -> bool:
-        try:
-            return seen[text]
-        except KeyError:
-            pass
-        data = text.encode("utf-8")  # what the wrapper does too
-        found = bool(match(anchor, data, 0, len(data))[0] != no_match)
+        found = seen.get(text)
+        if found is not None:
+            return found
+        found = pattern.search(text) is not None
         if len(text) <= _REMEMBER_CHARS:
             if len(seen) >= _REMEMBER_TEXTS:
                 seen.clear()
@@ -568,8 +580,8 @@ def _empty(op: str, literal: Any, lit: Literals) -> Compiled:
     name = lit.ref.name
     # a known but empty value (a new visitor's history) is empty; an unknown one is neither
     if literal:
-        return Compiled(lambda v: len(v) == 0, f"{name} is empty", Domain(null=False))
-    return Compiled(lambda v: len(v) > 0, f"{name} is not empty", Domain(null=False))
+        return Compiled(lambda v: isinstance(v, Sized) and len(v) == 0, f"{name} is empty", Domain(null=False))
+    return Compiled(lambda v: isinstance(v, Sized) and len(v) > 0, f"{name} is not empty", Domain(null=False))
 
 
 def _age(op: str, literal: Any, lit: Literals) -> Compiled:

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from smalldata.problems import did_you_mean
-from smalldata.rules.conditions import getter_for, unknown_signal_message
+from smalldata.rules.conditions import unknown_signal_message
 from smalldata.signals.base import Signals
-from smalldata.signals.catalog import resolve
+from smalldata.signals.catalog import SIGNALS, SignalRef, resolve
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 MAX_TEXT = 5000
@@ -36,27 +36,54 @@ class Unknown(Exception):
 
 
 @dataclass(frozen=True)
+class Placeholder:
+    """``{history.category_views.shoes}``: the name as written, and how to read it."""
+
+    name: str
+    base: str
+    key: str | None = None
+    missing: Any = None
+
+    @classmethod
+    def of(cls, ref: SignalRef) -> Placeholder:
+        if ref.key is None:
+            return cls(ref.name, ref.base)
+        return cls(ref.name, ref.base, ref.key, ref.value_spec.missing if ref.name not in SIGNALS else None)
+
+    def value(self, signals: Signals) -> Any:
+        value = signals[self.base]
+        if self.key is None:
+            return value
+        return value.get(self.key, self.missing) if isinstance(value, Mapping) else None
+
+
+@dataclass(frozen=True)
 class Template:
     """Literal text and placeholders, ready to render."""
 
     source: str
-    parts: tuple[str | tuple[str, Callable[[Signals], Any]], ...]
+    parts: tuple[str | Placeholder, ...]
     reads: frozenset[str]
+
+    @property
+    def constant(self) -> str | None:
+        """The text itself when it has no placeholder (rendered once, at load), else None."""
+        parts = self.parts
+        if not parts:
+            return ""
+        return parts[0] if len(parts) == 1 and type(parts[0]) is str else None
 
     def render(self, signals: Signals, *, escape: bool = True) -> str:
         """The filled text; raises :class:`Unknown` when a placeholder has no value."""
-        parts = self.parts
-        if len(parts) == 1 and type(parts[0]) is str:
-            return parts[0]  # most texts have no placeholder: nothing to fill
         out: list[str] = []
-        for part in parts:
-            if isinstance(part, str):
+        for part in self.parts:
+            if type(part) is str:
                 out.append(part)
                 continue
-            name, get = part
-            value = get(signals)
+            assert isinstance(part, Placeholder)
+            value = part.value(signals)
             if value is None or value == "" or value == []:
-                raise Unknown(name)
+                raise Unknown(part.name)
             text = format_value(value)
             out.append(html.escape(text) if escape else text)
         return "".join(out)
@@ -79,7 +106,7 @@ def compile_template(source: str, *, literal_is_html: bool) -> Template:
     """Compile ``source``; with ``literal_is_html`` the text around placeholders is trusted markup."""
     if len(source) > MAX_TEXT:
         raise TemplateError(f"text is longer than {MAX_TEXT} characters")
-    parts: list[str | tuple[str, Callable[[Signals], Any]]] = []
+    parts: list[str | Placeholder] = []
     reads: set[str] = set()
     position = 0
 
@@ -104,7 +131,7 @@ def compile_template(source: str, *, literal_is_html: bool) -> Template:
         ref = resolve(name)
         if ref is None:
             raise TemplateError(f"{unknown_signal_message(name)} (in placeholder '{{{name}}}')")
-        parts.append((name, getter_for(ref)))
+        parts.append(Placeholder.of(ref))
         reads.add(ref.base)
     literal(source[position:])
     return Template(source, tuple(parts), frozenset(reads))

@@ -29,7 +29,7 @@ class TestResult:
 
 def run_tests(ruleset: Ruleset, settings: Settings) -> list[TestResult]:
     """Evaluate every test case of ``ruleset``."""
-    engine = Engine(ruleset, settings)
+    engine = Engine(ruleset)
     return [run_test(engine, case, settings) for case in ruleset.tests]
 
 
