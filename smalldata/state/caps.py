@@ -28,14 +28,18 @@ class Period(NamedTuple):
     week: int
 
     @classmethod
-    def at(cls, visit_start: datetime, now: datetime) -> Period:
+    def at(cls, visit_start: datetime | int, now: datetime) -> Period:
         """Keys at ``now``; ``now`` must be in the shop's timezone, so days turn at its midnight."""
-        day = now.date().toordinal() - _EPOCH_ORDINAL
-        return cls(int(visit_start.timestamp()), day, day - now.weekday())
+        day = now.toordinal() - _EPOCH_ORDINAL
+        start = visit_start if type(visit_start) is int else int(visit_start.timestamp())  # type: ignore[union-attr]
+        return cls(start, day, day - now.weekday())
 
 
 class CapLedger:
-    """Counters for capped rules, bounded to ``limit`` rules (the stalest row goes first)."""
+    """Counters for capped rules, bounded to ``limit`` rules (the stalest row goes first).
+
+    ``rows`` is edited in place: a visitor's stored ``c`` mapping.
+    """
 
     def __init__(self, rows: dict[str, list[int]] | None = None, limit: int = 24) -> None:
         self.rows: dict[str, list[int]] = rows if rows is not None else {}
@@ -83,17 +87,13 @@ class CapLedger:
 
     @classmethod
     def from_json(cls, data: Any, limit: int = 24) -> CapLedger | None:
-        """Rebuild from :meth:`to_json` output; ``None`` when the data is malformed."""
-        if not isinstance(data, dict):
+        """The counters in stored ``data`` (bounded in place); ``None`` when the data is malformed."""
+        if type(data) is not dict:
             return None
-        if not data:  # most visitors have never met a capped rule
-            return cls({}, limit)
-        rows: dict[str, list[int]] = {}
-        for rule_id, row in data.items():
+        for row in data.values():
             if not (type(row) is list and len(row) == _ROW and _all_counts(row)):
                 return None
-            rows[rule_id] = list(row)
-        ledger = cls(rows, limit)
+        ledger = cls(data, limit)
         ledger._bound()
         return ledger
 

@@ -1,15 +1,33 @@
-"""What smalldata remembers about one visitor between requests.
+"""What smalldata remembers about one visitor between requests: a small dict of epoch seconds.
 
 A request's life with state::
 
-    state = await store.load(cookies, now=now, storage=True)   # new visitor if unknown
-    state.touch(now)                 # a new visit after 30 idle minutes, else one more page view
+    state = store.load(...)               # or VisitorState.new(now) for someone never seen
+    state.touch(now)                      # a new visit after 30 idle minutes, else one more page
     state.record_page(product="sku-1", category="shoes")
-    decision = engine.decide(signals, caps=state.caps_at(now), visitor_id=state.id)
-    new_exposures = state.apply(decision, now)
-    set_cookies = await store.save(state, storage=True, secure=True)
+    decision = engine.decide(signals, caps=state.caps_at(period), visitor_id=state.id)
+    new_exposures = state.apply(decision, period)
+    if state.changed:                     # only then is a cookie (or a Redis key) written
+        store.save(state, ...)
 
-Everything kept is bounded, so the state fits in one small cookie.
+The stored form (:attr:`VisitorState.data`) is the dict itself, with one-letter keys::
+
+    {"i": id, "f": first seen, "n": visits, "l": last seen, "s": visit start, "p": page views,
+     "q": end of the previous visit, "t": [tags], "c": {rule: cap counters}, "h": history,
+     "m": {campaign of this visit}, "x": [exposures reported], "u": hash of the linked user,
+     "v": the format}
+
+State is checked when it is read from anywhere that could hold anything (a server
+store, a cookie from an older version) and marked with :data:`FORMAT`; a signed
+cookie carrying the mark was written by this code from checked state, so it is
+used as it is (:meth:`VisitorState.from_signed`).
+
+Times are whole epoch seconds. ``last_seen`` moves only when it is at least a minute
+old (:data:`LAST_SEEN_STEP`), so a visitor clicking through pages within a minute
+changes nothing that needs writing back; visits therefore end after 30 idle minutes
+*to the minute*. Page views are counted only when a rule reads them
+(``count_pageviews``), for the same reason. Everything kept is bounded, so the
+state fits in one small cookie.
 """
 
 from __future__ import annotations
@@ -18,16 +36,15 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from smalldata.decision import Decision, Exposure
 from smalldata.state.caps import CapLedger, CapView, Period
 from smalldata.state.config import HistorySettings
 
-__all__ = ["History", "VisitorState", "is_visitor_id", "new_visitor_id"]
+__all__ = ["FORMAT", "LAST_SEEN_STEP", "History", "VisitorState", "is_visitor_id", "new_visitor_id"]
 
 _TEXT = 64  # longest product id, category, search, tag or campaign value kept
 _TAGS = 20
@@ -35,13 +52,13 @@ _EXPOSURES = 12
 _CAMPAIGN_KEYS = 8
 _CAMPAIGN_KINDS = (str, bool, int)
 DEFAULT_IDLE = timedelta(minutes=30)
+#: ``last_seen`` is written back when it is at least this many seconds old.
+LAST_SEEN_STEP = 60
 _DEFAULT_LIMITS = HistorySettings()  # frozen: one shared default
 _MAX_COUNT = 2**40
+#: The stored form this code writes (``"v"``): a signed cookie with it needs no checking.
+FORMAT = 1
 _INT = frozenset({int})
-_NONE: list[str] = []  # read-only defaults for missing keys (every reader copies)
-_NO_ROWS: dict[str, Any] = {}
-_fromtimestamp = datetime.fromtimestamp
-T = TypeVar("T")
 
 
 def new_visitor_id() -> str:
@@ -49,164 +66,234 @@ def new_visitor_id() -> str:
     return secrets.token_urlsafe(9)
 
 
-@dataclass
+def _epoch(moment: datetime | int) -> int:
+    return moment if type(moment) is int else int(moment.timestamp())  # type: ignore[union-attr]
+
+
+def _time(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
 class History:
-    """Recent browsing, most recent first, plus view counts per category."""
+    """Recent browsing, most recent first, plus view counts per category (a view of ``data["h"]``)."""
 
-    products: list[str] = field(default_factory=list)
-    categories: list[str] = field(default_factory=list)
-    category_views: dict[str, int] = field(default_factory=dict)
-    searches: list[str] = field(default_factory=list)
+    __slots__ = ("data",)
 
-    def record(
-        self,
-        limits: HistorySettings,
-        product: object = None,
-        category: object = None,
-        search: object = None,
-    ) -> None:
-        """Remember one page view's product, category and search (each optional; text or
-        numbers, anything else is ignored)."""
-        if product := _text(product):
-            _push(self.products, product, limits.products)
-        if category := _text(category):
-            _push(self.categories, category, limits.categories)
-            self._count(category, limits.category_views)
-        if search := _text(search):
-            _push(self.searches, search, limits.searches)
+    def __init__(self, data: dict[str, Any] | None = None) -> None:
+        self.data: dict[str, Any] = data if data is not None else {}
+
+    @property
+    def products(self) -> list[str]:
+        return self.data.get("p") or []
+
+    @property
+    def categories(self) -> list[str]:
+        return self.data.get("c") or []
+
+    @property
+    def category_views(self) -> dict[str, int]:
+        return self.data.get("v") or {}
+
+    @property
+    def searches(self) -> list[str]:
+        return self.data.get("s") or []
+
+    def record(self, limits: HistorySettings, product: object = None, category: object = None,
+               search: object = None) -> bool:
+        """Remember one page view's product, category and search (each optional; text or numbers,
+        anything else is ignored). Returns whether anything changed."""
+        return _record(self.data, limits, product, category, search)
 
     def merge_older(self, older: History, limits: HistorySettings) -> None:
         """Append another device's history after this one (which is taken as more recent)."""
-        self.products = _union(self.products, older.products, limits.products)
-        self.categories = _union(self.categories, older.categories, limits.categories)
-        self.searches = _union(self.searches, older.searches, limits.searches)
-        views = dict(older.category_views)
+        data = self.data
+        for key, limit in (("p", limits.products), ("c", limits.categories), ("s", limits.searches)):
+            merged = list(dict.fromkeys([*(data.get(key) or ()), *(older.data.get(key) or ())]))[:limit]
+            _put(data, key, merged)
+        theirs = older.category_views
+        views = dict(theirs)
         for category, count in self.category_views.items():
             views.pop(category, None)
-            views[category] = max(count, older.category_views.get(category, 0))
-        self.category_views = views
-        _bound_views(self.category_views, limits.category_views)
-
-    def _count(self, category: str, limit: int) -> None:
-        # Re-inserting keeps dict order = recency, so eviction drops the least-viewed,
-        # least-recent category.
-        count = self.category_views.pop(category, 0) + 1
-        self.category_views[category] = count
-        _bound_views(self.category_views, limit)
+            views[category] = max(count, theirs.get(category, 0))
+        _bound_views(views, limits.category_views)
+        _put(data, "v", views)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        if self.products:
-            data["p"] = self.products
-        if self.categories:
-            data["c"] = self.categories
-        if self.category_views:
-            data["v"] = self.category_views
-        if self.searches:
-            data["s"] = self.searches
-        return data
+        return {key: value for key, value in self.data.items() if value}
 
     @classmethod
     def from_json(cls, data: Any, limits: HistorySettings) -> History | None:
-        """Rebuild from :meth:`to_json` output; ``None`` when malformed."""
-        if not isinstance(data, dict):
+        """A copy of stored history, bounded; ``None`` when malformed."""
+        if type(data) is not dict:
             return None
-        get = data.get
-        views = get("v", _NO_ROWS)
-        if type(views) is not dict or (views and not _counts(views.values())):
-            return None
-        products = _texts(get("p", _NONE), limits.products)
-        categories = _texts(get("c", _NONE), limits.categories)
-        searches = _texts(get("s", _NONE), limits.searches)
-        if products is None or categories is None or searches is None:
-            return None
-        history = cls(products, categories, dict(views), searches)
-        if len(views) > limits.category_views:
-            _bound_views(history.category_views, limits.category_views)
-        return history
+        copied = dict(data)
+        return cls(copied) if _valid_history(copied, limits) else None
 
 
-@dataclass
 class VisitorState:
-    """One visitor: visits, the current visit, tags, cap counters, history and exposures seen.
+    """One visitor's stored dict (:attr:`data`) and what this request did to it.
 
-    Times are aware datetimes (UTC as stored; compare them freely with the shop's
-    ``now``). ``previous_seen``, ``is_new`` and ``limits`` live only for one
-    request and are never stored.
+    ``changed`` says whether anything a rule or a cap can read changed, so the
+    state must be written back. ``is_new``, ``previous_last`` and ``touched`` live
+    for one request only and are never stored.
     """
 
-    id: str
-    first_seen: datetime
-    visits: int = 0
-    last_seen: datetime | None = None
-    visit_start: datetime | None = None
-    pageviews: int = 0
-    previous_visit: datetime | None = None
-    tags: list[str] = field(default_factory=list)
-    caps: CapLedger = field(default_factory=CapLedger)
-    history: History = field(default_factory=History)
-    campaign: dict[str, str | bool | int] | None = None
-    exposures: list[str] = field(default_factory=list)
-    user: str | None = None
-    # --- per request, not stored ---
-    previous_seen: datetime | None = field(default=None, compare=False)
-    touched: bool = field(default=False, compare=False)
-    is_new: bool = field(default=False, compare=False)
-    limits: HistorySettings = field(default_factory=HistorySettings, compare=False, repr=False)
-    idle: timedelta = field(default=DEFAULT_IDLE, compare=False, repr=False)
-    _period_memo: tuple[datetime, datetime, Period] | None = field(
-        default=None, init=False, compare=False, repr=False
-    )
+    __slots__ = ("changed", "data", "idle", "is_new", "limits", "previous_last", "touched")
+
+    def __init__(self, data: dict[str, Any], *, limits: HistorySettings = _DEFAULT_LIMITS,
+                 idle: timedelta | int = DEFAULT_IDLE, is_new: bool = False) -> None:
+        self.data = data
+        self.limits = limits
+        self.idle = idle if type(idle) is int else int(idle.total_seconds())  # type: ignore[union-attr]
+        self.is_new = is_new
+        self.changed = is_new
+        self.touched = False
+        self.previous_last: int | None = None  # the visitor's last request before this one (epoch seconds)
 
     @classmethod
-    def new(
-        cls,
-        now: datetime,
-        *,
-        id: str | None = None,
-        limits: HistorySettings | None = None,
-        idle: timedelta = DEFAULT_IDLE,
-    ) -> VisitorState:
+    def new(cls, now: datetime | int, *, id: str | None = None, limits: HistorySettings | None = None,
+            idle: timedelta | int = DEFAULT_IDLE) -> VisitorState:
         """A visitor never seen before (``touch`` then starts their first visit)."""
-        return cls(
-            id=id or new_visitor_id(),
-            first_seen=_second(now),
-            is_new=True,
-            limits=limits or _DEFAULT_LIMITS,
-            idle=idle,
-        )
+        data = {"i": id if id is not None and is_visitor_id(id) else new_visitor_id(), "f": _epoch(now), "n": 0,
+                "p": 0, "v": FORMAT}  # fmt: skip
+        return cls(data, limits=limits or _DEFAULT_LIMITS, idle=idle, is_new=True)
+
+    @classmethod
+    def from_json(cls, data: Any, *, limits: HistorySettings | None = None,
+                  idle: timedelta | int = DEFAULT_IDLE) -> VisitorState | None:
+        """The state in stored ``data`` (bounded on the way in); ``None`` (never an exception) when malformed."""
+        limits = limits or _DEFAULT_LIMITS
+        if type(data) is not dict or not _valid(data, limits):
+            return None
+        data["v"] = FORMAT
+        return cls(data, limits=limits, idle=idle)
+
+    @classmethod
+    def from_signed(cls, data: dict[str, Any], *, limits: HistorySettings | None = None,
+                    idle: timedelta | int = DEFAULT_IDLE) -> VisitorState | None:
+        """The state in a cookie this code signed: used as it is when it carries :data:`FORMAT`
+        (it was checked before it was written), else checked as :meth:`from_json` does."""
+        if data.get("v") == FORMAT and is_visitor_id(data.get("i")):
+            return cls(data, limits=limits or _DEFAULT_LIMITS, idle=idle)
+        return cls.from_json(data, limits=limits, idle=idle)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form (the dict itself: serialise it at once, do not keep it)."""
+        return self.data
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self.data["i"]  # type: ignore[no-any-return]
+
+    @property
+    def visits(self) -> int:
+        return self.data.get("n", 0)  # type: ignore[no-any-return]
+
+    @property
+    def pageviews(self) -> int:
+        return self.data.get("p", 0)  # type: ignore[no-any-return]
 
     @property
     def returning(self) -> bool:
         """Seen in an earlier visit."""
-        return self.visits > 1 or self.previous_visit is not None
+        return self.data.get("n", 0) > 1 or "q" in self.data
 
-    def touch(self, now: datetime, idle: timedelta | None = None) -> bool:
-        """Count this request: a new visit after ``idle`` (default 30 min) without one, else one
-        more page view. Returns whether a new visit began."""
-        idle = self.idle if idle is None else idle
-        self.previous_seen = self.last_seen
+    @property
+    def previous_seen(self) -> datetime | None:
+        """The visitor's last request before this one (set by :meth:`touch`)."""
+        return _time(self.previous_last)
+
+    @property
+    def first_seen(self) -> datetime:
+        return datetime.fromtimestamp(self.data["f"], UTC)
+
+    @property
+    def last_seen(self) -> datetime | None:
+        return _time(self.data.get("l"))
+
+    @property
+    def visit_start(self) -> datetime | None:
+        return _time(self.data.get("s"))
+
+    @property
+    def previous_visit(self) -> datetime | None:
+        """When the visitor's previous visit ended (their last request of it)."""
+        return _time(self.data.get("q"))
+
+    @property
+    def tags(self) -> list[str]:
+        return self.data.get("t") or []
+
+    @property
+    def campaign(self) -> dict[str, str | bool | int] | None:
+        return self.data.get("m")
+
+    @property
+    def exposures(self) -> list[str]:
+        return self.data.get("x") or []
+
+    @property
+    def user(self) -> str | None:
+        return self.data.get("u")
+
+    @user.setter
+    def user(self, value: str | None) -> None:
+        if self.data.get("u") != value:
+            _put(self.data, "u", value)
+            self.changed = True
+
+    @property
+    def history(self) -> History:
+        history = self.data.get("h")
+        if history is None:
+            history = self.data["h"] = {}
+        return History(history)
+
+    @property
+    def caps(self) -> CapLedger:
+        rows = self.data.get("c")
+        if rows is None:
+            rows = self.data["c"] = {}
+        return CapLedger(rows)
+
+    # -- this request --------------------------------------------------------------------------
+
+    def touch(self, now: datetime | int, *, count_pageviews: bool = True) -> bool:
+        """Count this request: a new visit after the idle time without one, else one more page view
+        (counted only with ``count_pageviews``). Returns whether a new visit began."""
+        now = _epoch(now)
+        data = self.data
+        last = data.get("l")
+        self.previous_last = last
         self.touched = True
-        last = self.last_seen
-        new_visit = last is None or self.visit_start is None or now - last > idle
-        second = _second(now)
-        if new_visit:
-            if self.last_seen is not None:
-                self.previous_visit = self.last_seen
-            self.visits += 1
-            self.visit_start = second
-            self.pageviews = 1
-            self.campaign = None  # campaign data belongs to the visit it arrived with
-        else:
-            self.pageviews += 1
-        self.last_seen = second
-        return new_visit
+        if last is None or "s" not in data or now - last > self.idle:
+            if last is not None:
+                data["q"] = last
+            data["n"] = data.get("n", 0) + 1
+            data["s"] = data["l"] = now
+            data["p"] = 1
+            data.pop("m", None)  # campaign data belongs to the visit it arrived with
+            self.changed = True
+            return True
+        if count_pageviews:
+            data["p"] = data.get("p", 0) + 1
+            self.changed = True
+        if now - last >= LAST_SEEN_STEP:
+            data["l"] = now
+            self.changed = True
+        return False
 
-    def record_page(
-        self, product: object = None, category: object = None, search: object = None
-    ) -> None:
+    def record_page(self, product: object = None, category: object = None, search: object = None) -> None:
         """Remember the product, category and search of this page view in the history."""
-        self.history.record(self.limits, product, category, search)
+        if product is None and category is None and search is None:
+            return
+        history = self.data.get("h")
+        if history is None:
+            history = self.data["h"] = {}
+        if _record(history, self.limits, product, category, search):
+            self.changed = True
 
     def set_campaign(self, values: Mapping[str, Any]) -> None:
         """Keep the visit's campaign facts (source, medium, name, referrer_domain, ...).
@@ -221,136 +308,132 @@ class VisitorState:
                 kept[str(key)[:_TEXT]] = value
             elif isinstance(value, str):
                 kept[str(key)[:_TEXT]] = value[:_TEXT]
-        self.campaign = kept
+        _put(self.data, "m", kept or None)
+        self.changed = True
 
-    def caps_at(self, now: datetime) -> CapView:
-        """The engine's ``caps`` object for this visitor at ``now`` (in the shop's timezone)."""
-        return CapView(self.caps, self._period(now))
+    def period(self, now: datetime) -> Period:
+        """The cap periods at ``now`` (aware, in the shop's time zone)."""
+        return Period.at(self.data.get("s") or _epoch(now), now)
 
-    def apply(self, decision: Decision, now: datetime) -> list[Exposure]:
-        """Record a decision: add its tags, count its capped rules, and return the exposures
-        this visitor has not been reported for yet (per experiment, variant and ruleset)."""
-        for tag in decision.tags:
-            if tag and tag[:_TEXT] not in self.tags:
-                _push_last(self.tags, tag[:_TEXT], _TAGS)
+    def caps_at(self, at: datetime | Period) -> CapView:
+        """The engine's ``caps`` for this visitor at a moment (in the shop's time zone) or a period."""
+        period = at if isinstance(at, Period) else self.period(at)
+        return CapView(CapLedger(self.data.get("c") or {}), period)
+
+    def apply(self, decision: Decision, at: datetime | Period | None) -> list[Exposure]:
+        """Record a decision: add its tags, count its capped rules (in the periods of ``at``), and
+        return the exposures this visitor has not been reported for yet (per experiment, variant
+        and ruleset)."""
+        data = self.data
+        if decision.tags:
+            tags = data.get("t") or []
+            for tag in decision.tags:
+                tag = tag[:_TEXT]
+                if tag and tag not in tags:
+                    tags.append(tag)
+                    del tags[:-_TAGS]
+                    self.changed = True
+            _put(data, "t", tags)
         if decision.cap_hits:
-            period = self._period(now)
+            if at is None:
+                raise ValueError("a decision with capped rules needs the moment it was made")
+            period = at if isinstance(at, Period) else self.period(at)
+            caps = self.caps
             for rule_id in decision.cap_hits:
-                self.caps.hit(rule_id, period)
+                caps.hit(rule_id, period)
+            self.changed = True
         if not decision.exposures:  # most pages
             return []
         return [e for e in decision.exposures if self._first_exposure(e, decision.ruleset_version)]
 
+    def hit(self, key: str, at: datetime | Period) -> None:
+        """Count one occurrence of ``key`` (a cap counter such as a dismissed chat) at a moment."""
+        self.caps.hit(key, at if isinstance(at, Period) else self.period(at))
+        self.changed = True
+
     def _first_exposure(self, exposure: Exposure, version: str) -> bool:
         key = _short_hash(f"{exposure.experiment}:{exposure.variant}:{version}")
-        if key in self.exposures:
+        seen = self.data.get("x") or []
+        if key in seen:
             return False
-        _push_last(self.exposures, key, _EXPOSURES)
+        seen.append(key)
+        del seen[:-_EXPOSURES]
+        self.data["x"] = seen
+        self.changed = True
         return True
 
-    def _period(self, now: datetime) -> Period:
-        start = self.visit_start or now
-        memo = self._period_memo  # caps_at and apply ask for the same moment in one request
-        if memo is not None and memo[0] == start and memo[1] is now:
-            return memo[2]
-        period = Period.at(start, now)
-        self._period_memo = (start, now, period)
-        return period
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, VisitorState) and _stored(self.data) == _stored(other.data)
 
-    def to_json(self) -> dict[str, Any]:
-        """A compact, JSON-ready form with one-letter keys (see :meth:`from_json`).
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
-        Unknown times, empty lists and empty mappings are left out."""
-        # Written out key by key (same keys and order as a filtered dict): this runs on every page.
-        data: dict[str, Any] = {"i": self.id}
-        if self.first_seen is not None:
-            data["f"] = int(self.first_seen.timestamp())
-        data["n"] = self.visits
-        if self.last_seen is not None:
-            data["l"] = int(self.last_seen.timestamp())
-        if self.visit_start is not None:
-            data["s"] = int(self.visit_start.timestamp())
-        data["p"] = self.pageviews
-        if self.previous_visit is not None:
-            data["q"] = int(self.previous_visit.timestamp())
-        if self.tags:
-            data["t"] = self.tags
-        if self.caps.rows:
-            data["c"] = self.caps.to_json()
-        history = self.history.to_json()
-        if history:
-            data["h"] = history
-        if self.campaign:
-            data["m"] = self.campaign
-        if self.exposures:
-            data["x"] = self.exposures
-        if self.user is not None:
-            data["u"] = self.user
-        return data
-
-    @classmethod
-    def from_json(
-        cls, data: Any, *, limits: HistorySettings | None = None, idle: timedelta = DEFAULT_IDLE
-    ) -> VisitorState | None:
-        """Rebuild from :meth:`to_json` output; ``None`` (never an exception) when malformed."""
-        limits = limits or _DEFAULT_LIMITS
-        if not isinstance(data, dict) or not is_visitor_id(data.get("i")):
-            return None
-        get = data.get
-        user = get("u")
-        caps = get("c")
-        try:
-            state = cls(
-                id=data["i"],
-                first_seen=_time(get("f")),
-                visits=_count(get("n", 0)),
-                last_seen=_dt(get("l")),
-                visit_start=_dt(get("s")),
-                pageviews=_count(get("p", 0)),
-                previous_visit=_dt(get("q")),
-                tags=_need(_texts(get("t", _NONE), _TAGS)),
-                # most visitors have never met a capped rule
-                caps=CapLedger() if caps is None else _need(CapLedger.from_json(caps)),
-                history=_need(History.from_json(get("h", _NO_ROWS), limits)),
-                campaign=_campaign(get("m")),
-                exposures=_need(_texts(get("x", _NONE), _EXPOSURES)),
-                user=user if isinstance(user, str) else None,
-                limits=limits,
-                idle=idle,
-            )
-        except (ValueError, TypeError, OverflowError, OSError):
-            return None
-        return state
+    def __repr__(self) -> str:
+        return f"VisitorState({self.data!r})"
 
 
 # --- helpers -------------------------------------------------------------------------------
 
 
+def _stored(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without empty parts and the format mark (what two equal states agree on)."""
+    return {key: value for key, value in data.items() if (value or value == 0) and key != "v"}
+
+
+def _put(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``key``, leaving it out when empty (the cookie stays small)."""
+    if value:
+        data[key] = value
+    else:
+        data.pop(key, None)
+
+
+def _record(history: dict[str, Any], limits: HistorySettings, product: object, category: object,
+            search: object) -> bool:
+    changed = False
+    if product is not None and (product := _text(product)):
+        changed = _push(history, "p", product, limits.products)
+    if category is not None and (category := _text(category)):
+        _push(history, "c", category, limits.categories)
+        _count(history, category, limits.category_views)
+        changed = True
+    if search is not None and (search := _text(search)):
+        changed = _push(history, "s", search, limits.searches) or changed
+    return changed
+
+
 def _text(value: object) -> str | None:
-    if type(value) is str:  # the usual cases first: no isinstance with a union
+    if type(value) is str:  # the usual case first: no isinstance with a union
         return value.strip()[:_TEXT] or None
-    if value is None:
-        return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     return str(value).strip()[:_TEXT] or None
 
 
-def _push(items: list[str], value: str, limit: int) -> None:
-    """Put ``value`` first (moving it if present) and drop what falls past ``limit``."""
+def _push(data: dict[str, Any], key: str, value: str, limit: int) -> bool:
+    """Put ``value`` first in ``data[key]`` (moving it if present), bounded; whether anything changed."""
+    items = data.get(key)
+    if items is None:
+        if limit:
+            data[key] = [value]
+        return bool(limit)
+    if items and items[0] == value:
+        return False
     if value in items:
         items.remove(value)
     items.insert(0, value)
     del items[limit:]
+    return True
 
 
-def _push_last(items: list[str], value: str, limit: int) -> None:
-    items.append(value)
-    del items[: max(0, len(items) - limit)]
-
-
-def _union(newer: list[str], older: list[str], limit: int) -> list[str]:
-    return list(dict.fromkeys([*newer, *older]))[:limit]
+def _count(data: dict[str, Any], category: str, limit: int) -> None:
+    # Re-inserting keeps dict order = recency, so eviction drops the least-viewed, least-recent category.
+    views = data.get("v")
+    if views is None:
+        views = data["v"] = {}
+    views[category] = views.pop(category, 0) + 1
+    _bound_views(views, limit)
+    if not views:
+        del data["v"]
 
 
 def _bound_views(views: dict[str, int], limit: int) -> None:
@@ -365,77 +448,108 @@ def _short_hash(text: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def _second(moment: datetime) -> datetime:
-    """Stored times have whole seconds; round now so a fresh state equals a reloaded one."""
-    return datetime.fromtimestamp(int(moment.timestamp()), UTC)
+def is_visitor_id(value: Any) -> bool:
+    """Whether ``value`` looks like a visitor id (8-32 printable ASCII characters)."""
+    if type(value) is not str:
+        return False
+    return 8 <= len(value) <= 32 and value.isascii() and value.isprintable()
 
 
-def _dt(value: Any) -> datetime | None:
-    if type(value) is int and 0 <= value < _MAX_COUNT:
-        return _fromtimestamp(value, UTC)
-    if value is None:
-        return None
-    raise ValueError("not a time")
+def _valid(data: dict[str, Any], limits: HistorySettings) -> bool:
+    """Stored state as :meth:`VisitorState.to_json` writes it, bounded in place; False when malformed.
+
+    The cookie is signed, so its data was written by smalldata; the checks guard against
+    older versions and other stores, and cost about a microsecond.
+    """
+    visitor_id = data.get("i")
+    if type(visitor_id) is not str or not 8 <= len(visitor_id) <= 32 or not visitor_id.isascii():
+        return False
+    if not visitor_id.isprintable() or "f" not in data:
+        return False
+    for key in _SCALARS:
+        value = data.get(key, 0)
+        if type(value) is not int or not 0 <= value < _MAX_COUNT:
+            return False
+    for key in _OPTIONAL:  # noqa: SIM110 - a loop, not all(): no generator per cookie
+        if key in data and not _VALIDATORS[key](data, limits):
+            return False
+    return True
 
 
-def _time(value: Any) -> datetime:
-    if type(value) is int and 0 <= value < _MAX_COUNT:
-        return _fromtimestamp(value, UTC)
-    raise ValueError("not a time")
+def _tags(data: dict[str, Any], limits: HistorySettings) -> bool:
+    return _texts(data, "t", _TAGS)
 
 
-def _count(value: Any) -> int:
-    if not _is_count(value):
-        raise ValueError("not a count")
-    return int(value)
+def _exposures(data: dict[str, Any], limits: HistorySettings) -> bool:
+    return _texts(data, "x", _EXPOSURES)
+
+
+def _history(data: dict[str, Any], limits: HistorySettings) -> bool:
+    history = data["h"]
+    return type(history) is dict and _valid_history(history, limits)
+
+
+def _caps(data: dict[str, Any], limits: HistorySettings) -> bool:
+    return CapLedger.from_json(data["c"]) is not None
+
+
+def _campaign_ok(data: dict[str, Any], limits: HistorySettings) -> bool:
+    return _valid_campaign(data, data["m"])
+
+
+def _user(data: dict[str, Any], limits: HistorySettings) -> bool:
+    return data["u"] is None or type(data["u"]) is str
+
+
+_SCALARS = ("f", "n", "p", "s", "l", "q", "v")  # whole seconds and counts
+_VALIDATORS = {"t": _tags, "x": _exposures, "h": _history, "c": _caps, "m": _campaign_ok, "u": _user}
+_OPTIONAL = tuple(_VALIDATORS)
+
+
+def _texts(data: dict[str, Any], key: str, limit: int) -> bool:
+    """``data[key]`` is a list of texts, kept to ``limit`` items."""
+    items = data[key]
+    if type(items) is not list:
+        return False
+    try:
+        "".join(items)  # refuses anything that is not text, at C speed
+    except TypeError:
+        return False
+    if len(items) > limit:
+        data[key] = items[:limit]
+    return True
+
+
+def _valid_history(history: dict[str, Any], limits: HistorySettings) -> bool:
+    if "p" in history and not _texts(history, "p", limits.products):
+        return False
+    if "c" in history and not _texts(history, "c", limits.categories):
+        return False
+    if "s" in history and not _texts(history, "s", limits.searches):
+        return False
+    views = history.get("v")
+    if views is None:
+        return True
+    if type(views) is not dict or not _counts(views.values()):
+        return False
+    if len(views) > limits.category_views:
+        history["v"] = views = dict(views)
+        _bound_views(views, limits.category_views)
+    return True
 
 
 def _counts(values: Collection[Any]) -> bool:
     return not values or (set(map(type, values)) == _INT and min(values) >= 0)
 
 
-def _is_count(value: Any) -> bool:
-    return type(value) is int and 0 <= value < _MAX_COUNT
-
-
-def is_visitor_id(value: Any) -> bool:
-    """Whether ``value`` looks like a visitor id (8-32 printable ASCII characters)."""
-    if not isinstance(value, str):
+def _valid_campaign(data: dict[str, Any], campaign: Any) -> bool:
+    if type(campaign) is not dict:
         return False
-    return 8 <= len(value) <= 32 and value.isascii() and value.isprintable()
-
-
-def _texts(value: Any, limit: int) -> list[str] | None:
-    """A new list of at most ``limit`` texts of at most 64 characters; None unless a list of str."""
-    # C-speed checks (join refuses a non-text, longest item): this runs five times on every request.
-    if type(value) is not list:
-        return None
-    if not value:
-        return []
-    try:
-        total = len("".join(value))
-    except TypeError:
-        return None
-    items = value[:limit]
-    if total > _TEXT and len(max(items, key=len, default="")) > _TEXT:
-        items = [item[:_TEXT] for item in items]
-    return items
-
-
-def _campaign(value: Any) -> dict[str, str | bool | int] | None:
-    if not isinstance(value, dict) or not value:
-        return None
-    # a tuple, not ``str | bool | int``: isinstance checks a tuple ~2x faster
-    items = value.items() if len(value) <= _CAMPAIGN_KEYS else list(value.items())[:_CAMPAIGN_KEYS]
+    items = list(campaign.items())[:_CAMPAIGN_KEYS]
     kept = {
         str(key)[:_TEXT]: item[:_TEXT] if isinstance(item, str) else item
         for key, item in items
         if isinstance(item, _CAMPAIGN_KINDS)
     }
-    return kept or None  # to_json leaves an empty campaign out: reloading must agree
-
-
-def _need(value: T | None) -> T:
-    if value is None:
-        raise ValueError("malformed visitor state")
-    return value
+    _put(data, "m", kept or None)  # an empty campaign is left out, as set_campaign does
+    return True

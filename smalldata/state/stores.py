@@ -41,34 +41,27 @@ log = logging.getLogger("smalldata.state")
 class StateStore(Protocol):
     """Loads and saves one visitor's state for one request.
 
-    A store may say ``keys_users = False`` when it never files state under the
-    logged-in user (it ignores ``user_id``): the middleware then does not work
-    out who is logged in unless a rule asks. Without the attribute, every
-    request's user id is passed.
+    Whether state may be kept at all (consent) is decided before a store is asked:
+    a store only loads and saves. ``keys_users`` says whether it files state under the
+    logged-in user (the caller then passes ``user_id``; otherwise it need not work out
+    who is logged in).
     """
 
+    keys_users: bool
+
     async def load(
-        self,
-        cookies: Mapping[str, str],
-        *,
-        now: datetime,
-        storage: bool,
-        user_id: str | None = None,
-    ) -> VisitorState | None:
-        """The visitor's state (a new visitor when unknown or the cookie is bad);
-        ``None`` exactly when ``storage`` is False (nothing is read then)."""
+        self, cookies: Mapping[str, str], *, now: datetime | int, user_id: str | None = None
+    ) -> VisitorState:
+        """The visitor's state: a new visitor when unknown or the cookie is bad."""
         ...
 
-    async def save(
-        self,
-        state: VisitorState,
-        *,
-        storage: bool,
-        secure: bool,
-        user_id: str | None = None,
-    ) -> list[str]:
-        """Persist ``state``; returns the ``Set-Cookie`` header values to send
-        (none when ``storage`` is False). ``secure``: the request came over HTTPS."""
+    async def save(self, state: VisitorState, *, secure: bool, user_id: str | None = None) -> list[str]:
+        """Persist ``state``; returns the ``Set-Cookie`` header values to send.
+        ``secure``: the request came over HTTPS."""
+        ...
+
+    def visitor_id(self, cookies: Mapping[str, str]) -> str | None:
+        """The id in a valid visitor cookie, without loading the state (rate limits, client events)."""
         ...
 
     async def aclose(self) -> None:
@@ -93,7 +86,7 @@ class CookieStore:
     def __init__(self, settings: StateSettings | None = None) -> None:
         self.settings = settings or StateSettings()
         self._codec = CookieCodec(self.settings.signing_keys())
-        self._idle = self.settings.visit_timeout  # a new timedelta per read otherwise
+        self._idle = int(self.settings.visit_timeout.total_seconds())
         self._name = self.settings.cookie
         self._history = self.settings.history
         # the Set-Cookie attributes never change: format them once, not on every page
@@ -103,37 +96,26 @@ class CookieStore:
         }
 
     async def load(
-        self,
-        cookies: Mapping[str, str],
-        *,
-        now: datetime,
-        storage: bool,
-        user_id: str | None = None,
-    ) -> VisitorState | None:
-        if not storage:
-            return None
+        self, cookies: Mapping[str, str], *, now: datetime | int, user_id: str | None = None
+    ) -> VisitorState:
         return self.from_cookie(cookies, now)
 
-    async def save(
-        self,
-        state: VisitorState,
-        *,
-        storage: bool,
-        secure: bool,
-        user_id: str | None = None,
-    ) -> list[str]:
-        if not storage:
-            return []
+    async def save(self, state: VisitorState, *, secure: bool, user_id: str | None = None) -> list[str]:
         return [self._header(_fit(self._codec, state), secure)]
+
+    def visitor_id(self, cookies: Mapping[str, str]) -> str | None:
+        data = self._codec.loads(cookies.get(self._name))
+        visitor_id = data.get("i") if data else None
+        return visitor_id if is_visitor_id(visitor_id) else None
 
     async def aclose(self) -> None:
         return None
 
-    def from_cookie(self, cookies: Mapping[str, str], now: datetime) -> VisitorState:
+    def from_cookie(self, cookies: Mapping[str, str], now: datetime | int) -> VisitorState:
         """The state in the cookie; a new visitor (keeping a valid id) when there is none."""
-        data = self._codec.loads(cookies.get(self._name))  # read_cookie and state_from, inlined
+        data = self._codec.loads(cookies.get(self._name))
         if data and "f" in data:
-            state = VisitorState.from_json(data, limits=self._history, idle=self._idle)
+            state = VisitorState.from_signed(data, limits=self._history, idle=self._idle)
             if state is not None:
                 return state
         known_id = data.get("i") if data else None
@@ -142,13 +124,8 @@ class CookieStore:
     def read_cookie(self, cookies: Mapping[str, str]) -> dict[str, Any] | None:
         return self._codec.loads(cookies.get(self._name))
 
-    def new_state(self, now: datetime, visitor_id: str | None = None) -> VisitorState:
-        return VisitorState.new(
-            now,
-            id=visitor_id if is_visitor_id(visitor_id) else None,
-            limits=self.settings.history,
-            idle=self._idle,
-        )
+    def new_state(self, now: datetime | int, visitor_id: str | None = None) -> VisitorState:
+        return VisitorState.new(now, id=visitor_id, limits=self._history, idle=self._idle)
 
     def id_cookie(self, state: VisitorState, secure: bool) -> str:
         """A ``Set-Cookie`` carrying only the signed visitor id (for server stores)."""
@@ -162,7 +139,7 @@ class CookieStore:
         """The whole state in a decoded cookie, or ``None``."""
         if not data or "f" not in data:  # an id-only cookie written by a server store
             return None
-        return VisitorState.from_json(data, limits=self._history, idle=self._idle)
+        return VisitorState.from_signed(data, limits=self._history, idle=self._idle)
 
     def _header(self, value: str, secure: bool) -> str:
         return f"{self._name}={value}{self._attributes[bool(secure)]}"
@@ -195,15 +172,8 @@ class _ServerStore:
         self._down_until: float | None = None
 
     async def load(
-        self,
-        cookies: Mapping[str, str],
-        *,
-        now: datetime,
-        storage: bool,
-        user_id: str | None = None,
-    ) -> VisitorState | None:
-        if not storage:
-            return None
+        self, cookies: Mapping[str, str], *, now: datetime | int, user_id: str | None = None
+    ) -> VisitorState:
         data = self.cookies.read_cookie(cookies)
         visitor_id = data.get("i") if data and is_visitor_id(data.get("i")) else None
         keys = [_visitor_key(visitor_id)] if visitor_id else []
@@ -218,16 +188,7 @@ class _ServerStore:
         _link_user(state, user_id, _parse(records.pop(0)) if user_id else None)
         return state
 
-    async def save(
-        self,
-        state: VisitorState,
-        *,
-        storage: bool,
-        secure: bool,
-        user_id: str | None = None,
-    ) -> list[str]:
-        if not storage:
-            return []
+    async def save(self, state: VisitorState, *, secure: bool, user_id: str | None = None) -> list[str]:
         ttl = int(self.settings.max_age.total_seconds())
         items = {_visitor_key(state.id): _dump(state.to_json())}
         if user_id:
@@ -237,6 +198,9 @@ class _ServerStore:
         if await self._put(items, ttl):
             return [self.cookies.id_cookie(state, secure)]
         return [self.cookies.state_cookie(state, secure)]
+
+    def visitor_id(self, cookies: Mapping[str, str]) -> str | None:
+        return self.cookies.visitor_id(cookies)
 
     async def aclose(self) -> None:
         await self._backend.aclose()
@@ -401,9 +365,12 @@ def _link_user(state: VisitorState, user_id: str | None, record: Any) -> None:
     record = record if isinstance(record, dict) else {}
     history = History.from_json(record["h"], state.limits) if "h" in record else None
     caps = CapLedger.from_json(record["c"]) if "c" in record else None
+    data = state.data
     if state.user == user_hash:
-        state.history = history or state.history
-        state.caps = caps or state.caps
+        if history is not None:
+            data["h"] = history.data
+        if caps is not None:
+            data["c"] = caps.rows
     else:
         if history is not None:
             state.history.merge_older(history, state.limits)
@@ -413,7 +380,9 @@ def _link_user(state: VisitorState, user_id: str | None, record: Any) -> None:
 
 
 def _later(a: VisitorState, b: VisitorState) -> bool:
-    return (a.last_seen or a.first_seen) > (b.last_seen or b.first_seen)
+    mine: int = a.data.get("l") or a.data["f"]
+    theirs: int = b.data.get("l") or b.data["f"]
+    return mine > theirs
 
 
 def _fit(codec: CookieCodec, state: VisitorState) -> str:
@@ -421,7 +390,7 @@ def _fit(codec: CookieCodec, state: VisitorState) -> str:
     value = codec.dumps(state.to_json())
     if len(value) <= MAX_COOKIE_CHARS:
         return value
-    data = state.to_json()
+    data = dict(state.to_json())
     data.pop("h", None)
     value = codec.dumps(data)
     if len(value) <= MAX_COOKIE_CHARS:

@@ -28,11 +28,11 @@ async def _request(
     product: str | None = None,
 ) -> VisitorState:
     """One page view: load, count, remember, save, and let the browser keep the cookie."""
-    state = await store.load(jar, now=at, storage=True, user_id=user_id)
+    state = await store.load(jar, now=at, user_id=user_id)
     assert state is not None
     state.touch(at)
     state.record_page(product=product)
-    jar.update(cookies_from(await store.save(state, storage=True, secure=True, user_id=user_id)))
+    jar.update(cookies_from(await store.save(state, secure=True, user_id=user_id)))
     return state
 
 
@@ -119,11 +119,11 @@ async def test_caps_follow_a_user_to_another_device(
 
     one, two = stores
     phone: dict[str, str] = {}
-    state = await one.load(phone, now=now, storage=True, user_id="u1")
+    state = await one.load(phone, now=now, user_id="u1")
     assert state is not None
     state.touch(now)
     state.apply(Decision(cap_hits=["pricing-chat"]), now)
-    phone.update(cookies_from(await one.save(state, storage=True, secure=True, user_id="u1")))
+    phone.update(cookies_from(await one.save(state, secure=True, user_id="u1")))
 
     laptop = await _request(two, {}, now + timedelta(minutes=5), user_id="u1")
 
@@ -140,21 +140,6 @@ async def test_user_ids_are_not_stored_in_clear(
     dump = b"".join([*redis_client.keys("*"), *(redis_client.get(k) or b"" for k in redis_client.keys("*"))])
     assert b"anna" not in dump
     assert len(redis_client.keys("sd:u:*")) == 1
-
-
-async def test_without_storage_consent_redis_is_not_touched(
-    stores: tuple[RedisStore, RedisStore], redis_client: redis.Redis, now: datetime
-) -> None:
-    one, _ = stores
-    before = redis_client.info("stats")["total_commands_processed"]
-
-    state = await one.load({}, now=now, storage=False, user_id="u1")
-    headers = await one.save(VisitorState.new(now), storage=False, secure=True, user_id="u1")
-
-    after = redis_client.info("stats")["total_commands_processed"]
-    assert (state, headers) == (None, [])
-    assert after - before == 1  # only our own INFO call
-    assert redis_client.dbsize() == 0
 
 
 async def test_redis_down_falls_back_to_the_cookie(

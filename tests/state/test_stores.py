@@ -32,11 +32,11 @@ async def _request(
     product: str | None = None,
 ) -> VisitorState:
     """One page view: load, count, remember, save, and let the browser keep the cookie."""
-    state = await store.load(jar, now=at, storage=True, user_id=user_id)
+    state = await store.load(jar, now=at, user_id=user_id)
     assert state is not None
     state.touch(at)
     state.record_page(product=product)
-    jar.update(cookies_from(await store.save(state, storage=True, secure=True, user_id=user_id)))
+    jar.update(cookies_from(await store.save(state, secure=True, user_id=user_id)))
     return state
 
 
@@ -46,7 +46,7 @@ def store(request: pytest.FixtureRequest) -> StateStore:
 
 
 async def test_a_visitor_without_a_cookie_is_new(store: StateStore, now: datetime) -> None:
-    state = await store.load({}, now=now, storage=True)
+    state = await store.load({}, now=now)
 
     assert state is not None
     assert state.is_new
@@ -68,25 +68,17 @@ async def test_a_visitor_is_remembered_between_requests(store: StateStore, now: 
 
 @pytest.mark.parametrize("cookie", ["garbage", "v1.AAAA.AAAA", "", "v1." + "A" * 5000])
 async def test_a_bad_cookie_is_a_new_visitor(store: StateStore, now: datetime, cookie: str) -> None:
-    state = await store.load({"sd_visitor": cookie}, now=now, storage=True)
+    state = await store.load({"sd_visitor": cookie}, now=now)
 
     assert state is not None
     assert state.is_new
 
 
-async def test_without_storage_consent_nothing_is_read_or_written(store: StateStore, now: datetime) -> None:
-    jar: dict[str, str] = {}
-    state = await _request(store, jar, now)
-
-    assert await store.load(jar, now=now, storage=False) is None
-    assert await store.save(state, storage=False, secure=True) == []
-
-
 async def test_the_cookie_is_secure_only_over_https(store: StateStore, now: datetime) -> None:
     state = VisitorState.new(now)
 
-    (https,) = await store.save(state, storage=True, secure=True)
-    (http,) = await store.save(state, storage=True, secure=False)
+    (https,) = await store.save(state, secure=True)
+    (http,) = await store.save(state, secure=False)
 
     assert https.endswith("; Secure")
     assert "Secure" not in http
@@ -99,7 +91,7 @@ async def test_cookie_store_keeps_the_whole_state_in_the_cookie(now: datetime) -
     state = await _request(CookieStore(settings), jar, now, product="p1")
 
     fresh_store = CookieStore(settings)  # another worker: nothing shared but the cookie
-    again = await fresh_store.load(jar, now=now, storage=True)
+    again = await fresh_store.load(jar, now=now)
 
     assert again is not None
     assert again.id == state.id
@@ -119,7 +111,7 @@ async def test_a_rotated_key_keeps_the_visitor(now: datetime) -> None:
     old = await _request(CookieStore(make_settings(secret_keys=["old-key-0123456789abc"])), jar, now)
 
     rotated = CookieStore(make_settings(secret_keys=["new-key-0123456789abc", "old-key-0123456789abc"]))
-    state = await rotated.load(jar, now=now, storage=True)
+    state = await rotated.load(jar, now=now)
 
     assert state is not None
     assert state.id == old.id
@@ -130,7 +122,7 @@ async def test_a_cookie_from_a_server_store_keeps_its_id_in_the_cookie_store(now
     jar: dict[str, str] = {}
     state = await _request(MemoryStore(settings), jar, now)
 
-    moved = await CookieStore(settings).load(jar, now=now, storage=True)
+    moved = await CookieStore(settings).load(jar, now=now)
 
     assert moved is not None
     assert moved.id == state.id  # experiments keep their assignment when the store changes
@@ -149,13 +141,13 @@ async def test_memory_store_follows_a_user_to_another_device(now: datetime) -> N
 
 async def test_tags_and_caps_are_saved(store: StateStore, now: datetime) -> None:
     jar: dict[str, str] = {}
-    state = await store.load(jar, now=now, storage=True)
+    state = await store.load(jar, now=now)
     assert state is not None
     state.touch(now)
     state.apply(Decision(tags=["vip"], cap_hits=["chat"]), now)
-    jar.update(cookies_from(await store.save(state, storage=True, secure=False)))
+    jar.update(cookies_from(await store.save(state, secure=False)))
 
-    again = await store.load(jar, now=now, storage=True)
+    again = await store.load(jar, now=now)
 
     assert again is not None
     assert again.tags == ["vip"]
