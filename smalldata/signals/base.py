@@ -1,4 +1,4 @@
-"""What the rule engine reads: an object answering ``get(name)`` for base signal names."""
+"""What the rule engine reads: a mapping of full signal names (``"geo.country"``) to values."""
 
 from __future__ import annotations
 
@@ -9,39 +9,36 @@ from typing import Any, Protocol
 class Signals(Protocol):
     """A read-only view of one request's signals.
 
-    ``get`` takes a catalogue name (``visitor.returning``, ``history.category_views``)
-    and returns its value, or ``None`` when unknown. Mapping signals return the
-    whole mapping; the engine picks keys out of it itself.
+    ``signals[name]`` takes a catalogue name (``visitor.returning``,
+    ``history.category_views``) and returns its value, or ``None`` when unknown
+    (never a ``KeyError``); ``get`` is the same as a method. Mapping signals return
+    the whole mapping; the engine picks keys out of it itself.
     """
+
+    def __getitem__(self, name: str) -> Any: ...
 
     def get(self, name: str) -> Any: ...
 
 
-class StaticSignals:
-    """Signals given up front as a flat ``{dotted name: value}`` mapping (tests, ``smalldata test``).
+class StaticSignals(dict[str, Any]):
+    """Signals given up front as a flat ``{full name: value}`` mapping (tests, ``smalldata test``).
 
     A name that addresses a field of a mapping signal (``geo.nearest_store.name``)
-    is folded into that mapping, so ``get("geo.nearest_store")`` sees it.
+    is folded into that mapping, so ``signals["geo.nearest_store"]`` sees it.
+    Names not given read as None.
     """
 
     def __init__(self, values: Mapping[str, Any] | None = None) -> None:
-        self._values: dict[str, Any] = {}
-        for name, value in (values or {}).items():
-            self.set(name, value)
+        from smalldata.signals.request import fold
 
-    def set(self, name: str, value: Any) -> None:
-        from smalldata.signals.catalog import resolve
+        super().__init__(fold(values or {}))
 
-        ref = resolve(name)
-        if ref is not None and ref.key is not None:
-            mapping = dict(self._values.get(ref.base) or {})
-            mapping[ref.key] = value
-            self._values[ref.base] = mapping
-        else:
-            self._values[name] = value
+    def __missing__(self, name: str) -> Any:
+        return None
 
-    def get(self, name: str) -> Any:
-        return self._values.get(name)
+    def get(self, name: str, default: Any = None) -> Any:
+        value = dict.get(self, name)
+        return default if value is None else value
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self._values)
+        return dict(self)

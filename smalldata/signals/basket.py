@@ -18,10 +18,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from smalldata.signals.user import load_callable
+from smalldata.settings import BasketSettings
+from smalldata.signals.user import Users, load_callable
 
 if TYPE_CHECKING:
-    from smalldata.signals.context import RequestContext
+    from smalldata.signals.request import Request, RequestSignals
+    from smalldata.sources import RemoteSource
 
 logger = logging.getLogger("smalldata.signals.basket")
 
@@ -33,39 +35,87 @@ MAX_COOKIE = 4_096
 _MISSING = object()
 
 
-def basket_signals(ctx: RequestContext) -> dict[str, Any]:
-    """The ``basket`` namespace for one request."""
-    raw = _raw_basket(ctx)
-    if raw is _MISSING or raw is None:
-        return dict.fromkeys(FIELDS)
-    return normalise(raw, ctx.settings.basket.currency, ctx.settings.basket.free_shipping_threshold)
+NAMES = tuple(f"basket.{field}" for field in FIELDS)
+_UNKNOWN = dict.fromkeys(NAMES)
 
 
-def _raw_basket(ctx: RequestContext) -> Any:
-    """The basket as the source gives it; ``{}`` when known empty, None when unknown, _MISSING if no source."""
-    settings = ctx.settings.basket
-    if "basket.callable" in ctx.prefetched:
-        return ctx.prefetched["basket.callable"]
-    if settings.callable:
-        function = load_callable(settings.callable)
-        if function is not None and not inspect.iscoroutinefunction(function):
-            try:
-                return function(ctx.scope)
-            except Exception:
-                logger.exception("basket callable failed")
-                return None
-    if settings.session_key:
-        session = ctx.scope.get("session")
-        if isinstance(session, Mapping):
-            return session.get(settings.session_key) or {}
-    if settings.cookie:
-        value = ctx.cookies.get(settings.cookie)
-        if value is None:
-            return {}
-        return parse_cookie_basket(value)
-    if "basket.service" in ctx.prefetched:
-        return ctx.prefetched["basket.service"]
-    return _MISSING
+class Baskets:
+    """The visitor's basket as ``basket.*`` signals (the provider is :meth:`signals`).
+
+    ``service`` is the basket service (``basket.service_url``), or None; ``users`` tell
+    whose basket the service should return when no basket-id cookie names one.
+    """
+
+    def __init__(self, settings: BasketSettings, users: Users, service: RemoteSource | None = None) -> None:
+        self.settings = settings
+        self.users = users
+        self.service = service
+        self._empty: dict[str, Any] | None = None
+
+    def signals(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+        """The provider of ``basket.*``."""
+        raw = self._raw(request)
+        if raw is _MISSING or raw is None:
+            return _UNKNOWN
+        if not raw:  # most visitors: nothing in the basket
+            empty = self._empty
+            if empty is None:
+                empty = self._empty = normalise({}, self.settings.currency, self.settings.free_shipping_threshold)
+            return {**empty, "basket.items": [], "basket.skus": [], "basket.categories": []}
+        return normalise(raw, self.settings.currency, self.settings.free_shipping_threshold)
+
+    def _raw(self, request: Request) -> Any:
+        """The basket as the source gives it; ``{}`` when known empty, None when unknown, _MISSING if no source."""
+        settings = self.settings
+        prefetched = request.prefetched
+        if "basket.callable" in prefetched:
+            return prefetched["basket.callable"]
+        if settings.callable:
+            function = load_callable(settings.callable)
+            if function is not None and not inspect.iscoroutinefunction(function):
+                try:
+                    return function(request.scope)
+                except Exception:
+                    logger.exception("basket callable failed")
+                    return None
+        if settings.session_key:
+            session = request.scope.get("session")
+            if isinstance(session, Mapping):
+                return session.get(settings.session_key) or {}
+        if settings.cookie:
+            value = request.cookies.get(settings.cookie)
+            if value is None:
+                return {}
+            return parse_cookie_basket(value)
+        if "basket.service" in prefetched:
+            return prefetched["basket.service"]
+        return _MISSING
+
+    @property
+    def fetches(self) -> bool:
+        """Whether :meth:`prefetch` may have anything to await: a basket callable or the basket service."""
+        return bool(self.settings.callable) or self.service is not None
+
+    async def prefetch(self, request: Request) -> None:
+        """Await an async basket callable or the basket service (only when ``basket.*`` is read)."""
+        settings = self.settings
+        if settings.callable:
+            function = load_callable(settings.callable)
+            if function is not None and inspect.iscoroutinefunction(function):
+                try:
+                    request.prefetched["basket.callable"] = await function(request.scope)
+                except Exception:
+                    logger.exception("basket callable failed")
+                    request.prefetched["basket.callable"] = None
+                return
+        if self.service is None:
+            return
+        basket_id = request.cookies.get(settings.id_cookie) if settings.id_cookie else None
+        if not basket_id:
+            await self.users.resolve(request)  # the service may be keyed by the user's id
+            basket_id = self.users.user_id(request)
+        if basket_id:
+            request.prefetched["basket.service"] = await self.service.fetch(basket_id)
 
 
 def parse_cookie_basket(value: str) -> Any:
@@ -80,36 +130,9 @@ def parse_cookie_basket(value: str) -> Any:
     return None
 
 
-def prefetch_needed(ctx: RequestContext) -> bool:
-    """Whether :func:`prefetch_basket` has anything to await: a basket callable or the basket service."""
-    return bool(ctx.settings.basket.callable) or (ctx.sources is not None and ctx.sources.basket is not None)
-
-
-async def prefetch_basket(ctx: RequestContext) -> None:
-    """Await an async basket callable or the basket service (only when ``basket.*`` is read)."""
-    settings = ctx.settings.basket
-    if settings.callable:
-        function = load_callable(settings.callable)
-        if function is not None and inspect.iscoroutinefunction(function):
-            try:
-                ctx.prefetched["basket.callable"] = await function(ctx.scope)
-            except Exception:
-                logger.exception("basket callable failed")
-                ctx.prefetched["basket.callable"] = None
-            return
-    source = ctx.sources.basket if ctx.sources is not None else None
-    if source is None:
-        return
-    basket_id = ctx.cookies.get(settings.id_cookie) if settings.id_cookie else None
-    if not basket_id:
-        user = ctx.prefetched.get("user.identity") or ctx.user
-        basket_id = str(user["id"]) if user and user.get("logged_in") and user.get("id") else None
-    if basket_id:
-        ctx.prefetched["basket.service"] = await source.fetch(basket_id)
-
-
 def normalise(raw: Any, currency: str | None, threshold: float | None) -> dict[str, Any]:
-    """``{items, count, total, ...}`` from a mapping with ``items``/``lines`` or a plain list of lines."""
+    """``{"basket.items": ..., "basket.count": ..., ...}`` from a mapping with ``items``/``lines``,
+    or from a plain list of lines."""
     # type() tests first: the ABC isinstance checks cost ~0.5 µs each, and this runs on every page
     if type(raw) is dict or isinstance(raw, Mapping):
         lines = raw.get("items", _MISSING)
@@ -120,7 +143,7 @@ def normalise(raw: Any, currency: str | None, threshold: float | None) -> dict[s
     else:
         lines, given_total = raw, None
     if not isinstance(lines, list):
-        return dict.fromkeys(FIELDS)
+        return dict(_UNKNOWN)
     items: list[dict[str, Any]] = []
     skus: dict[str, None] = {}  # ordered sets
     categories: dict[str, None] = {}
@@ -143,14 +166,14 @@ def normalise(raw: Any, currency: str | None, threshold: float | None) -> dict[s
             summed += item["price"] * item["quantity"]
     total = given_total if given_total is not None and given_total >= 0 else (round(summed, 2) if priced else None)
     return {
-        "items": items,
-        "count": count,
-        "total": total,
-        "currency": currency,
-        "skus": list(skus),
-        "categories": list(categories),
-        "empty": count == 0,
-        "free_shipping_gap": _gap(threshold, total),
+        "basket.items": items,
+        "basket.count": count,
+        "basket.total": total,
+        "basket.currency": currency,
+        "basket.skus": list(skus),
+        "basket.categories": list(categories),
+        "basket.empty": count == 0,
+        "basket.free_shipping_gap": _gap(threshold, total),
     }
 
 

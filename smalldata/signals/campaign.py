@@ -1,8 +1,8 @@
 """``campaign.*``: where the visit came from (UTM parameters, referrer, landing page).
 
-A campaign belongs to the whole visit, not to one page: the visitor state keeps
-the first request's campaign (see :func:`campaign_from_request`, which the state
-package calls when a visit starts) and later requests read it from there.
+A campaign belongs to the whole visit, not to one page: when a visit starts, the
+pipeline keeps that first request's campaign (:meth:`CampaignSignals.of`) in the
+visitor's state, and later requests read it from there.
 """
 
 from __future__ import annotations
@@ -12,40 +12,56 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from smalldata.settings import CampaignSettings
 from smalldata.signals.page import MAX_TEXT
 
 if TYPE_CHECKING:
-    from smalldata.signals.context import RequestContext
+    from smalldata.signals.request import Request, RequestSignals
 
 FIELDS = ("source", "medium", "name", "referrer_domain", "landing_path", "email")
+NAMES = tuple(f"campaign.{field}" for field in FIELDS)
 MAX_VALUE = 200
 
 
-def campaign_signals(ctx: RequestContext) -> dict[str, Any]:
-    """The ``campaign`` namespace: the visit's stored campaign, else this request's."""
-    stored = getattr(ctx.visitor, "campaign", None)
-    if type(stored) is dict or isinstance(stored, Mapping):  # type() first: the ABC check is slow
-        return {name: stored.get(name) for name in FIELDS}
-    return campaign_from_request(ctx)
+class CampaignSignals:
+    """The provider of ``campaign.*``: the visit's stored campaign, else this request's."""
 
+    def __init__(self, settings: CampaignSettings, size: int = 4096) -> None:
+        self.settings = settings
+        self.size = size
+        self._seen: dict[tuple[Any, ...], Mapping[str, Any]] = {}  # visits come from a few hundred campaigns
 
-def campaign_from_request(ctx: RequestContext) -> dict[str, Any]:
-    """The campaign this request would start: UTM parameters, referrer domain, landing path, e-mail."""
-    query = ctx.query
-    medium = _clean(query.get("utm_medium"))
-    settings = ctx.settings.campaign
-    from_email = (medium is not None and medium.lower() in settings.email_mediums) or any(
-        query.get(param) for param in settings.email_params
-    )
-    path = ctx.scope.get("path")
-    return {
-        "source": _clean(query.get("utm_source")),
-        "medium": medium,
-        "name": _clean(query.get("utm_campaign")),
-        "referrer_domain": referrer_domain(ctx.headers.get("referer"), ctx.headers.get("host")),
-        "landing_path": path[:MAX_TEXT] if isinstance(path, str) and path else None,
-        "email": from_email,
-    }
+    def __call__(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+        state = request.state
+        values = state.campaign if state is not None else None
+        if values is None:
+            values = self.of(request)
+        key = tuple(values.items())
+        found = self._seen.get(key)
+        if found is None:
+            found = {name: values.get(field) for name, field in zip(NAMES, FIELDS, strict=True)}
+            if len(self._seen) >= self.size:
+                self._seen = {}
+            self._seen[key] = found
+        return found  # shared by every visit from the same campaign: read it, never change it
+
+    def of(self, request: Request) -> dict[str, Any]:
+        """The campaign this request would start: UTM parameters, referrer domain, landing path, e-mail."""
+        query = request.query
+        medium = _clean(query.get("utm_medium"))
+        settings = self.settings
+        from_email = (medium is not None and medium.lower() in settings.email_mediums) or any(
+            query.get(param) for param in settings.email_params
+        )
+        path = request.scope.get("path")
+        return {
+            "source": _clean(query.get("utm_source")),
+            "medium": medium,
+            "name": _clean(query.get("utm_campaign")),
+            "referrer_domain": referrer_domain(request.header(b"referer"), request.header(b"host")),
+            "landing_path": path[:MAX_TEXT] if isinstance(path, str) and path else None,
+            "email": from_email,
+        }
 
 
 def _clean(value: str | None) -> str | None:
@@ -57,10 +73,16 @@ def referrer_domain(referer: str | None, own_host: str | None) -> str | None:
     """The lower-cased host of ``Referer``, or None when absent, malformed or our own site."""
     if not referer:
         return None
-    host = _hostname(referer[:MAX_TEXT].strip())
+    host = _referrer_host(referer[:MAX_TEXT].strip())
     if not host or host == _own_hostname(own_host):
         return None
     return host
+
+
+@lru_cache(maxsize=2048)
+def _referrer_host(referer: str) -> str | None:
+    """The host of a ``Referer`` (a visit's first request comes from a few hundred sites: parsed once each)."""
+    return _hostname(referer)
 
 
 @lru_cache(maxsize=64)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from smalldata.settings import Event, MonthDay, TimeRange
 
 if TYPE_CHECKING:
-    from smalldata.signals.context import RequestContext
+    from smalldata.signals.request import Request, RequestSignals
 
 Clock = Callable[[], datetime]
 """Returns the current moment as an aware datetime (any zone; providers convert)."""
@@ -53,54 +53,50 @@ def daypart(hour: int) -> str:
     return ("night", "morning", "afternoon", "evening")[hour // 6]
 
 
-def time_signals(ctx: RequestContext) -> dict[str, Any]:
-    """The ``time`` namespace for one request."""
-    now = ctx.now
-    settings = ctx.settings
-    minute = _MINUTE.get(settings, now)
-    values = dict(minute.values)  # every request gets its own dict and list
-    values["now"] = now
-    values["event"] = list(minute.events) if minute.events is not None else active_events(settings.calendar, now)
-    return values
+NAMES = ("time.now", "time.hour", "time.minute", "time.weekday", "time.date", "time.month", "time.daypart",
+         "time.open", "time.event")  # fmt: skip
 
 
-class _Minute(NamedTuple):
-    settings: Any
-    key: tuple[Any, ...]
-    values: dict[str, Any]  # the namespace without "now"
-    events: list[str] | None  # None: an event turns within a minute, so every request asks
+class TimeSignals:
+    """The provider of ``time.*`` for a shop: its opening hours and calendar events.
 
+    Every request within one wall-clock minute shares the values but ``time.now``
+    (worked out once per minute: the opening hours and events only change on a minute).
+    """
 
-class _ThisMinute:
-    """The ``time`` values of the current minute: all requests in a minute share them but ``now``."""
+    def __init__(self, schedule: Schedule, calendar: Mapping[str, Event]) -> None:
+        self.schedule = schedule
+        self.calendar = calendar
+        self._whole_minutes = _whole_minutes(calendar)
+        self._last: tuple[tuple[Any, ...], dict[str, Any]] | None = None
 
-    def __init__(self) -> None:
-        self._last: _Minute | None = None
+    def __call__(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+        return self.at(request.now)
 
-    def get(self, settings: Any, now: datetime) -> _Minute:
-        key = _wall_minute(now)
+    def at(self, now: datetime) -> dict[str, Any]:
+        """The ``time`` values at ``now`` (aware, in the shop's time zone)."""
+        key = (now.tzinfo, now.year, now.month, now.day, now.hour, now.minute)
         last = self._last  # one read: another thread may replace it meanwhile
-        if last is not None and last.settings is settings and last.key == key:
-            return last
-        values = {
-            "now": None,
-            "hour": now.hour,
-            "minute": now.minute,
-            "weekday": WEEKDAY_NAMES[now.weekday()],
-            "date": now.date(),
-            "month": now.month,
-            "daypart": daypart(now.hour),
-            "open": is_open(settings, now),
-            "event": None,
+        if last is None or last[0] != key:
+            last = self._last = (key, self._minute(now))
+        values = last[1].copy()  # every request its own dict (and ``time.now``)
+        values["time.now"] = now
+        if not self._whole_minutes:  # an event turns within this minute: every request asks
+            values["time.event"] = active_events(self.calendar, now)
+        return values
+
+    def _minute(self, now: datetime) -> dict[str, Any]:
+        return {
+            "time.now": None,
+            "time.hour": now.hour,
+            "time.minute": now.minute,
+            "time.weekday": WEEKDAY_NAMES[now.weekday()],
+            "time.date": now.date(),
+            "time.month": now.month,
+            "time.daypart": daypart(now.hour),
+            "time.open": is_open(self.schedule, now),
+            "time.event": active_events(self.calendar, now),
         }
-        calendar = settings.calendar
-        events = active_events(calendar, now) if _whole_minutes(calendar) else None
-        self._last = _Minute(settings, key, values, events)
-        return self._last
-
-
-def _wall_minute(now: datetime) -> tuple[Any, ...]:
-    return (now.tzinfo, now.year, now.month, now.day, now.hour, now.minute)
 
 
 def _whole_minutes(calendar: Mapping[str, Event]) -> bool:
@@ -110,9 +106,6 @@ def _whole_minutes(calendar: Mapping[str, Event]) -> bool:
         for event in calendar.values()
         for moment in (event.start, event.until)
     )
-
-
-_MINUTE = _ThisMinute()
 
 
 # -- opening hours -----------------------------------------------------------------------------

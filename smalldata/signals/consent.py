@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from smalldata.state.config import ConsentSettings
 
-__all__ = ["NAMES", "consent_signals", "consent_values"]
+if TYPE_CHECKING:
+    from smalldata.signals.request import Request, RequestSignals
+
+__all__ = ["NAMES", "Consent"]
 
 NAMES = ("consent.personalisation", "consent.storage")
 _ITEMS = re.compile(r"[\s,;|&]+")
@@ -24,35 +27,32 @@ _TRUE = frozenset({"1", "true", "yes", "granted", "accepted"})
 _MAX_COOKIE = 4096
 
 
-def consent_signals(
-    headers: Mapping[str, str], cookies: Mapping[str, str], config: ConsentSettings
-) -> dict[str, Any]:
-    """``consent.storage`` and ``consent.personalisation`` for one request.
+class Consent:
+    """Decides, once per request, whether smalldata may keep state about the visitor.
 
-    ``headers`` has lower-case names. The middleware must neither read nor write
-    visitor state when ``consent.storage`` is False.
+    The middleware must neither read nor write visitor state when :meth:`allows`
+    says no; the provider of ``consent.*`` gives rules the same answer.
     """
-    allowed = _allowed(headers, cookies, config)
-    return {"consent.personalisation": allowed, "consent.storage": allowed}
 
+    def __init__(self, settings: ConsentSettings) -> None:
+        self.settings = settings
 
-def consent_values(
-    headers: Mapping[str, str], cookies: Mapping[str, str], config: ConsentSettings
-) -> dict[str, Any]:
-    """:func:`consent_signals` with short names, as the provider answers."""
-    allowed = _allowed(headers, cookies, config)
-    return {"personalisation": allowed, "storage": allowed}
+    def allows(self, request: Request) -> bool:
+        """``Sec-GPC: 1`` says no whatever the cookie says; else the consent cookie, else ``required``."""
+        settings = self.settings
+        if settings.honour_gpc:
+            gpc = request.header(b"sec-gpc")
+            if gpc is not None and gpc.strip() == "1":
+                return False
+        value = request.cookies.get(settings.cookie)
+        if value is None:
+            return not settings.required
+        return _accepts(value, settings.accepted)
 
-
-def _allowed(
-    headers: Mapping[str, str], cookies: Mapping[str, str], config: ConsentSettings
-) -> bool:
-    if config.honour_gpc and headers.get("sec-gpc", "").strip() == "1":
-        return False
-    value = cookies.get(config.cookie)
-    if value is None:
-        return not config.required
-    return _accepts(value, config.accepted)
+    def signals(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+        """The provider of ``consent.storage`` and ``consent.personalisation``."""
+        allowed = self.allows(request)
+        return {"consent.personalisation": allowed, "consent.storage": allowed}
 
 
 def _accepts(value: str, accepted: tuple[str, ...]) -> bool:

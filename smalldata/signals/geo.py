@@ -16,19 +16,22 @@ import ipaddress
 import logging
 import math
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from smalldata.settings import Settings, Store
-from smalldata.signals.clock import is_open
-from smalldata.signals.context import _address_text, parse_ip
+from smalldata.settings import GeoSettings, Store
+from smalldata.signals.client import ClientAddress, _address_text, parse_ip
+from smalldata.signals.clock import Schedule, is_open
 from smalldata.signals.memo import MISSING, ShortMemo
 
 if TYPE_CHECKING:
-    from smalldata.signals.context import RequestContext
+    from smalldata.signals.request import Request, RequestSignals
 
 logger = logging.getLogger("smalldata.signals.geo")
 
-FIELDS = ("country", "region", "city", "continent", "timezone", "latitude", "longitude", "eu", "nearest_store")
+FIELDS = ("country", "region", "city", "continent", "timezone", "latitude", "longitude", "eu")
+NAMES = tuple(f"geo.{field}" for field in FIELDS)
+STORE_NAMES = ("geo.nearest_store",)
 CACHE_SECONDS = 600
 
 EU_COUNTRIES = frozenset(
@@ -39,50 +42,45 @@ EU_COUNTRIES = frozenset(
 )  # fmt: skip
 # CDN placeholders for "unknown", "Tor", "anonymous proxy", "satellite": not countries
 _NOT_COUNTRIES = frozenset({"XX", "T1", "A1", "A2", "O1", "AP", "EU", "ZZ"})
+_UNKNOWN: Mapping[str, Any] = dict.fromkeys(NAMES)
+_NO_STORE: Mapping[str, Any] = {"geo.nearest_store": None}
 
 
-def geo_signals(ctx: RequestContext) -> dict[str, Any]:
-    """The ``geo`` namespace for one request."""
-    settings = ctx.settings
-    values = _from_cdn_header(ctx)
-    if values is None:
-        values = _from_database(ctx)
-    values["nearest_store"] = nearest_store(settings, values.get("latitude"), values.get("longitude"), ctx)
-    return values
+class GeoSignals:
+    """The provider of ``geo.*`` (but the nearest store): a trusted CDN header, else the database."""
+
+    def __init__(self, settings: GeoSettings, client: ClientAddress) -> None:
+        self.header = settings.cdn_country_header.encode("latin-1") if settings.cdn_country_header else None
+        self.database = geo_database(settings.database, settings.cache_size) if settings.database else None
+        self.client = client
+
+    def __call__(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+        if self.header is not None and self.client.peer_trusted(request):
+            values = _from_cdn_header(request.header(self.header))
+            if values is not None:
+                return values
+        if self.database is None:
+            return _UNKNOWN
+        address = self.client(request)
+        if not address:
+            return _UNKNOWN
+        found = self.database.lookup(address)
+        return found if found is not None else _UNKNOWN  # shared by every request from the address
 
 
-_UNKNOWN: dict[str, Any] = dict.fromkeys(FIELDS)
-
-
-def _unknown() -> dict[str, Any]:
-    return _UNKNOWN.copy()  # a copy of a ready dict: a third of dict.fromkeys' time
-
-
-def _from_cdn_header(ctx: RequestContext) -> dict[str, Any] | None:
-    header = ctx.settings.geo.cdn_country_header
-    if not header or not ctx.peer_trusted:
-        return None
-    code = (ctx.headers.get(header) or "").strip().upper()
+def _from_cdn_header(header: str | None) -> dict[str, Any] | None:
+    code = (header or "").strip().upper()
     if len(code) != 2 or not code.isalpha() or not code.isascii() or code in _NOT_COUNTRIES:
         return None
-    values = _unknown()
-    values["country"] = code
-    values["eu"] = code in EU_COUNTRIES
+    values = dict(_UNKNOWN)
+    values["geo.country"] = code
+    values["geo.eu"] = code in EU_COUNTRIES
     return values
-
-
-def _from_database(ctx: RequestContext) -> dict[str, Any]:
-    path = ctx.settings.geo.database
-    address = ctx.client_ip
-    if not path or not address:
-        return _unknown()
-    found = geo_database(path, ctx.settings.geo.cache_size).lookup(address)
-    return dict(found) if found is not None else _unknown()  # a copy: nearest_store is added to it
 
 
 def _is_public(address: str) -> bool:
-    # The request's context parsed this text a moment ago: reuse that object when it is exactly
-    # what ip_address(address) gives (its canonical text is the address), instead of parsing again.
+    # The client address was parsed a moment ago: reuse that object when it is exactly what
+    # ip_address(address) gives (its canonical text is the address), instead of parsing again.
     if _address_text(address) == address:
         parsed = parse_ip(address)
         if parsed is not None:
@@ -187,18 +185,16 @@ def _values(record: dict[str, Any]) -> dict[str, Any]:
         location = {}
     subdivisions = record.get("subdivisions")
     region = _name(subdivisions[0]) if isinstance(subdivisions, list) and subdivisions else None
-    values = _unknown()
-    values.update(
-        country=country,
-        region=region,
-        city=_name(record.get("city")),
-        continent=_code(record.get("continent"), "code"),
-        timezone=_text(location.get("time_zone")),
-        latitude=_number(location.get("latitude")),
-        longitude=_number(location.get("longitude")),
-        eu=(country in EU_COUNTRIES) if country else None,
-    )
-    return values
+    return {
+        "geo.country": country,
+        "geo.region": region,
+        "geo.city": _name(record.get("city")),
+        "geo.continent": _code(record.get("continent"), "code"),
+        "geo.timezone": _text(location.get("time_zone")),
+        "geo.latitude": _number(location.get("latitude")),
+        "geo.longitude": _number(location.get("longitude")),
+        "geo.eu": (country in EU_COUNTRIES) if country else None,
+    }
 
 
 def _code(part: Any, key: str = "iso_code") -> str | None:
@@ -232,43 +228,32 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
 
 
-def nearest_store(
-    settings: Settings, latitude: float | None, longitude: float | None, ctx: RequestContext
-) -> dict[str, Any] | None:
-    """``{name, distance_km, open}`` of the closest configured store, or None."""
-    if latitude is None or longitude is None or not settings.stores:
-        return None
-    name, distance, store = _CLOSEST.find(settings.stores, latitude, longitude)
-    return {
-        "name": name,
-        "distance_km": distance,
-        "open": is_open(store if store.opening_hours is not None else settings, ctx.now),
-    }
+class NearestStore:
+    """The provider of ``geo.nearest_store``: ``{name, distance_km, open}`` of the closest store, or None."""
 
-
-class _Closest:
-    """The closest store (name, rounded distance, store) per location and list of stores.
-
-    Visitors come from a few thousand places (city coordinates, not addresses),
-    so the haversines run once per place, not once per request.
-    """
-
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, stores: tuple[Store, ...], shop: Schedule, size: int = 4096) -> None:
+        self.stores = stores
+        self.shop = shop  # a store without hours of its own keeps the shop's
         self.size = size
-        self._found: dict[tuple[float, float], tuple[tuple[Store, ...], str, float, Store]] = {}
+        # per place (city coordinates, not addresses) and minute: the haversines run once per place
+        self._found: dict[tuple[float, float, int, int, int], Mapping[str, Any]] = {}
 
-    def find(self, stores: tuple[Store, ...], latitude: float, longitude: float) -> tuple[str, float, Store]:
-        found = self._found.get((latitude, longitude))
-        if found is None or found[0] is not stores:  # each answer names the store list it is for
-            best: tuple[float, Store] = min(
-                ((haversine_km(latitude, longitude, store.latitude, store.longitude), store) for store in stores),
+    def __call__(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+        latitude, longitude = signals["geo.latitude"], signals["geo.longitude"]
+        if latitude is None or longitude is None or not self.stores:
+            return _NO_STORE
+        now = request.now
+        key = (latitude, longitude, now.day, now.hour, now.minute)
+        found = self._found.get(key)
+        if found is None:
+            distance, store = min(
+                ((haversine_km(latitude, longitude, store.latitude, store.longitude), store) for store in self.stores),
                 key=lambda pair: pair[0],
             )
-            found = (stores, best[1].name, round(best[0], 1), best[1])
+            schedule = store if store.opening_hours is not None else self.shop
+            nearest = {"name": store.name, "distance_km": round(distance, 1), "open": is_open(schedule, now)}
+            found = {"geo.nearest_store": nearest}
             if len(self._found) >= self.size:
                 self._found = {}
-            self._found[(latitude, longitude)] = found
-        return found[1], found[2], found[3]
-
-
-_CLOSEST = _Closest()
+            self._found[key] = found
+        return found  # shared by every visitor from the place this minute: read it, never change it

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from smalldata.state.model import VisitorState
+if TYPE_CHECKING:
+    from smalldata.signals.request import Request, RequestSignals
 
-__all__ = ["NAMES", "history_signals", "history_values"]
+__all__ = ["NAMES", "history_signals"]
 
 NAMES = (
     "history.viewed_products",
@@ -15,29 +17,21 @@ NAMES = (
     "history.searches",
     "history.last_category",
 )
+_UNKNOWN = dict.fromkeys(NAMES)
 
 
-def history_signals(state: VisitorState | None) -> dict[str, Any]:
-    """The ``history.*`` values (lists most recent first); all unknown without state.
-
-    Call it after ``state.record_page(...)`` for the current page if the current
-    page should count as viewed.
-    """
-    return {f"history.{name}": value for name, value in history_values(state).items()}
-
-
-def history_values(state: VisitorState | None) -> dict[str, Any]:
-    """:func:`history_signals` with short names (``{"searches": ...}``), as the provider answers."""
+def history_signals(request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+    """The ``history.*`` values (lists most recent first, copies a rule cannot change); all unknown
+    without state. Read after the state recorded this page: it counts as viewed."""
+    state = request.state
     if state is None:
-        return dict.fromkeys(_SHORT)
-    history = state.history
+        return _UNKNOWN
+    history = state.data.get("h") or {}
+    categories = history.get("c") or ()
     return {
-        "viewed_products": list(history.products),
-        "viewed_categories": list(history.categories),
-        "category_views": dict(history.category_views),
-        "searches": list(history.searches),
-        "last_category": history.categories[0] if history.categories else None,
+        "history.viewed_products": list(history.get("p") or ()),
+        "history.viewed_categories": list(categories),
+        "history.category_views": dict(history.get("v") or {}),
+        "history.searches": list(history.get("s") or ()),
+        "history.last_category": categories[0] if categories else None,
     }
-
-
-_SHORT = tuple(name.partition(".")[2] for name in NAMES)

@@ -1,77 +1,92 @@
-"""``page.*``: the request itself: path, URL, query, category/product, language, referrer."""
+"""``page.*``: the request itself: path, URL, query, category/product, language, referrer.
+
+Three providers, so a rule on ``page.path`` never decodes the ``Accept-Language`` header:
+:class:`PathSignals` (path, category, product), :class:`LanguageSignal` (language) and
+:func:`request_signals` (url, query, referrer).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_plus
 
 from smalldata.settings import PAGE_KEYS, PageSettings, compile_path_pattern
 
 if TYPE_CHECKING:
-    from smalldata.signals.context import RequestContext
+    from smalldata.signals.request import Request, RequestSignals
 
-MAX_QUERY_FIELDS = 64
-MAX_QUERY_VALUE = 512
-MAX_QUERY_STRING = 8_192
 MAX_TEXT = 2_048
 MAX_ACCEPT_LANGUAGE = 256
+PATH_NAMES = ("page.path", "page.category", "page.product")
+REQUEST_NAMES = ("page.url", "page.query", "page.referrer")
 
 
-def page_signals(ctx: RequestContext) -> dict[str, Any]:
-    """The ``page`` namespace for one request."""
-    path = _path(ctx.scope)
-    found = _PATHS.match(ctx.settings.page, path)
+class PathSignals:
+    """The provider of ``page.path`` and of ``page.category``/``page.product`` from the path patterns."""
+
+    def __init__(self, settings: PageSettings, size: int = 4096) -> None:
+        self.settings = settings
+        self.size = size
+        self._found: dict[str, dict[str, Any]] = {}  # a shop has a few thousand pages
+
+    def __call__(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+        path = _path(request.scope)
+        found = self._found.get(path)
+        if found is None:
+            matched = match_path(self.settings, path)
+            found = {"page.path": path, "page.category": matched.get("category"),
+                     "page.product": matched.get("product")}  # fmt: skip
+            if len(self._found) >= self.size:
+                self._found = {}
+            self._found[path] = found
+        return found  # shared by every request for the path: read it, never change it
+
+
+class LanguageSignal:
+    """The provider of ``page.language``: the visitor's preferred language among the shop's."""
+
+    def __init__(self, languages: tuple[str, ...], size: int = 2048) -> None:
+        self.languages = languages
+        self.size = size
+        self._seen: dict[str | None, Mapping[str, Any]] = {}  # browsers send a few hundred Accept-Languages
+
+    def __call__(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+        header = request.header(b"accept-language")
+        found = self._seen.get(header)
+        if found is None:
+            found = {"page.language": preferred_language(header, self.languages)}
+            if len(self._seen) >= self.size:
+                self._seen = {}
+            self._seen[header] = found
+        return found
+
+
+def request_signals(request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+    """The provider of ``page.url``, ``page.query`` and ``page.referrer``."""
     return {
-        "path": path,
-        "url": page_url(ctx),
-        "query": ctx.query,
-        "category": found.get("category"),
-        "product": found.get("product"),
-        "language": preferred_language(ctx.headers.get("accept-language"), ctx.settings.languages),
-        "referrer": ctx.headers.get("referer", "")[:MAX_TEXT] or None,
+        "page.url": page_url(request),
+        "page.query": request.query,
+        "page.referrer": (request.header(b"referer") or "")[:MAX_TEXT] or None,
     }
 
 
-def _path(scope: dict[str, Any]) -> str:
+def _path(scope: Mapping[str, Any]) -> str:
     path = scope.get("path")
     return path[:MAX_TEXT] if isinstance(path, str) and path else "/"
 
 
-def page_url(ctx: RequestContext) -> str:
+def page_url(request: Request) -> str:
     """The full URL the visitor asked for, from the scheme, ``Host`` and path."""
-    scope = ctx.scope
-    host = ctx.headers.get("host")
+    scope = request.scope
+    host = request.header(b"host")
     if not host:
         server = scope.get("server") or ("localhost", None)
         host = str(server[0]) if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
     url = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{_path(scope)}"
     query = bytes(scope.get("query_string") or b"").decode("latin-1")
     return (f"{url}?{query}" if query else url)[:MAX_TEXT]
-
-
-def query_params(query_string: bytes) -> dict[str, str]:
-    """The first value of each query parameter, percent-decoded, bounded in number and length."""
-    text = bytes(query_string[:MAX_QUERY_STRING]).decode("latin-1")
-    params: dict[str, str] = {}
-    for pair in text.split("&", MAX_QUERY_FIELDS * 2)[: MAX_QUERY_FIELDS * 2]:
-        key, _, value = pair.partition("=")
-        if not key:
-            continue
-        key, value = _decode(key), _decode(value)
-        if key not in params:
-            params[key] = value[:MAX_QUERY_VALUE]
-            if len(params) == MAX_QUERY_FIELDS:
-                break
-    return params
-
-
-def _decode(text: str) -> str:
-    # most parameters are plain words: skip the decoder for them
-    if "%" in text or "+" in text:
-        return unquote_plus(text, encoding="utf-8", errors="replace")
-    return text
 
 
 def match_path(settings: PageSettings, path: str) -> dict[str, str]:
@@ -89,28 +104,6 @@ def match_path(settings: PageSettings, path: str) -> dict[str, str]:
                 if value and name not in found:
                     found[name] = value
     return found
-
-
-class _PathMemo:
-    """:func:`match_path` per path and ``PageSettings`` (a shop has a few thousand pages)."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._found: dict[str, tuple[PageSettings, dict[str, str]]] = {}
-
-    def match(self, settings: PageSettings, path: str) -> dict[str, str]:
-        """The answer is shared by every request for the path: read it, never change it."""
-        known = self._found.get(path)
-        if known is not None and known[0] is settings:  # each answer names the settings it is for
-            return known[1]
-        answer = match_path(settings, path)
-        if len(self._found) >= self.size:
-            self._found = {}
-        self._found[path] = (settings, answer)
-        return answer
-
-
-_PATHS = _PathMemo()
 
 
 @lru_cache(maxsize=256)

@@ -10,6 +10,7 @@ middleware awaits only when the rules read ``user.*``.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import logging
@@ -18,8 +19,11 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from smalldata.settings import UserSettings
+
 if TYPE_CHECKING:
-    from smalldata.signals.context import RequestContext
+    from smalldata.signals.request import Request, RequestSignals
+    from smalldata.sources import RemoteSource
 
 logger = logging.getLogger("smalldata.signals.user")
 
@@ -48,28 +52,116 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 _OBJECT_ATTRIBUTES = (*dict.fromkeys(name for names in _ALIASES.values() for name in names), "orders", "purchased")
 
 
-# -- who is logged in --------------------------------------------------------------------------
+NAMES = tuple(f"user.{field}" for field in FIELDS)
+_ANONYMOUS = dict.fromkeys(NAMES)
+_LOGGED_OUT = {**_ANONYMOUS, "user.logged_in": False}
 
 
-def app_user(ctx: RequestContext) -> dict[str, Any] | None:
-    """The app's user as ``{"logged_in": bool, ...fields}``, or None when nobody can tell."""
-    if "user.identity" in ctx.prefetched:
-        return ctx.prefetched["user.identity"]  # type: ignore[no-any-return]
-    settings = ctx.settings.user
-    if settings.callable:
-        function = load_callable(settings.callable)
-        if function is None or inspect.iscoroutinefunction(function):
-            return None  # an async callable is only awaited by prefetch_user
-        return _call(function, ctx.scope)
-    if settings.session_key:
-        session = ctx.scope.get("session")
-        if not isinstance(session, Mapping):
+class Users:
+    """Who is logged in, and the ``user.*`` signals of a request (the provider is :meth:`signals`).
+
+    ``profile`` is the CRM source (``user.profile_url``), or None.
+    """
+
+    def __init__(self, settings: UserSettings, profile: RemoteSource | None = None) -> None:
+        self.settings = settings
+        self.profile = profile
+
+    # -- who is logged in -----------------------------------------------------------------------
+
+    def identity(self, request: Request) -> dict[str, Any] | None:
+        """The app's user as ``{"logged_in": bool, ...fields}``, or None when nobody can tell (once per request)."""
+        memo = request.memo
+        if "user.identity" not in memo:
+            memo["user.identity"] = self._identity(request.scope)
+        return memo["user.identity"]  # type: ignore[no-any-return]
+
+    def user_id(self, request: Request) -> str | None:
+        """The logged-in user's id, or None."""
+        user = self.identity(request)
+        if not user or not user.get("logged_in"):
             return None
-        found = session.get(settings.session_key)
-        return identity(found) if found is not None else {"logged_in": False}
-    if "user" in ctx.scope:
-        return identity(ctx.scope["user"])
-    return None
+        return _text(_first(user, "id"))
+
+    def _identity(self, scope: Mapping[str, Any]) -> dict[str, Any] | None:
+        settings = self.settings
+        if settings.callable:
+            function = load_callable(settings.callable)
+            if function is None or inspect.iscoroutinefunction(function):
+                return None  # an async callable is only awaited by prefetch
+            return _call(function, scope)
+        if settings.session_key:
+            session = scope.get("session")
+            if not isinstance(session, Mapping):
+                return None
+            found = session.get(settings.session_key)
+            return identity(found) if found is not None else {"logged_in": False}
+        if "user" in scope:
+            return identity(scope["user"])
+        return None
+
+    # -- remote data ----------------------------------------------------------------------------
+
+    @property
+    def fetches(self) -> bool:
+        """Whether :meth:`prefetch` may have anything to await: a user callable or a profile service."""
+        return bool(self.settings.callable) or self.profile is not None
+
+    async def resolve(self, request: Request) -> None:
+        """Await an async ``user.callable`` (once per request, however many prefetchers ask at once)."""
+        dotted = self.settings.callable
+        memo = request.memo
+        if not dotted or "user.identity" in memo:
+            return
+        function = load_callable(dotted)
+        if function is None or not inspect.iscoroutinefunction(function):
+            return
+        pending = memo.get("user.pending")
+        if pending is None:
+            pending = memo["user.pending"] = asyncio.ensure_future(_await_user(function, request.scope))
+        found = await pending
+        memo["user.identity"] = found
+
+    async def prefetch(self, request: Request) -> None:
+        """Resolve the user and fetch their profile from the CRM (only when ``user.*`` is read)."""
+        await self.resolve(request)
+        if self.profile is None:
+            return
+        user_id = self.user_id(request)
+        if user_id:
+            request.prefetched["user.profile"] = await self.profile.fetch(user_id)
+
+    # -- the signals ----------------------------------------------------------------------------
+
+    def signals(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+        """The provider of ``user.*``."""
+        user = self.identity(request)
+        if user is None:
+            return _ANONYMOUS
+        if not user.get("logged_in"):
+            return _LOGGED_OUT
+        profile = request.prefetched.get("user.profile")
+        merged = {**user, **profile} if isinstance(profile, Mapping) else user
+        today = request.now.date()
+        orders = _orders(merged.get("orders"))
+        birthday = _date(_first(merged, "birthday"))
+        last_order = _date(_first(merged, "last_order")) or (max(o[0] for o in orders) if orders else None)
+        return {
+            "user.logged_in": True,
+            "user.id": _text(_first(user, "id")) or _text(_first(merged, "id")),
+            "user.first_name": _first_name(merged),
+            "user.name": _full_name(merged),
+            "user.email": _text(_first(merged, "email")),
+            "user.phone": _text(_first(merged, "phone")),
+            "user.birthday": birthday,
+            "user.is_birthday": is_birthday(birthday, today) if birthday else None,
+            "user.tier": _text(_first(merged, "tier")),
+            "user.segment": _text(_first(merged, "segment")) or (rfm_segment(orders, today)
+                                                                  if orders is not None else None),
+            "user.orders": _order_count(merged, orders),
+            "user.purchased": _purchased(merged),
+            "user.last_order_days": _days_since(last_order, today),
+        }
 
 
 def identity(found: Any) -> dict[str, Any] | None:
@@ -118,87 +210,20 @@ def load_callable(dotted: str) -> Callable[..., Any] | None:
     return target if callable(target) else None
 
 
+async def _await_user(function: Callable[..., Any], scope: Mapping[str, Any]) -> dict[str, Any] | None:
+    try:
+        return identity(await function(scope))
+    except Exception:
+        logger.exception("user callable failed")
+        return None
+
+
 def _call(function: Callable[..., Any], scope: Mapping[str, Any]) -> dict[str, Any] | None:
     try:
         return identity(function(scope))
     except Exception:
         logger.exception("user callable failed")
         return None
-
-
-def prefetch_needed(ctx: RequestContext) -> bool:
-    """Whether :func:`prefetch_user` has anything to await: a user callable or a profile service."""
-    return bool(ctx.settings.user.callable) or (ctx.sources is not None and ctx.sources.profile is not None)
-
-
-async def resolve_identity(ctx: RequestContext) -> None:
-    """Await an async ``user.callable`` into ``ctx.prefetched`` (once per request)."""
-    dotted = ctx.settings.user.callable
-    if not dotted or "user.identity" in ctx.prefetched:
-        return
-    function = load_callable(dotted)
-    if function is None or not inspect.iscoroutinefunction(function):
-        return
-    try:
-        found = await function(ctx.scope)
-    except Exception:
-        logger.exception("user callable failed")
-        found = None
-    ctx.prefetched["user.identity"] = identity(found)
-
-
-async def prefetch_user(ctx: RequestContext) -> None:
-    """Resolve the user and fetch their profile from the CRM (only when ``user.*`` is read)."""
-    await resolve_identity(ctx)
-    source = ctx.sources.profile if ctx.sources is not None else None
-    user = _identity_of(ctx)
-    if source is None or not user or not user.get("logged_in"):
-        return
-    user_id = _text(_first(user, "id"))
-    if user_id:
-        ctx.prefetched["user.profile"] = await source.fetch(user_id)
-
-
-def _identity_of(ctx: RequestContext) -> dict[str, Any] | None:
-    # prefetch may have resolved an async callable after ctx.user was first read
-    if "user.identity" in ctx.prefetched:
-        return ctx.prefetched["user.identity"]  # type: ignore[no-any-return]
-    return ctx.user
-
-
-# -- the signals -------------------------------------------------------------------------------
-
-
-def user_signals(ctx: RequestContext) -> dict[str, Any]:
-    """The ``user`` namespace for one request."""
-    user = _identity_of(ctx)
-    values: dict[str, Any] = dict.fromkeys(FIELDS)
-    if user is None:
-        return values
-    values["logged_in"] = bool(user.get("logged_in"))
-    if not values["logged_in"]:
-        return values
-    profile = ctx.prefetched.get("user.profile")
-    merged = {**user, **profile} if isinstance(profile, Mapping) else user
-    today = ctx.now.date()
-    orders = _orders(merged.get("orders"))
-    birthday = _date(_first(merged, "birthday"))
-    last_order = _date(_first(merged, "last_order")) or (max(o[0] for o in orders) if orders else None)
-    values.update(
-        id=_text(_first(user, "id")) or _text(_first(merged, "id")),
-        first_name=_first_name(merged),
-        name=_full_name(merged),
-        email=_text(_first(merged, "email")),
-        phone=_text(_first(merged, "phone")),
-        birthday=birthday,
-        is_birthday=is_birthday(birthday, today) if birthday else None,
-        tier=_text(_first(merged, "tier")),
-        segment=_text(_first(merged, "segment")) or (rfm_segment(orders, today) if orders is not None else None),
-        orders=_order_count(merged, orders),
-        purchased=_purchased(merged),
-        last_order_days=_days_since(last_order, today),
-    )
-    return values
 
 
 def _first(data: Mapping[str, Any], field: str) -> Any:

@@ -1,62 +1,71 @@
-"""The ``visitor`` signals: who this visitor is to the shop, from their stored state."""
+"""The ``visitor`` signals: who this visitor is to the shop, from their stored state.
+
+Three providers, so that a rule on ``visitor.returning`` converts no time stamp:
+:func:`visitor_signals` (id, returning, visits, page views, seconds on site, tags),
+:func:`visit_gap_signal` (days since the last visit) and :func:`visitor_times`
+(first and last seen). Without state (no storage consent) every value is unknown.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from smalldata.state.model import VisitorState
+if TYPE_CHECKING:
+    from smalldata.signals.request import Request, RequestSignals
 
-__all__ = ["NAMES", "visitor_signals", "visitor_values"]
+__all__ = ["GAP_NAMES", "NAMES", "TIME_NAMES", "visit_gap_signal", "visitor_signals", "visitor_times"]
 
-NAMES = (
-    "visitor.id",
-    "visitor.returning",
-    "visitor.visits",
-    "visitor.first_seen",
-    "visitor.last_seen",
-    "visitor.days_since_last_visit",
-    "visitor.pageviews",
-    "visitor.seconds_on_site",
-    "visitor.tags",
-)
+NAMES = ("visitor.id", "visitor.returning", "visitor.visits", "visitor.pageviews", "visitor.seconds_on_site",
+         "visitor.tags")  # fmt: skip
+GAP_NAMES = ("visitor.days_since_last_visit",)
+TIME_NAMES = ("visitor.first_seen", "visitor.last_seen")
+_UNKNOWN = dict.fromkeys(NAMES)
 
 
-def visitor_signals(state: VisitorState | None, now: datetime) -> dict[str, Any]:
-    """The ``visitor.*`` values for ``state`` at ``now`` (aware, in the shop's timezone).
+def visitor_signals(request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+    """``visitor.id``, ``returning``, ``visits``, ``pageviews``, ``seconds_on_site`` and ``tags``.
 
-    Call it after ``state.touch(now)``: ``last_seen`` is then the visitor's previous
-    request, not this one. Without state (no storage consent) every value is unknown.
-    ``days_since_last_visit`` counts calendar days in the shop's timezone from the
-    last request of the previous visit (unknown on a first visit).
+    Read after the state counted this request (``touch``): this page is part of the visit.
     """
-    return {f"visitor.{name}": value for name, value in visitor_values(state, now).items()}
-
-
-def visitor_values(state: VisitorState | None, now: datetime) -> dict[str, Any]:
-    """:func:`visitor_signals` with short names (``{"id": ...}``), as the provider answers."""
+    state = request.state
     if state is None:
-        return dict.fromkeys(_SHORT)
-    zone = now.tzinfo
-    last_seen = state.previous_seen if state.touched else state.last_seen
-    start = state.visit_start
+        return _UNKNOWN
+    data = state.data
+    visits = data.get("n", 0)
+    start = data.get("s")
     return {
-        "id": state.id,
-        "returning": state.returning,
-        "visits": state.visits,
-        "first_seen": state.first_seen.astimezone(zone),
-        "last_seen": last_seen.astimezone(zone) if last_seen else None,
-        "days_since_last_visit": _days_between(state.previous_visit, now),
-        "pageviews": state.pageviews,
-        "seconds_on_site": max(0, int((now - start).total_seconds())) if start else 0,
-        "tags": list(state.tags),
+        "visitor.id": data["i"],
+        "visitor.returning": visits > 1 or "q" in data,
+        "visitor.visits": visits,
+        "visitor.pageviews": data.get("p", 0),
+        "visitor.seconds_on_site": max(0, request.epoch - start) if start else 0,
+        "visitor.tags": list(data.get("t") or ()),
     }
 
 
-_SHORT = tuple(name.partition(".")[2] for name in NAMES)
+def visit_gap_signal(request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+    """``visitor.days_since_last_visit``: calendar days in the shop's time zone since the previous
+    visit ended (unknown on a first visit; the same for the whole visit)."""
+    state = request.state
+    previous = state.data.get("q") if state is not None else None
+    if previous is None:
+        return {"visitor.days_since_last_visit": None}
+    now = request.now
+    days = now.toordinal() - datetime.fromtimestamp(previous, now.tzinfo).toordinal()
+    return {"visitor.days_since_last_visit": max(0, days)}
 
 
-def _days_between(then: datetime | None, now: datetime) -> int | None:
-    if then is None:
-        return None
-    return max(0, (now.date() - then.astimezone(now.tzinfo).date()).days)
+def visitor_times(request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+    """``visitor.first_seen`` and ``visitor.last_seen`` (the visitor's request before this one),
+    in the shop's time zone."""
+    state = request.state
+    if state is None:
+        return dict.fromkeys(TIME_NAMES)
+    zone = request.now.tzinfo
+    last = state.previous_last if state.touched else state.data.get("l")
+    return {
+        "visitor.first_seen": datetime.fromtimestamp(state.data["f"], zone),
+        "visitor.last_seen": datetime.fromtimestamp(last, zone) if last is not None else None,
+    }

@@ -8,8 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from smalldata.settings import Settings
-from smalldata.signals.context import RequestContext
-from smalldata.signals.request import RequestSignals, make_scope, signals_for
+from smalldata.signals.providers import signals_for
+from smalldata.signals.request import Request, RequestSignals, make_scope
 from smalldata.sources import Sources
 
 SHOP = ZoneInfo("Europe/Copenhagen")
@@ -41,6 +41,6 @@ def request(
     )
 
 
-def context(url: str = "/", **kwargs: Any) -> RequestContext:
-    """The :class:`RequestContext` of such a request."""
-    return request(url, **kwargs).ctx
+def context(url: str = "/", **kwargs: Any) -> Request:
+    """The :class:`Request` of such a request."""
+    return request(url, **kwargs).request

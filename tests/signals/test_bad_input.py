@@ -10,7 +10,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from smalldata.signals.catalog import NAMESPACES, SIGNALS
-from smalldata.signals.request import make_scope, signals_for
+from smalldata.signals.providers import signals_for
+from smalldata.signals.request import make_scope
 
 from .helpers import WEDNESDAY_MORNING, settings
 

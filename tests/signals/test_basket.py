@@ -212,5 +212,5 @@ class _Lines(Mapping[str, Any]):
 )
 def test_basket_shapes_are_counted_and_summed(raw: Any, count: int, total: float | None, skus: list[str]) -> None:
     found = normalise(raw, "DKK", None)
-    assert (found["count"], found["total"], found["skus"]) == (count, total, skus)
-    assert found["empty"] is (count == 0)
+    assert (found["basket.count"], found["basket.total"], found["basket.skus"]) == (count, total, skus)
+    assert found["basket.empty"] is (count == 0)

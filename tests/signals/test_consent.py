@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from smalldata.signals.consent import consent_signals
+from smalldata.signals.consent import Consent
+from smalldata.signals.request import Request, make_scope
 from smalldata.state import ConsentSettings
+
+from .helpers import WEDNESDAY_MORNING
 
 DEFAULT = ConsentSettings()
 REQUIRED = ConsentSettings(required=True)
@@ -41,7 +44,13 @@ CB_NO = "{stamp:%27x%3D%3D%27%2Cnecessary:true%2Cpreferences:false%2Cmarketing:f
 def test_consent(
     headers: dict[str, str], cookies: dict[str, str], config: ConsentSettings, allowed: bool
 ) -> None:
-    assert consent_signals(headers, cookies, config) == {
+    cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    scope = make_scope("/", headers={**headers, **({"cookie": cookie} if cookie else {})})
+    request = Request(scope, WEDNESDAY_MORNING)
+    consent = Consent(config)
+
+    assert consent.allows(request) is allowed
+    assert consent.signals(request, None) == {  # type: ignore[arg-type]
         "consent.personalisation": allowed,
         "consent.storage": allowed,
     }

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from smalldata.signals.history import NAMES, history_signals
+from smalldata.signals import history
+from smalldata.signals.history import NAMES
+from smalldata.signals.request import Request
 from smalldata.state import VisitorState
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
+
+
+def history_signals(state: VisitorState | None) -> Mapping[str, Any]:
+    return history.history_signals(Request({"type": "http", "path": "/"}, NOW, state=state), None)  # type: ignore[arg-type]
 
 
 def test_history_of_a_browsing_visitor() -> None:

@@ -89,8 +89,7 @@ def test_referrer() -> None:
 
 def test_host_header_missing_falls_back_to_the_server() -> None:
     signals = request("/x")
-    signals.ctx.scope["headers"] = []
-    signals.ctx._headers = None
+    signals.request.scope["headers"] = []
     assert signals.get("page.url") == "http://localhost/x"
 
 

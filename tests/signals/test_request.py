@@ -9,10 +9,10 @@ import pytest
 import respx
 from starlette.authentication import SimpleUser
 
-from smalldata.signals.context import RequestContext
-from smalldata.signals.device import PARSER
+from smalldata.signals import providers as provider_registry
+from smalldata.signals.device import SOFTWARE, TYPES
 from smalldata.signals.geo import geo_database
-from smalldata.signals.request import RequestSignals, make_scope
+from smalldata.signals.request import ProviderMap, Request, RequestSignals, make_scope
 from smalldata.sources import Sources
 
 from .helpers import WEDNESDAY_MORNING, context, request, settings
@@ -30,15 +30,27 @@ async def test_a_ruleset_reading_only_page_never_parses_ua_opens_geoip_or_calls_
     crm = respx.get(url__startswith="https://crm.example/").respond(json={"tier": "gold"})
     mmdb = build_city_mmdb(tmp_path / "City.mmdb")
     config = settings(geo={"database": str(mmdb)}, user={"profile_url": "https://crm.example/p/{id}"})
-    PARSER.clear()
+    SOFTWARE.clear()
+    TYPES.clear()
     signals = request("/sale", headers={"user-agent": IPHONE}, client_ip=LONDON, config=config,
                       sources=Sources.from_settings(config), user=SimpleUser("ada"))
     await signals.prefetch(["page"])  # what a ruleset reading only page.* asks for
     assert signals.get("page.path") == "/sale"
     assert signals.computed == ("page",)
-    assert PARSER.cold_parses == 0 and len(PARSER.cache) == 0
+    assert SOFTWARE.cold_parses == 0 and TYPES.classified == 0
     assert geo_database(str(mmdb)).opened is False
     assert not crm.called
+
+
+def test_reading_only_the_device_type_never_parses_the_browser_or_os() -> None:
+    SOFTWARE.clear()
+    TYPES.clear()
+    signals = request("/", headers={"user-agent": IPHONE + " Build/only-type"})
+
+    assert (signals["device.type"], signals["device.is_touch"]) == ("mobile", True)
+    assert TYPES.classified == 1 and SOFTWARE.cold_parses == 0
+    assert signals["device.os"] == "iOS"  # read now: parsed now
+    assert SOFTWARE.cold_parses == 1
 
 
 @respx.mock
@@ -46,25 +58,31 @@ async def test_reading_each_namespace_pays_only_for_it(tmp_path: Path) -> None:
     crm = respx.get(url__startswith="https://crm.example/").respond(json={"tier": "gold"})
     mmdb = build_city_mmdb(tmp_path / "City.mmdb")
     config = settings(geo={"database": str(mmdb)}, user={"profile_url": "https://crm.example/p/{id}"})
-    PARSER.clear()
+    SOFTWARE.clear()
     signals = request("/", headers={"user-agent": IPHONE}, client_ip=LONDON, config=config,
                       sources=Sources.from_settings(config), user=SimpleUser("ada"))
     await signals.prefetch(["user", "device", "geo"])
     assert crm.call_count == 1
-    assert (signals.get("device.type"), signals.get("geo.country"), signals.get("user.tier")) == (
-        "mobile", "GB", "gold")  # fmt: skip
-    assert PARSER.cold_parses == 1
+    assert (signals.get("device.os"), signals.get("geo.country"), signals.get("user.tier")) == (
+        "iOS", "GB", "gold")  # fmt: skip
+    assert SOFTWARE.cold_parses == 1
     assert geo_database(str(mmdb)).opened is True
+
+
+def _one_provider(provider: Any) -> ProviderMap:
+    providers = ProviderMap()
+    providers.add(("page.path", "page.url"), provider, group="page")
+    return providers
 
 
 def test_a_provider_runs_once_per_request() -> None:
     calls: list[str] = []
 
-    def counting(ctx: RequestContext) -> dict[str, Any]:
+    def counting(request: Request, signals: RequestSignals) -> dict[str, Any]:
         calls.append("ran")
-        return {"path": "/x", "url": "http://x/x"}
+        return {"page.path": "/x", "page.url": "http://x/x"}
 
-    signals = RequestSignals(context("/"), providers={"page": counting})
+    signals = RequestSignals(context("/"), _one_provider(counting))
     for _ in range(3):
         signals.get("page.path")
         signals.get("page.url")
@@ -80,10 +98,10 @@ def test_unknown_names_and_namespaces_are_none() -> None:
 
 
 def test_a_failing_provider_makes_its_signals_unknown_not_an_error(caplog: pytest.LogCaptureFixture) -> None:
-    def broken(ctx: RequestContext) -> dict[str, Any]:
+    def broken(request: Request, signals: RequestSignals) -> dict[str, Any]:
         raise RuntimeError("bug")
 
-    signals = RequestSignals(context("/"), providers={"page": broken})
+    signals = RequestSignals(context("/"), _one_provider(broken))
     assert signals.get("page.path") is None
     assert "signal provider 'page' failed" in caplog.text
 
@@ -100,11 +118,12 @@ def test_a_fully_overridden_namespace_is_not_computed() -> None:
         "device.type": "tablet", "device.os": "iOS", "device.browser": "Safari", "device.is_bot": False,
         "device.is_touch": True,
     }  # fmt: skip
-    PARSER.clear()
+    SOFTWARE.clear()
+    TYPES.clear()
     signals = request("/", headers={"user-agent": IPHONE}, overrides=overrides)
     assert signals.get("device.type") == "tablet"
     assert signals.computed == ()
-    assert PARSER.cold_parses == 0
+    assert SOFTWARE.cold_parses == 0 and TYPES.classified == 0
 
 
 def test_namespace_lists_every_signal_of_a_namespace() -> None:
@@ -143,28 +162,24 @@ def test_make_scope_with_a_bare_path_and_no_client() -> None:
 
 
 @pytest.fixture
-def isolated_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    from smalldata.signals import request as module
-
-    module.default_providers()
-    monkeypatch.setattr(module, "_providers", dict(module._providers))
-    monkeypatch.setattr(module, "_prefetchers", dict(module._prefetchers))
-    monkeypatch.setattr(module, "_prefetch_needed", dict(module._prefetch_needed))
+def stock() -> Any:
+    yield
+    provider_registry.unregister_provider("stock")
 
 
-@pytest.mark.parametrize(("needed", "runs"), [(None, True), (lambda ctx: True, True), (lambda ctx: False, False)])
-async def test_a_prefetch_runs_unless_its_check_says_there_is_nothing_to_fetch(
-    isolated_registry: None, needed: Any, runs: bool
+@pytest.mark.parametrize(("needed", "runs"), [(None, True), (lambda request: True, True),
+                                              (lambda request: False, False)])  # fmt: skip
+async def test_a_shop_namespace_is_prefetched_unless_its_check_says_there_is_nothing_to_fetch(
+    stock: None, needed: Any, runs: bool
 ) -> None:
-    from smalldata.signals.request import register_provider
-
     ran: list[str] = []
 
-    async def prefetch(ctx: RequestContext) -> None:
+    async def prefetch(request: Request) -> None:
         ran.append("fetched")
-        ctx.prefetched["stock"] = 7
+        request.prefetched["stock"] = 7
 
-    register_provider("stock", lambda ctx: {"level": ctx.prefetched.get("stock")}, prefetch, needed=needed)
+    provider_registry.register_provider("stock", lambda request: {"level": request.prefetched.get("stock")},
+                                        prefetch, needed=needed)  # fmt: skip
     signals = request("/")
     await signals.prefetch(["stock"])
 
@@ -172,22 +187,16 @@ async def test_a_prefetch_runs_unless_its_check_says_there_is_nothing_to_fetch(
     assert signals.get("stock.level") == (7 if runs else None)
 
 
-async def test_without_sources_or_callables_nothing_is_prefetched(isolated_registry: None) -> None:
-    from smalldata.signals import request as module
+def test_without_sources_or_callables_nothing_is_prefetched() -> None:
+    providers = provider_registry.build(settings())
 
-    called: list[str] = []
-    for namespace in ("user", "basket"):
-        module._prefetchers[namespace] = lambda ctx, name=namespace: called.append(name)  # type: ignore[misc]
+    assert not providers.map.fetches("user") and not providers.map.fetches("basket")
     signals = request("/", user=SimpleUser("ada"))
-
-    await signals.prefetch(["user", "basket"])
-
-    assert called == []
     assert signals.get("user.logged_in") is True
 
 
 @respx.mock
-async def test_a_basket_service_alone_is_prefetched(isolated_registry: None) -> None:
+async def test_a_basket_service_alone_is_prefetched() -> None:
     service = respx.get(url__startswith="https://basket.example/").respond(json={"items": [{"sku": "mug"}]})
     config = settings(basket={"service_url": "https://basket.example/b/{id}", "id_cookie": "basket_id"})
     signals = request("/", headers={"cookie": "basket_id=b1"}, config=config, sources=Sources.from_settings(config))

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from smalldata.decision import Decision
-from smalldata.signals.visitor import NAMES, visitor_signals
+from smalldata.signals import visitor
+from smalldata.signals.request import Request
 from smalldata.state import VisitorState
+
+NAMES = (*visitor.NAMES, *visitor.GAP_NAMES, *visitor.TIME_NAMES)
+
+
+def visitor_signals(state: VisitorState | None, now: datetime) -> dict[str, Any]:
+    """Every visitor.* signal for ``state`` at ``now``, as the three providers answer them."""
+    request = Request({"type": "http", "path": "/", "headers": []}, now, state=state)
+    values: dict[str, Any] = {}
+    for provider in (visitor.visitor_signals, visitor.visit_gap_signal, visitor.visitor_times):
+        values.update(provider(request, None))  # type: ignore[arg-type]
+    return values
 
 SHOP = ZoneInfo("Europe/Copenhagen")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=SHOP)
