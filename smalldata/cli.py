@@ -163,7 +163,7 @@ def _try(args: argparse.Namespace) -> int:
         raise UsageError(f"smalldata try: {exc}") from None
     # remote sources (CRM, basket service) are awaited as the middleware would, for the namespaces rules read
     asyncio.run(signals.prefetch(ruleset.namespaces))
-    decision = Engine(ruleset, settings).decide(signals, visitor_id=visitor_id, trace=True)
+    decision = Engine(ruleset).decide(signals, visitor_id=visitor_id, trace=True)
     produced = {name: value for ns in NAMESPACES for name, value in signals.namespace(ns).items()}
     if args.json:
         report = {

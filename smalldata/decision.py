@@ -9,6 +9,7 @@ plain text, because the client sets them as form field values, never as HTML.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 Strategy = Literal["recently_viewed", "complements", "bestsellers", "new_arrivals", "personal", "remote"]
@@ -18,9 +19,9 @@ TraceStatus = Literal[
 ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Chat:
-    """A proactive chat invitation."""
+    """A proactive chat invitation (the same object may serve every visitor who gets it: never change it)."""
 
     rule: str
     message: str
@@ -31,15 +32,25 @@ class Chat:
     offline_action: str | None = None
     context: dict[str, Any] | None = None
 
+    @cached_property
+    def json(self) -> dict[str, Any]:
+        """The invitation as the payload carries it (made once: a shared invitation serves many pages)."""
+        return _drop_none(vars(self))
 
-@dataclass
+
+@dataclass(frozen=True)
 class Banner:
-    """A content slot filled with HTML-safe markup."""
+    """A content slot filled with HTML-safe markup (shared like :class:`Chat`: never change it)."""
 
     rule: str
     slot: str
     html: str
     link: str | None = None
+
+    @cached_property
+    def json(self) -> dict[str, Any]:
+        """The banner as the payload carries it (made once: a shared banner serves many pages)."""
+        return _drop_none(vars(self))
 
 
 @dataclass
@@ -86,7 +97,7 @@ class TraceEntry:
         return values
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     """Slots filled for one request, plus what the state layer must record."""
 
@@ -118,14 +129,15 @@ class Decision:
         chat = self.chat
         return {
             "greeting": self.greeting,
-            "chat": _drop_none(vars(chat)) if chat is not None else None,
+            "chat": chat.json if chat is not None else None,
             "prefill": self.prefill,
-            "recommendations": {slot: _drop_none(vars(r)) for slot, r in self.recommendations.items()},
-            "banners": {slot: _drop_none(vars(b)) for slot, b in self.banners.items()},
+            "recommendations": {slot: _drop_none(vars(r)) for slot, r in self.recommendations.items()}
+            if self.recommendations else {},
+            "banners": {slot: banner.json for slot, banner in self.banners.items()},
             "tags": self.tags,
             "experiments": self.experiments,
         }
 
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}
+    return {key: value for key, value in values.items() if value is not None and key != "json"}

@@ -13,7 +13,8 @@ from typing import Any
 
 from smalldata.settings import Settings
 from smalldata.signals.clock import system_clock
-from smalldata.signals.request import RequestSignals, make_scope, signals_for
+from smalldata.signals.providers import signals_for
+from smalldata.signals.request import RequestSignals, make_scope
 from smalldata.state.model import VisitorState
 
 DEFAULT_VISITOR_ID = "imagined-visitor"
@@ -55,7 +56,7 @@ class Imagined:
         given = {name: _in_zone(value, settings) for name, value in self.given.items()}
         signals = signals_for(scope, settings, now=now, overrides=given, visitor=visitor)
         # like the shop, the page being viewed is part of the history the rules see
-        visitor.record_page(signals.get("page.product"), signals.get("page.category"))
+        visitor.record_page(signals["page.product"], signals["page.category"])
         return signals
 
 

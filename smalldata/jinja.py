@@ -8,6 +8,7 @@ template rendered with ``request`` in its context::
     <p data-smalldata-slot="greeting">{{ sd.greeting or "Welcome!" }}</p>
     <div data-smalldata-slot="banner:hero">{{ sd.banner("hero") }}</div>
     <input name="email" value="{{ sd.prefill("checkout", "email") }}">
+    {{ sd.payload() }}   {# optional: the payload and client script here, instead of before </body> #}
 
 Greeting, banner and chat texts are HTML-safe markup made by the engine (every
 signal value in them was escaped), so they are marked safe; prefill values are
@@ -24,13 +25,23 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from smalldata.decision import Chat, Decision, Recommendation
+from smalldata.delivery.payload import PAGE_KEY
 
 
 class SmallDataView:
     """What a template sees of one request's decision."""
 
-    def __init__(self, decision: Decision | None) -> None:
+    def __init__(self, decision: Decision | None, page: Any = None) -> None:
         self.decision = decision
+        self._page = page  # the middleware's view of this page, which can render the payload
+
+    def payload(self, nonce: str | None = None) -> Markup:
+        """The payload and client script tags, placed by the template (the middleware then adds none).
+
+        ``nonce`` is the page's CSP script nonce, if it has one. Empty without a decision.
+        """
+        render = getattr(self._page, "render_payload", None)
+        return Markup(render(nonce)) if self.decision is not None and render is not None else Markup("")
 
     def __bool__(self) -> bool:
         return self.decision is not None and bool(self.decision.slot_rules)
@@ -67,7 +78,7 @@ def smalldata(context: Context) -> SmallDataView:
     request: Any = context.get("request")
     state = getattr(request, "scope", {}).get("state") or {}
     decision = state.get("smalldata")
-    return SmallDataView(decision if isinstance(decision, Decision) else None)
+    return SmallDataView(decision if isinstance(decision, Decision) else None, state.get(PAGE_KEY))
 
 
 def install(env: Environment) -> None:

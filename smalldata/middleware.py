@@ -1,10 +1,10 @@
 """``SmallData``: the pure ASGI middleware that personalises a shop's pages.
 
-It is thin wiring. Per HTTP request it asks the personaliser (signals → rules →
-decision) for a :class:`~smalldata.delivery.visit.Visit`, puts the decision at
-``scope["state"]["smalldata"]`` (``request.state.smalldata``), calls the app, and
-on the way out inserts the payload into HTML pages, marks them private and adds
-the visitor cookie.
+It is thin wiring. Per HTTP request it asks the page personaliser (signals →
+rules → decision) for a :class:`~smalldata.delivery.visit.Visit`, puts the
+decision at ``scope["state"]["smalldata"]`` (``request.state.smalldata``), calls
+the app, and on the way out inserts the payload into HTML pages, marks them
+private and adds the visitor cookie when the visitor's state changed.
 
 Fail-open: any exception inside smalldata is logged with the request path and the
 app's response goes out unchanged; exceptions raised by the app itself propagate
@@ -20,7 +20,6 @@ touches compressed bodies::
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -31,13 +30,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from smalldata.delivery.endpoints import CLIENT_VERSION, Endpoints
 from smalldata.delivery.headers import ResponseHeaders, add_vary, append_cookies, make_private, make_uncacheable
 from smalldata.delivery.inject import HtmlInjector
-from smalldata.delivery.payload import client_tag, csp_nonce, payload_tag
-from smalldata.delivery.visit import Personaliser, Visit, payload_data
+from smalldata.delivery.payload import PAGE_KEY, client_tag, csp_nonce, payload_tag
+from smalldata.delivery.visit import Visit, payload_data
 from smalldata.settings import Settings
 from smalldata.state import StateStore
 
 if TYPE_CHECKING:
-    from smalldata.delivery.pipeline import Recommender
+    from smalldata.app import Parts
+    from smalldata.delivery.page import Recommender
     from smalldata.events import EventSink
 
 logger = logging.getLogger("smalldata")
@@ -62,10 +62,10 @@ class SmallData:
     ``clock`` (a callable returning an aware ``datetime``) replaces the real clock
     for tests and previews. ``store`` overrides where visitor state lives (default:
     from settings, a signed cookie); ``recommender`` fills recommendation slots
-    with items from your catalogue (see :class:`~smalldata.delivery.pipeline.Recommender`;
+    with items from your catalogue (see :class:`~smalldata.delivery.page.Recommender`;
     default: the built-in one over ``catalogue.path``); ``events`` is the sink for
     exposures and client events (default: from ``events:`` in the settings).
-    ``personaliser`` replaces the whole pipeline (tests).
+    ``parts`` replaces everything built from the settings (tests).
 
     A link made by ``smalldata preview`` shows the page as its imagined visitor
     would see it (signal overrides, a moment, forced variants); such responses
@@ -86,36 +86,28 @@ class SmallData:
         store: StateStore | None = None,
         recommender: Recommender | None = None,
         events: EventSink | None = None,
-        personaliser: Personaliser | None = None,
+        parts: Parts | None = None,
     ) -> None:
         self.app = app
         self.prefix = "/" + prefix.strip("/") + "/"
         self.deferred = deferred
         self.skip = skip
-        self.counters: Counter[str] = Counter()
-        if personaliser is None:
-            from smalldata.delivery.pipeline import build_personaliser
+        if parts is None:
+            from smalldata.app import build
 
-            personaliser = build_personaliser(
-                rules=rules,
-                config=config,
-                settings=settings,
-                clock=clock,
-                counters=self.counters,
-                store=store,
-                recommender=recommender,
-                events=events,
-            )
-        self.personaliser = personaliser
-        self.endpoints = Endpoints(personaliser, prefix=self.prefix, counters=self.counters)
+            parts = build(rules=rules, config=config, settings=settings, clock=clock, store=store,
+                          recommender=recommender, events=events)  # fmt: skip
+        self.parts = parts
+        self.pages = parts.pages
+        self.counters = parts.counters
+        self.endpoints = Endpoints(parts.pages, parts.events, parts.health, prefix=self.prefix, counters=self.counters)
         self.script_src = f"{self.prefix}client.js?v={CLIENT_VERSION}"
         self.client_tag = client_tag(self.script_src).encode()  # the tag of every page without a CSP nonce
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self.app(scope, self._closing_on_shutdown(receive), send)
-            return
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                receive = self._closing_on_shutdown(receive)
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -128,13 +120,22 @@ class SmallData:
         if self.deferred:
             await self.app(scope, receive, HtmlInjector(send, scope["method"], _DeferredHooks(self)))
             return
-        visit = await self._begin(scope)
+        self.counters["requests"] += 1
+        try:
+            visit = await self.pages.begin(scope)
+        except Exception:
+            self.counters["errors"] += 1
+            logger.exception("smalldata: personalisation failed for %s; serving the page unchanged", path)
+            visit = None
         if visit is None:
             await self.app(scope, receive, send)
             return
-        state = scope.setdefault("state", {})
-        state["smalldata"] = visit.decision
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
         hooks = _PageHooks(self, visit, path, state, scope.get("session"))
+        state["smalldata"] = visit.decision
+        state[PAGE_KEY] = hooks
         await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
 
     def _closing_on_shutdown(self, receive: Receive) -> Receive:
@@ -143,33 +144,20 @@ class SmallData:
         async def wrapped() -> Message:
             message = await receive()
             if message["type"] == "lifespan.shutdown":
-                close = getattr(self.personaliser, "aclose", None)
-                if close is not None:
-                    try:
-                        await close()
-                    except Exception:
-                        logger.exception("smalldata: closing connections at shutdown failed")
+                await self.parts.aclose()
             return message
 
         return wrapped
 
-    async def _begin(self, scope: Scope) -> Visit | None:
-        self.counters["requests"] += 1
-        try:
-            return await self.personaliser.begin(scope)
-        except Exception:
-            self.counters["errors"] += 1
-            logger.exception(
-                "smalldata: personalisation failed for %s; serving the page unchanged",
-                scope["path"],
-            )
-            return None
-
 
 class _PageHooks:
-    """Headers and markup for one personalised response; every failure is contained here."""
+    """Headers and markup for one personalised response; every failure is contained here.
 
-    __slots__ = ("middleware", "path", "session", "state", "visit")
+    It is also what a template finds at ``request.state`` to render the payload itself
+    (:meth:`render_payload`, used by the Jinja helper): the page then gets no second one.
+    """
+
+    __slots__ = ("middleware", "path", "rendered", "session", "state", "visit")
 
     def __init__(self, middleware: SmallData, visit: Visit, path: str, state: dict[str, Any], session: Any) -> None:
         self.middleware = middleware
@@ -177,12 +165,15 @@ class _PageHooks:
         self.path = path
         self.state = state  # the request's state, where an app may put its CSP nonce
         self.session = session
+        self.rendered = False
 
     async def start(self, headers: ResponseHeaders, *, page: bool) -> None:
         visit = self.visit
         try:
             cookies = await visit.deliver(page=page)
-            if cookies or (page and not visit.decision.empty):
+            # a page decided from the visitor's state is theirs even when nothing matched: a shared cache
+            # must not hand it to a visitor whose state would have personalised it
+            if cookies or (page and (visit.personal or not visit.decision.empty)):
                 make_private(headers)
                 add_vary(headers, visit.vary if _session_varies_on_cookie(self.session) else ("Cookie", *visit.vary))
             if visit.no_store:
@@ -194,6 +185,8 @@ class _PageHooks:
 
     def markup(self, headers: ResponseHeaders) -> bytes:
         visit, middleware = self.visit, self.middleware
+        if self.rendered:
+            return b""  # the page carries the payload already
         exposures = visit.reported_exposures
         if not (visit.decision.slot_rules or exposures):
             return b""  # nothing for the client to do (tags alone stay on the server)
@@ -207,6 +200,13 @@ class _PageHooks:
             return b""
         middleware.counters["injected"] += 1
         return html
+
+    def render_payload(self, nonce: str | None = None) -> str:
+        """The payload and client script tags for a template to place itself (then none is injected)."""
+        self.rendered = True
+        middleware = self.middleware
+        data = payload_data(self.visit, middleware.prefix, self.visit.decision.exposures)
+        return payload_tag(data, nonce) + client_tag(middleware.script_src, nonce)
 
     def _failed(self, what: str) -> None:
         self.middleware.counters["errors"] += 1

@@ -23,7 +23,8 @@ from smalldata.preview import (
 )
 from smalldata.rules import Engine, load_ruleset
 from smalldata.settings import Settings
-from smalldata.signals.request import make_scope, signals_for
+from smalldata.signals.providers import signals_for
+from smalldata.signals.request import make_scope
 
 KEY, OTHER = b"k" * 32, b"o" * 32
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -158,7 +159,7 @@ def test_the_command_prints_a_link_that_shows_the_imagined_visitor(rules: Path) 
     # what the middleware does with it: overrides, a fixed clock and forced variants
     settings = Settings()
     signals = signals_for(make_scope(url), settings, now=preview.at, overrides=preview.overrides)
-    decision = Engine(load_ruleset(rules, settings), settings).decide(signals, visitor_id="any",
+    decision = Engine(load_ruleset(rules, settings)).decide(signals, visitor_id="any",
                                                                         forced=preview.variants)
     assert decision.greeting == "Hej Sverige"
     assert decision.banners["hero"].html == "Til hele firmaet"

@@ -5,14 +5,16 @@ from __future__ import annotations
 from smalldata.delivery.endpoints import CLIENT_VERSION, Endpoints
 from smalldata.delivery.inject import HtmlInjector, is_page
 from smalldata.delivery.payload import client_tag, csp_nonce, json_script_text, payload_tag
-from smalldata.delivery.visit import ClientEvent, Personaliser, Visit, payload_data
+from smalldata.delivery.visit import ClientEvent, ClientEvents, Health, Pages, Visit, payload_data
 
 __all__ = [
     "CLIENT_VERSION",
     "ClientEvent",
+    "ClientEvents",
     "Endpoints",
+    "Health",
     "HtmlInjector",
-    "Personaliser",
+    "Pages",
     "Visit",
     "client_tag",
     "csp_nonce",

@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 from smalldata.delivery.headers import NO_STORE, append_cookies, make_private
 from smalldata.delivery.ratelimit import RateLimiter
-from smalldata.delivery.visit import ClientEvent, Personaliser, payload_data
+from smalldata.delivery.visit import ClientEvent, ClientEvents, Health, Pages, payload_data
 
 logger = logging.getLogger("smalldata")
 
@@ -44,14 +44,18 @@ class Endpoints:
 
     def __init__(
         self,
-        personaliser: Personaliser,
+        pages: Pages,
+        events: ClientEvents,
+        health: Health,
         *,
         prefix: str,
         counters: Counter[str],
         max_event_bytes: int = 4096,
         limiter: RateLimiter | None = None,
     ) -> None:
-        self.personaliser = personaliser
+        self.pages = pages
+        self.client_events = events
+        self.shop_health = health
         self.prefix = prefix
         self.counters = counters
         self.max_event_bytes = max_event_bytes
@@ -91,7 +95,7 @@ class Endpoints:
         path = request.query_params.get("path", "/")
         if not path.startswith("/") or path.startswith("//") or len(path) > 2000:
             return _error(400, "'path' must be a path on this site, such as /pricing")
-        visit = await self.personaliser.begin(request.scope, path=path)
+        visit = await self.pages.begin(request.scope, path=path)
         if visit is None:
             return JSONResponse({"decision": None}, headers={"Cache-Control": NO_STORE})
         response = JSONResponse(payload_data(visit, self.prefix), headers={"Cache-Control": NO_STORE})
@@ -112,10 +116,10 @@ class Endpoints:
             event = ClientEvent.model_validate(json.loads(body))
         except (ValueError, ValidationError) as exc:
             return self._reject(400, _explain(exc))
-        key = self.personaliser.visitor_key(request.scope) or "anonymous"
+        key = self.client_events.visitor_key(request.scope) or "anonymous"
         if not self.limiter.allow(key):
             return self._reject(429, "too many events; slow down")
-        cookies = await self.personaliser.record_event(request.scope, event)
+        cookies = await self.client_events.record(request.scope, event)
         self.counters[f"events.{event.type}"] += 1
         response = Response(status_code=204, headers={"Cache-Control": NO_STORE})
         headers = MutableHeaders(scope={"headers": response.raw_headers})
@@ -125,7 +129,7 @@ class Endpoints:
         return response
 
     def health(self) -> Response:
-        data: dict[str, Any] = dict(self.personaliser.health())
+        data: dict[str, Any] = dict(self.shop_health.report())
         data["counters"] = dict(sorted(self.counters.items()))
         data.setdefault("status", "ok")
         data["client_version"] = CLIENT_VERSION

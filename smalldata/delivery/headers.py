@@ -115,8 +115,11 @@ Editable = MutableHeaders | ResponseHeaders
 
 def make_private(headers: Editable) -> None:
     """Mark a response as for this visitor only, keeping the app's stricter directives."""
+    if isinstance(headers, ResponseHeaders) and headers.first(b"cache-control") is None:
+        headers.set(b"cache-control", b"private")  # the usual page: nothing to keep
+        return
     current = headers.get("cache-control")
-    if not current:  # the usual page: nothing to keep
+    if not current:
         headers["Cache-Control"] = "private"
         return
     kept = [
@@ -132,13 +135,18 @@ def make_uncacheable(headers: Editable) -> None:
     headers["Cache-Control"] = NO_STORE
 
 
-def add_vary(headers: Editable, names: Iterable[str]) -> None:
+def add_vary(headers: Editable, names: tuple[str, ...]) -> None:
     """Add request header names to ``Vary``, de-duplicated case-insensitively, keeping order."""
-    values = headers.getlist("vary")
-    if not values:  # the usual page: the app varies on nothing itself
-        joined = _vary_value(tuple(names))
+    if isinstance(headers, ResponseHeaders) and headers.first(b"vary") is None:
+        joined = _vary_value(names)  # the usual page: the app varies on nothing itself
         if joined is not None:
-            headers["Vary"] = joined
+            headers.set(b"vary", joined)
+        return
+    values = headers.getlist("vary")
+    if not values:
+        text = _vary_value(names)
+        if text is not None:
+            headers["Vary"] = text.decode("latin-1")
         return
     current = [name for value in values for name in _directives(value)]
     if "*" in current:
@@ -153,7 +161,7 @@ def add_vary(headers: Editable, names: Iterable[str]) -> None:
 
 
 @lru_cache(maxsize=64)
-def _vary_value(names: tuple[str, ...]) -> str | None:
+def _vary_value(names: tuple[str, ...]) -> bytes | None:
     """``names`` once each (case-insensitively), in order, or None for none.
 
     Cached: every page repeats one of a few lists (the ruleset's, with or without ``Cookie``).
@@ -164,7 +172,7 @@ def _vary_value(names: tuple[str, ...]) -> str | None:
         if name.lower() not in seen:
             seen.add(name.lower())
             kept.append(name)
-    return ", ".join(kept) if kept else None
+    return ", ".join(kept).encode("latin-1") if kept else None
 
 
 def weaken_etag(headers: Editable) -> None:
@@ -176,6 +184,13 @@ def weaken_etag(headers: Editable) -> None:
 
 def append_cookies(headers: Editable, cookies: Iterable[str]) -> None:
     """Add ``Set-Cookie`` lines after the app's own, never replacing them."""
+    if isinstance(headers, ResponseHeaders):
+        raw, first = headers.raw, headers._first
+        for cookie in cookies:
+            value = cookie.encode("latin-1")
+            raw.append((b"set-cookie", value))
+            first.setdefault(b"set-cookie", value)
+        return
     for cookie in cookies:
         headers.append("Set-Cookie", cookie)
 

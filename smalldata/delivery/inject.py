@@ -10,7 +10,9 @@ comment, say) would be the one to insert before. If that held text grows past
 
 It must sit *inside* any compression middleware (add it with
 ``app.add_middleware`` *before* ``GZipMiddleware``), since it leaves compressed
-bodies alone.
+bodies alone. A page that rendered the payload itself (the Jinja helper's
+``sd.payload()``) says so in the request's state, so the page is never searched
+for one: the hooks then give no markup.
 """
 
 from __future__ import annotations
@@ -24,23 +26,7 @@ from smalldata.delivery.headers import ResponseHeaders, weaken_etag
 
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _TAIL = len(b"</body >") - 1
-# A page that already carries the payload (server-rendered by the Jinja helper):
-# an ``id`` attribute whose value is ``smalldata``, quoted or not. The lookbehind
-# (after the literal, so the engine still searches for the literal) drops text
-# like ``<title>… smalldata demo`` or ``/_smalldata/`` before a match object is made.
-_PAYLOAD_VALUE = re.compile(rb"""smalldata["'\s>/](?<=[="'\s]smalldata.)""")
-_SPACES = frozenset(b" \t\n\r\f\v")
-_STRIP = bytes(c for c in range(256) if chr(c).isspace())
-_QUOTES = frozenset(b"\"'")
-_EQUALS = ord("=")
-_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-# What a chunk's scan keeps for the next one: the last bytes a split ``smalldata`` value
-# may start in, plus the run before them that ``_id_ends_at`` may walk back over
-# (``id``, spaces, ``=``, a quote) and the byte that ends that run, up to a bound.
-_PAYLOAD_TAIL = 24
-_LOOK_BACK = _SPACES | _QUOTES | {_EQUALS} | frozenset(b"idID")
-_MAX_LOOK_BACK = 1024
-
+_STRIP = bytes(c for c in range(256) if chr(c).isspace())  # what str.strip removes from a latin-1 value
 DEFAULT_MAX_HELD = 64 * 1024
 
 
@@ -76,10 +62,8 @@ def _is_page(headers: ResponseHeaders, status: int, method: str) -> bool:
 class HtmlInjector:
     """Wraps ``send`` for one request; see the module docstring."""
 
-    __slots__ = (
-        "has_payload", "headers", "held", "hooks", "markup", "max_held", "method", "page", "passthrough",
-        "scan_tail", "send", "start_message",
-    )  # fmt: skip
+    __slots__ = ("headers", "held", "hooks", "markup", "max_held", "method", "page", "passthrough", "send",
+                 "start_message")  # fmt: skip
 
     def __init__(self, send: Send, method: str, hooks: PageHooks, *, max_held: int = DEFAULT_MAX_HELD) -> None:
         self.send = send
@@ -91,14 +75,20 @@ class HtmlInjector:
         self.page = False
         self.passthrough = False
         self.held = b""
-        self.has_payload = False
-        self.scan_tail = b""
         self.markup: bytes = b""
 
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
-            await self._on_start(message)
+            self.start_message = message
+            self.headers = headers = ResponseHeaders(message)
+            self.page = page = _is_page(headers, message["status"], self.method)
+            await self.hooks.start(headers, page=page)
+            if page:
+                self.markup = self.hooks.markup(headers)
+            if not page or not self.markup:
+                self.page, self.start_message = False, None
+                await self.send(message)
         elif kind == "http.response.body" and self.page and not self.passthrough:
             if self.start_message is not None and not message.get("more_body", False):
                 await self._send_whole(message.get("body", b""), message)  # the common case, one await deep
@@ -107,17 +97,6 @@ class HtmlInjector:
         else:
             if self.start_message is not None:
                 await self._flush_start()
-            await self.send(message)
-
-    async def _on_start(self, message: Message) -> None:
-        self.start_message = message
-        self.headers = headers = ResponseHeaders(message)
-        self.page = _is_page(headers, message["status"], self.method)
-        await self.hooks.start(headers, page=self.page)
-        if self.page:
-            self.markup = self.hooks.markup(headers)
-        if not self.page or not self.markup:
-            self.page, self.start_message = False, None
             await self.send(message)
 
     async def _on_body(self, message: Message) -> None:
@@ -129,7 +108,6 @@ class HtmlInjector:
                 return
             self._prepare_stream_headers()
             await self._flush_start()
-        self._scan_for_payload(chunk)
         buffer = self.held + chunk
         if not more:
             await self._send_last(buffer, message)
@@ -142,7 +120,7 @@ class HtmlInjector:
 
     async def _send_whole(self, body: bytes, message: Message) -> None:
         """The common case: the whole page in one message, so Content-Length can stay exact."""
-        new_body = body if _has_payload(body) else _insert(body, self.markup)
+        new_body = _insert(body, self.markup)
         headers = self.headers
         assert headers is not None
         if new_body is not body:
@@ -156,7 +134,7 @@ class HtmlInjector:
         await self.send({**message, "body": new_body})
 
     async def _send_last(self, buffer: bytes, message: Message) -> None:
-        body = buffer if self.has_payload else _insert(buffer, self.markup)
+        body = _insert(buffer, self.markup)
         await self.send({**message, "body": body})
 
     def _prepare_stream_headers(self) -> None:
@@ -174,13 +152,6 @@ class HtmlInjector:
             return buffer[:last], buffer[last:]
         cut = max(len(buffer) - _TAIL, 0)
         return buffer[:cut], buffer[cut:]
-
-    def _scan_for_payload(self, chunk: bytes) -> None:
-        if self.has_payload:
-            return
-        window = self.scan_tail + chunk
-        self.has_payload = _has_payload(window)
-        self.scan_tail = _scan_tail(window)
 
     async def _flush_start(self) -> None:
         if self.start_message is not None:
@@ -207,47 +178,6 @@ def _last_body_end(buffer: bytes) -> int | None:
         if buffer[at + 2 : at + 6].lower() == b"body" and _BODY_END.match(buffer, at):
             return at
         end = at
-
-
-def _has_payload(buffer: bytes) -> bool:
-    """Whether an element with ``id="smalldata"`` (any quoting) is already in ``buffer``.
-
-    Ids are case-sensitive (like ``getElementById``), attribute names are not.
-    Pages that use ``data-smalldata-slot`` mention smalldata many times, so the
-    search is for the value (a literal, which the regex engine finds fast) and
-    only the few bytes before each hit are checked: a regex for ``\\bid\\s*=``
-    tries every position of the page and costs tens of microseconds a page.
-    """
-    for match in _PAYLOAD_VALUE.finditer(buffer):  # noqa: SIM110 - a loop, not any(): no generator per page
-        if _id_ends_at(buffer, match.start()):
-            return True
-    return False
-
-
-def _scan_tail(window: bytes) -> bytes:
-    """The end of ``window`` that the next chunk's scan needs (see ``_PAYLOAD_TAIL``)."""
-    start = max(len(window) - _PAYLOAD_TAIL, 0)
-    floor = max(start - _MAX_LOOK_BACK, 0)
-    while start > floor and window[start - 1] in _LOOK_BACK:
-        start -= 1
-    return window[max(start - 1, 0) :]
-
-
-def _id_ends_at(buffer: bytes, at: int) -> bool:
-    """Does ``buffer[:at]`` end with ``id=``, ``id="`` or ``id='`` (any case, spaces around ``=``)?"""
-    i = at
-    if i and buffer[i - 1] in _QUOTES:
-        i -= 1
-    while i and buffer[i - 1] in _SPACES:
-        i -= 1
-    if not i or buffer[i - 1] != _EQUALS:
-        return False
-    i -= 1
-    while i and buffer[i - 1] in _SPACES:
-        i -= 1
-    if i < 2 or buffer[i - 2 : i].lower() != b"id":
-        return False
-    return i == 2 or buffer[i - 3] not in _WORD
 
 
 def _insert(body: bytes, markup: bytes) -> bytes:

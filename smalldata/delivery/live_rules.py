@@ -1,4 +1,4 @@
-"""The active ruleset, reloaded when a rule file changes.
+"""The active ruleset (compiled into a request plan), reloaded when a rule file changes.
 
 Checks file modification times at most once per ``interval`` seconds, on a
 request, and compiles a changed folder in a worker thread so the event loop
@@ -20,6 +20,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from smalldata.delivery.plan import RequestPlan
 from smalldata.problems import ProblemsError
 from smalldata.rules import Engine, Ruleset, load_ruleset, rule_files
 from smalldata.settings import Settings
@@ -30,7 +31,7 @@ Signature = tuple[tuple[str, int, int], ...]
 
 
 class LiveRules:
-    """A folder of rule files and the engine compiled from it.
+    """A folder of rule files and the request plan compiled from it (``compile``).
 
     Construction loads the folder and raises :class:`ProblemsError` when it is
     broken: a shop should not start with rules nobody checked.
@@ -40,25 +41,31 @@ class LiveRules:
         self,
         folder: str | Path,
         settings: Settings,
+        compile: Callable[[Ruleset], RequestPlan],
         *,
         interval: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.folder = Path(folder)
         self.settings = settings
+        self.compile = compile
         self.interval = interval
         self.monotonic = monotonic
         self.errors: list[str] = []
         self.reloads = 0
         self._signature = self._scan()
-        self.engine = Engine(load_ruleset(self.folder, settings), settings)
+        self.plan = compile(load_ruleset(self.folder, settings))
         self.loaded_at = datetime.now(UTC)
         self._checked = monotonic()
         self._lock = anyio.Lock()
 
     @property
+    def engine(self) -> Engine:
+        return self.plan.engine
+
+    @property
     def ruleset(self) -> Ruleset:
-        return self.engine.ruleset
+        return self.plan.engine.ruleset
 
     def due(self) -> bool:
         """Is it time to look at the files again? (Lets a request skip awaiting :meth:`refresh`.)"""
@@ -88,7 +95,7 @@ class LiveRules:
             self.errors = [f"{self.folder}: {type(exc).__name__}: {exc}"]
             logger.exception("smalldata: reloading rules from %s failed", self.folder)
             return
-        self.engine = Engine(ruleset, self.settings)
+        self.plan = self.compile(ruleset)
         self.errors = []
         self.reloads += 1
         self.loaded_at = datetime.now(UTC)

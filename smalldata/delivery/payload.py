@@ -19,6 +19,8 @@ from starlette.datastructures import Headers
 from smalldata.delivery.headers import ResponseHeaders
 
 PAYLOAD_ID = "smalldata"
+#: Where ``request.state`` holds the page's payload, for a template that renders it itself.
+PAGE_KEY = "smalldata.page"
 
 # (character, escape) pairs; chained ``str.replace`` calls run in C, while
 # ``str.translate`` with a table that maps to longer strings goes character by
@@ -30,27 +32,6 @@ _JSON_SCRIPT_ESCAPES = (
     ("\u2028", "\\u2028"),
     ("\u2029", "\\u2029"),
 )
-
-
-def _json_encoder() -> Callable[[Any], str]:
-    """``json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)``, set up once.
-
-    ``json.dumps`` builds a new encoder (and, in C, a new encoding context) on
-    every call, about 2 us; the C encoder made here is reused. Without
-    circular-reference markers a cycle raises ``RecursionError`` instead of
-    ``ValueError``; payloads are trees built per request.
-    """
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover - CPython always has the C accelerator
-        encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
-        return encoder.encode
-    chunks = make(None, str, json.encoder.encode_basestring, None, ":", ",", False, False, True)
-    join = "".join
-
-    def encode(data: Any) -> str:
-        return join(chunks(data, 0))
-
-    return encode
 
 
 def _fast_json_encoder(fallback: Callable[[Any], str]) -> Callable[[Any], str]:
@@ -79,7 +60,7 @@ def _fast_json_encoder(fallback: Callable[[Any], str]) -> Callable[[Any], str]:
     return encode
 
 
-_encode_json = _fast_json_encoder(_json_encoder())
+_encode_json = _fast_json_encoder(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode)
 
 _PAYLOAD_OPEN = f'<script type="application/json" id="{PAYLOAD_ID}">'
 

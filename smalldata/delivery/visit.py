@@ -1,14 +1,13 @@
 """The seam between delivery and the rest: what a personalised request looks like to the page.
 
-Delivery (HTML injection, headers, endpoints) only sees these two protocols. The
-middleware implements them with the real signals, rules and state; tests can
-implement them with a few lines.
+Delivery (HTML injection, headers, endpoints) only sees the protocols here. The
+application (:mod:`smalldata.app`) implements them with the real signals, rules
+and state; tests implement them with a few lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -16,7 +15,14 @@ from starlette.types import Scope
 
 from smalldata.decision import Decision, Exposure
 
-Recorder = Callable[[bool], Awaitable[tuple[list[str], list[Exposure] | None]]]
+
+class Recorder(Protocol):
+    """Records a visit once delivered: ``(Set-Cookie values, new exposures or None when unknown)``."""
+
+    def __call__(self, page: bool, /) -> Awaitable[tuple[list[str], list[Exposure] | None]]: ...
+
+
+
 EventType = Literal["chat_shown", "chat_accepted", "chat_dismissed", "conversion"]
 
 
@@ -39,22 +45,28 @@ class ClientEvent(BaseModel):
         return self
 
 
-@dataclass
 class Visit:
     """One request's personalisation: the decision and how to record it once delivered.
 
     ``deliver(page=True)`` is called once the response turns out to be an HTML page
     (the page view counts, caps and tags are recorded); ``page=False`` for anything
     else. It returns ``Set-Cookie`` header values to add to the response. The
-    recorder answers ``(cookies, new exposures or None when unknown)``.
-    ``no_store`` marks a response no cache may keep at all (a preview).
+    ``recorder``, when given, answers ``(cookies, new exposures or None when unknown)``.
+    ``no_store`` marks a response no cache may keep at all (a preview). ``personal``
+    says the decision was made from this visitor's own state: their page is theirs
+    (``Cache-Control: private``) even when nothing in it was personalised.
     """
 
-    decision: Decision
-    vary: tuple[str, ...] = ()
-    recorder: Recorder | None = None
-    exposures: list[Exposure] | None = None
-    no_store: bool = False
+    __slots__ = ("decision", "exposures", "no_store", "recorder", "vary")
+    personal = False
+
+    def __init__(self, decision: Decision, vary: tuple[str, ...] = (), recorder: Recorder | None = None,
+                 exposures: list[Exposure] | None = None, no_store: bool = False) -> None:
+        self.decision = decision
+        self.vary = vary
+        self.recorder = recorder
+        self.exposures = exposures
+        self.no_store = no_store
 
     async def deliver(self, *, page: bool) -> list[str]:
         """Record what was delivered; returns ``Set-Cookie`` values."""
@@ -69,22 +81,30 @@ class Visit:
     def reported_exposures(self) -> list[Exposure]:
         """Exposures to announce on the page: only those this visitor has not had yet, when known."""
         exposures = self.decision.exposures if self.exposures is None else self.exposures
-        return [e for e in exposures if not e.forced]
+        return [e for e in exposures if not e.forced] if exposures else []
 
 
-class Personaliser(Protocol):
-    """What the middleware and the endpoints ask of the personalisation pipeline."""
+class Pages(Protocol):
+    """Decides for pages: what the middleware and ``/decide`` ask for every request."""
 
     async def begin(self, scope: Scope, *, path: str | None = None) -> Visit | None:
         """Decide for this request (or ``path``, for ``/decide``); ``None`` leaves it alone."""
 
-    async def record_event(self, scope: Scope, event: ClientEvent) -> list[str]:
-        """Record a client event in the visitor's state; returns ``Set-Cookie`` values."""
+
+class ClientEvents(Protocol):
+    """Records what the client script reports (``POST /_smalldata/events``)."""
+
+    async def record(self, scope: Scope, event: ClientEvent) -> list[str]:
+        """Record a client event (and, for a dismissed chat, the visitor's state); ``Set-Cookie`` values."""
 
     def visitor_key(self, scope: Scope) -> str | None:
         """A stable key for rate limiting this visitor, if they have one."""
 
-    def health(self) -> dict[str, Any]:
+
+class Health(Protocol):
+    """What ``GET /_smalldata/health`` reports."""
+
+    def report(self) -> dict[str, Any]:
         """Ruleset version, load errors and whatever else the health endpoint should show."""
 
 

@@ -21,6 +21,6 @@ def fake() -> FakePersonaliser:
 @pytest.fixture
 def wrap(fake: FakePersonaliser) -> Callable[..., SmallData]:
     def make(app: ASGIApp, **options: Any) -> SmallData:
-        return SmallData(app, personaliser=fake, **options)
+        return SmallData(app, parts=fake.parts(), **options)
 
     return make

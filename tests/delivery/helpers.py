@@ -1,4 +1,4 @@
-"""Helpers for delivery tests: a fake personaliser and a raw ASGI caller."""
+"""Helpers for delivery tests: a fake shop (pages, client events, health) and a raw ASGI caller."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from smalldata.app import Parts
 from smalldata.decision import Decision, Exposure
 from smalldata.delivery.visit import ClientEvent, Visit
 
@@ -17,7 +18,10 @@ def greeting_decision(text: str = "Welcome back!") -> Decision:
 
 @dataclass
 class FakePersonaliser:
-    """Decides the same thing for everyone; records what the middleware asked of it."""
+    """Decides the same thing for everyone; records what the middleware asked of it.
+
+    It plays all three parts the middleware serves with (see :meth:`parts`).
+    """
 
     decision: Decision = field(default_factory=greeting_decision)
     cookies: list[str] = field(default_factory=lambda: ["sd=visitor-1; Path=/; HttpOnly; SameSite=Lax"])
@@ -26,6 +30,14 @@ class FakePersonaliser:
     delivered: list[bool] = field(default_factory=list)
     events: list[ClientEvent] = field(default_factory=list)
     paths: list[str | None] = field(default_factory=list)
+    closed: int = 0
+
+    def parts(self) -> Parts:
+        """The parts for ``SmallData(app, parts=...)``: this fake as pages, client events and health."""
+        return Parts(self, self, self, closers=[self.aclose])
+
+    async def aclose(self) -> None:
+        self.closed += 1
 
     async def begin(self, scope: Scope, *, path: str | None = None) -> Visit | None:
         if self.fail:
@@ -37,14 +49,14 @@ class FakePersonaliser:
         self.delivered.append(page)
         return (list(self.cookies) if page else []), None
 
-    async def record_event(self, scope: Scope, event: ClientEvent) -> list[str]:
+    async def record(self, scope: Scope, event: ClientEvent) -> list[str]:
         self.events.append(event)
         return []
 
     def visitor_key(self, scope: Scope) -> str | None:
         return "visitor-1"
 
-    def health(self) -> dict[str, Any]:
+    def report(self) -> dict[str, Any]:
         return {"ruleset_version": "v1", "errors": []}
 
 

@@ -17,7 +17,7 @@ from .helpers import FakePersonaliser
 
 @pytest.fixture
 def client(fake: FakePersonaliser) -> TestClient:
-    return TestClient(SmallData(Starlette(), personaliser=fake))
+    return TestClient(SmallData(Starlette(), parts=fake.parts()))
 
 
 def test_client_js_with_its_version_is_cacheable_for_a_year(client: TestClient) -> None:
@@ -79,7 +79,7 @@ def test_oversized_event_gets_413(client: TestClient) -> None:
 
 
 def test_a_visitor_sending_too_many_events_gets_429(fake: FakePersonaliser) -> None:
-    middleware = SmallData(Starlette(), personaliser=fake)
+    middleware = SmallData(Starlette(), parts=fake.parts())
     now = [0.0]
     middleware.endpoints.limiter = RateLimiter(rate=1.0, burst=3, clock=lambda: now[0])
     client = TestClient(middleware)
@@ -104,6 +104,6 @@ def test_wrong_method_and_unknown_endpoint(client: TestClient) -> None:
 
 
 def test_prefix_is_configurable(fake: FakePersonaliser) -> None:
-    client = TestClient(SmallData(Starlette(), personaliser=fake, prefix="/p13n"))
+    client = TestClient(SmallData(Starlette(), parts=fake.parts(), prefix="/p13n"))
     assert client.get("/p13n/health").status_code == 200
     assert client.get("/_smalldata/health").status_code == 404

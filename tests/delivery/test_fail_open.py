@@ -95,13 +95,7 @@ async def test_websocket_and_lifespan_scopes_pass_through(wrap) -> None:
     assert seen == ["websocket", "lifespan"]
 
 
-async def test_lifespan_shutdown_closes_the_personalisers_connections(wrap, fake: FakePersonaliser) -> None:
-    closed: list[bool] = []
-
-    async def aclose() -> None:
-        closed.append(True)
-
-    fake.aclose = aclose  # type: ignore[attr-defined]
+async def test_lifespan_shutdown_closes_the_shops_connections(wrap, fake: FakePersonaliser) -> None:
     messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -111,5 +105,6 @@ async def test_lifespan_shutdown_closes_the_personalisers_connections(wrap, fake
     async def receive() -> dict[str, str]:
         return messages.pop(0)
 
-    await wrap(app)({"type": "lifespan"}, receive, None)
-    assert closed == [True]
+    middleware = wrap(app)
+    await middleware({"type": "lifespan"}, receive, None)
+    assert fake.closed == 1

@@ -1,4 +1,4 @@
-"""Any page, sent whole or in chunks: the markup lands before its last ``</body>``, once, unless it has one."""
+"""Any page, sent whole or in chunks: the markup lands before its last ``</body>``, once."""
 
 from __future__ import annotations
 
@@ -11,15 +11,12 @@ from hypothesis import strategies as st
 from smalldata.delivery.inject import HtmlInjector
 
 MARKUP = b"<!--sd-->"
-# Pieces that make the searches take their less common turns.
+# Pieces that make the search take its less common turns (mentions of smalldata change nothing).
 PIECES = [
     b"<p>x</p>", b"</body>", b"</BODY >", b"</Body\n>", b"</bod", b"y>", b"</html>", b"</", b"<body>",
-    b'id="smalldata"', b"id=smalldata>", b"ID = 'smalldata'", b"data-smalldata-slot", b" smalldata ",
-    b"=smalldata", b'data-id="smalldata"', b"id=", b"xid=", b"smalldata", b"\t", b"\xc2\xb7",
+    b'id="smalldata"', b"data-smalldata-slot", b" smalldata ", b"\t", b"\xc2\xb7",
 ]  # fmt: skip
 BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
-# An id attribute (the name not part of a longer word) whose value is smalldata, any quoting.
-HAS_ID = re.compile(rb"""(?<![A-Za-z0-9_])[iI][dD]\s*=\s*["']?smalldata["'\s>/]""")
 
 
 class Hooks:
@@ -31,7 +28,7 @@ class Hooks:
 
 def expected(page: bytes) -> bytes:
     ends = list(BODY_END.finditer(page))
-    if not ends or HAS_ID.search(page):
+    if not ends:
         return page
     at = ends[-1].start()
     return page[:at] + MARKUP + page[at:]
@@ -55,9 +52,9 @@ def send_through(chunks: list[bytes]) -> bytes:
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=12), st.lists(st.integers(0, 200), max_size=4))
-# a chunk that starts inside ``xid=`` must not read it as ``id=``
-@example([b"<p>x</p></body>", b"=smalldata", b'xid="smalldata"', b"<p>x</p><p>x</p>"], [44])
-def test_markup_goes_before_the_last_body_end_unless_the_page_has_its_payload(
+# a body end cut across two chunks
+@example([b"<p>x</p></bod", b"y>", b"<p>x</p></BODY >", b"<p>x</p>"], [12, 20])
+def test_markup_goes_before_the_last_body_end(
     pieces: list[bytes], cuts: list[int]
 ) -> None:
     page = b"".join(pieces)

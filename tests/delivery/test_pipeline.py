@@ -92,7 +92,7 @@ def test_edited_rules_are_picked_up_and_a_broken_edit_keeps_the_last_good_ones(
     rules: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with make_client(rules) as client:
-        live = client.app.middleware_stack.app.personaliser.rules  # type: ignore[attr-defined]
+        live = client.app.middleware_stack.app.pages.rules  # type: ignore[attr-defined]
         live.interval = 0
         (rules / "rules.yaml").write_text("rules: [\n", encoding="utf-8")
         with caplog.at_level(logging.ERROR, logger="smalldata"):
@@ -140,12 +140,12 @@ def test_global_privacy_control_means_no_cookie_but_still_a_page(rules: Path) ->
 
 
 def test_a_failing_signal_provider_serves_the_page(rules: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import smalldata.delivery.pipeline as pipeline
+    import smalldata.delivery.page as page_module
 
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("provider exploded")
 
-    monkeypatch.setattr(pipeline, "signals_for", explode)
+    monkeypatch.setattr(page_module, "RequestSignals", explode)
     with make_client(rules) as client:
         response = client.get("/")
     assert response.text == "<html><body><h1>Shop</h1></body></html>"
@@ -168,13 +168,12 @@ def test_a_rule_that_raises_serves_the_page(rules: Path, monkeypatch: pytest.Mon
 def test_a_provider_that_raises_leaves_its_signals_unknown_and_the_page_personalised(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smalldata.signals import request as signals_request
+    from smalldata.signals.device import DeviceType
 
-    def broken_device(ctx: Any) -> Any:
+    def broken_device(*args: Any) -> Any:
         raise ValueError("User-Agent parser crashed")
 
-    providers = dict(signals_request.default_providers(), device=broken_device)
-    monkeypatch.setattr(signals_request, "_providers", providers)
+    monkeypatch.setattr(DeviceType, "__call__", broken_device)
     (tmp_path / "rules.yaml").write_text(
         "rules:\n"
         "  - id: mobile\n    priority: 5\n    when: {device.type: mobile}\n    then: {greeting: Mobile}\n"

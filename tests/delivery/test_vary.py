@@ -1,4 +1,5 @@
-"""``Vary`` names ``Cookie`` once, also behind Starlette's SessionMiddleware (which appends its own)."""
+"""``Vary`` names ``Cookie`` once, also behind Starlette's SessionMiddleware (which appends its own),
+and names a request header only when the rules read it."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from smalldata.state import StateSettings
 SETTINGS = Settings(
     user=UserSettings(session_key="user"), state=StateSettings(secret_keys=(SecretStr("vary-test-secret-key"),))
 )
-READS_SESSION = "rules:\n  - id: hi\n    when: {user.logged_in: false}\n    then: {greeting: Hi}\n"
-READS_NO_SESSION = "rules:\n  - id: hi\n    then: {greeting: Hi}\n"
+READS_SESSION = "rules:\n  - id: hi\n    when: {user.logged_in: false}\n    then: {greeting: {en: Hi, da: Hej}}\n"
+READS_NO_SESSION = "rules:\n  - id: hi\n    then: {greeting: {en: Hi, da: Hej}}\n"
 
 
 async def page(request: Request) -> Response:
@@ -61,5 +62,21 @@ def vary(rules: str, tmp_path: Path, *, sessions: bool, gzip: bool, path: str = 
 def test_vary_names_cookie_once(tmp_path: Path, rules: str, sessions: bool, path: str, gzip: bool) -> None:
     names = vary(rules, tmp_path, sessions=sessions, gzip=gzip, path=path)
     assert names.count("cookie") == 1, names
-    assert "accept-language" in names
+    assert "accept-language" in names  # the greeting comes in two languages
     assert ("accept-encoding" in names) is gzip
+
+
+@pytest.mark.parametrize(
+    ("rules", "headers"),
+    [
+        pytest.param("then: {greeting: Hi}", [], id="one language, nothing read"),
+        pytest.param("then: {greeting: {en: Hi, da: Hej}}", ["accept-language"], id="two languages"),
+        pytest.param("when: {device.type: mobile}\n    then: {greeting: Hi}", ["user-agent", "sec-ch-ua-mobile"],
+                     id="device type"),
+        pytest.param("when: {device.browser: Firefox}\n    then: {greeting: Hi}", ["user-agent"], id="browser"),
+    ],
+)
+def test_vary_names_only_the_request_headers_the_rules_read(tmp_path: Path, rules: str, headers: list[str]) -> None:
+    # a shared cache keeps one copy per value of every header named: naming one no rule reads splits it for nothing
+    names = vary(f"rules:\n  - id: hi\n    {rules}\n", tmp_path, sessions=False, gzip=False)
+    assert names == ["cookie", *headers]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from smalldata.delivery.pipeline import build_personaliser
+from smalldata.app import build
 from smalldata.recommend import Recommender
 from smalldata.settings import PageSettings, Settings
 from smalldata.signals.request import make_scope
@@ -23,8 +23,8 @@ rules:
 async def test_a_product_page_gets_its_complements_from_the_catalogue(tmp_path: Path) -> None:
     (tmp_path / "shop.yaml").write_text(RULES)
     settings = Settings(page=PageSettings(product=("/products/{product}",)))
-    personaliser = build_personaliser(rules=tmp_path, settings=settings, recommender=Recommender(catalogue()))
-    visit = await personaliser.begin(make_scope("/products/mug"))
+    parts = build(rules=tmp_path, settings=settings, recommender=Recommender(catalogue()))
+    visit = await parts.pages.begin(make_scope("/products/mug"))
     assert visit is not None
     recommendation = visit.decision.to_json()["recommendations"]["recommendations"]
     assert recommendation["title"] == "Goes well with"

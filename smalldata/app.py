@@ -1,0 +1,108 @@
+"""The composition root: settings in, the parts of a personalised app out.
+
+This is the one place that reads :class:`~smalldata.settings.Settings` as a whole.
+It builds the signal providers, the visitor store, the live rules and their
+request plan, the recommender, the event log and previews, and wires them into
+the three parts the middleware serves with:
+
+- :class:`~smalldata.delivery.page.PagePersonaliser` decides for every page;
+- :class:`~smalldata.delivery.client_events.EventRecorder` takes client events;
+- :class:`~smalldata.delivery.health.ShopHealth` reports on all of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from smalldata.catalogue import FileCatalogue, open_catalogue
+from smalldata.delivery.client_events import EventRecorder
+from smalldata.delivery.health import ShopHealth
+from smalldata.delivery.live_rules import LiveRules
+from smalldata.delivery.page import PagePersonaliser, Previews, Recommender
+from smalldata.delivery.plan import RequestPlan
+from smalldata.delivery.visit import ClientEvents, Health, Pages
+from smalldata.events import EventLog, EventSink, make_sink
+from smalldata.preview import preview_keys
+from smalldata.recommend import Recommender as CatalogueRecommender
+from smalldata.rules import Ruleset
+from smalldata.settings import Settings, load_settings
+from smalldata.signals import providers as signal_providers
+from smalldata.signals.clock import system_clock
+from smalldata.sources import Sources
+from smalldata.state import StateStore, make_store
+
+logger = logging.getLogger("smalldata")
+
+
+@dataclass
+class Parts:
+    """What the middleware serves with; ``closers`` run at application shutdown."""
+
+    pages: Pages
+    events: ClientEvents
+    health: Health
+    counters: Counter[str] = field(default_factory=Counter)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Release connections and write pending events; one failure does not stop the rest."""
+        for close in self.closers:
+            try:
+                await close()
+            except Exception:
+                logger.exception("smalldata: closing %r at shutdown failed", close)
+
+
+def build(
+    *,
+    rules: str | Path | None = None,
+    config: str | Path | None = None,
+    settings: Settings | None = None,
+    clock: Callable[[], datetime] | None = None,
+    store: StateStore | None = None,
+    recommender: Recommender | None = None,
+    events: EventSink | None = None,
+    sources: Sources | None = None,
+) -> Parts:
+    """Load settings, rules and catalogue (raising :class:`ProblemsError` when broken) and wire the parts.
+
+    ``settings`` are used as given, else read from ``config``. Relative paths in
+    them (``catalogue.path``, the events file) start at the folder of ``config``,
+    or the working directory without one. Without a ``recommender``, a configured
+    ``catalogue.path`` gives the built-in :class:`~smalldata.recommend.Recommender`;
+    without ``events`` (a sink), exposures and client events go where ``events:`` says.
+    """
+    if settings is None:
+        settings = load_settings(config)
+    base = Path(config).parent if config is not None else None
+    clock = clock or system_clock
+    counters: Counter[str] = Counter()
+    sources = sources if sources is not None else Sources.from_settings(settings)
+    providers = signal_providers.build(settings, sources=sources)
+    catalogue: FileCatalogue | None = None
+    if recommender is None:
+        catalogue = open_catalogue(settings.catalogue, base=base)
+        recommender = CatalogueRecommender(catalogue, settings.recommender) if catalogue is not None else None
+    recommends = recommender is not None
+
+    def compile_plan(ruleset: Ruleset) -> RequestPlan:
+        return RequestPlan.compile(ruleset, providers.map, recommends=recommends)
+
+    live = LiveRules(rules if rules is not None else settings.rules, settings, compile_plan)
+    store = store or make_store(settings.state)
+    log = EventLog(events if events is not None else make_sink(settings.events, base=base))
+    previews = None
+    if settings.preview.enabled:
+        previews = Previews(preview_keys(settings.preview, settings), settings.preview.param, counters)
+    pages = PagePersonaliser(live, providers, store, clock=clock, zone=settings.zone, events=log, counters=counters,
+                             recommender=recommender, previews=previews, sources=sources)  # fmt: skip
+    recorder = EventRecorder(store, providers.consent, log, clock=clock, zone=settings.zone)
+    closers: list[Callable[[], Awaitable[None]]] = [store.aclose, log.aclose, sources.aclose]
+    if isinstance(recommender, CatalogueRecommender):
+        closers.append(recommender.aclose)
+    return Parts(pages, recorder, ShopHealth(live, log, catalogue), counters, closers)

@@ -1,0 +1,239 @@
+"""The page personaliser: a request → its signals and visitor state → a complete decision → a :class:`Visit`.
+
+One request, in order, running the current :class:`~smalldata.delivery.plan.RequestPlan`:
+
+1. consent (``Sec-GPC`` and the consent cookie) decides whether visitor state may
+   be read at all;
+2. the remote sources the rules read are awaited (user profile, basket service);
+3. the visitor state is loaded, this page view counted and its product/category
+   remembered, so rules see "this visit, including this page";
+4. the engine decides, caps and dismissed invitations included; recommendation
+   slots get their items from the recommender;
+5. only when the response turns out to be an HTML page is the decision recorded
+   (caps, tags, exposures) and the state saved, and only if it changed — an image
+   or a JSON call is not a page view and must not use up a chat cap. New
+   exposures go to the event log.
+
+A request carrying a valid signed preview token (``?sd_preview=…``, see
+:mod:`smalldata.preview`) is decided with the token's signal overrides, moment
+and forced variants; nothing of it is saved (no cookie, no caps, no tags), its
+exposures are logged as ``forced`` and the response is ``private, no-store``.
+An unsigned, tampered or expired token is ignored: the normal page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from starlette.types import Scope
+
+from smalldata.decision import Decision, Exposure, Recommendation
+from smalldata.delivery.live_rules import LiveRules
+from smalldata.delivery.plan import RequestPlan
+from smalldata.delivery.visit import Visit
+from smalldata.events import EventLog
+from smalldata.preview import Preview, preview_from_query
+from smalldata.signals.base import Signals
+from smalldata.signals.providers import Providers
+from smalldata.signals.request import Request, RequestSignals, run_prefetch
+from smalldata.state import Period, StateStore, VisitorState
+
+logger = logging.getLogger("smalldata")
+
+
+class Recommender(Protocol):
+    """Fills a recommendation slot with items (``id``, ``name``, ``url``, ``image``, ``price``, ``currency``)."""
+
+    def __call__(self, recommendation: Recommendation, signals: Signals) -> Awaitable[list[dict[str, Any]]]: ...
+
+
+class Previews:
+    """Reads the signed preview token a request may carry (see :mod:`smalldata.preview`)."""
+
+    def __init__(self, keys: tuple[bytes, ...], param: str, counters: Counter[str]) -> None:
+        self.keys = keys
+        self.param = param.encode()
+        self.counters = counters
+
+    def read(self, scope: Scope, now: datetime) -> Preview | None:
+        """The valid preview this request asks for, if any (a cheap byte test for every other request)."""
+        query: bytes = scope.get("query_string", b"")
+        if not self.keys or self.param not in query:
+            return None
+        preview = preview_from_query(query, self.keys, now, self.param.decode())
+        self.counters["previews" if preview is not None else "previews.refused"] += 1
+        return preview
+
+
+class PagePersonaliser:
+    """Decides for every page (implements :class:`~smalldata.delivery.visit.Pages`).
+
+    ``rules`` is the live ruleset and its plan; ``providers`` the shop's signal
+    providers; ``store`` where visitor state lives; ``clock`` returns an aware
+    ``datetime`` and ``zone`` is the shop's time zone; ``recommender`` fills
+    recommendation slots; ``events`` receives exposures; ``previews`` reads preview
+    tokens (None: previews are off); ``search_param`` is the query parameter of a
+    site search, remembered in the visitor's history.
+    """
+
+    def __init__(
+        self,
+        rules: LiveRules,
+        providers: Providers,
+        store: StateStore,
+        *,
+        clock: Callable[[], datetime],
+        zone: ZoneInfo,
+        events: EventLog,
+        counters: Counter[str],
+        recommender: Recommender | None = None,
+        previews: Previews | None = None,
+        sources: Any = None,
+        search_param: str = "q",
+    ) -> None:
+        self.rules = rules
+        self.providers = providers
+        self.store = store
+        self.clock = clock
+        self.zone = zone
+        self.events = events
+        self.counters = counters
+        self.recommender = recommender
+        self.previews = previews
+        self.sources = sources
+        self.search_param = search_param
+
+    async def begin(self, scope: Scope, *, path: str | None = None) -> Visit | None:
+        """Decide for ``scope`` (or for the page ``path``, asked by ``/decide``)."""
+        rules = self.rules
+        if rules.due():
+            await rules.refresh()
+        plan = rules.plan  # one plan for the whole request, even if a reload swaps it
+        if path is not None:
+            scope = _scope_for_path(scope, path)
+        moment = self.clock()
+        preview = self.previews.read(scope, moment) if self.previews is not None else None
+        if preview is not None:
+            return await self._preview(scope, moment, preview, plan)
+        request = Request(scope, moment, zone=self.zone, sources=self.sources)
+        signals = RequestSignals(request, self.providers.map)
+        storage = self.providers.consent.allows(request)  # decided once: rules read the same answer
+        signals["consent.storage"] = signals["consent.personalisation"] = storage
+        if plan.prefetch:
+            await self._prefetch(plan, request)
+        if not storage:
+            decision = plan.engine.decide(signals)
+            if decision.recommendations and self.recommender is not None:
+                await self._recommend(decision, signals)
+            self.counters["decisions"] += 1
+            return Visit(decision, plan.vary)
+        state = await self._visitor(request, signals, plan)
+        period = Period.at(state.data["s"], request.now) if plan.counts_caps else None
+        caps = state.caps_at(period) if period is not None else None
+        decision = plan.engine.decide(signals, caps=caps, visitor_id=state.data["i"])
+        if decision.recommendations and self.recommender is not None:
+            await self._recommend(decision, signals)
+        self.counters["decisions"] += 1
+        return _PageVisit(decision, plan.vary, self, state, period, request)
+
+    async def _prefetch(self, plan: RequestPlan, request: Request, overrides: dict[str, Any] | None = None) -> None:
+        await self.providers.users.resolve(request)  # first who the user is: the basket may be keyed by their id
+        jobs = self.providers.map.prefetchers(plan.prefetch, request, overrides or {})
+        await run_prefetch(jobs, request)
+
+    async def _visitor(self, request: Request, signals: RequestSignals, plan: RequestPlan) -> VisitorState:
+        """Load the visitor, count this page view and remember what it shows."""
+        store = self.store
+        user_id = self.providers.users.user_id(request) if store.keys_users else None
+        state = await store.load(request.cookies, now=request.epoch, user_id=user_id)
+        request.state = state
+        if state.touch(request.epoch, count_pageviews=plan.counts_pageviews) and plan.keeps_campaign:
+            state.set_campaign(self.providers.campaign.of(request))
+        search = request.query.get(self.search_param) if request.scope.get("query_string") else None
+        state.record_page(signals["page.product"], signals["page.category"], search)
+        return state
+
+    async def _preview(self, scope: Scope, moment: datetime, preview: Preview, plan: RequestPlan) -> Visit:
+        """The page as the token's imagined visitor sees it: no caps used, nothing saved."""
+        request = Request(scope, preview.at or moment, zone=self.zone, sources=self.sources)
+        signals = RequestSignals(request, self.providers.map, preview.overrides)
+        storage = self.providers.consent.allows(request)
+        for name in ("consent.storage", "consent.personalisation"):
+            if name not in signals:
+                signals[name] = storage
+        if plan.prefetch:
+            await self._prefetch(plan, request, signals.overrides)
+        visitor_id = self.store.visitor_id(request.cookies) if storage else None
+        decision = plan.engine.decide(signals, visitor_id=visitor_id, forced=preview.variants)
+        await self._recommend(decision, signals)
+        self.counters["decisions"] += 1
+        page_path: str = scope["path"]
+
+        async def record(page: bool) -> tuple[list[str], list[Exposure] | None]:
+            if page:  # every exposure of a preview is forced: reports leave them all out
+                forced = [dataclasses.replace(e, forced=True) for e in decision.exposures]
+                self.log_exposures(forced, visitor_id, decision.ruleset_version, page_path)
+            return [], []
+
+        return Visit(decision, plan.vary, record, no_store=True)
+
+    async def _recommend(self, decision: Decision, signals: Signals) -> None:
+        if self.recommender is None:
+            return
+        for recommendation in decision.recommendations.values():
+            try:
+                items = await self.recommender(recommendation, signals)
+            except Exception:  # a broken recommender leaves the slot as the page has it
+                logger.exception("smalldata: recommender failed for slot %r", recommendation.slot)
+                continue
+            recommendation.items = items[: recommendation.limit]
+
+    def log_exposures(self, exposures: Iterable[Exposure], visitor_id: str | None, version: str, path: str) -> None:
+        try:
+            self.events.exposures(exposures, visitor_id=visitor_id, ruleset_version=version, path=path)
+        except Exception:  # analytics must never cost the visitor the page or the cookie
+            logger.exception("smalldata: logging exposures failed for %s", path)
+
+
+class _PageVisit(Visit):
+    """A visit with a visitor: recorded once it is known to be a page (caps, tags, exposures), and the
+    state saved if anything in it changed."""
+
+    __slots__ = ("pages", "period", "request", "state")
+    personal = True  # decided from the visitor's state, which another visitor does not share
+
+    def __init__(self, decision: Decision, vary: tuple[str, ...], pages: PagePersonaliser, state: VisitorState,
+                 period: Period | None, request: Request) -> None:
+        super().__init__(decision, vary)
+        self.pages = pages
+        self.state = state
+        self.period = period
+        self.request = request
+
+    async def deliver(self, *, page: bool) -> list[str]:
+        if not page:
+            return []
+        state, decision = self.state, self.decision
+        period = self.period if self.period is not None or not decision.cap_hits else self.request.now
+        self.exposures = exposures = state.apply(decision, period)
+        cookies: list[str] = []
+        if state.changed:
+            pages = self.pages
+            store = pages.store
+            user_id = pages.providers.users.user_id(self.request) if store.keys_users else None
+            cookies = await store.save(state, secure=self.request.scope.get("scheme") == "https", user_id=user_id)
+        if exposures:
+            self.pages.log_exposures(exposures, state.id, decision.ruleset_version, self.request.scope["path"])
+        return cookies
+
+
+def _scope_for_path(scope: Scope, path: str) -> Scope:
+    """The scope of the page ``path`` (from ``/decide``), keeping the visitor's headers."""
+    page, _, query = path.partition("?")
+    return {**scope, "path": page, "raw_path": page.encode(), "query_string": query.encode(), "state": {}}
