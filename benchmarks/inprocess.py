@@ -177,7 +177,7 @@ def _event_sink(app: App) -> Any:
     node: Any = getattr(app, "middleware_stack", None) or app
     for _ in range(32):  # a middleware chain, never a cycle; the bound is only a guard
         if isinstance(node, SmallData):
-            events = getattr(node.personaliser, "events", None)
+            events = getattr(node.pages, "events", None)
             sink = getattr(events, "sink", None)
             return sink if hasattr(sink, "flush") else None
         node = getattr(node, "app", None)

@@ -86,15 +86,6 @@ def nested(flat: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class FlatSignals:
-    """The engine's ``Signals`` over a flat mapping (what a request's cached namespaces amount to)."""
-
-    __slots__ = ("get",)
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.get: Callable[[str], Any] = values.get
-
-
 def compare(
     rules_folder: Path, count: int, *, contexts_count: int = 200, rounds: int = 5, seed: int = 7
 ) -> dict[str, Any]:
@@ -103,6 +94,7 @@ def compare(
 
     from smalldata.rules import load_ruleset
     from smalldata.settings import Settings
+    from smalldata.signals.base import StaticSignals
 
     named, generated = generate(count, seed)
     when = {rule["id"]: rule["when"] for rule in generated}
@@ -110,7 +102,7 @@ def compare(
     tests = [rule.condition.test for rule in ruleset.rules]
     conditions = [_growthbook(when[rule.id], named) for rule in ruleset.rules]
     flats = contexts(contexts_count)
-    ours = [FlatSignals(flat) for flat in flats]
+    ours = [StaticSignals(flat) for flat in flats]  # a request's signals once its namespaces are computed
     theirs = [nested(flat) for flat in flats]
 
     agree = total = 0
@@ -153,7 +145,7 @@ def compare_engines(rules_folder: Path, count: int, *, contexts_count: int = 100
     named, generated = generate(count, seed)
     when = {rule["id"]: rule["when"] for rule in generated}
     settings = Settings()
-    engine = Engine(load_ruleset(rules_folder, settings), settings)
+    engine = Engine(load_ruleset(rules_folder, settings))
     features = {
         rule.id: {"defaultValue": False, "rules": [{"condition": _growthbook(when[rule.id], named), "force": True}]}
         for rule in engine.ruleset.rules

@@ -176,9 +176,9 @@ async def _measure(plan: Plan, work: Path) -> dict[str, Any]:
 
 def _warm_up_parsers() -> None:
     """Load the User-Agent parser before measuring (a server does it at start-up or on its first page)."""
-    from smalldata.signals.device import PARSER
+    from smalldata.signals.device import SOFTWARE
 
-    PARSER.warm_up()
+    SOFTWARE.warm_up()
 
 
 class ColdMix:
