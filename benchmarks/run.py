@@ -33,7 +33,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import budget, inprocess, peers, throughput, traffic
+from benchmarks import budget, inprocess, peers, phases, throughput, traffic
 from benchmarks.rulegen import PRODUCTS, write_ruleset
 
 HERE = Path(__file__).resolve().parent
@@ -163,6 +163,10 @@ async def _measure(plan: Plan, work: Path) -> dict[str, Any]:
     report["shop"] = stats(measured["shop"], s_ns)
     report["shop"]["what"] = "the example shop with its shipped rules, paired with the same shop without smalldata"
 
+    _progress("where the 100-rule overhead goes, phase by phase")
+    report["phases"] = await phases.measure(rulesets["100"], config, mix(len(rows)), plan.phases, plan.warmup // 2,
+                                            s_ns)  # fmt: skip
+    report["phases"]["in_flow_mean_us"] = round(report["overhead"]["100"]["mean_ms"] * 1000, 1)
     _progress("peers: GrowthBook")
     report["peers"] = peers.compare(rulesets["1000"], 1000, contexts_count=plan.peer_contexts, rounds=plan.peer_rounds)
     report["peers"]["peer"] = f"growthbook {_version('growthbook')} growthbook.core.evalCondition"
@@ -288,7 +292,7 @@ def _progress(what: str) -> None:
 
 # -- machine ---------------------------------------------------------------------------------
 
-PACKAGES = ("smalldata", "starlette", "uvicorn", "jinja2", "pydantic", "user-agents", "ua-parser", "ua-parser-rs",
+PACKAGES = ("smalldata", "starlette", "uvicorn", "jinja2", "pydantic", "ua-parser", "ua-parser-rs",
             "maxminddb", "cachetools", "growthbook", "fake-useragent", "mmdb-writer")  # fmt: skip
 
 
@@ -352,9 +356,13 @@ def table(report: dict[str, Any]) -> str:
                      f"{_s(s.get('p50_s')):>8}{_s(s.get('p99_s')):>8}{s['personalised_share']:>7.0%}")  # fmt: skip
     phases = report.get("phases", {})
     if phases:
-        lines += ["", "where the 100-rule overhead goes (mean per request):"]
+        lines += ["", "where the 100-rule overhead goes (mean per request, one step at a time):"]
         for name, us in phases["mean_us"].items():
-            lines.append(f"  {name:<40}{us:>8.1f} µs{_s(phases.get('mean_s', {}).get(name)):>8} S")
+            label = phases["labels"].get(name, name)
+            lines.append(f"  {label:<48}{us:>8.1f} µs{_s(phases['mean_s'].get(name)):>7} S")
+        lines.append(f"  {'sum of the steps':<48}{phases['total_mean_us']:>8.1f} µs{_s(phases['total_mean_s']):>7} S")
+        if "in_flow_mean_us" in phases:
+            lines.append(f"  {'the whole middleware, in flow (100 rules row)':<48}{phases['in_flow_mean_us']:>8.1f} µs")
     for key, title in (("throughput", "rendered page (~2.5 ms)"), ("throughput_static", "bare 20 KB page (info)")):
         tp = report.get(key, {})
         if "ratio" in tp:
