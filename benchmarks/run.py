@@ -9,7 +9,8 @@ median request to a bare Starlette app serving a 20 KB page, measured in the sam
 2. the cold case: a never-seen User-Agent and IP, a new visitor, 100 rules;
 3. page size: 5 KB, 100 KB and 1 MB pages with 100 rules;
 4. the example shop with its shipped rules (informative: it includes the shop's own work
-   of showing what was decided);
+   of showing what was decided), and the floor (``floor.py``: a minimal hand-written
+   middleware doing the essential work) on the fixed-cost, 100- and 1,000-rule sets;
 5. where the 100-rule overhead goes, phase by phase;
 6. throughput behind uvicorn with 100 rules, on a page rendered by Jinja2 (~2.5 ms) and on
    the bare 20 KB page;
@@ -33,7 +34,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import budget, inprocess, peers, phases, throughput, traffic
+from benchmarks import budget, floor, inprocess, peers, phases, throughput, traffic
 from benchmarks.rulegen import PRODUCTS, write_ruleset
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +58,8 @@ ROW_LABELS = {
     "shop": "example shop, shipped rules (info)",
 }
 PAGE_SIZES = {"5KB": 5 * 1024, "100KB": 100 * 1024, "1MB": 1024 * 1024}
+FLOOR_ROWS = ("fixed", "100", "1000")  # the hand-written floor (floor.py) on the same rules, for comparison
+GEO_DATABASE = "bench-city.mmdb"
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,9 @@ async def _measure(plan: Plan, work: Path) -> dict[str, Any]:
         rows[label] = inprocess.Row(bare, with_smalldata, mix(len(rows)), plan.requests_other, plan.warmup // 4)
     bare, with_smalldata = inprocess.shop_pair(rulesets["shipped"], config)
     rows["shop"] = inprocess.Row(bare, with_smalldata, mix(len(rows)), plan.requests_other, plan.warmup)
+    for key in FLOOR_ROWS:
+        bare, with_floor = floor.floor_pair(rulesets[key], config, work / GEO_DATABASE)
+        rows[f"floor-{key}"] = inprocess.Row(bare, with_floor, mix(len(rows)), plan.requests_other, plan.warmup)
     apps = [app for row in rows.values() for app in (row.bare, row.smalldata) if app is not None]
     async with inprocess.running(*apps):
         _progress(f"S, {len(rows) - 1} paired rows, in {plan.rounds} interleaved rounds")
@@ -162,6 +168,9 @@ async def _measure(plan: Plan, work: Path) -> dict[str, Any]:
     report["page_size"] = {label: stats(measured[label], s_ns) for label in PAGE_SIZES}
     report["shop"] = stats(measured["shop"], s_ns)
     report["shop"]["what"] = "the example shop with its shipped rules, paired with the same shop without smalldata"
+    report["floor"] = {key: stats(measured[f"floor-{key}"], s_ns) for key in FLOOR_ROWS}
+    for key, figures in report["floor"].items():
+        figures["smalldata_ratio_p50"] = round(report["overhead"][key]["p50_ms"] / figures["p50_ms"], 2)
 
     _progress("where the 100-rule overhead goes, phase by phase")
     report["phases"] = await phases.measure(rulesets["100"], config, mix(len(rows)), plan.phases, plan.warmup // 2,
@@ -239,7 +248,7 @@ def _setup_geo(work: Path) -> Path:
     catalogue = data.get("catalogue")
     if isinstance(catalogue, dict) and isinstance(catalogue.get("path"), str):
         catalogue["path"] = str((base.parent / catalogue["path"]).resolve())
-    database = traffic.build_mmdb(work / "bench-city.mmdb", traffic.plan_geo())
+    database = traffic.build_mmdb(work / GEO_DATABASE, traffic.plan_geo())
     data["geo"] = {**(data.get("geo") or {}), "database": str(database)}
     data["state"] = {**(data.get("state") or {}), "secret_keys": [traffic.SECRET]}
     events = data.get("events") or {}
@@ -351,9 +360,16 @@ def table(report: dict[str, Any]) -> str:
     rows += [(ROW_LABELS["cold"], report["cold"])] if "cold" in report else []
     rows += [(f"100 rules, {label} page", v) for label, v in report.get("page_size", {}).items()]
     rows += [(ROW_LABELS["shop"], report["shop"])] if "shop" in report else []
+    rows += [(f"floor: {ROW_LABELS.get(k, f'{k} rules').partition(',')[0]} (info)", v)
+             for k, v in report.get("floor", {}).items()]  # fmt: skip
     for label, s in rows:
         lines.append(f"{label:<42}{s['p50_ms']:>8.3f}{s['p99_ms']:>8.3f}{s['max_ms']:>8.2f}"
                      f"{_s(s.get('p50_s')):>8}{_s(s.get('p99_s')):>8}{s['personalised_share']:>7.0%}")  # fmt: skip
+    floors = report.get("floor", {})
+    if floors:
+        ratios = ", ".join(f"{ROW_LABELS.get(k, f'{k} rules').partition(':')[0]} {v['smalldata_ratio_p50']:.1f}×"
+                           for k, v in floors.items())  # fmt: skip
+        lines.append(f"smalldata ÷ floor (p50): {ratios}")
     phases = report.get("phases", {})
     if phases:
         lines += ["", "where the 100-rule overhead goes (mean per request, one step at a time):"]

@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = verbs.add_parser("bench", parents=[common], help="run the benchmark suite")
     bench.add_argument("--quick", action="store_true", help="a shorter run (under two minutes)")
-    bench.add_argument("--check", action="store_true", help="exit 1 when a budget of SPEC §5 is broken")
+    bench.add_argument("--check", action="store_true", help="exit 1 when a budget in benchmarks/README.md is broken")
     bench.add_argument("--output", default=None, help="where to write the JSON report and plot")
     bench.set_defaults(run=_bench)
     return parser

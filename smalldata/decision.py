@@ -121,7 +121,7 @@ class Decision:
         return not (self.slot_rules or self.tags)
 
     def to_json(self) -> dict[str, Any]:
-        """The decision as SPEC §4 prints it and the page payload carries it.
+        """The decision as ``smalldata try --json`` prints it and the page payload carries it.
 
         Shallow views, not ``asdict`` (which deep-copies every nested value): the
         result is serialised at once and costs a page a few microseconds, not tens.

@@ -1,4 +1,4 @@
-"""The catalogue of every signal name a rule may read (SPEC §1).
+"""The catalogue of every signal name a rule may read (README.md, "Signals").
 
 The rule loader validates names against this table, so a typo such as
 ``vistor.returning`` is caught before any request. Each entry says the value's

@@ -1,4 +1,4 @@
-"""Visitor state between requests: the model, its signed cookie codec, and its stores (SPEC §6)."""
+"""Visitor state between requests: the model, its signed cookie codec, and its stores (README.md, "Privacy" and "Settings")."""
 
 from __future__ import annotations
 
