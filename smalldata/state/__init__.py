@@ -1,4 +1,4 @@
-"""Visitor state between requests: the model, its signed cookie codec, and its stores (README.md, "Privacy" and "Settings")."""
+"""Visitor state between requests: the model, its signed cookie codec and its stores (README.md, "Privacy")."""
 
 from __future__ import annotations
 
