@@ -86,24 +86,20 @@ def parse_ip(text: str | None) -> IPAddress | None:
 
     IPv4-mapped IPv6 addresses (``::ffff:1.2.3.4``) become IPv4.
     """
-    if not text:
-        return None
-    found = _ADDRESSES.get(text)
-    if found is MISSING:
-        found = _parsed(text)
-        _ADDRESSES.put(text, found)
-    return found[0]  # type: ignore[index,no-any-return]
+    return _remembered(text)[0] if text else None
 
 
 def _address_text(text: str | None) -> str | None:
     """``str(parse_ip(text))``, or None: the canonical form, from the same memo."""
-    if not text:
-        return None
+    return _remembered(text)[1] if text else None
+
+
+def _remembered(text: str) -> tuple[IPAddress | None, str | None]:
     found = _ADDRESSES.get(text)
     if found is MISSING:
         found = _parsed(text)
         _ADDRESSES.put(text, found)
-    return found[1]  # type: ignore[index,no-any-return]
+    return found  # type: ignore[return-value]
 
 
 # a dotted quad exactly as ipaddress accepts it (octets 0-255, no leading zeros)
