@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.inprocess import App, html_page
+from benchmarks.inprocess import App, html_page, pair_with
 from benchmarks.traffic import SECRET
 
 try:
@@ -175,11 +175,8 @@ class Floor:
 def floor_pair(rules: Path, config: Path, database: Path, size: int = 20 * 1024) -> tuple[App, App]:
     """A bare page behind the shop's session middleware, without and with the floor (``rules``' conditions)."""
     import maxminddb
-    from starlette.applications import Starlette
     from starlette.middleware import Middleware
-    from starlette.middleware.sessions import SessionMiddleware
     from starlette.responses import HTMLResponse
-    from starlette.routing import Route
 
     from examples.shop.app import shop_settings
     from smalldata.rules import load_ruleset
@@ -192,10 +189,4 @@ def floor_pair(rules: Path, config: Path, database: Path, size: int = 20 * 1024)
     async def endpoint(request: Any) -> HTMLResponse:
         return HTMLResponse(page)
 
-    def build(floor: bool) -> Starlette:
-        middleware = [Middleware(SessionMiddleware, secret_key=SECRET, same_site="lax")]
-        if floor:
-            middleware.append(Middleware(Floor, tests=tests, geo=geo))
-        return Starlette(routes=[Route("/{path:path}", endpoint)], middleware=middleware)
-
-    return build(False), build(True)
+    return pair_with(endpoint, Middleware(Floor, tests=tests, geo=geo))

@@ -276,10 +276,7 @@ def page_pair(rules: Path, config: Path, size: int = 20 * 1024) -> tuple[App, Ap
 
 def _pair_around(endpoint: Callable[[Any], Awaitable[Any]], rules: Path, config: Path) -> tuple[App, App]:
     """``endpoint`` on every path behind the shop's session middleware, without and with ``SmallData``."""
-    from starlette.applications import Starlette
     from starlette.middleware import Middleware
-    from starlette.middleware.sessions import SessionMiddleware
-    from starlette.routing import Route
 
     from smalldata.demo import load_app
     from smalldata.middleware import SmallData
@@ -288,14 +285,21 @@ def _pair_around(endpoint: Callable[[Any], Awaitable[Any]], rules: Path, config:
     from examples.shop.app import shop_settings
 
     settings = shop_settings(config)  # the shop's settings, with its product catalogue for recommendations
+    return pair_with(endpoint, Middleware(SmallData, rules=rules, settings=settings))
 
-    def build(personalised: bool) -> Starlette:
-        middleware = [Middleware(SessionMiddleware, secret_key=SECRET, same_site="lax")]
-        if personalised:
-            middleware.append(Middleware(SmallData, rules=rules, settings=settings))
-        return Starlette(routes=[Route("/{path:path}", endpoint)], middleware=middleware)
 
-    return build(False), build(True)
+def pair_with(endpoint: Callable[[Any], Awaitable[Any]], middleware: Any) -> tuple[App, App]:
+    """``endpoint`` on every path behind the shop's session middleware, without and with ``middleware``."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.sessions import SessionMiddleware
+    from starlette.routing import Route
+
+    def build(extra: list[Middleware]) -> Starlette:
+        stack = [Middleware(SessionMiddleware, secret_key=SECRET, same_site="lax"), *extra]
+        return Starlette(routes=[Route("/{path:path}", endpoint)], middleware=stack)
+
+    return build([]), build([middleware])
 
 
 RENDERED_PRODUCTS = 300  # about 2.5 ms of Jinja2 on the reference machine: a realistic page render
