@@ -18,7 +18,7 @@ mode, smalldata failed) every helper returns an empty value.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
@@ -28,10 +28,16 @@ from smalldata.decision import Chat, Decision, Recommendation
 from smalldata.delivery.payload import PAGE_KEY
 
 
+class PagePayload(Protocol):
+    """The middleware's view of one page (at ``request.state``), which renders its payload on request."""
+
+    def render_payload(self, nonce: str | None = None) -> str: ...
+
+
 class SmallDataView:
     """What a template sees of one request's decision."""
 
-    def __init__(self, decision: Decision | None, page: Any = None) -> None:
+    def __init__(self, decision: Decision | None, page: PagePayload | None = None) -> None:
         self.decision = decision
         self._page = page  # the middleware's view of this page, which can render the payload
 
@@ -40,8 +46,8 @@ class SmallDataView:
 
         ``nonce`` is the page's CSP script nonce, if it has one. Empty without a decision.
         """
-        render = getattr(self._page, "render_payload", None)
-        return Markup(render(nonce)) if self.decision is not None and render is not None else Markup("")
+        page = self._page
+        return Markup(page.render_payload(nonce)) if self.decision is not None and page is not None else Markup("")
 
     def __bool__(self) -> bool:
         return self.decision is not None and bool(self.decision.slot_rules)

@@ -40,6 +40,9 @@ class Catalogue(Protocol):
     def in_category(self, category: str) -> Sequence[Product]:
         """The products in ``category``, in the same order as :meth:`products`."""
 
+    async def refresh(self) -> None:
+        """Pick up changed data, if it can change (called per request: must be cheap when nothing did)."""
+
 
 class MemoryCatalogue:
     """A catalogue of products given in code (tests, shops that build their list themselves)."""
@@ -49,6 +52,9 @@ class MemoryCatalogue:
         self._by_id: dict[str, Product] = {}
         self._by_category: dict[str, tuple[Product, ...]] = {}
         self.replace(products)
+
+    async def refresh(self) -> None:
+        """Nothing to pick up: :meth:`replace` swaps the products in at once."""
 
     def replace(self, products: Iterable[Product]) -> None:
         """Swap in a new product list at once (readers see the old or the new, never a mix)."""

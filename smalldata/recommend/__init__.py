@@ -156,12 +156,10 @@ class Recommender:
 
     async def refresh(self) -> None:
         """Let a file catalogue pick up an edited file (cheap: it looks at most once a second)."""
-        refresh = getattr(self.catalogue, "refresh", None)
-        if refresh is not None:
-            try:
-                await refresh()
-            except Exception:
-                logger.exception("smalldata: refreshing the catalogue failed; keeping the current one")
+        try:
+            await self.catalogue.refresh()
+        except Exception:
+            logger.exception("smalldata: refreshing the catalogue failed; keeping the current one")
 
     async def aclose(self) -> None:
         """Close the remote client (on application shutdown)."""
