@@ -145,8 +145,8 @@ def read_preview_token(token: str | None, secrets: Iterable[bytes], now: datetim
     try:
         payload = json.loads(_unb64(body))
         return _preview(payload, now)
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return None
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError, RecursionError):
+        return None  # signed but odd (an expiry past year 9999, say): no preview, never an error
 
 
 def _preview(payload: Any, now: datetime) -> Preview | None:

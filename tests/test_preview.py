@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -14,6 +15,8 @@ from smalldata.preview import (
     PARAM,
     Preview,
     PreviewSettings,
+    _b64,
+    _sign,
     make_preview_token,
     make_preview_url,
     preview_from_query,
@@ -82,6 +85,13 @@ def test_an_expired_token_is_ignored() -> None:
 def test_a_token_signed_with_another_key_is_ignored_and_rotation_keeps_old_links() -> None:
     assert read_preview_token(token(), [OTHER], NOW) is None
     assert read_preview_token(token(), [OTHER, KEY], NOW) is not None
+
+
+@pytest.mark.parametrize("expires", [1e300, -1e300, 10**30])
+def test_a_signed_token_with_an_expiry_out_of_range_is_ignored(expires: float) -> None:
+    body = _b64(json.dumps({"s": {}, "x": {}, "a": None, "e": expires}).encode())
+    signed = f"v1.{body}"
+    assert read_preview_token(f"{signed}.{_sign(KEY, signed)}", [KEY], NOW) is None
 
 
 def test_a_signed_token_naming_an_unknown_signal_is_ignored() -> None:

@@ -95,12 +95,17 @@ class Endpoints:
         path = request.query_params.get("path", "/")
         if not path.startswith("/") or path.startswith("//") or len(path) > 2000:
             return _error(400, "'path' must be a path on this site, such as /pricing")
-        visit = await self.pages.begin(request.scope, path=path)
-        if visit is None:
+        try:
+            visit = await self.pages.begin(request.scope, path=path)
+            if visit is None:
+                return JSONResponse({"decision": None}, headers={"Cache-Control": NO_STORE})
+            response = JSONResponse(payload_data(visit, self.prefix), headers={"Cache-Control": NO_STORE})
+            headers = MutableHeaders(scope={"headers": response.raw_headers})
+            append_cookies(headers, await visit.deliver(page=True))
+        except Exception:  # fail-open, as for pages: the client shows the page as it is
+            self.counters["errors"] += 1
+            logger.exception("smalldata: deciding for %s failed; answering without a decision", path)
             return JSONResponse({"decision": None}, headers={"Cache-Control": NO_STORE})
-        response = JSONResponse(payload_data(visit, self.prefix), headers={"Cache-Control": NO_STORE})
-        headers = MutableHeaders(scope={"headers": response.raw_headers})
-        append_cookies(headers, await visit.deliver(page=True))
         response.raw_headers = headers.raw
         self.counters["decide"] += 1
         return response
@@ -114,7 +119,7 @@ class Endpoints:
             return Response(status_code=400)
         try:
             event = ClientEvent.model_validate(json.loads(body))
-        except (ValueError, ValidationError) as exc:
+        except (ValueError, ValidationError, RecursionError) as exc:  # 4 KB of "[" nests too deep to parse
             return self._reject(400, _explain(exc))
         key = self.client_events.visitor_key(request.scope) or "anonymous"
         if not self.limiter.allow(key):
@@ -153,6 +158,8 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 
 def _explain(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "the body nests too deeply to be an event"
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

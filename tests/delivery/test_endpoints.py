@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from starlette.applications import Starlette
@@ -64,6 +65,8 @@ def test_chat_dismissal_is_recorded(client: TestClient, fake: FakePersonaliser) 
         (json.dumps({"type": "chat_shown"}).encode(), "rule"),
         (json.dumps({"type": "conversion", "value": -5}).encode(), "value"),
         (json.dumps({"type": "conversion", "password": "x"}).encode(), "password"),
+        (b"[" * 4000, "nests too deeply"),
+        (b'{"type": "conversion", "rule": ' + b"[" * 3000 + b"}", "nests too deeply"),
     ],
 )
 def test_malformed_events_get_400_with_a_reason(client: TestClient, fake: FakePersonaliser, body, message) -> None:
@@ -107,3 +110,15 @@ def test_prefix_is_configurable(fake: FakePersonaliser) -> None:
     client = TestClient(SmallData(Starlette(), parts=fake.parts(), prefix="/p13n"))
     assert client.get("/p13n/health").status_code == 200
     assert client.get("/_smalldata/health").status_code == 404
+
+
+def test_decide_that_fails_answers_without_a_decision_and_logs(
+    client: TestClient, fake: FakePersonaliser, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.fail = True
+    with caplog.at_level(logging.ERROR, logger="smalldata"):
+        response = client.get("/_smalldata/decide", params={"path": "/pricing"})
+    assert response.status_code == 200
+    assert response.json() == {"decision": None}
+    assert response.headers["cache-control"] == "private, no-store"
+    assert "deciding for /pricing failed" in caplog.text
