@@ -3,8 +3,9 @@
 The client address comes from :class:`RequestContext` after trusted-proxy
 handling. A CDN country header (``CF-IPCountry``) is believed only when the
 direct peer is a configured trusted proxy; otherwise the address is looked up
-in the configured ``.mmdb`` (opened once, in the C extension's mmap mode when
-available) with ``maxminddb``, the reader under ``geoip2``, reading the raw
+in the configured ``.mmdb`` with ``maxminddb``, the reader under ``geoip2``
+(a private copy of the file, mapped by its C extension when available; a new
+version is picked up while running, see :class:`GeoDatabase`), reading the raw
 record rather than building ``geoip2`` model objects per request. Private,
 loopback and unknown addresses give unknown values: there is no default
 country. Addresses are never stored beyond a short in-memory cache.
@@ -12,11 +13,16 @@ country. Addresses are never stored beyond a short in-memory cache.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import math
+import os
+import shutil
+import tempfile
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from smalldata.settings import GeoSettings, Store
@@ -91,17 +97,33 @@ def _is_public(address: str) -> bool:
         return False
 
 
+#: How often (seconds) a database file is looked at for a new version.
+CHECK_SECONDS = 5.0
+
+
 class GeoDatabase:
     """A GeoIP2/GeoLite2 City (or Country) ``.mmdb``, opened on the first lookup.
 
-    A missing or broken file is logged once and gives unknown values.
+    The reader maps a private copy of the file, made when it is opened (and the copy
+    unlinked at once), never the file itself: a database rewritten in place
+    (``cp new.mmdb old.mmdb``, a truncation) would otherwise crash the worker with
+    SIGBUS on its next lookup. Every :data:`CHECK_SECONDS` a lookup looks at the
+    file's identity, size and time; a new version is copied and opened in a thread
+    and swapped in by a later lookup, with the address memo cleared. A missing or
+    broken file is logged once and gives unknown values (or keeps the last good one).
     """
 
-    def __init__(self, path: str, cache_size: int = 50_000) -> None:
+    def __init__(self, path: str, cache_size: int = 50_000, clock: Callable[[], float] = time.monotonic) -> None:
         self.path = path
         self.opened = False
         self.lookups = 0
+        self.reloads = 0
+        self._clock = clock
         self._reader: Any = None
+        self._stamp: tuple[int, int, int] | None = None  # the version the reader holds (or last tried)
+        self._checked = 0.0
+        self._loading = False
+        self._next: tuple[Any, tuple[int, int, int]] | None = None
         self._lock = threading.Lock()
         self._cache: ShortMemo[str, dict[str, Any] | None] = ShortMemo(max(cache_size, 1), CACHE_SECONDS)
 
@@ -110,16 +132,19 @@ class GeoDatabase:
 
         The answer is shared by every request from the address: copy it before changing it.
         """
+        reader = self.current()
         found = self._cache.get(address)
         if found is not MISSING:
             return found  # type: ignore[return-value]
-        reader = self.open()
         if reader is None:
             return None
         self.lookups += 1
         try:
             record = reader.get(address)
         except (ValueError, TypeError):  # not an address the database can hold
+            record = None
+        except maxminddb_error() as exc:  # a corrupt copy (the file changed while copied): the next version fixes it
+            logger.warning("GeoIP lookup in %s failed: %s", self.path, exc)
             record = None
         # the private-address test (~4 µs) costs more than the lookup: only for addresses the database knows
         values = _values(record) if isinstance(record, dict) and _is_public(address) else None
@@ -141,25 +166,98 @@ class GeoDatabase:
             return self._reader
         with self._lock:
             if not self.opened:
-                self._reader = _open_reader(self.path)
+                self._stamp = _stamp(self.path)
+                self._reader = _open_copy(self.path)
+                self._checked = self._clock()
                 self.opened = True
         return self._reader
 
+    def current(self) -> Any:
+        """The reader to use now: a new version swapped in when one is ready, the file looked at when due."""
+        if not self.opened:
+            return self.open()
+        ready = self._next
+        if ready is not None:  # swapped here, in the thread that looks up: no lookup runs on a closed reader
+            self._next = None
+            old, (self._reader, self._stamp) = self._reader, ready
+            self._cache.clear()
+            self.reloads += 1
+            if old is not None:
+                old.close()
+            logger.info("GeoIP database %s reloaded", self.path)
+        now = self._clock()
+        if now - self._checked >= CHECK_SECONDS:
+            self._checked = now
+            stamp = _stamp(self.path)
+            if stamp is not None and stamp != self._stamp and not self._loading:
+                self._loading = True
+                threading.Thread(target=self._load, args=(stamp,), name="smalldata-geoip", daemon=True).start()
+        return self._reader
 
-def _open_reader(path: str) -> Any:
+    def _load(self, stamp: tuple[int, int, int]) -> None:
+        try:
+            reader = _open_copy(self.path)
+            if reader is not None and _stamp(self.path) != stamp:  # changed again while copied: next check
+                reader.close()
+                return
+            if reader is None:
+                self._stamp = stamp  # a broken version: keep the last good reader, try again when it changes
+                return
+            self._next = (reader, stamp)
+        except Exception:
+            logger.exception("reloading GeoIP database %s failed; keeping the current one", self.path)
+        finally:
+            self._loading = False
+
+
+def maxminddb_error() -> type[Exception]:
     import maxminddb
 
+    return maxminddb.InvalidDatabaseError
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_ino, found.st_size, found.st_mtime_ns)
+
+
+def _open_copy(path: str) -> Any:
+    """A reader over a private copy of ``path`` (unlinked once mapped); None when unusable."""
+    try:
+        descriptor, copy = tempfile.mkstemp(prefix="smalldata-geoip-", suffix=".mmdb")
+    except OSError as exc:
+        logger.warning("cannot copy GeoIP database %s: %s; geo signals will be unknown", path, exc)
+        return None
+    try:
+        with os.fdopen(descriptor, "wb") as out, open(path, "rb") as source:
+            shutil.copyfileobj(source, out, 1 << 20)
+        return _open_reader(copy, shown=path)
+    except OSError as exc:
+        logger.warning("cannot open GeoIP database %s: %s; geo signals will be unknown", path, exc)
+        return None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(copy)
+
+
+def _open_reader(path: str, shown: str | None = None) -> Any:
+    import maxminddb
+
+    shown = shown or path
     try:
         try:
             reader = maxminddb.open_database(path, maxminddb.MODE_MMAP_EXT)
         except ValueError:  # the C extension is not built on this platform
             reader = maxminddb.open_database(path, maxminddb.MODE_AUTO)
     except (OSError, maxminddb.InvalidDatabaseError, ValueError) as exc:
-        logger.warning("cannot open GeoIP database %s: %s; geo signals will be unknown", path, exc)
+        logger.warning("cannot open GeoIP database %s: %s; geo signals will be unknown", shown, exc)
         return None
     kind = str(reader.metadata().database_type)
     if "City" not in kind and "Country" not in kind:
-        logger.warning("GeoIP database %s is a %r database, not City or Country; ignored", path, kind)
+        logger.warning("GeoIP database %s is a %r database, not City or Country; ignored", shown, kind)
         reader.close()
         return None
     return reader

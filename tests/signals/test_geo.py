@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -158,3 +161,43 @@ def test_cached_addresses_are_forgotten_after_ten_minutes(tmp_path: Path, monkey
     clock[0] += 601
     geo(LONDON, path)
     assert geo_database(str(path)).lookups == 2
+
+
+# A worker that rewrites its database in place must survive: run in a child process, so a crash
+# (SIGBUS from a mapped file that shrank) is a failed test, not a dead test run.
+_REPLACED_IN_PLACE = """
+import json, sys, time
+sys.path.insert(0, sys.argv[2])
+from tests.geoip import LONDON, COPENHAGEN_V6, RECORDS, build_city_mmdb
+import tests.geoip as geoip
+from smalldata.signals import geo
+
+path = sys.argv[1]
+now = [0.0]
+database = geo.GeoDatabase(path, clock=lambda: now[0])
+seen = {"before": database.lookup(LONDON)["geo.city"]}
+with open(path, "r+b") as f:  # truncated in place, as `> file` or a half-done `cp` leaves it
+    f.truncate(0)
+seen["truncated"] = (database.lookup(COPENHAGEN_V6) or {}).get("geo.city")
+geoip.RECORDS[0][1]["city"]["names"]["en"] = "Londinium"  # a new version, written over the same file
+build_city_mmdb(geoip.Path(path + ".new"))
+with open(path + ".new", "rb") as new, open(path, "r+b") as f:
+    f.write(new.read())
+now[0] += geo.CHECK_SECONDS
+database.lookup("192.0.2.1")  # the next lookup after the interval notices; a thread loads it
+deadline = time.monotonic() + 5
+while database.reloads == 0 and time.monotonic() < deadline:
+    time.sleep(0.01)
+    database.lookup("192.0.2.1")
+seen["after"] = database.lookup(LONDON)["geo.city"]
+print(json.dumps(seen))
+"""
+
+
+def test_a_database_changed_in_place_never_crashes_and_a_new_version_is_picked_up(tmp_path: Path) -> None:
+    path = build_city_mmdb(tmp_path / "city.mmdb")
+    root = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run([sys.executable, "-c", _REPLACED_IN_PLACE, str(path), root],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == {"before": "London", "truncated": "Copenhagen", "after": "Londinium"}
