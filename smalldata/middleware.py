@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smalldata.delivery.endpoints import CLIENT_VERSION, Endpoints
 from smalldata.delivery.headers import ResponseHeaders, add_vary, append_cookies, make_private, make_uncacheable
-from smalldata.delivery.inject import HtmlInjector
+from smalldata.delivery.inject import HtmlInjector, is_html
 from smalldata.delivery.payload import PAGE_KEY, client_tag, csp_nonce, payload_tag
 from smalldata.delivery.visit import Visit, payload_data
 from smalldata.settings import Settings
@@ -169,11 +169,16 @@ class _PageHooks:
 
     async def start(self, headers: ResponseHeaders, *, page: bool) -> None:
         visit = self.visit
+        cookies: list[str] = []
         try:
             cookies = await visit.deliver(page=page)
-            # a page decided from the visitor's state is theirs even when nothing matched: a shared cache
-            # must not hand it to a visitor whose state would have personalised it
-            if cookies or (page and (visit.personal or not visit.decision.empty)):
+        except Exception:
+            self._failed("recording the visit")
+        try:
+            # Never storable by a shared cache: an HTML response to a request with something decided (the
+            # app may have rendered it, on a 404 as on a page), and a page decided from the visitor's own
+            # state even when nothing matched (stored for them, it is wrong for a visitor it would greet).
+            if cookies or (page and visit.personal) or (not visit.decision.empty and (page or is_html(headers))):
                 make_private(headers)
                 add_vary(headers, visit.vary if _session_varies_on_cookie(self.session) else ("Cookie", *visit.vary))
             if visit.no_store:
@@ -181,7 +186,8 @@ class _PageHooks:
             if cookies:
                 append_cookies(headers, cookies)
         except Exception:
-            self._failed("recording the visit")
+            self.rendered = True  # a page we could not mark private gets no payload
+            self._failed("marking the response private")
 
     def markup(self, headers: ResponseHeaders) -> bytes:
         visit, middleware = self.visit, self.middleware

@@ -113,11 +113,31 @@ def _name(key: str) -> bytes:
 Editable = MutableHeaders | ResponseHeaders
 
 
+# Cache directives for shared caches only, which win over Cache-Control there (RFC 9213 and the CDNs' own):
+# a private response must not carry them.
+SHARED_CACHE_HEADERS = ("cdn-cache-control", "surrogate-control", "cloudflare-cdn-cache-control", "edge-control",
+                        "x-accel-expires")  # fmt: skip
+_SHARED_CACHE_NAMES = tuple(name.encode("latin-1") for name in SHARED_CACHE_HEADERS)
+
+
 def make_private(headers: Editable) -> None:
-    """Mark a response as for this visitor only, keeping the app's stricter directives."""
-    if isinstance(headers, ResponseHeaders) and headers.first(b"cache-control") is None:
-        headers.set(b"cache-control", b"private")  # the usual page: nothing to keep
-        return
+    """Mark a response as for this visitor only, keeping the app's stricter directives.
+
+    Headers that address shared caches alone (``CDN-Cache-Control``, ``Surrogate-Control``, …) go:
+    a CDN obeys them over ``Cache-Control`` and would store the page.
+    """
+    if isinstance(headers, ResponseHeaders):
+        first = headers._first
+        for name in _SHARED_CACHE_NAMES:
+            if name in first:
+                del headers[name.decode("latin-1")]
+        if first.get(b"cache-control") is None:
+            headers.set(b"cache-control", b"private")  # the usual page: nothing to keep
+            return
+    else:
+        for key in SHARED_CACHE_HEADERS:
+            if key in headers:
+                del headers[key]
     current = headers.get("cache-control")
     if not current:
         headers["Cache-Control"] = "private"

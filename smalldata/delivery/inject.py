@@ -45,12 +45,15 @@ def is_page(message: Message, method: str) -> bool:
     return _is_page(ResponseHeaders({"headers": message.get("headers")}), message["status"], method)
 
 
-def _is_page(headers: ResponseHeaders, status: int, method: str) -> bool:
-    if method == "HEAD" or status != 200:
-        return False
+def is_html(headers: ResponseHeaders) -> bool:
+    """A ``text/html`` response, whatever its status (a 404 page may show the decision too)."""
     # Raw bytes, no decoding: ``_STRIP`` is what ``str.strip`` removes from a latin-1 value.
     content_type = headers.first(b"content-type")
-    if content_type is None or content_type.partition(b";")[0].strip(_STRIP).lower() != b"text/html":
+    return content_type is not None and content_type.partition(b";")[0].strip(_STRIP).lower() == b"text/html"
+
+
+def _is_page(headers: ResponseHeaders, status: int, method: str) -> bool:
+    if method == "HEAD" or status != 200 or not is_html(headers):
         return False
     encoding = headers.first(b"content-encoding")
     if encoding is not None and encoding.strip(_STRIP).lower() != b"identity":

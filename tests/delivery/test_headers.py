@@ -153,3 +153,38 @@ def test_response_headers_edit_the_raw_list_as_starlette_does(edits: list[tuple[
             assert our_headers.get(key) == starlette_headers.get(key)
             assert our_headers.getlist(key) == starlette_headers.getlist(key)
             assert (key in our_headers) == (key in starlette_headers)
+
+
+@pytest.mark.parametrize("name", ["CDN-Cache-Control", "Surrogate-Control", "Cloudflare-CDN-Cache-Control"])
+async def test_cache_headers_for_cdns_alone_are_removed_from_a_personalised_page(wrap, name: str) -> None:
+    # a CDN obeys these over Cache-Control (RFC 9213): left in, it would store one visitor's greeting
+    headers = [("content-type", "text/html"), ("cache-control", "public, max-age=60"), (name.lower(), "max-age=600")]
+    result = await call(wrap(raw_app([PAGE], headers=headers)))
+    assert result.header("cache-control") == "private, max-age=60"
+    assert result.header(name) is None
+    assert b"Welcome back!" in result.body
+
+
+@pytest.mark.parametrize("status", [404, 410, 500])
+async def test_an_error_page_that_may_show_the_decision_is_private(wrap, fake: FakePersonaliser, status: int) -> None:
+    headers = [("content-type", "text/html"), ("cache-control", "public, max-age=300"), ("cdn-cache-control", "60")]
+    result = await call(wrap(raw_app([PAGE], status=status, headers=headers)))
+    assert result.header("cache-control") == "private, max-age=300"
+    assert result.header("cdn-cache-control") is None
+    assert result.header("vary") == "Cookie"
+    assert result.body == PAGE  # not a page to inject into: only its caching changes
+
+
+async def test_a_page_whose_visit_could_not_be_recorded_is_still_private(
+    wrap, fake: FakePersonaliser, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(page: bool) -> tuple[list[str], None]:
+        raise ConnectionError("redis went away")
+
+    fake._record = broken  # type: ignore[method-assign]
+    headers = [("content-type", "text/html"), ("cache-control", "public, max-age=300")]
+    result = await call(wrap(raw_app([PAGE], headers=headers)))
+    assert b"Welcome back!" in result.body
+    assert result.header("cache-control") == "private, max-age=300"
+    assert result.header("set-cookie") is None
+    assert "recording the visit failed" in caplog.text
