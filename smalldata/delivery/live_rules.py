@@ -1,24 +1,26 @@
 """The active ruleset (compiled into a request plan), reloaded when a rule file changes.
 
 Checks file modification times at most once per ``interval`` seconds, on a
-request, and compiles a changed folder in a worker thread so the event loop
-never waits for YAML. The new ruleset replaces the old one in a single
-assignment (an atomic swap: a request uses one ruleset from start to end). A
+request, and compiles a changed folder in a background thread: no request waits
+for it (the one that noticed the change is served by the current rules, like
+every other until the new ones are ready). The new plan replaces the old one in a
+single assignment (an atomic swap: a request uses one plan from start to end). A
 broken edit keeps the last good ruleset, is logged once, and stays visible in
-:attr:`LiveRules.errors` (the health endpoint) until it is fixed.
+:attr:`LiveRules.errors` (the health endpoint) until it is fixed. A folder left
+without rule files (the only file deleted, the folder gone) counts as broken too;
+files that hold no rules load, and the health endpoint says ``degraded`` while
+nothing can be personalised.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import anyio
-import anyio.to_thread
 
 from smalldata.delivery.plan import RequestPlan
 from smalldata.problems import ProblemsError
@@ -57,7 +59,10 @@ class LiveRules:
         self.plan = compile(load_ruleset(self.folder, settings))
         self.loaded_at = datetime.now(UTC)
         self._checked = monotonic()
-        self._lock = anyio.Lock()
+        self._reloading = threading.Lock()
+        self._thread: threading.Thread | None = None
+        if not self.ruleset.rules:
+            logger.warning("smalldata: %s holds no rules: no page is personalised", self.folder)
 
     @property
     def engine(self) -> Engine:
@@ -68,25 +73,47 @@ class LiveRules:
         return self.plan.engine.ruleset
 
     def due(self) -> bool:
-        """Is it time to look at the files again? (Lets a request skip awaiting :meth:`refresh`.)"""
+        """Is it time to look at the files again? (Lets a request skip calling :meth:`refresh`.)"""
         return self.monotonic() - self._checked >= self.interval
 
     async def refresh(self) -> None:
-        """Reload if a rule file changed since the last look (looks at most once per interval)."""
+        """Start reloading in the background if a rule file changed (looks at most once per interval)."""
+        self.poll()
+
+    def poll(self) -> threading.Thread | None:
+        """:meth:`refresh` without awaiting; returns the thread that reloads, if one was started."""
         now = self.monotonic()
-        if now - self._checked < self.interval or self._lock.locked():
-            return
-        async with self._lock:
-            self._checked = now
-            signature = self._scan()
-            if signature == self._signature:
-                return
-            self._signature = signature
-            await anyio.to_thread.run_sync(self._reload)
+        if now - self._checked < self.interval or self._reloading.locked():
+            return None
+        self._checked = now
+        signature = self._scan()
+        if signature == self._signature or not self._reloading.acquire(blocking=False):
+            return None
+        self._signature = signature
+        thread = self._thread = threading.Thread(target=self._reload_and_release, name="smalldata-rules", daemon=True)
+        thread.start()
+        return thread
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a reload in progress to finish (tests, tools; requests never wait)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _reload_and_release(self) -> None:
+        try:
+            self._reload()
+        finally:
+            self._reloading.release()
 
     def _reload(self) -> None:
+        if not self._signature:
+            self.errors = [f"{self.folder}: no rule files (deleted or moved?); keeping the last good rules"]
+            logger.error("smalldata: %s has no rule files; keeping the last good rules", self.folder)
+            return
         try:
             ruleset = load_ruleset(self.folder, self.settings)
+            plan = self.compile(ruleset)
         except ProblemsError as exc:
             self.errors = [str(problem) for problem in exc.problems]
             logger.error("smalldata: rules in %s not reloaded, keeping the last good ones:\n%s", self.folder, exc)
@@ -95,13 +122,15 @@ class LiveRules:
             self.errors = [f"{self.folder}: {type(exc).__name__}: {exc}"]
             logger.exception("smalldata: reloading rules from %s failed", self.folder)
             return
-        self.plan = self.compile(ruleset)
+        self.plan = plan
         self.errors = []
         self.reloads += 1
         self.loaded_at = datetime.now(UTC)
         logger.info(
             "smalldata: reloaded %d rules from %s (version %s)", len(ruleset.rules), self.folder, ruleset.version
         )
+        if not ruleset.rules:
+            logger.warning("smalldata: %s holds no rules: no page is personalised", self.folder)
 
     def _scan(self) -> Signature:
         try:
@@ -112,12 +141,14 @@ class LiveRules:
 
     def health(self) -> dict[str, Any]:
         """What the health endpoint shows about the rules."""
+        empty = not self.ruleset.rules
         return {
-            "status": "degraded" if self.errors else "ok",
+            "status": "degraded" if self.errors or empty else "ok",
             "ruleset_version": self.ruleset.version,
             "rules": len(self.ruleset.rules),
             "loaded_at": self.loaded_at.isoformat(timespec="seconds"),
             "reloads": self.reloads,
             "errors": list(self.errors),
-            "warnings": [str(w) for w in self.ruleset.warnings],
+            "warnings": [str(w) for w in self.ruleset.warnings]
+            + ([f"{self.folder}: no rules, so no page is personalised"] if empty else []),
         }

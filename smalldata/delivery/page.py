@@ -113,7 +113,7 @@ class PagePersonaliser:
         """Decide for ``scope`` (or for the page ``path``, asked by ``/decide``)."""
         rules = self.rules
         if rules.due():
-            await rules.refresh()
+            rules.poll()  # a changed folder reloads in the background: this request keeps the current plan
         plan = rules.plan  # one plan for the whole request, even if a reload swaps it
         if path is not None:
             scope = _scope_for_path(scope, path)

@@ -97,12 +97,16 @@ def test_edited_rules_are_picked_up_and_a_broken_edit_keeps_the_last_good_ones(
         (rules / "rules.yaml").write_text("rules: [\n", encoding="utf-8")
         with caplog.at_level(logging.ERROR, logger="smalldata"):
             assert decision(client.get("/"))["greeting"] == "Hello"  # type: ignore[index]
+            live.wait(10)
+            assert decision(client.get("/"))["greeting"] == "Hello"  # type: ignore[index]
         health = client.get("/_smalldata/health").json()
         assert health["status"] == "degraded"
         assert health["errors"] and "rules.yaml" in health["errors"][0]
         assert "not reloaded" in caplog.text
 
         write_rules(rules, greeting="Hello again")
+        assert decision(client.get("/"))["greeting"] == "Hello"  # the request that notices is not kept waiting
+        live.wait(10)
         assert decision(client.get("/"))["greeting"] == "Hello again"  # type: ignore[index]
         health = client.get("/_smalldata/health").json()
         assert (health["status"], health["errors"], health["reloads"]) == ("ok", [], 1)
@@ -243,3 +247,65 @@ def test_a_server_store_still_follows_a_logged_in_user_when_no_rule_reads_user(t
     phone.get("/products/p1")
 
     assert (decision(laptop.get("/")) or {}).get("greeting") == "Back for p1?"
+
+
+def test_a_deleted_rule_file_keeps_the_last_good_rules_and_health_says_so(
+    rules: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with make_client(rules) as client:
+        live = client.app.middleware_stack.app.pages.rules  # type: ignore[attr-defined]
+        live.interval = 0
+        (rules / "rules.yaml").unlink()
+        with caplog.at_level(logging.ERROR, logger="smalldata"):
+            client.get("/")
+            live.wait(10)
+        assert decision(client.get("/"))["greeting"] == "Hello"  # type: ignore[index]
+        health = client.get("/_smalldata/health").json()
+    assert health["status"] == "degraded"
+    assert "no rule files" in health["errors"][0]
+    assert "no rule files" in caplog.text
+
+
+def test_rule_files_without_rules_serve_nothing_and_health_is_degraded(
+    rules: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with make_client(rules) as client:
+        live = client.app.middleware_stack.app.pages.rules  # type: ignore[attr-defined]
+        live.interval = 0
+        (rules / "rules.yaml").write_text("rules: []\n", encoding="utf-8")
+        with caplog.at_level(logging.WARNING, logger="smalldata"):
+            client.get("/")
+            live.wait(10)
+        assert decision(client.get("/")) is None
+        health = client.get("/_smalldata/health").json()
+    assert (health["status"], health["rules"], health["errors"]) == ("degraded", 0, [])
+    assert any("no rules" in warning for warning in health["warnings"])
+    assert "holds no rules" in caplog.text
+
+
+def test_a_slow_reload_keeps_no_request_waiting(rules: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    import smalldata.delivery.live_rules as live_rules
+
+    release = threading.Event()
+    real_load = live_rules.load_ruleset
+
+    def slow_load(*args: Any, **kwargs: Any) -> Any:
+        release.wait(10)  # a reload of thousands of rules, held until the requests are served
+        return real_load(*args, **kwargs)
+
+    with make_client(rules) as client:
+        live = client.app.middleware_stack.app.pages.rules  # type: ignore[attr-defined]
+        live.interval = 0
+        monkeypatch.setattr(live_rules, "load_ruleset", slow_load)
+        write_rules(rules, greeting="Hello again")
+        started = time.monotonic()
+        greetings = [decision(client.get("/"))["greeting"] for _ in range(3)]  # type: ignore[index]
+        waited = time.monotonic() - started
+        release.set()
+        live.wait(10)
+        assert decision(client.get("/"))["greeting"] == "Hello again"  # type: ignore[index]
+    assert greetings == ["Hello"] * 3
+    assert waited < 5
