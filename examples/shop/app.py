@@ -19,7 +19,7 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -213,7 +213,8 @@ class _Shop:
             if display_name:  # lets you see that any name is shown as text, never as markup
                 customer["first_name"] = display_name
             request.session[self.session_key] = customer
-            return RedirectResponse(str(form.get("next") or "/"), status_code=303)
+            next_page = form.get("next") or request.query_params.get("next")
+            return RedirectResponse(_local_path(next_page), status_code=303)
         return self.render(request, "login.html", customers=CUSTOMERS)
 
     async def logout(self, request: Request) -> Response:
@@ -245,6 +246,14 @@ async def _form(request: Request) -> dict[str, str]:
     """A URL-encoded form (all this shop posts), without needing python-multipart."""
     body = await request.body()
     return dict(parse_qsl(body.decode("utf-8", "replace")[:10_000], keep_blank_values=True))
+
+
+def _local_path(target: str | None) -> str:
+    """``target`` when it is a path on this site, else ``/``: a login link never sends anyone elsewhere."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target) else target
 
 
 def _basket(request: Request) -> dict[str, Any]:

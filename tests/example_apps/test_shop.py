@@ -153,3 +153,17 @@ def test_an_order_is_reported_once_as_a_conversion(client: Any, events: list[dic
     assert [(c["order_id"], c["value"], c["visitor"]) for c in conversions] == [
         (order["order_id"], 349, exposure["visitor"])
     ]
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x",
+                                    "/\tevil", "evil.example"])
+def test_login_never_redirects_off_the_site(client: Any, target: str) -> None:
+    for where in ({"data": {"customer": "mette", "next": target}}, {"params": {"next": target}}):
+        response = client.post("/login", follow_redirects=False, **where)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/"
+
+
+def test_login_returns_to_the_page_it_came_from(client: Any) -> None:
+    response = client.post("/login", data={"customer": "mette", "next": "/checkout?step=2"}, follow_redirects=False)
+    assert response.headers["location"] == "/checkout?step=2"
