@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("smalldata.signals")
 
-MAX_COOKIE_HEADER = 16_384
+MAX_COOKIE_HEADER = 65_536  # past what servers accept by default, so our cookie is never cut off
 MAX_QUERY_FIELDS = 64
 MAX_QUERY_VALUE = 512
 MAX_QUERY_STRING = 8_192
@@ -70,7 +70,7 @@ class Request:
         self.prefetched: dict[str, Any] = {}
         self.memo: dict[str, Any] = {}
         self._raw: dict[bytes, bytes] | None = None
-        self._cookies: dict[str, str] | None = None
+        self._cookies: Cookies | None = None
         self._query: dict[str, str] | None = None
 
     @property
@@ -90,7 +90,7 @@ class Request:
         return value.decode("latin-1") if type(value) is bytes else None
 
     @property
-    def cookies(self) -> dict[str, str]:
+    def cookies(self) -> Cookies:
         """The request's cookies; malformed ones are skipped, never an error."""
         if self._cookies is None:
             self._cookies = parse_cookies(self.header(b"cookie") or "")
@@ -318,9 +318,31 @@ def _headers_one_by_one(raw: Iterable[Any]) -> dict[bytes, bytes]:
 _ESCAPE = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))")
 
 
-def parse_cookies(header: str) -> dict[str, str]:
+class Cookies(dict[str, str]):
+    """A request's cookies by name: the first value of each (browsers send the most specific first).
+
+    A name sent more than once (a cookie set for ``/`` and again for ``/shop``) keeps its
+    other values in :meth:`all`, so a reader can take the one that is valid.
+    """
+
+    __slots__ = ("repeated",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.repeated: dict[str, list[str]] | None = None
+
+    def all(self, name: str) -> list[str]:
+        """Every value sent for ``name``, in the order sent."""
+        first = self.get(name)
+        if first is None:
+            return []
+        more = self.repeated.get(name) if self.repeated else None
+        return [first, *more] if more else [first]
+
+
+def parse_cookies(header: str) -> Cookies:
     """Parse a ``Cookie`` header like browsers send it; bad pairs are skipped."""
-    cookies: dict[str, str] = {}
+    cookies = Cookies()
     for chunk in header[:MAX_COOKIE_HEADER].split(";"):
         name, sep, value = chunk.partition("=")
         name, value = name.strip(), value.strip()
@@ -328,7 +350,12 @@ def parse_cookies(header: str) -> dict[str, str]:
             continue
         if value[:1] == '"':  # only a quoted value needs unquoting (most cookies are not)
             value = _unquote(value)
-        cookies[name] = value
+        if name in cookies:
+            if cookies.repeated is None:
+                cookies.repeated = {}
+            cookies.repeated.setdefault(name, []).append(value)
+        else:
+            cookies[name] = value
     return cookies
 
 

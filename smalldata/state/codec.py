@@ -119,7 +119,11 @@ def _unpack(body: bytes) -> dict[str, Any] | None:
 
 
 def _json_dumps(data: Any) -> tuple[bytes, bytes]:
-    return b"j", json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return b"j", text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (from a query string, say): escaped, so the state is written
+        return b"J", json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 def _json_loads(payload: bytes) -> Any:

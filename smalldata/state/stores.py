@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from smalldata.signals.request import Cookies
 from smalldata.state.caps import CapLedger
 from smalldata.state.codec import MAX_COOKIE_CHARS, CookieCodec, cookie_header
 from smalldata.state.config import StateSettings
@@ -104,7 +105,7 @@ class CookieStore:
         return [self._header(_fit(self._codec, state), secure)]
 
     def visitor_id(self, cookies: Mapping[str, str]) -> str | None:
-        data = self._codec.loads(cookies.get(self._name))
+        data = self.read_cookie(cookies)
         visitor_id = data.get("i") if data else None
         return visitor_id if is_visitor_id(visitor_id) else None
 
@@ -113,7 +114,7 @@ class CookieStore:
 
     def from_cookie(self, cookies: Mapping[str, str], now: datetime | int) -> VisitorState:
         """The state in the cookie; a new visitor (keeping a valid id) when there is none."""
-        data = self._codec.loads(cookies.get(self._name))
+        data = self.read_cookie(cookies)
         if data and "f" in data:
             state = VisitorState.from_signed(data, limits=self._history, idle=self._idle)
             if state is not None:
@@ -122,7 +123,15 @@ class CookieStore:
         return self.new_state(now, known_id if isinstance(known_id, str) else None)
 
     def read_cookie(self, cookies: Mapping[str, str]) -> dict[str, Any] | None:
-        return self._codec.loads(cookies.get(self._name))
+        """The data of the visitor cookie; of several sent under our name, the first that verifies."""
+        value = cookies.get(self._name)
+        data = self._codec.loads(value)
+        if data is None and isinstance(cookies, Cookies):
+            for other in cookies.all(self._name)[1:]:
+                data = self._codec.loads(other)
+                if data is not None:
+                    break
+        return data
 
     def new_state(self, now: datetime | int, visitor_id: str | None = None) -> VisitorState:
         return VisitorState.new(now, id=visitor_id, limits=self._history, idle=self._idle)
@@ -414,7 +423,8 @@ def _user_hash(user_id: str) -> str:
 
 
 def _dump(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # ASCII escapes: a lone surrogate (from a query string, say) is stored, never an error that sticks
+    return json.dumps(data, separators=(",", ":")).encode("ascii")
 
 
 def _parse(record: bytes | None) -> Any:

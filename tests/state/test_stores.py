@@ -191,3 +191,42 @@ def test_secret_keys_can_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SMALLDATA_SECRET_KEYS", "first-key-0123456789, second-key-0123456789")
 
     assert StateSettings().signing_keys() == (b"first-key-0123456789", b"second-key-0123456789")
+
+
+async def test_a_search_with_a_lone_surrogate_is_saved_and_the_visitor_moves_on(
+    store: StateStore, now: datetime
+) -> None:
+    # "%ED%A0%80" in a query string can decode to one; the state must still be written, or it is stuck
+    jar: dict[str, str] = {}
+    state = await store.load(jar, now=now)
+    state.touch(now)
+    state.record_page(search="red \ud800 shoes")
+    jar.update(cookies_from(await store.save(state, secure=False)))
+    again = await _request(store, jar, now + timedelta(days=1), product="p1")
+
+    assert again.id == state.id
+    assert again.visits == 2
+    assert again.history.searches == ["red \ud800 shoes"]
+
+
+async def test_of_two_visitor_cookies_the_one_that_verifies_is_used(store: StateStore, now: datetime) -> None:
+    from smalldata.signals.request import parse_cookies
+
+    jar: dict[str, str] = {}
+    first = await _request(store, jar, now, product="p1")
+    for header in (f"sd_visitor=v1.forged.AAAA; sd_visitor={jar['sd_visitor']}",
+                   f"sd_visitor={jar['sd_visitor']}; sd_visitor=v1.forged.AAAA"):  # fmt: skip
+        state = await store.load(parse_cookies(header), now=now)
+        assert state.id == first.id
+        assert store.visitor_id(parse_cookies(header)) == first.id
+
+
+async def test_a_long_cookie_header_keeps_the_visitor(store: StateStore, now: datetime) -> None:
+    from smalldata.signals.request import parse_cookies
+
+    jar: dict[str, str] = {}
+    first = await _request(store, jar, now)
+    header = "; ".join(f"tracker{i}={'x' * 3000}" for i in range(8)) + f"; sd_visitor={jar['sd_visitor']}"
+    assert len(header) > 16_384
+    state = await store.load(parse_cookies(header), now=now)
+    assert state.id == first.id
