@@ -319,7 +319,7 @@ _ESCAPE = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))")
 
 
 class Cookies(dict[str, str]):
-    """A request's cookies by name: the first value of each (browsers send the most specific first).
+    """A request's cookies by name: the last value of each, as Starlette reads them.
 
     A name sent more than once (a cookie set for ``/`` and again for ``/shop``) keeps its
     other values in :meth:`all`, so a reader can take the one that is valid.
@@ -332,12 +332,12 @@ class Cookies(dict[str, str]):
         self.repeated: dict[str, list[str]] | None = None
 
     def all(self, name: str) -> list[str]:
-        """Every value sent for ``name``, in the order sent."""
-        first = self.get(name)
-        if first is None:
+        """Every value sent for ``name``: the one ``cookies[name]`` gives first, then the others as sent."""
+        last = self.get(name)
+        if last is None:
             return []
-        more = self.repeated.get(name) if self.repeated else None
-        return [first, *more] if more else [first]
+        others = self.repeated.get(name) if self.repeated else None
+        return [last, *others] if others else [last]
 
 
 def parse_cookies(header: str) -> Cookies:
@@ -350,12 +350,11 @@ def parse_cookies(header: str) -> Cookies:
             continue
         if value[:1] == '"':  # only a quoted value needs unquoting (most cookies are not)
             value = _unquote(value)
-        if name in cookies:
+        if name in cookies:  # the last one wins, as in Starlette; the others stay in all()
             if cookies.repeated is None:
                 cookies.repeated = {}
-            cookies.repeated.setdefault(name, []).append(value)
-        else:
-            cookies[name] = value
+            cookies.repeated.setdefault(name, []).append(cookies[name])
+        cookies[name] = value
     return cookies
 
 
