@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from smalldata.delivery.endpoints import CLIENT_VERSION, Endpoints
 from smalldata.delivery.headers import ResponseHeaders, add_vary, append_cookies, make_private, make_uncacheable
 from smalldata.delivery.inject import HtmlInjector, is_html
-from smalldata.delivery.payload import PAGE_KEY, client_tag, csp_nonce, payload_tag
+from smalldata.delivery.payload import PAGE_KEY, client_tag, csp_nonce, payload_tag, utf8_page
 from smalldata.delivery.visit import Visit, payload_data
 from smalldata.settings import Settings
 from smalldata.state import StateStore
@@ -200,7 +200,8 @@ class _PageHooks:
             nonce = csp_nonce(headers) or _state_nonce(self.state)
             data = payload_data(visit, middleware.prefix, exposures)
             tag = middleware.client_tag if nonce is None else client_tag(middleware.script_src, nonce).encode()
-            html = payload_tag(data, nonce).encode() + tag
+            # a page not declared UTF-8 gets an ASCII payload: its bytes read the same in any such charset
+            html = payload_tag(data, nonce, ascii_only=not utf8_page(headers)).encode() + tag
         except Exception:
             self._failed("building the payload")
             return b""

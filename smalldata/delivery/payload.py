@@ -68,21 +68,48 @@ _PAYLOAD_OPEN = f'<script type="application/json" id="{PAYLOAD_ID}">'
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/_=-]+)'")
 
 
-def json_script_text(data: Any) -> str:
-    """``data`` as JSON that is safe to place inside a ``<script>`` element."""
+def json_script_text(data: Any, *, ascii_only: bool = False) -> str:
+    """``data`` as JSON that is safe to place inside a ``<script>`` element.
+
+    ``ascii_only`` writes every other character as a ``\\uXXXX`` escape: safe in a page of any
+    ASCII-compatible charset (ISO-8859-1, windows-1252, …), where UTF-8 bytes would read as mojibake.
+    """
     text = _encode_json(data)
     for char, escaped in _JSON_SCRIPT_ESCAPES:
         if char in text:
             text = text.replace(char, escaped)
+    if ascii_only and not text.isascii():
+        text = _NON_ASCII.sub(_json_escape, text)
     return text
 
 
-def payload_tag(data: Any, nonce: str | None = None) -> str:
-    """``<script type="application/json" id="smalldata">…</script>``."""
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # beyond the first plane: a surrogate pair, as JSON writes it
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def payload_tag(data: Any, nonce: str | None = None, *, ascii_only: bool = False) -> str:
+    """``<script type="application/json" id="smalldata">…</script>`` (see :func:`json_script_text`)."""
     if not nonce:  # most pages: one concatenation instead of two f-strings
-        return _PAYLOAD_OPEN + json_script_text(data) + "</script>"
+        return _PAYLOAD_OPEN + json_script_text(data, ascii_only=ascii_only) + "</script>"
     attrs = f'type="application/json" id="{PAYLOAD_ID}"{_nonce_attr(nonce)}'
-    return f"<script {attrs}>{json_script_text(data)}</script>"
+    return f"<script {attrs}>{json_script_text(data, ascii_only=ascii_only)}</script>"
+
+
+def utf8_page(headers: Headers | ResponseHeaders) -> bool:
+    """Does the response say it is UTF-8 (``Content-Type: text/html; charset=utf-8``)?"""
+    content_type = headers.get("content-type") or ""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower() in ("utf-8", "utf8")
+    return False
 
 
 def client_tag(src: str, nonce: str | None = None) -> str:

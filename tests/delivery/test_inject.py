@@ -298,3 +298,19 @@ def test_payload_json_is_what_the_standard_library_writes_made_script_safe(value
     for char, escaped in SCRIPT_ESCAPES.items():
         expected = expected.replace(char, escaped)
     assert json_script_text({"value": value}) == expected
+
+
+@pytest.mark.parametrize(
+    ("content_type", "ascii_only"),
+    [("text/html; charset=iso-8859-1", True), ("text/html; charset=windows-1252", True), ("text/html", True),
+     ("text/html; charset=UTF-8", False), ('text/html; charset="utf-8"', False)],
+)
+async def test_a_page_not_declared_utf8_gets_a_payload_that_reads_the_same_in_its_charset(
+    wrap, fake: FakePersonaliser, content_type: str, ascii_only: bool
+) -> None:
+    fake.decision = greeting_decision("Hej Søren, velkommen 😀")
+    result = await call(wrap(raw_app([PAGE], headers=[("content-type", content_type)])))
+    match = re.search(rb'id="smalldata">(.*?)</script>', result.body, re.S)
+    assert match
+    assert match.group(1).isascii() is ascii_only
+    assert json.loads(match.group(1))["decision"]["greeting"] == "Hej Søren, velkommen 😀"
