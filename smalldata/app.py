@@ -13,6 +13,7 @@ the three parts the middleware serves with:
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class Parts:
     health: Health
     counters: Counter[str] = field(default_factory=Counter)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    health_token: str | None = None  # shows the health details to whoever sends it (see HealthSettings)
 
     async def aclose(self) -> None:
         """Release connections and write pending events; one failure does not stop the rest."""
@@ -105,4 +107,6 @@ def build(
     closers: list[Callable[[], Awaitable[None]]] = [store.aclose, log.aclose, sources.aclose]
     if isinstance(recommender, CatalogueRecommender):
         closers.append(recommender.aclose)
-    return Parts(pages, recorder, ShopHealth(live, log, catalogue), counters, closers)
+    token = settings.health.token.get_secret_value() if settings.health.token else None
+    token = token or os.environ.get("SMALLDATA_HEALTH_TOKEN") or None
+    return Parts(pages, recorder, ShopHealth(live, log, catalogue), counters, closers, health_token=token)

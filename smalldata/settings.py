@@ -14,7 +14,7 @@ from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, SecretStr, field_validator, model_validator
 
 from smalldata.catalogue.config import CatalogueSettings
 from smalldata.events.config import EventSettings
@@ -321,6 +321,14 @@ def _networks(value: Any) -> tuple[str, ...]:
     return tuple(str(item) for item in items)
 
 
+class HealthSettings(_Model):
+    """``health:``: who may see the details of ``/_smalldata/health`` (everyone sees its status)."""
+
+    # ``Authorization: Bearer <token>`` shows the details (or set SMALLDATA_HEALTH_TOKEN); so does a
+    # request made on this host that no proxy forwarded
+    token: SecretStr | None = None
+
+
 class Settings(_Model):
     """Everything a shop configures. Every field has a default, so an empty file works."""
 
@@ -347,6 +355,7 @@ class Settings(_Model):
     recommender: RecommenderSettings = RecommenderSettings()
     events: EventSettings = EventSettings()
     preview: PreviewSettings = PreviewSettings()
+    health: HealthSettings = HealthSettings()
 
     @field_validator("timezone")
     @classmethod

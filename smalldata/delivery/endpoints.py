@@ -7,12 +7,15 @@
 - ``POST events`` — chat shown/accepted/dismissed and conversions from the client.
   Bodies over ``max_event_bytes`` get 413, malformed ones 400, a visitor sending
   too many 429; each with a JSON ``{"error": …}``.
-- ``GET health`` — ruleset version, load errors and counters.
+- ``GET health`` — ``{"status": "ok" | "degraded"}`` for anyone (a load balancer's check);
+  the ruleset version, load errors, paths and counters only for a request carrying
+  ``Authorization: Bearer <health.token>``, or made on this host and forwarded by no proxy.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 from collections import Counter
@@ -52,6 +55,7 @@ class Endpoints:
         counters: Counter[str],
         max_event_bytes: int = 4096,
         limiter: RateLimiter | None = None,
+        health_token: str | None = None,
     ) -> None:
         self.pages = pages
         self.client_events = events
@@ -60,6 +64,7 @@ class Endpoints:
         self.counters = counters
         self.max_event_bytes = max_event_bytes
         self.limiter = limiter or RateLimiter()
+        self.health_token = health_token.encode() if health_token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -73,7 +78,7 @@ class Endpoints:
         elif name == "events" and method == "POST":
             response = await self.events(request)
         elif name == "health" and method in ("GET", "HEAD"):
-            response = self.health()
+            response = self.health(request)
         elif name in ("client.js", "decide", "events", "health"):
             response = _error(405, "method not allowed")
         else:
@@ -133,12 +138,27 @@ class Endpoints:
         response.raw_headers = headers.raw
         return response
 
-    def health(self) -> Response:
+    def health(self, request: Request) -> Response:
         data: dict[str, Any] = dict(self.shop_health.report())
-        data["counters"] = dict(sorted(self.counters.items()))
         data.setdefault("status", "ok")
+        if not self._may_see_details(request):
+            return JSONResponse({"status": data["status"]}, headers={"Cache-Control": "no-store"})
+        data["counters"] = dict(sorted(self.counters.items()))
         data["client_version"] = CLIENT_VERSION
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+    def _may_see_details(self, request: Request) -> bool:
+        """The token, or a request from this host that no proxy forwarded (a proxy here would make everyone local)."""
+        headers = request.headers
+        if self.health_token is not None:
+            scheme, _, given = headers.get("authorization", "").partition(" ")
+            if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.health_token):
+                return True
+        client = request.scope.get("client")
+        peer = client[0] if client else None
+        if peer not in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
+            return False
+        return not any(name in headers for name in ("forwarded", "x-forwarded-for", "x-real-ip"))
 
     def _reject(self, status: int, message: str) -> Response:
         self.counters[f"events.rejected.{status}"] += 1

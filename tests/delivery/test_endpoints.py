@@ -93,7 +93,11 @@ def test_a_visitor_sending_too_many_events_gets_429(fake: FakePersonaliser) -> N
     assert client.post("/_smalldata/events", json=event).status_code == 204
 
 
-def test_health_reports_version_errors_and_counters(client: TestClient) -> None:
+LOCAL = ("127.0.0.1", 50000)  # the shop's own host: health shows its details
+
+
+def test_health_reports_version_errors_and_counters(fake: FakePersonaliser) -> None:
+    client = TestClient(SmallData(Starlette(), parts=fake.parts()), client=LOCAL)
     client.post("/_smalldata/events", json={"type": "conversion"})
     health = client.get("/_smalldata/health").json()
     assert health["ruleset_version"] == "v1"
@@ -122,3 +126,26 @@ def test_decide_that_fails_answers_without_a_decision_and_logs(
     assert response.json() == {"decision": None}
     assert response.headers["cache-control"] == "private, no-store"
     assert "deciding for /pricing failed" in caplog.text
+
+
+def test_health_shows_anyone_its_status_and_nothing_more(client: TestClient) -> None:
+    # a load balancer's check needs the status; paths, errors and conversion counts are not for the public
+    client.post("/_smalldata/events", json={"type": "conversion"})
+    for headers in ({}, {"authorization": "Bearer guess"}):
+        response = client.get("/_smalldata/health", headers=headers)
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+
+def test_health_details_need_the_token_or_a_request_from_this_host_no_proxy_forwarded(fake: FakePersonaliser) -> None:
+    parts = fake.parts()
+    parts.health_token = "s3cret-token"
+    remote = TestClient(SmallData(Starlette(), parts=parts), client=("203.0.113.9", 4000))
+    local = TestClient(SmallData(Starlette(), parts=parts), client=LOCAL)
+
+    assert "errors" in remote.get("/_smalldata/health", headers={"authorization": "Bearer s3cret-token"}).json()
+    assert "errors" not in remote.get("/_smalldata/health", headers={"authorization": "Bearer s3cret-toke"}).json()
+    assert "errors" in local.get("/_smalldata/health").json()
+    # a proxy on this host makes every visitor local: what it forwards is not
+    forwarded = local.get("/_smalldata/health", headers={"x-forwarded-for": "203.0.113.9"})
+    assert forwarded.json() == {"status": "ok"}

@@ -58,8 +58,8 @@ def events() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def client(tmp_path: Path, events: list[dict[str, Any]]) -> Any:
-    with TestClient(make_app(tmp_path, events=CallableSink(events.append))) as client:
-        yield client
+    with TestClient(make_app(tmp_path, events=CallableSink(events.append)), client=("127.0.0.1", 50000)) as client:
+        yield client  # from the shop's own host: health shows its details
 
 
 def test_a_visitor_is_exposed_once_per_experiment(client: Any, events: list[dict[str, Any]]) -> None:

@@ -60,7 +60,7 @@ def make_client(rules: Path, **options: Any) -> TestClient:
     options.setdefault("events", NullSink())
     options.setdefault("settings", SETTINGS)
     app.add_middleware(SmallData, rules=rules, clock=lambda: WEDNESDAY_10, store=store, **options)
-    return TestClient(app)
+    return TestClient(app, client=("127.0.0.1", 50000))  # the shop's own host: health shows its details
 
 
 def decision(response: Any) -> dict[str, Any] | None:
