@@ -136,3 +136,26 @@ def test_a_failing_event_sink_leaves_the_page_and_the_cookie(tmp_path: Path) -> 
         assert "Variant" in response.text
         assert "sd_visitor=" in response.headers["set-cookie"]
         assert client.post("/_smalldata/events", json={"type": "conversion"}).status_code == 204
+
+
+@pytest.mark.parametrize("refusal", [{"Sec-GPC": "1"}, {"cookie": "cookie_consent=necessary"}])
+def test_with_storage_refused_nothing_tied_to_the_visitor_is_written(
+    tmp_path: Path, refusal: dict[str, str]
+) -> None:
+    from smalldata.state import ConsentSettings
+
+    events: list[dict[str, Any]] = []
+    settings = SETTINGS.model_copy(update={"consent": ConsentSettings(cookie="cookie_consent", accepted=("all",))})
+    with TestClient(make_app(tmp_path, events=CallableSink(events.append), settings=settings)) as client:
+        client.get("/")  # before refusing: a visitor with a cookie and an exposure
+        assert events and events[0]["visitor"]
+        events.clear()
+        cookie = f"sd_visitor={client.cookies['sd_visitor']}"
+        headers = {**refusal, "cookie": "; ".join(filter(None, [cookie, refusal.get("cookie")]))}
+        client.cookies.clear()
+        page = client.get("/", headers=headers)
+        for event in ({"type": "chat_shown", "rule": "hero-test"}, {"type": "conversion", "value": 100}):
+            assert client.post("/_smalldata/events", json=event, headers=headers).status_code == 204
+    assert "set-cookie" not in page.headers
+    assert [event["type"] for event in events] == ["chat_shown", "conversion"]
+    assert all(event.get("visitor") is None for event in events)
