@@ -51,7 +51,7 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", proxy_headers=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -73,7 +73,8 @@ def run(host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
 
     app = load_app(**options)
     print(f"smalldata demo shop on http://{host}:{port}/  (rules: {options.get('rules') or 'rules/'})")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # proxy headers off: uvicorn would otherwise believe X-Forwarded-For from any loopback client
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 __all__ = ["DemoNotFound", "load_app", "run", "serve_in_thread"]

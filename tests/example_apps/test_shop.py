@@ -167,3 +167,37 @@ def test_login_never_redirects_off_the_site(client: Any, target: str) -> None:
 def test_login_returns_to_the_page_it_came_from(client: Any) -> None:
     response = client.post("/login", data={"customer": "mette", "next": "/checkout?step=2"}, follow_redirects=False)
     assert response.headers["location"] == "/checkout?step=2"
+
+
+def test_the_demo_server_does_not_take_the_client_address_from_x_forwarded_for() -> None:
+    # uvicorn's default believes X-Forwarded-For from any loopback client; smalldata's trusted_proxies decide
+    import httpx
+
+    from smalldata.demo import serve_in_thread
+
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        seen.append(scope["client"][0])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    with serve_in_thread(app=app) as url:
+        httpx.get(url + "/", headers={"x-forwarded-for": "81.2.69.142"})
+    assert seen == ["127.0.0.1"]
+
+
+def test_smalldata_demo_runs_uvicorn_without_proxy_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from smalldata import demo
+
+    options: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: options.update(kwargs))
+    demo.run(port=0)
+    assert options["proxy_headers"] is False
