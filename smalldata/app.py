@@ -22,6 +22,7 @@ from pathlib import Path
 
 from smalldata.catalogue import FileCatalogue, open_catalogue
 from smalldata.delivery.client_events import EventRecorder
+from smalldata.delivery.endpoints import EventLimits
 from smalldata.delivery.health import ShopHealth
 from smalldata.delivery.live_rules import LiveRules
 from smalldata.delivery.page import PagePersonaliser, Previews, Recommender
@@ -50,6 +51,7 @@ class Parts:
     counters: Counter[str] = field(default_factory=Counter)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     health_token: str | None = None  # shows the health details to whoever sends it (see HealthSettings)
+    event_limits: EventLimits = field(default_factory=EventLimits)
 
     async def aclose(self) -> None:
         """Release connections and write pending events; one failure does not stop the rest."""
@@ -103,10 +105,12 @@ def build(
         previews = Previews(preview_keys(settings.preview, settings), settings.preview.param, counters)
     pages = PagePersonaliser(live, providers, store, clock=clock, zone=settings.zone, events=log, counters=counters,
                              recommender=recommender, previews=previews, sources=sources)  # fmt: skip
-    recorder = EventRecorder(store, providers.consent, log, clock=clock, zone=settings.zone)
+    recorder = EventRecorder(store, providers.consent, log, clock=clock, zone=settings.zone, client=providers.client)
     closers: list[Callable[[], Awaitable[None]]] = [store.aclose, log.aclose, sources.aclose]
     if isinstance(recommender, CatalogueRecommender):
         closers.append(recommender.aclose)
     token = settings.health.token.get_secret_value() if settings.health.token else None
     token = token or os.environ.get("SMALLDATA_HEALTH_TOKEN") or None
-    return Parts(pages, recorder, ShopHealth(live, log, catalogue), counters, closers, health_token=token)
+    limits = EventLimits(per_second=settings.events.per_second, max_value=settings.events.max_value)
+    return Parts(pages, recorder, ShopHealth(live, log, catalogue), counters, closers, health_token=token,
+                 event_limits=limits)  # fmt: skip

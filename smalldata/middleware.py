@@ -101,7 +101,7 @@ class SmallData:
         self.pages = parts.pages
         self.counters = parts.counters
         self.endpoints = Endpoints(parts.pages, parts.events, parts.health, prefix=self.prefix, counters=self.counters,
-                                   health_token=parts.health_token)  # fmt: skip
+                                   limits=parts.event_limits, health_token=parts.health_token)  # fmt: skip
         self.script_src = f"{self.prefix}client.js?v={CLIENT_VERSION}"
         self.client_tag = client_tag(self.script_src).encode()  # the tag of every page without a CSP nonce
 

@@ -18,6 +18,7 @@ from starlette.types import Scope
 from smalldata.delivery.visit import ClientEvent
 from smalldata.events import EventLog
 from smalldata.rules.engine import DISMISSED_PREFIX
+from smalldata.signals.client import ClientAddress
 from smalldata.signals.consent import Consent
 from smalldata.signals.request import Request
 from smalldata.state import StateStore
@@ -29,7 +30,8 @@ class EventRecorder:
     """Implements :class:`~smalldata.delivery.visit.ClientEvents` with the event log and the visitor store."""
 
     def __init__(self, store: StateStore, consent: Consent, events: EventLog, *, clock: Callable[[], datetime],
-                 zone: ZoneInfo) -> None:
+                 zone: ZoneInfo, client: ClientAddress | None = None) -> None:
+        self.client = client
         self.store = store
         self.consent = consent
         self.events = events
@@ -54,5 +56,12 @@ class EventRecorder:
         return await self.store.save(state, secure=scope.get("scheme") == "https")
 
     def visitor_key(self, scope: Scope) -> str | None:
-        """The visitor id in the request's cookie (for rate limits), if valid."""
-        return self.store.visitor_id(Request(scope, self.clock()).cookies)
+        """Whom to count an event against (rate limits, in memory only): the visitor id in a valid
+        cookie, else the client's address (after trusted proxies), so that one cookie-less client
+        flooding the endpoint does not use up every other cookie-less client's events."""
+        request = Request(scope, self.clock())
+        visitor_id = self.store.visitor_id(request.cookies)
+        if visitor_id is not None:
+            return visitor_id
+        address = self.client(request) if self.client is not None else None
+        return f"address:{address}" if address else None

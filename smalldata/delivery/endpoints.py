@@ -18,7 +18,10 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
@@ -42,6 +45,25 @@ class TooLarge(Exception):
     """The request body is over the limit."""
 
 
+@dataclass(frozen=True)
+class EventLimits:
+    """How many client events are taken, from whom, and how large a conversion may be.
+
+    Each visitor (by their signed cookie, else by their address, kept only in memory) gets
+    ``burst`` events and ``per_visitor`` a second after that, and at most ``conversions_burst``
+    conversions and one more every ``conversion_seconds``; all visitors together ``per_second``
+    (bursts of ``total_burst``). A conversion worth more than ``max_value`` is refused.
+    """
+
+    per_visitor: float = 1.0
+    burst: int = 20
+    conversions_burst: int = 5
+    conversion_seconds: float = 60.0
+    per_second: float = 100.0
+    total_burst: int = 500
+    max_value: float = 1_000_000
+
+
 class Endpoints:
     """Serves every path under ``prefix``; unknown ones get a JSON 404."""
 
@@ -54,7 +76,8 @@ class Endpoints:
         prefix: str,
         counters: Counter[str],
         max_event_bytes: int = 4096,
-        limiter: RateLimiter | None = None,
+        limits: EventLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
         health_token: str | None = None,
     ) -> None:
         self.pages = pages
@@ -63,7 +86,10 @@ class Endpoints:
         self.prefix = prefix
         self.counters = counters
         self.max_event_bytes = max_event_bytes
-        self.limiter = limiter or RateLimiter()
+        self.limits = limits = limits or EventLimits()
+        self.limiter = RateLimiter(rate=limits.per_visitor, burst=limits.burst, clock=clock)
+        self.conversions = RateLimiter(rate=1 / limits.conversion_seconds, burst=limits.conversions_burst, clock=clock)
+        self.total = RateLimiter(rate=limits.per_second, burst=limits.total_burst, max_keys=1, clock=clock)
         self.health_token = health_token.encode() if health_token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -126,9 +152,13 @@ class Endpoints:
             event = ClientEvent.model_validate(json.loads(body))
         except (ValueError, ValidationError, RecursionError) as exc:  # 4 KB of "[" nests too deep to parse
             return self._reject(400, _explain(exc))
+        if event.value is not None and event.value > self.limits.max_value:
+            return self._reject(400, f"value: a conversion is at most {self.limits.max_value:g}")
         key = self.client_events.visitor_key(request.scope) or "anonymous"
-        if not self.limiter.allow(key):
+        if not self.limiter.allow(key) or (event.type == "conversion" and not self.conversions.allow(key)):
             return self._reject(429, "too many events; slow down")
+        if not self.total.allow("*"):
+            return self._reject(429, "too many events from everyone; try again shortly")
         cookies = await self.client_events.record(request.scope, event)
         self.counters[f"events.{event.type}"] += 1
         response = Response(status_code=204, headers={"Cache-Control": NO_STORE})

@@ -46,6 +46,10 @@ class EventSettings(BaseModel):
     batch_size: int = Field(default=100, ge=1, le=10_000)
     flush_seconds: float = Field(default=1.0, gt=0, le=3600)
     queue_size: int = Field(default=10_000, ge=1, le=1_000_000)
+    max_bytes: int = Field(default=100 * 1024 * 1024, ge=0)  # file sink: rotate past this size (0: never)
+    backups: int = Field(default=5, ge=0, le=100)  # file sink: rotated files kept
+    max_value: float = Field(default=1_000_000, gt=0, le=1e9)  # a conversion worth more is refused (400)
+    per_second: float = Field(default=100, gt=0)  # client events accepted per second, all visitors together
 
 
     @field_validator("callable")
@@ -70,7 +74,8 @@ def make_sink(settings: EventSettings, *, base: str | Path | None = None) -> Eve
                                 "queue_size": settings.queue_size}  # fmt: skip
     if settings.sink == "file":
         path = Path(settings.path)
-        return JsonLinesSink(Path(base) / path if base is not None and not path.is_absolute() else path, **batching)
+        return JsonLinesSink(Path(base) / path if base is not None and not path.is_absolute() else path,
+                             max_bytes=settings.max_bytes, backups=settings.backups, **batching)  # fmt: skip
     if settings.sink == "logger":
         return LoggerSink(settings.logger)
     if settings.sink == "http":

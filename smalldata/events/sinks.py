@@ -14,6 +14,7 @@ import contextlib
 import inspect
 import json
 import logging
+import os
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -126,19 +127,51 @@ class BatchingSink:
 
 
 class JsonLinesSink(BatchingSink):
-    """Appends one JSON object per line to ``path`` (the default sink; ``smalldata report`` reads it)."""
+    """Appends one JSON object per line to ``path`` (the default sink; ``smalldata report`` reads it).
 
-    def __init__(self, path: str | Path, **options: Any) -> None:
+    The file is opened for each batch, so an outside rotation (``logrotate``) is followed at
+    once. When it would grow past ``max_bytes`` it is rotated here: ``path`` becomes ``path.1``,
+    ``path.1`` becomes ``path.2``… and the oldest beyond ``backups`` is deleted, so a flood of
+    events never fills the disk (``max_bytes=0``: no limit).
+    """
+
+    def __init__(self, path: str | Path, *, max_bytes: int = 100 * 1024 * 1024, backups: int = 5,
+                 **options: Any) -> None:
         super().__init__(**options)
         self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self.rotations = 0
 
     async def write(self, batch: list[Event]) -> None:
         await asyncio.to_thread(self._append, batch)
 
     def _append(self, batch: list[Event]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as out:
-            out.write("".join(dumps(event) + "\n" for event in batch))
+        text = "".join(dumps(event) + "\n" for event in batch).encode("utf-8")
+        if self.max_bytes and self._size() + len(text) > self.max_bytes and self._size() > 0:
+            self._rotate()
+        with self.path.open("ab") as out:
+            out.write(text)
+
+    def _size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def _rotate(self) -> None:
+        """``path`` → ``path.1`` → … → ``path.<backups>``, the oldest dropped (another worker may race: fine)."""
+        for n in range(self.backups, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{n}")
+            newer = self.path.with_name(f"{self.path.name}.{n - 1}") if n > 1 else self.path
+            with contextlib.suppress(FileNotFoundError):
+                if n == self.backups:
+                    older.unlink(missing_ok=True)
+                os.replace(newer, older)
+        if self.backups == 0:
+            self.path.unlink(missing_ok=True)
+        self.rotations += 1
 
     def write_now(self) -> None:
         """Write the queue synchronously (scripts and tests without an event loop)."""

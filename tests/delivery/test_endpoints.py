@@ -149,3 +149,44 @@ def test_health_details_need_the_token_or_a_request_from_this_host_no_proxy_forw
     # a proxy on this host makes every visitor local: what it forwards is not
     forwarded = local.get("/_smalldata/health", headers={"x-forwarded-for": "203.0.113.9"})
     assert forwarded.json() == {"status": "ok"}
+
+
+def limited(fake: FakePersonaliser, now: list[float], **limits: float) -> TestClient:
+    from collections import Counter
+
+    from smalldata.delivery.endpoints import Endpoints, EventLimits
+
+    endpoints = Endpoints(fake, fake, fake, prefix="/_smalldata/", counters=Counter(),
+                          limits=EventLimits(**limits), clock=lambda: now[0])  # type: ignore[arg-type]  # fmt: skip
+    return TestClient(endpoints)
+
+
+def test_a_conversion_worth_more_than_the_limit_is_refused(fake: FakePersonaliser) -> None:
+    client = limited(fake, [0.0], max_value=50_000)
+    refused = client.post("/_smalldata/events", json={"type": "conversion", "value": 999_999_999})
+    assert refused.status_code == 400 and "at most 50000" in refused.json()["error"]
+    assert client.post("/_smalldata/events", json={"type": "conversion", "value": 49_999}).status_code == 204
+    assert [e.value for e in fake.events] == [49_999]
+
+
+def test_conversions_are_limited_per_visitor_more_tightly_than_other_events(fake: FakePersonaliser) -> None:
+    now = [0.0]
+    client = limited(fake, now, conversions_burst=2, conversion_seconds=60)
+    conversion, shown = {"type": "conversion", "value": 10}, {"type": "chat_shown", "rule": "r"}
+    assert [client.post("/_smalldata/events", json=conversion).status_code for _ in range(3)] == [204, 204, 429]
+    assert client.post("/_smalldata/events", json=shown).status_code == 204
+    now[0] += 60
+    assert client.post("/_smalldata/events", json=conversion).status_code == 204
+
+
+def test_all_visitors_together_are_bounded(fake: FakePersonaliser) -> None:
+    # minted cookies each get their own bucket: the total stops a flood of them all the same
+    now = [0.0]
+    client = limited(fake, now, per_second=1, total_burst=5)
+    keys = iter(range(100))
+    fake.visitor_key = lambda scope: f"minted-{next(keys)}"  # type: ignore[method-assign]
+    statuses = [client.post("/_smalldata/events", json={"type": "chat_shown", "rule": "r"}).status_code
+                for _ in range(8)]  # fmt: skip
+    assert statuses == [204] * 5 + [429] * 3
+    now[0] += 2
+    assert client.post("/_smalldata/events", json={"type": "chat_shown", "rule": "r"}).status_code == 204

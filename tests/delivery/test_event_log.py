@@ -159,3 +159,13 @@ def test_with_storage_refused_nothing_tied_to_the_visitor_is_written(
     assert "set-cookie" not in page.headers
     assert [event["type"] for event in events] == ["chat_shown", "conversion"]
     assert all(event.get("visitor") is None for event in events)
+
+
+def test_a_cookie_less_flood_does_not_lock_out_other_cookie_less_shoppers(tmp_path: Path) -> None:
+    app = make_app(tmp_path, events=CallableSink(lambda event: None))
+    flood, shopper = TestClient(app, client=("203.0.113.5", 1000)), TestClient(app, client=("198.51.100.7", 1000))
+    with flood, shopper:
+        statuses = {flood.post("/_smalldata/events", json={"type": "chat_shown", "rule": "r"}).status_code
+                    for _ in range(40)}  # fmt: skip
+        assert statuses == {204, 429}
+        assert shopper.post("/_smalldata/events", json={"type": "conversion", "value": 100}).status_code == 204

@@ -210,3 +210,20 @@ def test_a_running_sink_never_keeps_asyncio_run_from_ending(tmp_path: Path) -> N
     script = HANG_SCRIPT.replace("PATH", repr(str(tmp_path / "events.jsonl")))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "ended", done.stderr
+
+
+def test_the_file_rotates_past_its_size_and_keeps_a_bounded_number_of_old_files(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    sink = JsonLinesSink(path, max_bytes=2_000, backups=2)
+    for n in range(200):  # ~16 KB of events: eight times the limit
+        sink.emit({"type": "conversion", "order_id": f"order-{n:04d}", "value": 100})
+        sink.write_now()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["events.jsonl", "events.jsonl.1", "events.jsonl.2"]
+    assert all((tmp_path / name).stat().st_size <= 2_000 for name in files)
+    newest = [json.loads(line)["order_id"] for line in path.read_text().splitlines()]
+    assert newest[-1] == "order-0199"  # the newest events are in the file smalldata report reads
+    kept = [json.loads(line)["order_id"]
+            for name in reversed(files) for line in (tmp_path / name).read_text().splitlines()]  # fmt: skip
+    assert kept == sorted(kept) and kept[-1] == "order-0199"  # in order, nothing cut in half
+    assert sink.rotations > 2
