@@ -6,14 +6,18 @@ cookie, writes none and touches no server.
 
 ``CookieStore`` (the default) keeps the whole state in the signed cookie: no
 server state, any number of workers. ``RedisStore`` keeps it under
-``sd:v:<visitor id>`` (the cookie then carries only the signed id), shared by all
-app instances; for a logged-in user the history and cap counters also live under
+``sd:v:<visitor id>``, shared by all app instances, and the cookie carries only
+the signed id and the visit counters (first and last seen, visits, page views);
+for a logged-in user the history and cap counters also live under
 ``sd:u:<hash of user id>``, so they follow the user to every device.
 ``MemoryStore`` is the same with a dict, for tests.
 
 A server store that fails (down, slow, refusing) never fails the request: it
-logs once, serves from the cookie (the whole state goes into the cookie while
-the server is away) and tries the server again after ``retry_after`` seconds.
+logs once, serves from the cookie — the counters it carries, so a visitor is
+not reset; their whole state goes into the cookie while the server is away —
+and tries the server again after ``retry_after`` seconds. Once it is back, the
+state written during the outage is merged into the stored one (counters by their
+maximum, history and caps as from another device), never written over it.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from smalldata.signals.request import Cookies
 from smalldata.state.caps import CapLedger
 from smalldata.state.codec import MAX_COOKIE_CHARS, CookieCodec, cookie_header
 from smalldata.state.config import StateSettings
-from smalldata.state.model import History, VisitorState, is_visitor_id
+from smalldata.state.model import _EXPOSURES, _TAGS, History, VisitorState, is_visitor_id
 
 __all__ = ["CookieStore", "MemoryStore", "RedisStore", "StateStore", "make_store"]
 
@@ -136,18 +140,24 @@ class CookieStore:
     def new_state(self, now: datetime | int, visitor_id: str | None = None) -> VisitorState:
         return VisitorState.new(now, id=visitor_id, limits=self._history, idle=self._idle)
 
-    def id_cookie(self, state: VisitorState, secure: bool) -> str:
-        """A ``Set-Cookie`` carrying only the signed visitor id (for server stores)."""
-        return self._header(self._codec.dumps({"i": state.id}), secure)
+    def core_cookie(self, state: VisitorState, secure: bool) -> str:
+        """A ``Set-Cookie`` for server stores: the visitor id and visit counters, marked ``k`` (no history)."""
+        data = state.data
+        core = {key: data[key] for key in _CORE if key in data}
+        core["k"] = 1
+        return self._header(self._codec.dumps(core), secure)
 
     def state_cookie(self, state: VisitorState, secure: bool) -> str:
         """A ``Set-Cookie`` carrying the whole state."""
         return self._header(_fit(self._codec, state), secure)
 
     def state_from(self, data: dict[str, Any] | None) -> VisitorState | None:
-        """The whole state in a decoded cookie, or ``None``."""
-        if not data or "f" not in data:  # an id-only cookie written by a server store
+        """The state in a decoded cookie (a server store's core cookie: its counters only), or ``None``."""
+        if not data or "f" not in data:  # an id-only cookie written by an older server store
             return None
+        if data.get("k"):
+            data = {key: value for key, value in data.items() if key != "k"}
+            data.pop("v", None)  # checked as stored data
         return VisitorState.from_signed(data, limits=self._history, idle=self._idle)
 
     def _header(self, value: str, secure: bool) -> str:
@@ -188,10 +198,11 @@ class _ServerStore:
         keys = [_visitor_key(visitor_id)] if visitor_id else []
         keys += [_user_key(user_id)] if user_id else []
         records = await self._get(keys)
-        if records is None:  # server away: the cookie is all we have
-            return self.cookies.from_cookie(cookies, now)
+        in_cookie = self.cookies.state_from(data)
+        if records is None:  # server away: the cookie is all we have (its counters, at least)
+            return in_cookie if in_cookie is not None else self.cookies.new_state(now, visitor_id)
         stored = _parse(records.pop(0)) if visitor_id else None
-        state = self._newest(stored, self.cookies.state_from(data))
+        state = self._newest(stored, in_cookie, outage=data is not None and not data.get("k"))
         if state is None:
             state = self.cookies.new_state(now, visitor_id)
         _link_user(state, user_id, _parse(records.pop(0)) if user_id else None)
@@ -205,7 +216,7 @@ class _ServerStore:
             user = {"h": state.history.to_json(), "c": state.caps.to_json()}
             items[_user_key(user_id)] = _dump(user)
         if await self._put(items, ttl):
-            return [self.cookies.id_cookie(state, secure)]
+            return [self.cookies.core_cookie(state, secure)]
         return [self.cookies.state_cookie(state, secure)]
 
     def visitor_id(self, cookies: Mapping[str, str]) -> str | None:
@@ -214,14 +225,17 @@ class _ServerStore:
     async def aclose(self) -> None:
         await self._backend.aclose()
 
-    def _newest(self, stored: Any, in_cookie: VisitorState | None) -> VisitorState | None:
+    def _newest(self, stored: Any, in_cookie: VisitorState | None, *, outage: bool) -> VisitorState | None:
+        """The stored state; merged with a whole state the cookie carried through an outage (``outage``)."""
         state = None
         if stored is not None:
             state = VisitorState.from_json(
                 stored, limits=self.settings.history, idle=self.settings.visit_timeout
             )
-        # A whole-state cookie was written while the server was away: it may be newer.
-        if in_cookie is not None and (state is None or _later(in_cookie, state)):
+        if state is None:
+            return in_cookie  # nothing stored (a server that lost its data): the cookie's state, or counters
+        if in_cookie is not None and outage:
+            _merge_outage(in_cookie, state)
             return in_cookie
         return state
 
@@ -388,10 +402,40 @@ def _link_user(state: VisitorState, user_id: str | None, record: Any) -> None:
         state.user = user_hash
 
 
-def _later(a: VisitorState, b: VisitorState) -> bool:
-    mine: int = a.data.get("l") or a.data["f"]
-    theirs: int = b.data.get("l") or b.data["f"]
-    return mine > theirs
+# what a server store's cookie carries besides the id: enough that an outage does not reset a visitor
+_CORE = ("i", "f", "n", "p", "l", "s", "q")
+
+
+def _merge_outage(recent: VisitorState, stored: VisitorState) -> None:
+    """Fold the stored state into the one the cookie carried through an outage (in place).
+
+    The outage-era state went on from the counters in the cookie, so visits are the larger
+    of the two, page views the larger within the same visit, and times those of the later;
+    history, caps, tags and exposures are merged as from another device. Merging twice
+    gives the same state (a response lost on the way does not count a visit twice).
+    """
+    mine, theirs = recent.data, stored.data
+    mine["n"] = max(mine.get("n", 0), theirs.get("n", 0))
+    if mine.get("s") == theirs.get("s"):  # page views count within a visit: the same visit's larger count
+        mine["p"] = max(mine.get("p", 0), theirs.get("p", 0))
+    mine["f"] = min(mine["f"], theirs["f"])
+    stored_later = (theirs.get("l") or 0) > (mine.get("l") or 0)  # an old cookie, whose answer was lost
+    if stored_later:
+        for key in ("l", "s", "q", "p"):
+            if key in theirs:
+                mine[key] = theirs[key]
+    newer, older = (stored, recent) if stored_later else (recent, stored)
+    newer.history.merge_older(older.history, recent.limits)  # the more recent pages first
+    mine["h"] = newer.data["h"]
+    recent.caps.merge(stored.caps)
+    for key, limit in (("t", _TAGS), ("x", _EXPOSURES)):
+        merged = list(dict.fromkeys([*(mine.get(key) or ()), *(theirs.get(key) or ())]))[:limit]
+        if merged:
+            mine[key] = merged
+    for key in ("m", "u"):
+        if key not in mine and key in theirs:
+            mine[key] = theirs[key]
+    recent.changed = True
 
 
 def _fit(codec: CookieCodec, state: VisitorState) -> str:

@@ -50,3 +50,11 @@ def full_state(now: datetime) -> VisitorState:
     )
     state.apply(decision, now)
     return state
+
+
+CORE_KEYS = {"i", "f", "n", "p", "l", "s", "q", "k"}
+
+
+def carries_only_counters(data: dict[str, object] | None, visitor_id: str) -> bool:
+    """A server store's cookie: the visitor id and visit counters, never history, tags or caps."""
+    return data is not None and data.get("i") == visitor_id and data.get("k") == 1 and set(data) <= CORE_KEYS
