@@ -50,8 +50,17 @@ class Parts:
     health: Health
     counters: Counter[str] = field(default_factory=Counter)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # run at application start-up
     health_token: str | None = None  # shows the health details to whoever sends it (see HealthSettings)
     event_limits: EventLimits = field(default_factory=EventLimits)
+
+    async def start(self) -> None:
+        """Open what the first visitor should not wait for (HTTP clients); a failure is logged, never raised."""
+        for start in self.starters:
+            try:
+                await start()
+            except Exception:
+                logger.exception("smalldata: starting %r failed; it starts on first use instead", start)
 
     async def aclose(self) -> None:
         """Release connections and write pending events; one failure does not stop the rest."""
@@ -112,5 +121,5 @@ def build(
     token = settings.health.token.get_secret_value() if settings.health.token else None
     token = token or os.environ.get("SMALLDATA_HEALTH_TOKEN") or None
     limits = EventLimits(per_second=settings.events.per_second, max_value=settings.events.max_value)
-    return Parts(pages, recorder, ShopHealth(live, log, catalogue), counters, closers, health_token=token,
-                 event_limits=limits)  # fmt: skip
+    return Parts(pages, recorder, ShopHealth(live, log, catalogue), counters, closers, [sources.start],
+                 health_token=token, event_limits=limits)  # fmt: skip

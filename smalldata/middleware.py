@@ -140,11 +140,13 @@ class SmallData:
         await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
 
     def _closing_on_shutdown(self, receive: Receive) -> Receive:
-        """Close connections and write pending events when the server shuts down."""
+        """Open HTTP clients when the server starts; close connections and write pending events when it stops."""
 
         async def wrapped() -> Message:
             message = await receive()
-            if message["type"] == "lifespan.shutdown":
+            if message["type"] == "lifespan.startup":
+                await self.parts.start()
+            elif message["type"] == "lifespan.shutdown":
                 await self.parts.aclose()
             return message
 

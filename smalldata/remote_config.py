@@ -22,7 +22,10 @@ class RemoteSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    timeout_ms: int = Field(default=50, gt=0, le=10_000)
+    timeout_ms: int = Field(default=50, gt=0, le=10_000)  # how long a page waits for an answer
+    # how long the call itself may take: a late answer is still cached for the next page, and only a call
+    # that fails or outlasts this counts towards the pause (a burst of slow-ish answers is not an outage)
+    call_timeout_ms: int = Field(default=2_000, gt=0, le=60_000)
     cache_seconds: float = Field(default=60, ge=0)
     cache_size: int = Field(default=10_000, ge=0)
     failures_before_pause: int = Field(default=5, ge=1)

@@ -29,6 +29,12 @@ class Sources:
             basket=RemoteSource("basket", basket.service_url, basket) if basket.service_url else None,
         )
 
+    async def start(self) -> None:
+        """Make the HTTP clients (at application start-up, so no visitor waits for it)."""
+        for source in (self.profile, self.basket):
+            if source is not None:
+                await source.start()
+
     async def aclose(self) -> None:
         """Close the HTTP clients (on application shutdown)."""
         for source in (self.profile, self.basket):

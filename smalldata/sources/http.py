@@ -1,10 +1,15 @@
 """A remote JSON source (profile/CRM, basket service) that never slows a page down.
 
-Every call has a strict total timeout; answers are kept in a ``cachetools``
-TTL cache; parallel requests for one key share one fetch (no stampede when a
-customer opens ten tabs); and after ``failures_before_pause`` failures in a row
-a circuit breaker stops calling the service for ``pause_seconds``, then lets
-one trial call through. Every failure is "unknown" (None) to the caller.
+A page waits at most ``timeout_ms`` for an answer; the call itself goes on (up to
+``call_timeout_ms``), so a late answer is cached for the visitor's next page.
+Answers are kept in a ``cachetools`` TTL cache; parallel requests for one key
+share one fetch (no stampede when a customer opens ten tabs); and after
+``failures_before_pause`` calls in a row that failed or outlasted
+``call_timeout_ms``, a circuit breaker stops calling the service for
+``pause_seconds``, then lets one trial call through — a burst of answers that are
+merely slower than a page can wait for does not count. Every failure, and every
+answer too late for the page, is "unknown" (None) to the caller. The HTTP client
+is made at start-up (:meth:`RemoteSource.start`), not on a visitor's request.
 """
 
 from __future__ import annotations
@@ -88,6 +93,8 @@ class RemoteSource:
         self.url = url
         self.settings = settings
         self.timeout = settings.timeout_ms / 1000
+        self.call_timeout = max(settings.call_timeout_ms, settings.timeout_ms) / 1000
+        self.late = 0  # answers that came after the page had gone on without them
         self.calls = 0
         self.breaker = CircuitBreaker(settings.failures_before_pause, settings.pause_seconds, clock=clock)
         self._client = client
@@ -109,8 +116,12 @@ class RemoteSource:
             self._inflight[key] = pending
             pending.add_done_callback(lambda _: self._inflight.pop(key, None))
         try:
-            # shield: one waiter being cancelled must not cancel the fetch the others share
-            return await asyncio.shield(pending)
+            # shield: a page that stops waiting (or is cancelled) must not cancel the fetch others share
+            async with asyncio.timeout(self.timeout):
+                return await asyncio.shield(pending)
+        except TimeoutError:
+            self.late += 1  # the call goes on: its answer is cached for the next page
+            return None
         except Exception:  # pragma: no cover - _load catches its own errors
             logger.exception("%s source failed", self.name)
             return None
@@ -120,7 +131,7 @@ class RemoteSource:
             return None
         self.calls += 1
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.call_timeout):
                 response = await self._http().get(self.url.replace("{id}", quote(key, safe="")))
         except Exception as exc:  # timeouts, refused connections, bad URLs: all mean "unknown"
             return self._failed(f"{type(exc).__name__}")
@@ -158,11 +169,19 @@ class RemoteSource:
             self._client_loop = loop
         if self._client is None:
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout),
+                timeout=httpx.Timeout(self.call_timeout),
                 headers=self.settings.headers,
                 follow_redirects=False,
             )
         return self._client
+
+    async def start(self) -> None:
+        """Make the HTTP client now (application start-up): its TLS set-up costs a first page ~0.3 s."""
+        self._http()
+
+    @property
+    def started(self) -> bool:
+        return self._client is not None
 
     async def aclose(self) -> None:
         """Close the HTTP client this source opened."""

@@ -31,10 +31,14 @@ class FakePersonaliser:
     events: list[ClientEvent] = field(default_factory=list)
     paths: list[str | None] = field(default_factory=list)
     closed: int = 0
+    started: int = 0
 
     def parts(self) -> Parts:
         """The parts for ``SmallData(app, parts=...)``: this fake as pages, client events and health."""
-        return Parts(self, self, self, closers=[self.aclose])
+        return Parts(self, self, self, closers=[self.aclose], starters=[self.start])
+
+    async def start(self) -> None:
+        self.started += 1
 
     async def aclose(self) -> None:
         self.closed += 1

@@ -95,7 +95,7 @@ async def test_websocket_and_lifespan_scopes_pass_through(wrap) -> None:
     assert seen == ["websocket", "lifespan"]
 
 
-async def test_lifespan_shutdown_closes_the_shops_connections(wrap, fake: FakePersonaliser) -> None:
+async def test_lifespan_startup_opens_and_shutdown_closes_the_shops_connections(wrap, fake: FakePersonaliser) -> None:
     messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -107,4 +107,4 @@ async def test_lifespan_shutdown_closes_the_shops_connections(wrap, fake: FakePe
 
     middleware = wrap(app)
     await middleware({"type": "lifespan"}, receive, None)
-    assert fake.closed == 1
+    assert (fake.started, fake.closed) == (1, 1)

@@ -88,10 +88,52 @@ async def test_failures_are_not_cached_so_a_recovered_service_answers() -> None:
         return httpx.Response(200, json=PROFILE)
 
     respx.get("https://crm.example/profiles/42").mock(side_effect=slow_then_fast)
-    crm = source(timeout_ms=50)
+    crm = source(timeout_ms=50, call_timeout_ms=100)
     assert await crm.fetch("42") is None
+    await asyncio.sleep(0.1)  # the call outlasts call_timeout_ms: a failure
     assert await crm.fetch("42") == PROFILE
-    assert delays == []  # both calls went out: the timeout was not cached
+    assert delays == []  # both calls went out: the failure was not cached
+    assert crm.breaker.failures == 0  # and the answer closed the count again
+
+
+@respx.mock
+async def test_an_answer_too_late_for_the_page_is_kept_for_the_next_one() -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.1)
+        return httpx.Response(200, json=PROFILE)
+
+    route = respx.get("https://crm.example/profiles/42").mock(side_effect=slow)
+    crm = source(timeout_ms=20)
+    assert await crm.fetch("42") is None  # the page went on without it
+    await asyncio.sleep(0.15)
+    assert await crm.fetch("42") == PROFILE  # the next page has it, from the cache
+    assert (route.call_count, crm.late, crm.breaker.failures) == (1, 1, 0)
+
+
+@respx.mock
+async def test_a_burst_of_answers_slower_than_a_page_waits_does_not_pause_a_healthy_service() -> None:
+    async def busy(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.08)  # a healthy service under a burst: slower than the 20 ms a page waits
+        return httpx.Response(200, json=PROFILE)
+
+    respx.get(url__regex=r"https://crm\.example/profiles/\d+").mock(side_effect=busy)
+    crm = source(timeout_ms=20, failures_before_pause=5)
+    answers = await asyncio.gather(*(crm.fetch(str(n)) for n in range(20)))  # 20 new customers at once
+    assert answers == [None] * 20
+    await asyncio.sleep(0.15)
+    assert crm.breaker.state == "closed"
+    assert await crm.fetch("7") == PROFILE
+
+
+async def test_the_client_is_made_at_start_up_not_on_the_first_page() -> None:
+    from smalldata.settings import Settings, UserSettings
+    from smalldata.sources import Sources
+
+    sources = Sources.from_settings(Settings(user=UserSettings(profile_url="https://crm.example/profiles/{id}")))
+    assert sources.profile is not None and not sources.profile.started
+    await sources.start()
+    assert sources.profile.started
+    await sources.aclose()
 
 
 @respx.mock
