@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -88,12 +89,26 @@ def test_broken_rules_at_start_up_fail_loudly(tmp_path: Path) -> None:
         pass
 
 
+def live_rules(client: TestClient) -> Any:
+    """The app's live rules, checking the folder on every request."""
+    live = client.app.middleware_stack.app.pages.rules  # type: ignore[attr-defined]
+    live.interval = 0
+    return live
+
+
+def reload_after(client: TestClient, edit: Callable[[], object]) -> None:
+    """Edit the rules folder, let a request notice it, and wait for the background reload."""
+    live = live_rules(client)
+    edit()
+    client.get("/")
+    live.wait(10)
+
+
 def test_edited_rules_are_picked_up_and_a_broken_edit_keeps_the_last_good_ones(
     rules: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with make_client(rules) as client:
-        live = client.app.middleware_stack.app.pages.rules  # type: ignore[attr-defined]
-        live.interval = 0
+        live = live_rules(client)
         (rules / "rules.yaml").write_text("rules: [\n", encoding="utf-8")
         with caplog.at_level(logging.ERROR, logger="smalldata"):
             assert decision(client.get("/"))["greeting"] == "Hello"  # type: ignore[index]
@@ -253,12 +268,8 @@ def test_a_deleted_rule_file_keeps_the_last_good_rules_and_health_says_so(
     rules: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with make_client(rules) as client:
-        live = client.app.middleware_stack.app.pages.rules  # type: ignore[attr-defined]
-        live.interval = 0
-        (rules / "rules.yaml").unlink()
         with caplog.at_level(logging.ERROR, logger="smalldata"):
-            client.get("/")
-            live.wait(10)
+            reload_after(client, (rules / "rules.yaml").unlink)
         assert decision(client.get("/"))["greeting"] == "Hello"  # type: ignore[index]
         health = client.get("/_smalldata/health").json()
     assert health["status"] == "degraded"
@@ -270,12 +281,8 @@ def test_rule_files_without_rules_serve_nothing_and_health_is_degraded(
     rules: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with make_client(rules) as client:
-        live = client.app.middleware_stack.app.pages.rules  # type: ignore[attr-defined]
-        live.interval = 0
-        (rules / "rules.yaml").write_text("rules: []\n", encoding="utf-8")
         with caplog.at_level(logging.WARNING, logger="smalldata"):
-            client.get("/")
-            live.wait(10)
+            reload_after(client, lambda: (rules / "rules.yaml").write_text("rules: []\n", encoding="utf-8"))
         assert decision(client.get("/")) is None
         health = client.get("/_smalldata/health").json()
     assert (health["status"], health["rules"], health["errors"]) == ("degraded", 0, [])
@@ -287,19 +294,18 @@ def test_a_slow_reload_keeps_no_request_waiting(rules: Path, monkeypatch: pytest
     import threading
     import time
 
-    import smalldata.delivery.live_rules as live_rules
+    import smalldata.delivery.live_rules as live_module
 
     release = threading.Event()
-    real_load = live_rules.load_ruleset
+    real_load = live_module.load_ruleset
 
     def slow_load(*args: Any, **kwargs: Any) -> Any:
         release.wait(10)  # a reload of thousands of rules, held until the requests are served
         return real_load(*args, **kwargs)
 
     with make_client(rules) as client:
-        live = client.app.middleware_stack.app.pages.rules  # type: ignore[attr-defined]
-        live.interval = 0
-        monkeypatch.setattr(live_rules, "load_ruleset", slow_load)
+        live = live_rules(client)
+        monkeypatch.setattr(live_module, "load_ruleset", slow_load)
         write_rules(rules, greeting="Hello again")
         started = time.monotonic()
         greetings = [decision(client.get("/"))["greeting"] for _ in range(3)]  # type: ignore[index]
