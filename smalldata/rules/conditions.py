@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from smalldata.problems import Position, Problem, did_you_mean
 from smalldata.rules.operators import OPERATORS, Compiled, Domain, Interval, Literals, compile_operator
 from smalldata.signals.base import Signals
-from smalldata.signals.catalog import NAMESPACES, SIGNALS, SignalRef, resolve
+from smalldata.signals.catalog import NAMESPACES, SIGNALS, SignalRef, read_signal, resolve
 from smalldata.yamlpos import Document, Path
 
 COMBINATORS = ("all", "any", "not", "segment")
@@ -105,10 +105,7 @@ class Leaf(Node):
 
     def value(self, signals: Signals) -> Any:
         """The value this leaf compares, as the test reads it."""
-        value = signals[self.base]
-        if self.key is None:
-            return value
-        return value.get(self.key, self.missing) if isinstance(value, Mapping) else None
+        return read_signal(signals, self.base, self.key, self.missing)
 
     def explain(self, signals: Signals) -> Failure | None:
         if self.test(signals):
@@ -312,9 +309,8 @@ class ConditionCompiler:
             return self._fail(position, str(exc))
         reads = frozenset({ref.base, "time.now"} if compiled.needs_now else {ref.base})
         cost = NAMESPACE_COST.get(ref.spec.namespace, 3) + (2 if op == "matches" else 0)
-        missing = ref.value_spec.missing if ref.key is not None and ref.name not in SIGNALS else None
         return Leaf(compiled.label, reads, cost, position, signal=ref.name, base=ref.base, key=ref.key,
-                    missing=missing, operator=op, compiled=compiled)  # fmt: skip
+                    missing=ref.missing, operator=op, compiled=compiled)  # fmt: skip
 
     def _fail(self, position: Position, message: str) -> Node:
         self.problems.append(Problem(position, message))

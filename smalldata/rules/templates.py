@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from smalldata.problems import did_you_mean
 from smalldata.rules.conditions import unknown_signal_message
 from smalldata.signals.base import Signals
-from smalldata.signals.catalog import SIGNALS, SignalRef, resolve
+from smalldata.signals.catalog import SignalRef, read_signal, resolve
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 MAX_TEXT = 5000
@@ -46,15 +45,10 @@ class Placeholder:
 
     @classmethod
     def of(cls, ref: SignalRef) -> Placeholder:
-        if ref.key is None:
-            return cls(ref.name, ref.base)
-        return cls(ref.name, ref.base, ref.key, ref.value_spec.missing if ref.name not in SIGNALS else None)
+        return cls(ref.name, ref.base, ref.key, ref.missing)
 
     def value(self, signals: Signals) -> Any:
-        value = signals[self.base]
-        if self.key is None:
-            return value
-        return value.get(self.key, self.missing) if isinstance(value, Mapping) else None
+        return read_signal(signals, self.base, self.key, self.missing)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,12 @@ kind, which decides the operators and literal types a rule may use with it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from smalldata.signals.base import Signals
 
 Kind = Literal["bool", "number", "text", "datetime", "date", "list", "map", "records"]
 
@@ -166,6 +170,20 @@ class SignalRef:
         if self.key is not None and self.name not in SIGNALS and self.spec.map_of is not None:
             return self.spec.map_of
         return self.value_spec.kind
+
+    @property
+    def missing(self) -> object:
+        """What an absent key reads as (0 for a view count); None for a whole signal or a declared field."""
+        return self.spec.missing if self.key is not None and self.name not in SIGNALS else None
+
+
+def read_signal(signals: Signals, base: str, key: str | None, missing: object) -> Any:
+    """The value a condition or a placeholder reads: ``signals[base]``, or its ``key`` when one is given
+    (``missing`` when the mapping lacks it; None when the value is not a mapping)."""
+    value = signals[base]
+    if key is None:
+        return value
+    return value.get(key, missing) if isinstance(value, Mapping) else None
 
 
 def resolve(name: str) -> SignalRef | None:
