@@ -56,19 +56,20 @@ class Parts:
 
     async def start(self) -> None:
         """Open what the first visitor should not wait for (HTTP clients); a failure is logged, never raised."""
-        for start in self.starters:
-            try:
-                await start()
-            except Exception:
-                logger.exception("smalldata: starting %r failed; it starts on first use instead", start)
+        await _each(self.starters, "smalldata: starting %r failed; it starts on first use instead")
 
     async def aclose(self) -> None:
         """Release connections and write pending events; one failure does not stop the rest."""
-        for close in self.closers:
-            try:
-                await close()
-            except Exception:
-                logger.exception("smalldata: closing %r at shutdown failed", close)
+        await _each(self.closers, "smalldata: closing %r at shutdown failed")
+
+
+async def _each(steps: list[Callable[[], Awaitable[None]]], failed: str) -> None:
+    """Run every step; one that fails is logged (``failed`` names it) and the rest still run."""
+    for step in steps:
+        try:
+            await step()
+        except Exception:
+            logger.exception(failed, step)
 
 
 def build(

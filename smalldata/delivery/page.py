@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -39,6 +39,7 @@ from smalldata.delivery.plan import RequestPlan
 from smalldata.delivery.visit import Visit
 from smalldata.events import EventLog
 from smalldata.preview import Preview, preview_from_query
+from smalldata.rules.engine import CapCounts
 from smalldata.signals.base import Signals
 from smalldata.signals.providers import Providers
 from smalldata.signals.request import Request, RequestSignals, run_prefetch
@@ -128,19 +129,22 @@ class PagePersonaliser:
         if plan.prefetch:
             await self._prefetch(plan, request)
         if not storage:
-            decision = plan.engine.decide(signals)
-            if decision.recommendations and self.recommender is not None:
-                await self._recommend(decision, signals)
-            self.counters["decisions"] += 1
+            decision = await self._decide(plan, signals)
             return Visit(decision, plan.vary)
         state = await self._visitor(request, signals, plan)
         period = Period.at(state.data["s"], request.now) if plan.counts_caps else None
         caps = state.caps_at(period) if period is not None else None
-        decision = plan.engine.decide(signals, caps=caps, visitor_id=state.data["i"])
-        if decision.recommendations and self.recommender is not None:
+        decision = await self._decide(plan, signals, caps=caps, visitor_id=state.data["i"])
+        return _PageVisit(decision, plan.vary, self, state, period, request)
+
+    async def _decide(self, plan: RequestPlan, signals: RequestSignals, *, caps: CapCounts | None = None,
+                      visitor_id: str | None = None, forced: Mapping[str, str] | None = None) -> Decision:
+        """The engine's decision, its recommendation slots filled."""
+        decision = plan.engine.decide(signals, caps=caps, visitor_id=visitor_id, forced=forced)
+        if decision.recommendations:
             await self._recommend(decision, signals)
         self.counters["decisions"] += 1
-        return _PageVisit(decision, plan.vary, self, state, period, request)
+        return decision
 
     async def _prefetch(self, plan: RequestPlan, request: Request, overrides: dict[str, Any] | None = None) -> None:
         await self.providers.users.resolve(request)  # first who the user is: the basket may be keyed by their id
@@ -170,9 +174,7 @@ class PagePersonaliser:
         if plan.prefetch:
             await self._prefetch(plan, request, signals.overrides)
         visitor_id = self.store.visitor_id(request.cookies) if storage else None
-        decision = plan.engine.decide(signals, visitor_id=visitor_id, forced=preview.variants)
-        await self._recommend(decision, signals)
-        self.counters["decisions"] += 1
+        decision = await self._decide(plan, signals, visitor_id=visitor_id, forced=preview.variants)
         page_path: str = scope["path"]
 
         async def record(page: bool) -> tuple[list[str], list[Exposure] | None]:
