@@ -108,7 +108,7 @@ class SmallData:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
-                receive = self._closing_on_shutdown(receive)
+                receive = self._around_lifespan(receive)
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -139,7 +139,7 @@ class SmallData:
         state[PAGE_KEY] = hooks
         await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
 
-    def _closing_on_shutdown(self, receive: Receive) -> Receive:
+    def _around_lifespan(self, receive: Receive) -> Receive:
         """Open HTTP clients when the server starts; close connections and write pending events when it stops."""
 
         async def wrapped() -> Message:

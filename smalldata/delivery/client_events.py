@@ -40,7 +40,7 @@ class EventRecorder:
 
     async def record(self, scope: Scope, event: ClientEvent) -> list[str]:
         """Log ``event``; a dismissed chat is also remembered for the day. Returns ``Set-Cookie`` values."""
-        request = Request(scope, self.clock().astimezone(self.zone))
+        request = Request(scope, self.clock(), zone=self.zone)
         storage = self.consent.allows(request)
         visitor_id = self.store.visitor_id(request.cookies) if storage else None
         try:
