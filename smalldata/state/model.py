@@ -346,6 +346,37 @@ class VisitorState:
             return []
         return [e for e in decision.exposures if self._first_exposure(e, decision.ruleset_version)]
 
+    def merge_outage(self, stored: VisitorState) -> None:
+        """Fold the state a server store holds into this one, which the cookie carried through an outage.
+
+        This state went on from the counters in the cookie, so visits are the larger of the
+        two, page views the larger within the same visit, and times those of the later;
+        history, caps, tags and exposures are merged as from another device. Merging twice
+        gives the same state (a response lost on the way does not count a visit twice).
+        """
+        mine, theirs = self.data, stored.data
+        mine["n"] = max(mine.get("n", 0), theirs.get("n", 0))
+        if mine.get("s") == theirs.get("s"):  # page views count within a visit: the same visit's larger count
+            mine["p"] = max(mine.get("p", 0), theirs.get("p", 0))
+        mine["f"] = min(mine["f"], theirs["f"])
+        stored_later = (theirs.get("l") or 0) > (mine.get("l") or 0)  # an old cookie, whose answer was lost
+        if stored_later:
+            for key in ("l", "s", "q", "p"):
+                if key in theirs:
+                    mine[key] = theirs[key]
+        newer, older = (stored, self) if stored_later else (self, stored)
+        newer.history.merge_older(older.history, self.limits)  # the more recent pages first
+        mine["h"] = newer.data["h"]
+        self.caps.merge(stored.caps)
+        for key, limit in (("t", _TAGS), ("x", _EXPOSURES)):
+            merged = list(dict.fromkeys([*(mine.get(key) or ()), *(theirs.get(key) or ())]))[:limit]
+            if merged:
+                mine[key] = merged
+        for key in ("m", "u"):
+            if key not in mine and key in theirs:
+                mine[key] = theirs[key]
+        self.changed = True
+
     def hit(self, key: str, at: datetime | Period) -> None:
         """Count one occurrence of ``key`` (a cap counter such as a dismissed chat) at a moment."""
         self.caps.hit(key, at if isinstance(at, Period) else self.period(at))

@@ -36,7 +36,7 @@ from smalldata.signals.request import Cookies
 from smalldata.state.caps import CapLedger
 from smalldata.state.codec import MAX_COOKIE_CHARS, CookieCodec, cookie_header
 from smalldata.state.config import StateSettings
-from smalldata.state.model import _EXPOSURES, _TAGS, History, VisitorState, is_visitor_id
+from smalldata.state.model import History, VisitorState, is_visitor_id
 
 __all__ = ["CookieStore", "MemoryStore", "RedisStore", "StateStore", "make_store"]
 
@@ -235,7 +235,7 @@ class _ServerStore:
         if state is None:
             return in_cookie  # nothing stored (a server that lost its data): the cookie's state, or counters
         if in_cookie is not None and outage:
-            _merge_outage(in_cookie, state)
+            in_cookie.merge_outage(state)
             return in_cookie
         return state
 
@@ -404,38 +404,6 @@ def _link_user(state: VisitorState, user_id: str | None, record: Any) -> None:
 
 # what a server store's cookie carries besides the id: enough that an outage does not reset a visitor
 _CORE = ("i", "f", "n", "p", "l", "s", "q")
-
-
-def _merge_outage(recent: VisitorState, stored: VisitorState) -> None:
-    """Fold the stored state into the one the cookie carried through an outage (in place).
-
-    The outage-era state went on from the counters in the cookie, so visits are the larger
-    of the two, page views the larger within the same visit, and times those of the later;
-    history, caps, tags and exposures are merged as from another device. Merging twice
-    gives the same state (a response lost on the way does not count a visit twice).
-    """
-    mine, theirs = recent.data, stored.data
-    mine["n"] = max(mine.get("n", 0), theirs.get("n", 0))
-    if mine.get("s") == theirs.get("s"):  # page views count within a visit: the same visit's larger count
-        mine["p"] = max(mine.get("p", 0), theirs.get("p", 0))
-    mine["f"] = min(mine["f"], theirs["f"])
-    stored_later = (theirs.get("l") or 0) > (mine.get("l") or 0)  # an old cookie, whose answer was lost
-    if stored_later:
-        for key in ("l", "s", "q", "p"):
-            if key in theirs:
-                mine[key] = theirs[key]
-    newer, older = (stored, recent) if stored_later else (recent, stored)
-    newer.history.merge_older(older.history, recent.limits)  # the more recent pages first
-    mine["h"] = newer.data["h"]
-    recent.caps.merge(stored.caps)
-    for key, limit in (("t", _TAGS), ("x", _EXPOSURES)):
-        merged = list(dict.fromkeys([*(mine.get(key) or ()), *(theirs.get(key) or ())]))[:limit]
-        if merged:
-            mine[key] = merged
-    for key in ("m", "u"):
-        if key not in mine and key in theirs:
-            mine[key] = theirs[key]
-    recent.changed = True
 
 
 def _fit(codec: CookieCodec, state: VisitorState) -> str:
