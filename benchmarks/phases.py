@@ -62,12 +62,9 @@ class PhaseTimer:
         marks.append(clock())
         signals["consent.storage"] = signals["consent.personalisation"] = pages.providers.consent.allows(request)
         marks.append(clock())
-        state = await pages.store.load(request.cookies, now=request.epoch)
-        request.state = state
+        state = await pages.load_visitor(request)
         marks.append(clock())
-        if state.touch(request.epoch, count_pageviews=plan.counts_pageviews) and plan.keeps_campaign:
-            state.set_campaign(pages.providers.campaign.of(request))
-        state.record_page(signals["page.product"], signals["page.category"], None)
+        pages.count_page(state, request, signals, plan)
         marks.append(clock())
         for name in plan.reads:
             signals[name]  # computing it is the point

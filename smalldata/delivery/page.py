@@ -153,15 +153,23 @@ class PagePersonaliser:
 
     async def _visitor(self, request: Request, signals: RequestSignals, plan: RequestPlan) -> VisitorState:
         """Load the visitor, count this page view and remember what it shows."""
+        state = await self.load_visitor(request)
+        self.count_page(state, request, signals, plan)
+        return state
+
+    async def load_visitor(self, request: Request) -> VisitorState:
+        """The visitor's stored state (a new visitor when there is none), kept on ``request``."""
         store = self.store
         user_id = self.providers.users.user_id(request) if store.keys_users else None
-        state = await store.load(request.cookies, now=request.epoch, user_id=user_id)
-        request.state = state
+        state = request.state = await store.load(request.cookies, now=request.epoch, user_id=user_id)
+        return state
+
+    def count_page(self, state: VisitorState, request: Request, signals: RequestSignals, plan: RequestPlan) -> None:
+        """This page view in the visitor's state: the visit, its campaign, the product, category and search."""
         if state.touch(request.epoch, count_pageviews=plan.counts_pageviews) and plan.keeps_campaign:
             state.set_campaign(self.providers.campaign.of(request))
         search = request.query.get(self.search_param) if request.scope.get("query_string") else None
         state.record_page(signals["page.product"], signals["page.category"], search)
-        return state
 
     async def _preview(self, scope: Scope, moment: datetime, preview: Preview, plan: RequestPlan) -> Visit:
         """The page as the token's imagined visitor sees it: no caps used, nothing saved."""
