@@ -112,6 +112,7 @@ class Decision:
     slot_rules: dict[str, str] = field(default_factory=dict)
     exposures: list[Exposure] = field(default_factory=list)
     cap_hits: list[str] = field(default_factory=list)
+    chat_cap: dict[str, Any] | None = None  # the chat rule's cap and its period, for the browser to keep
     trace: list[TraceEntry] | None = None
     ruleset_version: str = ""
 
@@ -129,7 +130,8 @@ class Decision:
         chat = self.chat
         return {
             "greeting": self.greeting,
-            "chat": chat.json if chat is not None else None,
+            "chat": (chat.json if self.chat_cap is None else {**chat.json, "cap": self.chat_cap})
+            if chat is not None else None,
             "prefill": self.prefill,
             "recommendations": {slot: _drop_none(vars(r)) for slot, r in self.recommendations.items()}
             if self.recommendations else {},

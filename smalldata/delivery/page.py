@@ -43,7 +43,7 @@ from smalldata.rules.engine import CapCounts
 from smalldata.signals.base import Signals
 from smalldata.signals.providers import Providers
 from smalldata.signals.request import Request, RequestSignals, run_prefetch
-from smalldata.state import Period, StateStore, VisitorState
+from smalldata.state import CapClaim, Period, StateStore, VisitorState
 
 logger = logging.getLogger("smalldata")
 
@@ -132,19 +132,73 @@ class PagePersonaliser:
             decision = await self._decide(plan, signals)
             return Visit(decision, plan.vary)
         state = await self._visitor(request, signals, plan)
-        period = Period.at(state.data["s"], request.now) if plan.counts_caps else None
-        caps = state.caps_at(period) if period is not None else None
-        decision = await self._decide(plan, signals, caps=caps, visitor_id=state.data["i"])
-        return _PageVisit(decision, plan.vary, self, state, period, request)
+        if not plan.counts_caps:
+            decision = await self._decide(plan, signals, visitor_id=state.id)
+            return _PageVisit(decision, plan.vary, self, state, None, request)
+        period = Period.at(state.data["s"], request.now)
+        caps = state.caps_at(period)
+        decision = plan.engine.decide(signals, caps=caps, visitor_id=state.id)
+        claims: list[CapClaim] = []
+        if decision.cap_hits:
+            decision, claims = await self._claim(plan, signals, state, period, caps, decision)
+        await self._complete(decision, signals)
+        return _PageVisit(decision, plan.vary, self, state, period, request, claims)
 
     async def _decide(self, plan: RequestPlan, signals: RequestSignals, *, caps: CapCounts | None = None,
                       visitor_id: str | None = None, forced: Mapping[str, str] | None = None) -> Decision:
         """The engine's decision, its recommendation slots filled."""
         decision = plan.engine.decide(signals, caps=caps, visitor_id=visitor_id, forced=forced)
+        await self._complete(decision, signals)
+        return decision
+
+    async def _complete(self, decision: Decision, signals: RequestSignals) -> None:
         if decision.recommendations:
             await self._recommend(decision, signals)
         self.counters["decisions"] += 1
-        return decision
+
+    async def _claim(self, plan: RequestPlan, signals: RequestSignals, state: VisitorState, period: Period,
+                     caps: CapCounts, decision: Decision) -> tuple[Decision, list[CapClaim]]:
+        """Count the decision's capped rules where every worker sees them (the store's ``claim``).
+
+        Parallel requests of one visitor all load a state in which the cap is not reached
+        yet; the store lets as many of them through as the cap allows, and the rest are
+        decided again with those rules capped. The chat invitation also carries its cap
+        and period, so the visitor's browser holds it where no server sees every response.
+        """
+        ruleset = plan.ruleset
+        granted: list[CapClaim] = []
+        refused: set[str] = set()
+        asked: set[str] = set()
+        while True:
+            claims = []
+            for rule_id in decision.cap_hits:
+                rule = ruleset.rule(rule_id)
+                if rule_id not in asked and rule is not None and rule.cap is not None:
+                    cap = rule.cap
+                    seen = caps.count(rule_id, cap.per)
+                    claims.append(CapClaim(rule_id, cap.max, cap.per, period.key(cap.per), seen))
+            if not claims:
+                break
+            answers = await self.store.claim(state, claims)
+            for claim, answer in zip(claims, answers, strict=True):
+                asked.add(claim.rule)
+                if answer:
+                    granted.append(claim)
+                else:
+                    refused.add(claim.rule)
+            if all(answers):
+                break
+            self.counters["caps.refused"] += len(answers) - sum(answers)
+            decision = plan.engine.decide(signals, caps=_Refused(caps, refused), visitor_id=state.id)
+        unused = [claim for claim in granted if claim.rule not in decision.cap_hits]
+        if unused:
+            await self.store.release(state, unused)
+            granted = [claim for claim in granted if claim.rule in decision.cap_hits]
+        chat_rule = decision.slot_rules.get("chat")
+        for claim in granted:
+            if claim.rule == chat_rule:
+                decision.chat_cap = {"max": claim.max, "per": claim.per, "period": f"{claim.per}:{claim.period}"}
+        return decision, granted
 
     async def _prefetch(self, plan: RequestPlan, request: Request, overrides: dict[str, Any] | None = None) -> None:
         await self.providers.users.resolve(request)  # first who the user is: the basket may be keyed by their id
@@ -215,19 +269,22 @@ class _PageVisit(Visit):
     """A visit with a visitor: recorded once it is known to be a page (caps, tags, exposures), and the
     state saved if anything in it changed."""
 
-    __slots__ = ("pages", "period", "request", "state")
+    __slots__ = ("claims", "pages", "period", "request", "state")
     personal = True  # decided from the visitor's state, which another visitor does not share
 
     def __init__(self, decision: Decision, vary: tuple[str, ...], pages: PagePersonaliser, state: VisitorState,
-                 period: Period | None, request: Request) -> None:
+                 period: Period | None, request: Request, claims: list[CapClaim] | None = None) -> None:
         super().__init__(decision, vary)
         self.pages = pages
         self.state = state
         self.period = period
         self.request = request
+        self.claims = claims
 
     async def deliver(self, *, page: bool) -> list[str]:
         if not page:
+            if self.claims:  # not a page view: the caps it claimed were not used
+                await self.pages.store.release(self.state, self.claims)
             return []
         state, decision = self.state, self.decision
         period = self.period if self.period is not None or not decision.cap_hits else self.request.now
@@ -241,6 +298,19 @@ class _PageVisit(Visit):
         if exposures:
             self.pages.log_exposures(exposures, state.id, decision.ruleset_version, self.request.scope["path"])
         return cookies
+
+
+class _Refused:
+    """Cap counts with the rules whose claim was refused counted as capped."""
+
+    __slots__ = ("caps", "refused")
+
+    def __init__(self, caps: CapCounts, refused: set[str]) -> None:
+        self.caps = caps
+        self.refused = refused
+
+    def count(self, rule_id: str, per: str) -> int:
+        return 1 << 30 if rule_id in self.refused else self.caps.count(rule_id, per)
 
 
 def _scope_for_path(scope: Scope, path: str) -> Scope:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-__all__ = ["PERIODS", "CapLedger", "CapView", "Period"]
+__all__ = ["PERIODS", "CapClaim", "CapLedger", "CapView", "Period"]
 
 PERIODS = ("visit", "day", "week", "ever")
 _SLOT = {"visit": 0, "day": 2, "week": 4}
@@ -33,6 +33,30 @@ class Period(NamedTuple):
         day = now.toordinal() - _EPOCH_ORDINAL
         start = visit_start if type(visit_start) is int else int(visit_start.timestamp())  # type: ignore[union-attr]
         return cls(start, day, day - now.weekday())
+
+    def key(self, per: str) -> int:
+        """The key of the current ``per`` period (0 for ``ever``, which has one)."""
+        slot = _SLOT.get(per)
+        return 0 if slot is None else self[slot // 2]
+
+
+class CapClaim(NamedTuple):
+    """One showing of a capped rule a request asks to count where every worker sees it.
+
+    ``period`` is the key of the current ``per`` period (:meth:`Period.key`); ``seen`` how
+    often the visitor's own state says the rule was applied in it (the shared count
+    starts there).
+    """
+
+    rule: str
+    max: int
+    per: str
+    period: int
+    seen: int
+
+    def key(self, owner: str) -> str:
+        """The counter's name for ``owner`` (a visitor id or a user's hash)."""
+        return f"{owner}:{self.rule}:{self.per}:{self.period}"
 
 
 class CapLedger:

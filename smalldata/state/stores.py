@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from smalldata.signals.request import Cookies
-from smalldata.state.caps import CapLedger
+from smalldata.state.caps import CapClaim, CapLedger
 from smalldata.state.codec import MAX_COOKIE_CHARS, CookieCodec, cookie_header
 from smalldata.state.config import StateSettings
 from smalldata.state.model import History, VisitorState, is_visitor_id
@@ -67,6 +67,16 @@ class StateStore(Protocol):
 
     def visitor_id(self, cookies: Mapping[str, str]) -> str | None:
         """The id in a valid visitor cookie, without loading the state (rate limits, client events)."""
+        ...
+
+    async def claim(self, state: VisitorState, claims: Sequence[CapClaim]) -> list[bool]:
+        """Count each showing of a capped rule where every worker sees it, atomically; ``False``
+        for one whose cap another request of this visitor reached first. A store with no
+        shared server (or with its server away) allows them all: the state has capped them."""
+        ...
+
+    async def release(self, state: VisitorState, claims: Sequence[CapClaim]) -> None:
+        """Give back claims the request did not use (its response was not a page)."""
         ...
 
     async def aclose(self) -> None:
@@ -112,6 +122,14 @@ class CookieStore:
         data = self.read_cookie(cookies)
         visitor_id = data.get("i") if data else None
         return visitor_id if is_visitor_id(visitor_id) else None
+
+    async def claim(self, state: VisitorState, claims: Sequence[CapClaim]) -> list[bool]:
+        # Nothing is shared between the responses to one cookie but the browser: the client
+        # script keeps an invitation's cap there (the payload carries the cap and its period).
+        return [True] * len(claims)
+
+    async def release(self, state: VisitorState, claims: Sequence[CapClaim]) -> None:
+        return None
 
     async def aclose(self) -> None:
         return None
@@ -173,6 +191,15 @@ class _Backend(Protocol):
 
     async def put_many(self, items: Mapping[str, bytes], ttl: int) -> None: ...
 
+    async def claim(self, counters: Sequence[tuple[str, int, int, int]]) -> list[bool]:
+        """For each ``(key, max, seen, seconds)``: count one more if the counter (at least ``seen``)
+        is below ``max``, keeping it ``seconds``; all at once, as one step no other client sees half of."""
+        ...
+
+    async def release(self, keys: Sequence[str]) -> None:
+        """Count one less on each counter (never below zero)."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -222,8 +249,34 @@ class _ServerStore:
     def visitor_id(self, cookies: Mapping[str, str]) -> str | None:
         return self.cookies.visitor_id(cookies)
 
+    async def claim(self, state: VisitorState, claims: Sequence[CapClaim]) -> list[bool]:
+        counters = self._counters(state, claims)
+        if not self._available():
+            return [True] * len(claims)
+        try:
+            granted = await self._backend.claim(counters)
+        except BackendError as exc:
+            self._failed(exc)
+            return [True] * len(claims)
+        self._recovered()
+        return granted
+
+    async def release(self, state: VisitorState, claims: Sequence[CapClaim]) -> None:
+        if claims and self._available():
+            try:
+                await self._backend.release([key for key, _, _, _ in self._counters(state, claims)])
+            except BackendError as exc:
+                self._failed(exc)
+
     async def aclose(self) -> None:
         await self._backend.aclose()
+
+    def _counters(self, state: VisitorState, claims: Sequence[CapClaim]) -> list[tuple[str, int, int, int]]:
+        """``(key, max, seen, seconds)`` per claim; a logged-in user's caps are theirs on every device."""
+        owner = f"u:{state.user}" if state.user else state.id
+        ever = int(self.settings.max_age.total_seconds())
+        return [(_CAP_PREFIX + claim.key(owner), claim.max, claim.seen, _CAP_SECONDS.get(claim.per, ever))
+                for claim in claims]
 
     def _newest(self, stored: Any, in_cookie: VisitorState | None, *, outage: bool) -> VisitorState | None:
         """The stored state; merged with a whole state the cookie carried through an outage (``outage``)."""
@@ -309,6 +362,23 @@ class _MemoryBackend:
         expires = time.monotonic() + ttl
         self._items.update({key: (value, expires) for key, value in items.items()})
 
+    async def claim(self, counters: Sequence[tuple[str, int, int, int]]) -> list[bool]:
+        now = time.monotonic()  # no await below: one step for every other request of this process
+        granted = []
+        for key, limit, seen, seconds in counters:
+            found = self._items.get(key)
+            count = max(int(found[0]) if found and found[1] > now else 0, seen)
+            granted.append(count < limit)
+            if count < limit:
+                self._items[key] = (str(count + 1).encode(), now + seconds)
+        return granted
+
+    async def release(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            found = self._items.get(key)
+            if found and int(found[0]) > 0:
+                self._items[key] = (str(int(found[0]) - 1).encode(), found[1])
+
     async def aclose(self) -> None:
         self._items.clear()
 
@@ -360,6 +430,14 @@ class _RedisBackend:
             pipe.set(key, value, ex=ttl)
         await self._call(pipe.execute())
 
+    async def claim(self, counters: Sequence[tuple[str, int, int, int]]) -> list[bool]:
+        args = [value for _, limit, seen, seconds in counters for value in (limit, seen, seconds)]
+        granted = await self._call(self._client.eval(_CLAIM, len(counters), *[c[0] for c in counters], *args))
+        return [bool(value) for value in granted]
+
+    async def release(self, keys: Sequence[str]) -> None:
+        await self._call(self._client.eval(_RELEASE, len(keys), *keys))
+
     async def _call(self, awaitable: Any) -> Any:
         try:
             # Belt and braces: socket timeouts bound each read, this bounds the whole call.
@@ -373,6 +451,34 @@ class _RedisBackend:
         if redis is not None:
             with contextlib.suppress(Exception):
                 await redis.aclose()
+
+
+#: Counters of capped rules that every worker shares (``RedisStore``, ``MemoryStore``), and how
+#: long each is kept: a little longer than its period; ``ever`` as long as the visitor's state.
+_CAP_PREFIX = "sd:cap:"
+_CAP_SECONDS = {"visit": 2 * 86_400, "day": 2 * 86_400, "week": 8 * 86_400}
+
+#: Redis runs a script as one step: no other request of the visitor sees a counter half-claimed.
+_CLAIM = """
+local granted = {}
+for i, key in ipairs(KEYS) do
+  local limit, seen, seconds = tonumber(ARGV[3*i-2]), tonumber(ARGV[3*i-1]), tonumber(ARGV[3*i])
+  local count = math.max(tonumber(redis.call('GET', key) or '0'), seen)
+  if count < limit then
+    redis.call('SET', key, count + 1, 'EX', seconds)
+    granted[i] = 1
+  else
+    granted[i] = 0
+  end
+end
+return granted
+"""
+_RELEASE = """
+for _, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
+return 0
+"""
 
 
 def _link_user(state: VisitorState, user_id: str | None, record: Any) -> None:

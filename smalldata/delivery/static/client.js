@@ -147,6 +147,26 @@
     try { return sessionStorage.getItem(dismissedKey(chat)) === "1"; } catch (error) { return false; }
   }
 
+  // A capped invitation carries its cap and period ("day:20417"). Pages this browser loaded at
+  // the same time (tabs, a prefetch) may each have been decided before any was shown: the browser
+  // is where they all meet, so it counts what it showed and keeps the cap for all of them.
+  function shownKey(chat) { return "smalldata:shown:" + chat.rule; }
+
+  function shownThisPeriod(chat) {
+    try {
+      var shown = JSON.parse(localStorage.getItem(shownKey(chat)) || "null");
+      return shown && shown.period === chat.cap.period ? shown.count : 0;
+    } catch (error) { return 0; }
+  }
+
+  function capReached(chat) { return !!chat.cap && shownThisPeriod(chat) >= chat.cap.max; }
+
+  function countShown(chat) {
+    if (!chat.cap) return;
+    var value = JSON.stringify({ period: chat.cap.period, count: shownThisPeriod(chat) + 1 });
+    try { localStorage.setItem(shownKey(chat), value); } catch (error) { /* storage refused: the server's count holds */ }
+  }
+
   function button(label, text, onClick) {
     var element = document.createElement("button");
     element.type = "button";
@@ -196,11 +216,12 @@
   }
 
   function scheduleChat(chat) {
-    if (!chat || isDismissed(chat)) return;
+    if (!chat || isDismissed(chat) || capReached(chat)) return;
     var shown = false;
     var show = function () {
-      if (shown || isDismissed(chat)) return;
+      if (shown || isDismissed(chat) || capReached(chat)) return;
       shown = true;
+      countShown(chat);
       document.removeEventListener("mouseout", onLeave);
       // A shop's own widget (Intercom, Zendesk, …) may take over by calling preventDefault().
       if (emit("chat", chat, true)) bubble(chat);
