@@ -112,7 +112,8 @@ def build(
     log = EventLog(events if events is not None else make_sink(settings.events, base=base))
     previews = None
     if settings.preview.enabled:
-        previews = Previews(preview_keys(settings.preview, settings), settings.preview.param, counters)
+        previews = Previews(preview_keys(settings.preview, settings), settings.preview.param, counters,
+                            settings.catalog)
     pages = PagePersonaliser(live, providers, store, clock=clock, zone=settings.zone, events=log, counters=counters,
                              recommender=recommender, previews=previews, sources=sources)  # fmt: skip
     recorder = EventRecorder(store, providers.consent, log, clock=clock, zone=settings.zone, client=providers.client)

@@ -18,7 +18,6 @@ from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, parse_
 from smalldata.problems import ProblemsError
 from smalldata.rules import Engine, check_ruleset, load_ruleset
 from smalldata.settings import Settings, load_settings
-from smalldata.signals.catalog import NAMESPACES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -30,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_USAGE
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        # like uvicorn: the shop's own modules that smalldata.yaml names ("package.module:function",
+        # e.g. a source under `signals:`) import from the folder the command runs in
+        sys.path.insert(0, os.getcwd())
     try:
         code: int = args.run(args)
     except ProblemsError as exc:
@@ -153,7 +156,7 @@ def _try(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"geo": settings.geo.model_copy(update={"database": args.geoip})})
     ruleset = load_ruleset(_rules_path(args, settings), settings)
     try:
-        given = parse_sets(args.sets)
+        given = parse_sets(args.sets, settings.catalog)
         visitor_id = args.visitor_id or str(given.get("visitor.id") or DEFAULT_VISITOR_ID)
         at = parse_moment(args.at, settings) if args.at else None
         imagined = Imagined(given=given, url=args.url, user_agent=args.user_agent, ip=args.ip, at=at,
@@ -164,7 +167,7 @@ def _try(args: argparse.Namespace) -> int:
     # remote sources (CRM, basket service) are awaited as the middleware would, for the namespaces rules read
     asyncio.run(signals.prefetch(ruleset.namespaces))
     decision = Engine(ruleset).decide(signals, visitor_id=visitor_id, trace=True)
-    produced = {name: value for ns in NAMESPACES for name, value in signals.namespace(ns).items()}
+    produced = {name: value for ns in settings.catalog.namespaces for name, value in signals.namespace(ns).items()}
     if args.json:
         report = {
             "decision": decision.to_json(),

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from smalldata.settings import Settings
+from smalldata.signals.catalog import BUILT_IN, Catalog
 from smalldata.signals.clock import system_clock
 from smalldata.signals.providers import signals_for
 from smalldata.signals.request import RequestSignals, make_scope
@@ -60,14 +61,13 @@ class Imagined:
         return signals
 
 
-def parse_sets(items: Sequence[str]) -> dict[str, Any]:
+def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN) -> dict[str, Any]:
     """``["geo.country=SE", "basket.total=400"]`` → signal values read as YAML.
 
     Raises ``ValueError`` naming every unknown signal, unreadable value or value of
     the wrong kind at once.
     """
     from smalldata.problems import did_you_mean
-    from smalldata.signals.catalog import SIGNALS, resolve, value_problem
     from smalldata.yamlpos import YamlError, load_value
 
     values: dict[str, Any] = {}
@@ -78,15 +78,15 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
         if not sep or not name:
             problems.append(f"--set {item!r}: write SIGNAL=VALUE, e.g. --set visitor.returning=true")
             continue
-        if resolve(name) is None:
-            problems.append(f"--set: unknown signal '{name}'{did_you_mean(name, list(SIGNALS))}")
+        if catalog.resolve(name) is None:
+            problems.append(f"--set: unknown signal '{name}'{did_you_mean(name, list(catalog.specs))}")
             continue
         try:
             value = load_value(text) if text.strip() else None
         except YamlError as exc:
             problems.append(f"--set {name}: {exc.problem.message}")
             continue
-        problem = value_problem(name, value)
+        problem = catalog.value_problem(name, value)
         if problem is not None:
             problems.append(f"--set {name}: {problem}")
             continue

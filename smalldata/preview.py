@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from smalldata.preview_config import PARAM, PreviewSettings
 from smalldata.problems import ProblemsError, did_you_mean
 from smalldata.settings import Settings
-from smalldata.signals.catalog import resolve
+from smalldata.signals.catalog import BUILT_IN, Catalog
 
 VERSION = "v1"
 MAX_TOKEN = 4096
@@ -131,7 +131,8 @@ def make_preview_url(
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), parts.fragment))
 
 
-def read_preview_token(token: str | None, secrets: Iterable[bytes], now: datetime) -> Preview | None:
+def read_preview_token(token: str | None, secrets: Iterable[bytes], now: datetime,
+                       catalog: Catalog = BUILT_IN) -> Preview | None:
     """The preview a token asks for, or None when it is unsigned, tampered with, expired or malformed."""
     if not token or len(token) > MAX_TOKEN:
         return None
@@ -144,19 +145,19 @@ def read_preview_token(token: str | None, secrets: Iterable[bytes], now: datetim
         return None
     try:
         payload = json.loads(_unb64(body))
-        return _preview(payload, now)
+        return _preview(payload, now, catalog)
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError, RecursionError):
         return None  # signed but odd (an expiry past year 9999, say): no preview, never an error
 
 
-def _preview(payload: Any, now: datetime) -> Preview | None:
+def _preview(payload: Any, now: datetime, catalog: Catalog) -> Preview | None:
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     expires = datetime.fromtimestamp(int(payload["e"]), UTC)
     if now >= expires:
         return None
     sets, variants, at = payload["s"], payload["x"], payload["a"]
-    if not isinstance(sets, dict) or not all(resolve(name) is not None for name in sets):
+    if not isinstance(sets, dict) or not all(catalog.resolve(name) is not None for name in sets):
         return None
     if not isinstance(variants, dict) or not all(isinstance(v, str) for v in variants.values()):
         return None
@@ -167,14 +168,14 @@ def _preview(payload: Any, now: datetime) -> Preview | None:
 
 
 def preview_from_query(query_string: bytes | str, secrets: Iterable[bytes], now: datetime,
-                       param: str = PARAM) -> Preview | None:
+                       param: str = PARAM, catalog: Catalog = BUILT_IN) -> Preview | None:
     """The preview in a request's query string (``scope["query_string"]``), if it carries a valid one."""
     text = query_string.decode("latin-1") if isinstance(query_string, bytes) else query_string
     if param not in text:
         return None  # the common case costs one substring test
     for key, value in parse_qsl(text, keep_blank_values=True):
         if key == param:
-            return read_preview_token(value, secrets, now)
+            return read_preview_token(value, secrets, now, catalog)
     return None
 
 
@@ -240,7 +241,7 @@ def preview_main(
     out, err = out or sys.stdout, err or sys.stderr
     preview = preview or PreviewSettings()
     try:
-        overrides = parse_sets(sets)
+        overrides = parse_sets(sets, settings.catalog)
         experiments = rule_experiments(rules, settings) if rules is not None and variants else None
         forced = parse_variants(variants, experiments)
         moment = parse_moment(at, settings) if at else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +23,8 @@ from smalldata.preview_config import PreviewSettings
 from smalldata.problems import Position, Problem, ProblemsError
 from smalldata.recommend.config import RecommenderSettings
 from smalldata.remote_config import RemoteSettings, check_http_url
+from smalldata.signals.catalog import Catalog
+from smalldata.signals.declared import NamespaceSettings, catalog, check_declared
 from smalldata.state.config import ConsentSettings, StateSettings
 from smalldata.validation import validate
 from smalldata.yamlpos import YamlError, load_text
@@ -356,6 +359,18 @@ class Settings(_Model):
     events: EventSettings = EventSettings()
     preview: PreviewSettings = PreviewSettings()
     health: HealthSettings = HealthSettings()
+    signals: dict[str, NamespaceSettings] = {}
+
+    @field_validator("signals")
+    @classmethod
+    def _declared_signals(cls, value: dict[str, NamespaceSettings]) -> dict[str, NamespaceSettings]:
+        check_declared(value)
+        return value
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """Every signal a rule may read: the built-in ones and those declared under ``signals:``."""
+        return catalog(self.signals)
 
     @field_validator("timezone")
     @classmethod

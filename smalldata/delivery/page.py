@@ -41,6 +41,7 @@ from smalldata.events import EventLog
 from smalldata.preview import Preview, preview_from_query
 from smalldata.rules.engine import CapCounts
 from smalldata.signals.base import Signals
+from smalldata.signals.catalog import BUILT_IN, Catalog
 from smalldata.signals.providers import Providers
 from smalldata.signals.request import Request, RequestSignals, run_prefetch
 from smalldata.state import CapClaim, Period, StateStore, VisitorState
@@ -57,17 +58,19 @@ class Recommender(Protocol):
 class Previews:
     """Reads the signed preview token a request may carry (see :mod:`smalldata.preview`)."""
 
-    def __init__(self, keys: tuple[bytes, ...], param: str, counters: Counter[str]) -> None:
+    def __init__(self, keys: tuple[bytes, ...], param: str, counters: Counter[str],
+                 catalog: Catalog = BUILT_IN) -> None:
         self.keys = keys
         self.param = param.encode()
         self.counters = counters
+        self.catalog = catalog
 
     def read(self, scope: Scope, now: datetime) -> Preview | None:
         """The valid preview this request asks for, if any (a cheap byte test for every other request)."""
         query: bytes = scope.get("query_string", b"")
         if not self.keys or self.param not in query:
             return None
-        preview = preview_from_query(query, self.keys, now, self.param.decode())
+        preview = preview_from_query(query, self.keys, now, self.param.decode(), self.catalog)
         self.counters["previews" if preview is not None else "previews.refused"] += 1
         return preview
 

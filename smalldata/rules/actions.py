@@ -18,6 +18,7 @@ from smalldata.decision import TraceStatus
 from smalldata.rules import model
 from smalldata.rules.templates import LangText, Template, Unknown, compile_text
 from smalldata.signals.base import Signals
+from smalldata.signals.catalog import BUILT_IN, Catalog
 
 Fill = Callable[[Signals, d.Decision, str], None]
 
@@ -113,7 +114,8 @@ class Text:
 Errors = list[tuple[tuple[str | int, ...], str]]
 
 
-def compile_actions(actions: model.Actions, *, fallback: str, languages: tuple[str, ...] = ()) -> tuple[
+def compile_actions(actions: model.Actions, *, fallback: str, languages: tuple[str, ...] = (),
+                    catalog: Catalog = BUILT_IN) -> tuple[
         ActionSet, Errors]:
     """Compile a rule's ``then``; template errors come back as (path inside ``then``, message)."""
     compiled: list[SlotAction] = []
@@ -122,7 +124,8 @@ def compile_actions(actions: model.Actions, *, fallback: str, languages: tuple[s
     def text(value: model.Text, path: tuple[str | int, ...], *, literal_is_html: bool = False,
              escape: bool = True) -> Text | None:
         try:
-            source = compile_text(value, fallback=fallback, literal_is_html=literal_is_html, languages=languages)
+            source = compile_text(value, fallback=fallback, literal_is_html=literal_is_html, languages=languages,
+                                  catalog=catalog)
         except ValueError as exc:
             errors.append((path, str(exc)))
             return None

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from smalldata.problems import Position, Problem, did_you_mean
 from smalldata.rules.operators import OPERATORS, Compiled, Domain, Interval, Literals, compile_operator
 from smalldata.signals.base import Signals
-from smalldata.signals.catalog import NAMESPACES, SIGNALS, SignalRef, read_signal, resolve
+from smalldata.signals.catalog import BUILT_IN, Catalog, SignalRef, read_signal, resolve
 from smalldata.yamlpos import Document, Path
 
 COMBINATORS = ("all", "any", "not", "segment")
@@ -188,19 +188,21 @@ def _reads(children: list[Node]) -> frozenset[str]:
     return frozenset().union(*(c.reads for c in children))
 
 
-def unknown_signal_message(name: str) -> str:
-    if name in NAMESPACES:
-        example = next(n for n in SIGNALS if n.startswith(name + "."))
+def unknown_signal_message(name: str, catalog: Catalog = BUILT_IN) -> str:
+    if name in catalog.namespaces:
+        example = catalog.names(name)[0]
         return f"'{name}' is a namespace; name one of its signals, such as '{example}'"
-    return f"unknown signal '{name}'{did_you_mean(name, [*SIGNALS, *COMBINATORS])}"
+    return f"unknown signal '{name}'{did_you_mean(name, [*catalog.specs, *COMBINATORS])}"
 
 
 class ConditionCompiler:
     """Compiles conditions of one ruleset, sharing named segments and collecting problems."""
 
-    def __init__(self, segments: Mapping[str, tuple[Any, Document, Path]], zone: ZoneInfo) -> None:
+    def __init__(self, segments: Mapping[str, tuple[Any, Document, Path]], zone: ZoneInfo,
+                 catalog: Catalog = BUILT_IN) -> None:
         self.segment_sources = segments
         self.zone = zone
+        self.catalog = catalog
         self.problems: list[Problem] = []
         self._segments: dict[str, Node] = {}
         self._compiling: list[str] = []
@@ -273,9 +275,9 @@ class ConditionCompiler:
                      name=value)  # fmt: skip
 
     def _signal(self, name: str, value: Any, doc: Document, path: Path) -> Node:
-        ref = resolve(name)
+        ref = self.catalog.resolve(name)
         if ref is None:
-            return self._fail(doc.key_at(path), unknown_signal_message(name))
+            return self._fail(doc.key_at(path), unknown_signal_message(name, self.catalog))
         lit = Literals(ref, self.zone)
         if isinstance(value, dict):
             return self._operators(ref, lit, value, doc, path)

@@ -13,7 +13,6 @@ from smalldata.rules.conditions import ConditionCompiler, Node, unknown_signal_m
 from smalldata.rules.experiments import Arm, CompiledExperiment
 from smalldata.rules.ruleset import ActiveWindow, CompiledRule, Ruleset, TestCase
 from smalldata.settings import Settings
-from smalldata.signals.catalog import resolve, value_problem
 from smalldata.validation import validate
 from smalldata.yamlpos import Document, YamlError, load_text
 
@@ -65,7 +64,7 @@ class _Loader:
     def load(self, folder: FsPath) -> Ruleset:
         docs = self._documents(folder)
         segments = self._segment_sources(docs)
-        compiler = ConditionCompiler(segments, self.settings.zone)
+        compiler = ConditionCompiler(segments, self.settings.zone, self.settings.catalog)
         segment_nodes = {name: compiler.segment(name) for name in segments}
         rules = self._rules(docs, compiler)
         tests = self._tests(docs, {rule.id for rule in rules})
@@ -175,7 +174,8 @@ class _Loader:
                             experiment, rule.cap, active, slots, tags, reads, rule)
 
     def _actions(self, then: model.Actions, doc: Document, path: tuple[str | int, ...], fallback: str) -> ActionSet:
-        actions, errors = compile_actions(then, fallback=fallback, languages=self.settings.languages)
+        actions, errors = compile_actions(then, fallback=fallback, languages=self.settings.languages,
+                                          catalog=self.settings.catalog)
         for where, message in errors:
             self.error(doc.at((*path, *where)), message)
         return actions
@@ -202,10 +202,11 @@ class _Loader:
                 self.problems.extend(problems)
                 if test is None:
                     continue
+                catalog = self.settings.catalog
                 for name, value in test.given.items():
-                    if resolve(name) is None:
-                        self.error(doc.key_at((*path, "given", name)), unknown_signal_message(name))
-                    elif (problem := value_problem(name, value)) is not None:
+                    if catalog.resolve(name) is None:
+                        self.error(doc.key_at((*path, "given", name)), unknown_signal_message(name, catalog))
+                    elif (problem := catalog.value_problem(name, value)) is not None:
                         self.error(doc.at((*path, "given", name)), problem)
                 expect = test.expect
                 for key in ("matched", "not_matched"):

@@ -16,7 +16,7 @@ from typing import Any
 from smalldata.problems import did_you_mean
 from smalldata.rules.conditions import unknown_signal_message
 from smalldata.signals.base import Signals
-from smalldata.signals.catalog import SignalRef, read_signal, resolve
+from smalldata.signals.catalog import BUILT_IN, Catalog, SignalRef, read_signal
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 MAX_TEXT = 5000
@@ -96,7 +96,7 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def compile_template(source: str, *, literal_is_html: bool) -> Template:
+def compile_template(source: str, *, literal_is_html: bool, catalog: Catalog = BUILT_IN) -> Template:
     """Compile ``source``; with ``literal_is_html`` the text around placeholders is trusted markup."""
     if len(source) > MAX_TEXT:
         raise TemplateError(f"text is longer than {MAX_TEXT} characters")
@@ -122,9 +122,9 @@ def compile_template(source: str, *, literal_is_html: bool) -> Template:
         if not name:
             raise TemplateError("empty placeholder '{}'; name a signal such as {user.first_name}, "
                                 "or write '{{}}' for literal braces")
-        ref = resolve(name)
+        ref = catalog.resolve(name)
         if ref is None:
-            raise TemplateError(f"{unknown_signal_message(name)} (in placeholder '{{{name}}}')")
+            raise TemplateError(f"{unknown_signal_message(name, catalog)} (in placeholder '{{{name}}}')")
         parts.append(Placeholder.of(ref))
         reads.add(ref.base)
     literal(source[position:])
@@ -156,10 +156,10 @@ class LangText:
 
 
 def compile_text(text: str | dict[str, str], *, fallback: str, literal_is_html: bool = False,
-                 languages: tuple[str, ...] = ()) -> LangText:
+                 languages: tuple[str, ...] = (), catalog: Catalog = BUILT_IN) -> LangText:
     """Compile a text or a mapping of language codes (from ``languages``, when given) to texts."""
     if isinstance(text, str):
-        return LangText({"": compile_template(text, literal_is_html=literal_is_html)}, "")
+        return LangText({"": compile_template(text, literal_is_html=literal_is_html, catalog=catalog)}, "")
     if not text:
         raise TemplateError("give the text, or a mapping of languages such as {da: …, en: …}")
     versions: dict[str, Template] = {}
@@ -169,5 +169,5 @@ def compile_text(text: str | dict[str, str], *, fallback: str, literal_is_html: 
         if languages and language not in languages:
             raise TemplateError(f"'{language}' is not one of the shop's languages ({', '.join(languages)})"
                                 f"{did_you_mean(language, languages)}")
-        versions[language] = compile_template(source, literal_is_html=literal_is_html)
+        versions[language] = compile_template(source, literal_is_html=literal_is_html, catalog=catalog)
     return LangText(versions, fallback)

@@ -7,7 +7,7 @@ kind, which decides the operators and literal types a rule may use with it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -186,21 +186,6 @@ def read_signal(signals: Signals, base: str, key: str | None, missing: object) -
     return value.get(key, missing) if isinstance(value, Mapping) else None
 
 
-def resolve(name: str) -> SignalRef | None:
-    """Look a dotted name up, allowing one extra part on mapping signals."""
-    spec = SIGNALS.get(name)
-    if spec is not None:
-        if spec.name.count(".") == 2:  # a declared field of a mapping, e.g. geo.nearest_store.name
-            parent = SIGNALS[spec.name.rsplit(".", 1)[0]]
-            return SignalRef(name, parent, spec.name.rsplit(".", 1)[1])
-        return SignalRef(name, spec)
-    base, _, key = name.rpartition(".")
-    mapping = SIGNALS.get(base)
-    if mapping is not None and mapping.map_of is not None and key:
-        return SignalRef(name, mapping, key)
-    return None
-
-
 _KIND_WORDS = {
     "bool": "true or false", "number": "a number", "text": "text", "datetime": "a time such as 2026-12-24T18:00",
     "date": "a date such as 2026-12-24", "list": "a list such as [a, b]", "map": "a mapping such as {shoes: 3}",
@@ -208,27 +193,70 @@ _KIND_WORDS = {
 }
 
 
-def value_problem(name: str, value: object) -> str | None:
-    """Why ``value`` cannot be what signal ``name`` holds (for ``given:`` and ``--set``), or None."""
-    from datetime import date, datetime
 
-    ref = resolve(name)
-    if ref is None or value is None:
+
+class Catalog:
+    """The signals one shop's rules may read: the built-in ones and the fields the shop declared
+    (``signals:`` in ``smalldata.yaml``; see :mod:`smalldata.signals.declared`)."""
+
+    def __init__(self, specs: Mapping[str, SignalSpec]) -> None:
+        self.specs = dict(specs)
+        self.namespaces: tuple[str, ...] = tuple(dict.fromkeys(spec.namespace for spec in self.specs.values()))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.specs
+
+    def with_fields(self, specs: Iterable[SignalSpec]) -> Catalog:
+        """This catalogue and ``specs`` (a shop's own fields)."""
+        return Catalog({**self.specs, **{spec.name: spec for spec in specs}})
+
+    def names(self, namespace: str) -> list[str]:
+        """The signal names of ``namespace``, in catalogue order."""
+        prefix = namespace + "."
+        return [name for name in self.specs if name.startswith(prefix)]
+
+    def resolve(self, name: str) -> SignalRef | None:
+        """Look a dotted name up, allowing one extra part on mapping signals."""
+        specs = self.specs
+        spec = specs.get(name)
+        if spec is not None:
+            if spec.name.count(".") == 2:  # a declared field of a mapping, e.g. geo.nearest_store.name
+                parent = specs[spec.name.rsplit(".", 1)[0]]
+                return SignalRef(name, parent, spec.name.rsplit(".", 1)[1])
+            return SignalRef(name, spec)
+        base, _, key = name.rpartition(".")
+        mapping = specs.get(base)
+        if mapping is not None and mapping.map_of is not None and key:
+            return SignalRef(name, mapping, key)
         return None
-    kind = ref.kind
-    fits = {
-        "bool": isinstance(value, bool),
-        "number": isinstance(value, int | float) and not isinstance(value, bool),
-        "text": isinstance(value, str | int | float) and not isinstance(value, bool),
-        "datetime": isinstance(value, datetime | date),
-        "date": isinstance(value, date),
-        "list": isinstance(value, list),
-        "map": isinstance(value, dict),
-        "records": isinstance(value, list) and all(isinstance(v, dict) for v in value),
-    }[kind]
-    if not fits:
-        return f"{name} is {_KIND_WORDS[kind]}, not {value!r}"
-    choices = ref.value_spec.choices
-    if choices and str(value) not in choices:
-        return f"{name} is one of {', '.join(choices)}, not {value!r}"
-    return None
+
+    def value_problem(self, name: str, value: object) -> str | None:
+        """Why ``value`` cannot be what signal ``name`` holds (for ``given:`` and ``--set``), or None."""
+        from datetime import date, datetime
+
+        ref = self.resolve(name)
+        if ref is None or value is None:
+            return None
+        kind = ref.kind
+        fits = {
+            "bool": isinstance(value, bool),
+            "number": isinstance(value, int | float) and not isinstance(value, bool),
+            "text": isinstance(value, str | int | float) and not isinstance(value, bool),
+            "datetime": isinstance(value, datetime | date),
+            "date": isinstance(value, date),
+            "list": isinstance(value, list),
+            "map": isinstance(value, dict),
+            "records": isinstance(value, list) and all(isinstance(v, dict) for v in value),
+        }[kind]
+        if not fits:
+            return f"{name} is {_KIND_WORDS[kind]}, not {value!r}"
+        choices = ref.value_spec.choices
+        if choices and str(value) not in choices:
+            return f"{name} is one of {', '.join(choices)}, not {value!r}"
+        return None
+
+
+#: The built-in signals, for code that reads no shop's settings.
+BUILT_IN = Catalog(SIGNALS)
+resolve = BUILT_IN.resolve
+value_problem = BUILT_IN.value_problem

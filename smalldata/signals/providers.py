@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from smalldata.signals import basket, campaign, clock, consent, device, geo, history, page, user, visitor
+from smalldata.signals import basket, campaign, clock, consent, device, geo, history, page, shop, user, visitor
 from smalldata.signals.client import ClientAddress
 from smalldata.signals.clock import system_clock
 from smalldata.signals.request import ProviderMap, Request, RequestSignals
@@ -101,6 +101,16 @@ def build(settings: Settings, *, sources: Sources | None = None) -> Providers:
     add(visitor.TIME_NAMES, visitor.visitor_times, group="visitor")
     add(history.NAMES, history.history_signals, group="history")
     add(consent.NAMES, consents.signals, group="consent")
+    for namespace, declared in settings.signals.items():  # the shop's own fields (smalldata.yaml, ``signals:``)
+        if namespace == "user":
+            fields = shop.UserFields(declared.fields, settings.zone, users)
+            add(fields.names, fields.signals, group="user")
+            continue
+        remote = sources.declared.get(namespace) if sources is not None else None
+        own = shop.DeclaredNamespace(namespace, declared, settings.zone, users, remote)
+        add(own.names, own.signals, group=namespace)
+        if own.fetches:
+            providers.add_prefetch(namespace, own.prefetch, own.needed)
     for namespace, (provider, prefetch, needed) in _registered.items():
         providers.add_namespace(namespace, _full_names(namespace, provider))
         if prefetch is not None:

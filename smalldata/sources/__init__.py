@@ -1,10 +1,11 @@
-"""Remote sources over HTTP: the profile/CRM service and the basket service."""
+"""Remote sources over HTTP: the profile/CRM service, the basket service and declared signals' ``url``s."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from smalldata.signals.declared import URL_KEY
 from smalldata.sources.http import CircuitBreaker, RemoteSource
 
 if TYPE_CHECKING:
@@ -19,24 +20,31 @@ class Sources:
 
     profile: RemoteSource | None = None
     basket: RemoteSource | None = None
+    declared: dict[str, RemoteSource] = field(default_factory=dict)  # by namespace (``signals:`` with a url)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sources:
-        """A source per configured URL (``user.profile_url``, ``basket.service_url``)."""
+        """A source per configured URL (``user.profile_url``, ``basket.service_url``, ``signals.*.url``)."""
         user, basket = settings.user, settings.basket
         return cls(
             profile=RemoteSource("profile", user.profile_url, user) if user.profile_url else None,
             basket=RemoteSource("basket", basket.service_url, basket) if basket.service_url else None,
+            declared={
+                namespace: RemoteSource(namespace, declared.url.replace(URL_KEY, "{id}"), declared)
+                for namespace, declared in settings.signals.items() if declared.url
+            },
         )
+
+    @property
+    def all(self) -> list[RemoteSource]:
+        return [source for source in (self.profile, self.basket, *self.declared.values()) if source is not None]
 
     async def start(self) -> None:
         """Make the HTTP clients (at application start-up, so no visitor waits for it)."""
-        for source in (self.profile, self.basket):
-            if source is not None:
-                await source.start()
+        for source in self.all:
+            await source.start()
 
     async def aclose(self) -> None:
         """Close the HTTP clients (on application shutdown)."""
-        for source in (self.profile, self.basket):
-            if source is not None:
-                await source.aclose()
+        for source in self.all:
+            await source.aclose()

@@ -93,6 +93,15 @@ def test_logged_in_customer_is_greeted_and_checkout_is_prefilled(client: Any) ->
     }
 
 
+def test_a_member_is_reminded_of_their_points_from_the_shops_own_loyalty_namespace(client: Any) -> None:
+    assert "loyalty" not in decision(client.get("/"))["banners"]  # not logged in: no loyalty account
+    client.post("/login", data={"customer": "mette"})  # 2450 points in examples/shop/loyalty.py
+    banner = decision(client.get("/"))["banners"]["loyalty"]
+    assert banner["html"] == "You have 2450 bonus points — use them at checkout"
+    client.post("/login", data={"customer": "jonas"})  # 120 points: too few
+    assert "loyalty" not in decision(client.get("/"))["banners"]
+
+
 def test_basket_close_to_free_shipping_shows_the_nudge(client: Any) -> None:
     client.post("/basket/add", data={"sku": "throw-wool"})  # 599 kr. is over 499
     client.post("/basket/remove", data={"sku": "throw-wool"})

@@ -1,0 +1,119 @@
+"""Signals a shop declares itself (``signals:`` in ``smalldata.yaml``): typed fields and where they come from.
+
+::
+
+    signals:
+      loyalty:
+        source: myshop.signals:loyalty        # callable(request) -> mapping, sync or async
+        # or: url: https://crm.example/loyalty/{user.id}
+        fields:
+          points: number
+          member_since: date
+          b2b: yesno
+          favourite_stores: list
+          tier: text
+      user:                                   # more fields of the logged-in customer's profile
+        fields:
+          loyalty_points: number
+
+A declared field is a signal like the built-in ones: rules read ``loyalty.points``
+with every operator its type allows, ``smalldata check`` knows it, and ``try --set``
+and rule tests' ``given:`` accept it. The values come at run time from
+:mod:`smalldata.signals.shop`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from smalldata.remote_config import RemoteSettings, check_http_url
+from smalldata.signals.catalog import BUILT_IN, Catalog, Kind, SignalSpec
+
+FieldType = Literal["text", "number", "yesno", "date", "datetime", "list"]
+
+#: The words a declaration uses, and the kinds of value the rule compiler knows them by.
+KINDS: dict[str, Kind] = {
+    "text": "text", "number": "number", "yesno": "bool", "date": "date", "datetime": "datetime", "list": "list",
+}
+
+#: The one placeholder a ``url:`` may hold: the logged-in customer's id (known before any page is decided).
+URL_KEY = "{user.id}"
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_DOTTED = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+class NamespaceSettings(RemoteSettings):
+    """One declared namespace: its typed ``fields`` and its ``source`` (a callable) or ``url``.
+
+    ``timeout_ms`` and the other settings of a remote service apply to the ``url``, and
+    ``timeout_ms`` to an async ``source`` too: a page never waits longer for them.
+    """
+
+    source: str | None = None
+    url: str | None = None
+    fields: dict[str, FieldType] = Field(min_length=1)
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str | None) -> str | None:
+        if value is not None and not _DOTTED.match(value):
+            raise ValueError(f"'{value}' must name a function as \"package.module:function\"")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        check_http_url(value)
+        placeholders = re.findall(r"\{[^}]*\}", value)
+        if placeholders != [URL_KEY]:
+            raise ValueError(f"'{value}' must contain {URL_KEY} once (the customer's id), and no other placeholder")
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _field_names(cls, fields: dict[str, FieldType]) -> dict[str, FieldType]:
+        for name in fields:
+            if not _NAME.match(name):
+                raise ValueError(f"'{name}' is not a field name: use lower-case letters, digits and _ (like points)")
+        return fields
+
+
+def check_declared(declared: Mapping[str, NamespaceSettings]) -> None:
+    """Refuse a declaration that clashes with the built-in signals (raises ``ValueError``)."""
+    for namespace, settings in declared.items():
+        if not _NAME.match(namespace):
+            raise ValueError(f"'{namespace}' is not a namespace name: use lower-case letters, digits and _")
+        if namespace == "user":
+            if settings.source or settings.url:
+                raise ValueError("user fields come from the customer's profile (user.profile_url or "
+                                 "user.callable): declare them without source or url")
+            for field in settings.fields:
+                if f"user.{field}" in BUILT_IN:
+                    raise ValueError(f"user.{field} is a built-in signal; give your field another name")
+            continue
+        if namespace in BUILT_IN.namespaces:
+            raise ValueError(f"'{namespace}' is a built-in namespace; only 'user' takes more fields. "
+                             "Give your namespace a name of its own")
+        if (settings.source is None) == (settings.url is None):
+            raise ValueError(f"signals.{namespace} needs either a source (\"package.module:function\") or a url")
+
+
+def catalog(declared: Mapping[str, NamespaceSettings]) -> Catalog:
+    """The built-in signals and the declared fields."""
+    if not declared:
+        return BUILT_IN
+    return BUILT_IN.with_fields(
+        SignalSpec(f"{namespace}.{field}", KINDS[kind], f"{kind}, declared in smalldata.yaml")
+        for namespace, settings in declared.items()
+        for field, kind in settings.fields.items()
+    )
+
+
+__all__ = ["KINDS", "URL_KEY", "FieldType", "NamespaceSettings", "catalog", "check_declared"]

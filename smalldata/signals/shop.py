@@ -1,0 +1,228 @@
+"""The values of the signals a shop declared (``signals:`` in ``smalldata.yaml``, see
+:mod:`smalldata.signals.declared`), for one request.
+
+A namespace's ``source`` is the shop's own function, given the request (a Starlette
+``Request``) and answering a mapping of field names to values. A plain function is
+called the first time a rule reads the namespace; an ``async`` one, and a ``url``
+(fetched with the customer's id, through the same client, timeout, cache and circuit
+breaker as the CRM), are awaited before the page is decided, and only when the rules
+read the namespace. Declared ``user`` fields are read from the customer's profile.
+
+Every value is checked against its declared type: a value of another type, a source
+that fails, is slow or cannot be imported make the fields unknown, never an error page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable, Mapping, MutableMapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, cast
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request as StarletteRequest
+
+from smalldata.signals.declared import NamespaceSettings
+from smalldata.signals.user import Users, load_callable
+
+if TYPE_CHECKING:
+    from smalldata.signals.request import Request, RequestSignals
+    from smalldata.sources import RemoteSource
+
+logger = logging.getLogger("smalldata.signals")
+
+MAX_TEXT = 200
+MAX_LIST = 500
+
+
+class DeclaredNamespace:
+    """The provider (:meth:`signals`) and, when there is something to await, the prefetcher of one namespace.
+
+    ``remote`` is the namespace's ``url`` source (made by :class:`smalldata.sources.Sources`).
+    """
+
+    def __init__(self, namespace: str, settings: NamespaceSettings, zone: ZoneInfo, users: Users,
+                 remote: RemoteSource | None = None) -> None:
+        self.namespace = namespace
+        self.fields = Fields(namespace, settings.fields, zone)
+        self.users = users
+        self.remote = remote
+        self.source = settings.source
+        self.timeout = settings.timeout_ms / 1000
+        self._key = "signals." + namespace
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.fields.names
+
+    @property
+    def fetches(self) -> bool:
+        """May there be something to await before the page (an async source, a url)?"""
+        return self.remote is not None or self.source is not None
+
+    @property
+    def function(self) -> Callable[..., Any] | None:
+        """The shop's source function, imported when first needed (None, logged once, if it cannot be)."""
+        return load_callable(self.source) if self.source else None
+
+    def needed(self, request: Request) -> bool:
+        """Anything to await for this request: an async source, or a url and a logged-in customer to ask it for."""
+        if self.remote is not None:
+            return self.users.user_id(request) is not None
+        return inspect.iscoroutinefunction(self.function)
+
+    async def prefetch(self, request: Request) -> None:
+        if self.remote is not None:
+            user_id = self.users.user_id(request)
+            if user_id is not None:
+                request.prefetched[self._key] = await self.remote.fetch(user_id)
+            return
+        function = self.function
+        if function is None:
+            return
+        try:
+            async with asyncio.timeout(self.timeout):
+                request.prefetched[self._key] = await function(_starlette(request))
+        except TimeoutError:
+            logger.info("signals.%s: the source took longer than %.0f ms; its fields are unknown for this page",
+                        self.namespace, self.timeout * 1000)
+        except Exception:
+            logger.exception("signals.%s: the source failed; its fields are unknown for this page", self.namespace)
+
+    def signals(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+        """The provider of the namespace's names."""
+        function = self.function
+        if function is not None and not inspect.iscoroutinefunction(function):
+            try:
+                found = function(_starlette(request))
+            except Exception:
+                logger.exception("signals.%s: the source failed; its fields are unknown for this page", self.namespace)
+                found = None
+        else:
+            found = request.prefetched.get(self._key)
+        return self.fields.read(found)
+
+
+class UserFields:
+    """Declared ``user`` fields, read from the logged-in customer's profile (and the app's user)."""
+
+    def __init__(self, fields: Mapping[str, str], zone: ZoneInfo, users: Users) -> None:
+        self.fields = Fields("user", fields, zone)
+        self.users = users
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.fields.names
+
+    def signals(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+        user = self.users.identity(request)
+        if not user or not user.get("logged_in"):
+            return self.fields.read(None)
+        profile = request.prefetched.get("user.profile")
+        return self.fields.read({**user, **profile} if isinstance(profile, Mapping) else user)
+
+
+class Fields:
+    """Typed fields of a namespace: a source's answer → ``{full name: value}``, unknown where it does not fit."""
+
+    def __init__(self, namespace: str, fields: Mapping[str, str], zone: ZoneInfo) -> None:
+        self.namespace = namespace
+        self.kinds = {field: _COERCE[kind] for field, kind in fields.items()}
+        self.types = dict(fields)
+        self.zone = zone
+        self.names = tuple(f"{namespace}.{field}" for field in fields)
+        self._unknown = dict.fromkeys(self.names)
+        self._warned: set[str] = set()
+
+    def read(self, found: Any) -> Mapping[str, Any]:
+        if found is None:
+            return self._unknown
+        if not isinstance(found, Mapping):
+            self._warn("", f"the source answered {type(found).__name__}, not a mapping of field names to values")
+            return self._unknown
+        values: dict[str, Any] = {}
+        for (field, coerce), name in zip(self.kinds.items(), self.names, strict=True):
+            raw = found.get(field)
+            value = coerce(raw, self.zone) if raw is not None else None
+            if value is None and raw is not None:
+                self._warn(field, f"{raw!r} is not {self.types[field]}")
+            values[name] = value
+        return values
+
+    def _warn(self, field: str, why: str) -> None:
+        if field not in self._warned:  # once per field: a source that is always wrong must not flood the log
+            self._warned.add(field)
+            where = f"{self.namespace}.{field}" if field else f"signals.{self.namespace}"
+            logger.warning("%s: %s; read as unknown", where, why)
+
+
+def _starlette(request: Request) -> StarletteRequest:
+    """The request as the shop's own code knows it (its session, user and state included)."""
+    return StarletteRequest(cast(MutableMapping[str, Any], request.scope))
+
+
+def _text(value: Any, zone: ZoneInfo) -> str | None:
+    if isinstance(value, str):
+        return value[:MAX_TEXT]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _number(value: Any, zone: ZoneInfo) -> int | float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):  # services often send amounts as text
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() and "." not in value else number
+    return None
+
+
+def _yesno(value: Any, zone: ZoneInfo) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _date(value: Any, zone: ZoneInfo) -> date | None:
+    if isinstance(value, datetime):
+        return value.astimezone(zone).date() if value.tzinfo else value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _datetime(value: Any, zone: ZoneInfo) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime):
+        return value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=zone)
+    return None
+
+
+def _list(value: Any, zone: ZoneInfo) -> list[Any] | None:
+    if not isinstance(value, list | tuple):
+        return None
+    return [item for item in value[:MAX_LIST] if isinstance(item, str | int | float | bool)]
+
+
+_COERCE: dict[str, Callable[[Any, ZoneInfo], Any]] = {
+    "text": _text, "number": _number, "yesno": _yesno, "date": _date, "datetime": _datetime, "list": _list,
+}
