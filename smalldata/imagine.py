@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from smalldata.asgi import make_scope
 from smalldata.settings import Settings
 from smalldata.signals.catalog import BUILT_IN, Catalog
 from smalldata.signals.clock import system_clock
 from smalldata.signals.providers import signals_for
-from smalldata.signals.request import RequestSignals, make_scope
+from smalldata.signals.request import RequestSignals
 from smalldata.state.model import VisitorState
 
 DEFAULT_VISITOR_ID = "imagined-visitor"

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from smalldata.asgi import make_scope
 from smalldata.preview import (
     PARAM,
     Preview,
@@ -27,7 +28,6 @@ from smalldata.preview import (
 from smalldata.rules import Engine, load_ruleset
 from smalldata.settings import Settings
 from smalldata.signals.providers import signals_for
-from smalldata.signals.request import make_scope
 
 KEY, OTHER = b"k" * 32, b"o" * 32
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from smalldata.app import build
+from smalldata.asgi import make_scope
 from smalldata.recommend import Recommender
 from smalldata.settings import PageSettings, Settings
-from smalldata.signals.request import make_scope
 
 from .shop import catalogue
 

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from smalldata.asgi import make_scope
 from smalldata.settings import Settings
 from smalldata.signals.providers import signals_for
-from smalldata.signals.request import Request, RequestSignals, make_scope
+from smalldata.signals.request import Request, RequestSignals
 from smalldata.sources import Sources
 
 SHOP = ZoneInfo("Europe/Copenhagen")

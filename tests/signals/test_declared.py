@@ -217,7 +217,7 @@ rules:
 async def test_a_url_source_is_fetched_with_the_customers_id(tmp_path: Path) -> None:
     route = respx.get("https://crm.test/loyalty/42").mock(return_value=httpx.Response(200, json={"points": 2000}))
     rules = "rules: [{id: r, when: {loyalty.points: {gte: 1000}}, then: {greeting: '{loyalty.points} points'}}]"
-    settings = _settings(tmp_path, rules, loyalty={**LOYALTY, "url": "https://crm.test/loyalty/{user.id}"})
+    settings = _settings(tmp_path, rules, loyalty={**LOYALTY, "url": "https://crm.test/loyalty/{user.id}", "timeout_ms": 5000})
     assert await _greeting(settings) == "2000 points"
     assert route.call_count == 1
 
@@ -233,7 +233,7 @@ async def test_declared_user_fields_come_from_the_crm_profile(tmp_path: Path) ->
     )
     settings = Settings.model_validate({
         "rules": str(tmp_path),
-        "user": {"callable": f"{__name__}:mette", "profile_url": "https://crm.test/profiles/{id}"},
+        "user": {"callable": f"{__name__}:mette", "profile_url": "https://crm.test/profiles/{id}", "timeout_ms": 5000},
         "signals": {"user": {"fields": {"loyalty_points": "number", "store": "text"}}},
     })
     assert await _greeting(settings) == "Aarhus 800"

@@ -9,10 +9,11 @@ import pytest
 import respx
 from starlette.authentication import SimpleUser
 
+from smalldata.asgi import make_scope
 from smalldata.signals import providers as provider_registry
 from smalldata.signals.device import SOFTWARE, TYPES
 from smalldata.signals.geo import geo_database
-from smalldata.signals.request import ProviderMap, Request, RequestSignals, make_scope
+from smalldata.signals.request import ProviderMap, Request, RequestSignals
 from smalldata.sources import Sources
 
 from .helpers import WEDNESDAY_MORNING, context, request, settings
