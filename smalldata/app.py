@@ -35,7 +35,7 @@ from smalldata.rules import Ruleset
 from smalldata.settings import Settings, load_settings
 from smalldata.signals import providers as signal_providers
 from smalldata.signals.clock import system_clock
-from smalldata.sources import Sources
+from smalldata.signals.sources import Sources
 from smalldata.state import StateStore, make_store
 
 logger = logging.getLogger("smalldata")
@@ -96,7 +96,7 @@ def build(
     base = Path(config).parent if config is not None else None
     clock = clock or system_clock
     counters: Counter[str] = Counter()
-    sources = sources if sources is not None else Sources.from_settings(settings)
+    sources = sources if sources is not None else Sources.configured(settings.user, settings.basket, settings.signals)
     providers = signal_providers.build(settings, sources=sources)
     catalogue: FileCatalogue | None = None
     if recommender is None:
@@ -118,10 +118,12 @@ def build(
                              recommender=recommender, previews=previews, sources=sources)  # fmt: skip
     recorder = EventRecorder(store, providers.consent, log, clock=clock, zone=settings.zone, client=providers.client)
     closers: list[Callable[[], Awaitable[None]]] = [store.aclose, log.aclose, sources.aclose]
+    starters: list[Callable[[], Awaitable[None]]] = [sources.start]
     if isinstance(recommender, CatalogueRecommender):
         closers.append(recommender.aclose)
+        starters.append(recommender.start)
     token = settings.health.token.get_secret_value() if settings.health.token else None
     token = token or os.environ.get("SMALLDATA_HEALTH_TOKEN") or None
     limits = EventLimits(per_second=settings.events.per_second, max_value=settings.events.max_value)
-    return Parts(pages, recorder, ShopHealth(live, log, catalogue), counters, closers, [sources.start],
+    return Parts(pages, recorder, ShopHealth(live, log, catalogue), counters, closers, starters,
                  health_token=token, event_limits=limits)  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from smalldata.remote_config import HttpURL
+from smalldata.remote import HttpURL
 
 PARAM = "sd_preview"
 

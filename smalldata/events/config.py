@@ -26,7 +26,7 @@ from smalldata.events.sinks import (
     LoggerSink,
     NullSink,
 )
-from smalldata.remote_config import HttpURL
+from smalldata.remote import HttpURL
 
 DEFAULT_PATH = "smalldata-events.jsonl"
 

@@ -161,6 +161,11 @@ class Recommender:
         except Exception:
             logger.exception("smalldata: refreshing the catalogue failed; keeping the current one")
 
+    async def start(self) -> None:
+        """Make the remote client (at application start-up, so no shopper waits for it)."""
+        if self.remote is not None:
+            await self.remote.start()
+
     async def aclose(self) -> None:
         """Close the remote client (on application shutdown)."""
         if self.remote is not None:

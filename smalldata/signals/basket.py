@@ -18,12 +18,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from smalldata.settings import BasketSettings
+from smalldata.signals.config import BasketSettings
 from smalldata.signals.user import Users, load_callable
 
 if TYPE_CHECKING:
+    from smalldata.remote import RemoteSource
     from smalldata.signals.request import Request, RequestSignals
-    from smalldata.sources import RemoteSource
 
 logger = logging.getLogger("smalldata.signals.basket")
 

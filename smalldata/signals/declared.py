@@ -30,7 +30,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from smalldata.remote_config import RemoteSettings, check_http_url
+from smalldata.remote import RemoteSettings, check_http_url
 from smalldata.signals.catalog import BUILT_IN, Catalog, Kind, SignalSpec
 
 FieldType = Literal["text", "number", "yesno", "date", "datetime", "list"]

@@ -2,7 +2,7 @@
 
 ::
 
-    providers = build(settings, sources=Sources.from_settings(settings))
+    providers = build(settings, sources=Sources.configured(settings.user, settings.basket, settings.signals))
     request = Request(scope, now, state=visitor_state)
     signals = RequestSignals(request, providers.map)
     signals["device.type"]                     # runs the device classifier, once
@@ -27,7 +27,7 @@ from smalldata.signals.request import ProviderMap, Request, RequestSignals
 
 if TYPE_CHECKING:
     from smalldata.settings import Settings
-    from smalldata.sources import Sources
+    from smalldata.signals.sources import Sources
     from smalldata.state.model import VisitorState
 
 __all__ = ["Providers", "build", "register_provider", "signals_for", "unregister_provider"]

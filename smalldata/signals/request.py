@@ -25,7 +25,7 @@ from smalldata.asgi import Cookies, parse_cookies, query_params, raw_headers
 from smalldata.signals.catalog import resolve
 
 if TYPE_CHECKING:
-    from smalldata.sources import Sources
+    from smalldata.signals.sources import Sources
     from smalldata.state.model import VisitorState
 
 logger = logging.getLogger("smalldata.signals")

@@ -28,8 +28,8 @@ from smalldata.signals.declared import NamespaceSettings
 from smalldata.signals.user import Users, load_callable
 
 if TYPE_CHECKING:
+    from smalldata.remote import RemoteSource
     from smalldata.signals.request import Request, RequestSignals
-    from smalldata.sources import RemoteSource
 
 logger = logging.getLogger("smalldata.signals")
 
@@ -40,7 +40,7 @@ MAX_LIST = 500
 class DeclaredNamespace:
     """The provider (:meth:`signals`) and, when there is something to await, the prefetcher of one namespace.
 
-    ``remote`` is the namespace's ``url`` source (made by :class:`smalldata.sources.Sources`).
+    ``remote`` is the namespace's ``url`` source (made by :class:`smalldata.signals.sources.Sources`).
     """
 
     def __init__(self, namespace: str, settings: NamespaceSettings, zone: ZoneInfo, users: Users,

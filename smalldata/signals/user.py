@@ -19,11 +19,11 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from smalldata.settings import UserSettings
+from smalldata.signals.config import UserSettings
 
 if TYPE_CHECKING:
+    from smalldata.remote import RemoteSource
     from smalldata.signals.request import Request, RequestSignals
-    from smalldata.sources import RemoteSource
 
 logger = logging.getLogger("smalldata.signals.user")
 

@@ -22,7 +22,8 @@ from starlette.testclient import TestClient
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.problems import ProblemsError
-from smalldata.settings import PageSettings, Settings, UserSettings
+from smalldata.settings import Settings
+from smalldata.signals.config import PageSettings, UserSettings
 from smalldata.state import CookieStore, MemoryStore, StateSettings
 
 ZONE = ZoneInfo("Europe/Copenhagen")

@@ -7,7 +7,8 @@ from pathlib import Path
 from smalldata.app import build
 from smalldata.asgi import make_scope
 from smalldata.recommend import Recommender
-from smalldata.settings import PageSettings, Settings
+from smalldata.settings import Settings
+from smalldata.signals.config import PageSettings
 
 from .shop import catalogue
 

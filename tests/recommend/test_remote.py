@@ -26,6 +26,7 @@ def recommender(**config: Any) -> Recommender:
 async def remote_ids(reco: Recommender, *, exclude: tuple[str, ...] = (), given: dict[str, Any] | None = None,
                      **options: Any) -> list[str]:
     made = decision("remote", limit=3, exclude=exclude, **options)
+    await reco.start()  # as the app does at start-up: no page waits for the client to be made
     await reco.resolve(made, signals(**(given or {})))
     return [item["id"] for item in made.recommendations["recommendations"].items]
 

@@ -217,7 +217,8 @@ rules:
 async def test_a_url_source_is_fetched_with_the_customers_id(tmp_path: Path) -> None:
     route = respx.get("https://crm.test/loyalty/42").mock(return_value=httpx.Response(200, json={"points": 2000}))
     rules = "rules: [{id: r, when: {loyalty.points: {gte: 1000}}, then: {greeting: '{loyalty.points} points'}}]"
-    settings = _settings(tmp_path, rules, loyalty={**LOYALTY, "url": "https://crm.test/loyalty/{user.id}", "timeout_ms": 5000})
+    declared = {**LOYALTY, "url": "https://crm.test/loyalty/{user.id}", "timeout_ms": 5000}
+    settings = _settings(tmp_path, rules, loyalty=declared)
     assert await _greeting(settings) == "2000 points"
     assert route.call_count == 1
 
