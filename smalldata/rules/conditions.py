@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 from smalldata.problems import Position, Problem, did_you_mean
 from smalldata.rules.operators import OPERATORS, Compiled, Domain, Interval, Literals, compile_operator
-from smalldata.signals.base import Signals
-from smalldata.signals.catalog import BUILT_IN, Catalog, SignalRef, read_signal, resolve
+from smalldata.signals.base import Signals, read_signal
+from smalldata.signals.catalog import BUILT_IN, Catalog, SignalRef, resolve
 from smalldata.yamlpos import Document, Path
 
 COMBINATORS = ("all", "any", "not", "segment")

@@ -22,7 +22,7 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from smalldata.asgi import Cookies, parse_cookies, query_params, raw_headers
-from smalldata.signals.catalog import resolve
+from smalldata.signals.catalog import fold
 
 if TYPE_CHECKING:
     from smalldata.signals.sources import Sources
@@ -261,17 +261,3 @@ def _needed(needed: Callable[[Request], bool], request: Request, namespace: str)
     except Exception:  # a broken check must not skip the data: prefetch as before
         logger.exception("prefetch check for %r failed", namespace)
         return True
-
-
-def fold(overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``geo.nearest_store.name=X`` becomes ``{"geo.nearest_store": {"name": "X"}}``."""
-    folded: dict[str, Any] = {}
-    for name, value in overrides.items():
-        ref = resolve(name)
-        if ref is not None and ref.key is not None:
-            mapping = dict(folded.get(ref.base) or {})
-            mapping[ref.key] = value
-            folded[ref.base] = mapping
-        else:
-            folded[name] = value
-    return folded
