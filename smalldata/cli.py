@@ -229,7 +229,8 @@ def _print_signals(used: dict[str, Any], out: TextIO) -> None:
 
 
 MARKS = {"matched": "✓", "failed": "✗", "capped": "⌀", "inactive": "…", "shadowed": "▽",
-         "not_in_experiment": "○", "unknown_value": "?", "closed": "⏾"}
+         "not_in_experiment": "○", "unknown_value": "?", "closed": "⏾",
+         "disabled": "⊘"}
 
 
 def _print_trace(trace: list[TraceEntry], out: TextIO) -> None:
