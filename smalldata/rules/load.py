@@ -58,6 +58,20 @@ def _evaluation_order(rule: CompiledRule) -> tuple[int, int]:
     return -rule.priority, rule.order
 
 
+def _version(folder: FsPath, docs: list[Document]) -> str:
+    """The ruleset's version: a hash of the files' names within the folder and their content.
+
+    Names are taken relative to the folder, so ``smalldata check``, ``check --rules
+    $PWD/rules`` and the shop show the same version for the same files.
+    """
+    digest = hashlib.sha256()
+    for doc in docs:
+        path = FsPath(doc.file)
+        name = path.relative_to(folder).as_posix() if folder.is_dir() else path.name
+        digest.update(name.encode() + b"\0" + repr(doc.data).encode() + b"\0")
+    return digest.hexdigest()[:12]
+
+
 class _Loader:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -79,10 +93,7 @@ class _Loader:
         self.problems.extend(compiler.problems)
         enabled = tuple(sorted((r for r in rules if r.source.enabled), key=_evaluation_order))
         disabled = tuple(sorted((r for r in rules if not r.source.enabled), key=_evaluation_order))
-        digest = hashlib.sha256()
-        for doc in docs:
-            digest.update(doc.file.encode() + b"\0" + repr(doc.data).encode() + b"\0")
-        return Ruleset(enabled, segment_nodes, tests, digest.hexdigest()[:12], [d.file for d in docs],
+        return Ruleset(enabled, segment_nodes, tests, _version(folder, docs), [d.file for d in docs],
                        disabled=disabled)
 
     # -- files --------------------------------------------------------------
