@@ -81,8 +81,16 @@ def _problem(error: Any, loc: tuple[str | int, ...], doc: Document, base: Path, 
     if kind == "missing":
         return Problem(doc.at(path[:-1]), f"missing field '{loc[-1]}'")
     message = _message(error)
+    if kind in ("bool_type", "bool_parsing"):
+        message += f", not {_shown(error.get('input'))}"
     where = ".".join(str(part) for part in loc)
     return Problem(doc.at(path), f"{where}: {message}" if where else message)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    return "null" if value is None else str(value)
 
 
 def _message(error: Any) -> str:
