@@ -100,7 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--at", help="the time the page is shown at, e.g. 2026-12-24T18:00")
     preview.add_argument("--variant", dest="variants", action="append", default=[], metavar="EXPERIMENT=VARIANT",
                          help="force an experiment's variant (repeatable)")
-    preview.add_argument("--ttl", type=int, default=None, help="seconds the link stays valid")
+    preview.add_argument("--ttl", type=int, default=None, metavar="SECONDS",
+                         help="how long the link works: 60 seconds to 30 days "
+                              "(default: preview.ttl_seconds in the settings, else 24 hours)")
+    preview.add_argument("--base-url", metavar="URL",
+                         help="the shop's address to put in front of --url, e.g. https://staging.shop.example "
+                              "(default: preview.base_url in the settings; without either, only the path)")
     preview.set_defaults(run=_preview)
 
     bench = verbs.add_parser("bench", parents=[common], help="run the benchmark suite")
@@ -287,7 +292,8 @@ def _preview(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     return preview_main(url=args.url, sets=args.sets, at=args.at, variants=args.variants, settings=settings,
-                        preview=settings.preview, rules=_rules_path(args, settings), ttl_seconds=args.ttl)
+                        preview=settings.preview, rules=_rules_path(args, settings), ttl_seconds=args.ttl,
+                        base_url=args.base_url)
 
 
 # -- demo, bench ---------------------------------------------------------------

@@ -213,3 +213,18 @@ def test_preview_checks_set_values_and_the_ttl(capsys: pytest.CaptureFixture[str
     assert "visitor.returning is true or false, not 'yes'" in capsys.readouterr().err
     assert main(["preview", *SHOP, "--ttl", "10"]) == 2
     assert "between 60 seconds and 30 days" in capsys.readouterr().err
+
+
+def test_preview_base_url_overrides_the_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", *SHOP, "--url", "/pricing?x=1", "--base-url", "https://www.shop.example/"]) == 0
+    assert capsys.readouterr().out.startswith("https://www.shop.example/pricing?x=1&sd_preview=v1.")
+    assert main(["preview", *SHOP, "--base-url", "shop.example"]) == 2
+    assert "--base-url: 'shop.example'" in capsys.readouterr().err
+
+
+def test_preview_help_says_the_limits_of_the_ttl_and_the_base_url(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["preview", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "60 seconds to 30 days" in help_text
+    assert "--base-url URL" in help_text
