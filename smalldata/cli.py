@@ -85,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = verbs.add_parser("demo", parents=[common], help="start the example shop on http://127.0.0.1:8000")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--clock", metavar="TIME|OFFSET",
+                      help="travel in time: the shop's clock starts at TIME (e.g. 2026-12-05T10:00, shop time zone) "
+                           "or runs OFFSET ahead (e.g. +31m: browse, stop the demo, start it with --clock +31m "
+                           "and reload to come back as a returning visitor)")
     demo.set_defaults(run=_demo)
 
     report = verbs.add_parser("report", help="experiment results from an events file (JSON lines)")
@@ -300,9 +304,16 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from smalldata.demo import run
+    from smalldata import demo
 
-    run(host=args.host, port=args.port, rules=args.rules, config=args.config)
+    options: dict[str, Any] = {"rules": args.rules, "config": args.config}
+    if args.clock:
+        zone = load_settings(args.config or demo.EXAMPLES.parent / "smalldata.yaml").zone
+        try:
+            options["clock"] = demo.demo_clock(args.clock, zone)
+        except ValueError as exc:
+            raise UsageError(f"smalldata demo: {exc}") from None
+    demo.run(host=args.host, port=args.port, **options)
     return EXIT_OK
 
 
