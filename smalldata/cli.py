@@ -72,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     try_.add_argument("--language", help="the Accept-Language header")
     try_.add_argument("--at", help="the time, e.g. 2026-12-24T18:00 (shop time zone unless an offset is given)")
     try_.add_argument("--visitor-id", help=f"visitor id for experiment assignment (default '{DEFAULT_VISITOR_ID}')")
-    try_.add_argument("--geoip", help="a GeoIP2/GeoLite2 City .mmdb file to resolve --ip with")
+    try_.add_argument("--geoip", help="a GeoIP2/GeoLite2 City .mmdb file to resolve --ip with "
+                                      "(MaxMind's geoipupdate fetches GeoLite2; scripts/geoip_test_database.py "
+                                      "writes a small test one)")
     try_.add_argument("--explain", action="store_true", help="say for every rule why it matched or not")
     try_.add_argument("--json", action="store_true", help="print {decision, matched, trace, signals} as JSON")
     try_.set_defaults(run=_try)
@@ -159,6 +161,7 @@ def _count(n: int, word: str) -> str:
 def _try(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.geoip:
+        _check_geoip(args.geoip)
         settings = settings.model_copy(update={"geo": settings.geo.model_copy(update={"database": args.geoip})})
     ruleset = load_ruleset(_rules_path(args, settings), settings)
     try:
@@ -189,6 +192,25 @@ def _try(args: argparse.Namespace) -> int:
         _print_signals(shown, sys.stdout)
         _print_trace(decision.trace or [], sys.stdout)
     return EXIT_OK
+
+
+GEOIP_HELP = (
+    "MaxMind's free GeoLite2 City database comes with a MaxMind account and `geoipupdate` "
+    "(https://dev.maxmind.com/geoip/updating-databases); to try without one, a source checkout builds a small "
+    "test database: python scripts/geoip_test_database.py GeoLite2-City.mmdb (it knows 81.2.69.142, London)"
+)
+
+
+def _check_geoip(path: str) -> None:
+    """A ``--geoip`` file that cannot be read stops ``try`` and says where to get one (geo would be unknown)."""
+    import maxminddb
+
+    if not os.path.isfile(path):
+        raise UsageError(f"smalldata try: --geoip {path}: no such file. {GEOIP_HELP}")
+    try:
+        maxminddb.open_database(path).close()
+    except (OSError, ValueError, maxminddb.InvalidDatabaseError):
+        raise UsageError(f"smalldata try: --geoip {path} is not a GeoIP2 database. {GEOIP_HELP}") from None
 
 
 def _json_default(value: Any) -> Any:
