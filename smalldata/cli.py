@@ -144,7 +144,8 @@ def _check(args: argparse.Namespace) -> int:
     if ruleset is None:
         print(f"{path}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
         return EXIT_FAILED
-    summary = (f"{path}: {_count(len(ruleset.rules), 'rule')} in {_count(len(ruleset.files), 'file')}, "
+    disabled = f" (and {len(ruleset.disabled)} disabled)" if ruleset.disabled else ""
+    summary = (f"{path}: {_count(len(ruleset.rules), 'rule')}{disabled} in {_count(len(ruleset.files), 'file')}, "
                f"{_count(len(ruleset.segments), 'segment')}, {_count(len(ruleset.tests), 'test')}; "
                f"{_count(warnings, 'warning')}; version {ruleset.version}")
     print(summary)
