@@ -4,7 +4,7 @@ Example::
 
     state:
       store: redis://localhost:6379/0   # or "cookie" (default) or "memory" (tests)
-      secret_keys: [new-key-0123456789, old-key-0123456789]   # first signs, all verify
+      # keys: $SMALLDATA_SECRET_KEYS=new-key,old-key (first signs, all verify), never in this file
       max_age_days: 180
     consent:
       cookie: cookie_consent
