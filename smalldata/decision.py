@@ -15,7 +15,7 @@ from typing import Any, Literal
 Strategy = Literal["recently_viewed", "complements", "bestsellers", "new_arrivals", "personal", "remote"]
 
 TraceStatus = Literal[
-    "matched", "failed", "capped", "inactive", "shadowed", "not_in_experiment", "unknown_value", "closed"
+    "matched", "failed", "capped", "inactive", "shadowed", "not_in_experiment", "unknown_value", "closed", "disabled"
 ]
 
 

@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from smalldata.preview_config import PARAM, PreviewSettings
 from smalldata.problems import ProblemsError, did_you_mean
+from smalldata.remote_config import check_http_url
 from smalldata.settings import Settings
 from smalldata.signals.catalog import BUILT_IN, Catalog
 
@@ -204,6 +205,13 @@ def parse_variants(items: Sequence[str], experiments: Mapping[str, Sequence[str]
     return variants
 
 
+def _base_url(value: str) -> str:
+    try:
+        return check_http_url(value).rstrip("/")
+    except ValueError as exc:
+        raise _UsageError(f"--base-url: {exc}") from None
+
+
 def rule_experiments(rules: str | Path, settings: Settings) -> dict[str, list[str]]:
     """Experiment keys and their variant names in a rules folder."""
     from smalldata.rules import load_ruleset
@@ -226,14 +234,15 @@ def preview_main(
     preview: PreviewSettings | None = None,
     rules: str | Path | None = None,
     ttl_seconds: int | None = None,
+    base_url: str | None = None,
     now: datetime | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
     """The ``smalldata preview`` verb: print a signed link; 2 on a usage error.
 
-    ``url`` is a path (joined to ``preview.base_url`` when configured) or an
-    absolute URL; ``at`` is read in the shop's time zone unless it has an offset;
+    ``url`` is a path (joined to ``base_url``, else ``preview.base_url`` when
+    configured) or an absolute URL; ``at`` is read in the shop's time zone unless it has an offset;
     with ``rules`` the experiment and variant names are checked.
     """
     from smalldata.imagine import parse_moment, parse_sets
@@ -245,6 +254,7 @@ def preview_main(
         experiments = rule_experiments(rules, settings) if rules is not None and variants else None
         forced = parse_variants(variants, experiments)
         moment = parse_moment(at, settings) if at else None
+        base = _base_url(base_url) if base_url is not None else preview.base_url
     except (_UsageError, ValueError) as exc:
         print(f"smalldata preview: {exc}", file=err)
         return EXIT_USAGE
@@ -252,13 +262,13 @@ def preview_main(
         for problem in exc.problems:
             print(problem, file=err)
         return EXIT_USAGE
-    ttl = ttl_seconds or preview.ttl_seconds
+    ttl = ttl_seconds if ttl_seconds is not None else preview.ttl_seconds
     if not 60 <= ttl <= 30 * 24 * 3600:
         print("smalldata preview: --ttl must be between 60 seconds and 30 days", file=err)
         return EXIT_USAGE
     target = url or "/"
-    if not urlsplit(target).scheme and preview.base_url:
-        target = preview.base_url + "/" + target.lstrip("/")
+    if not urlsplit(target).scheme and base:
+        target = base + "/" + target.lstrip("/")
     link = make_preview_url(
         target, sets=overrides, at=moment, variants=forced, secret=preview_keys(preview, settings)[0],
         ttl_seconds=ttl, now=now, param=preview.param,

@@ -53,10 +53,29 @@ def check_ruleset(folder: str | FsPath, settings: Settings | None = None) -> tup
     return ruleset, sorted([*problems, *warnings], key=lambda p: p.position)
 
 
+def _evaluation_order(rule: CompiledRule) -> tuple[int, int]:
+    return -rule.priority, rule.order
+
+
+def _version(folder: FsPath, docs: list[Document]) -> str:
+    """The ruleset's version: a hash of the files' names within the folder and their content.
+
+    Names are taken relative to the folder, so ``smalldata check``, ``check --rules
+    $PWD/rules`` and the shop show the same version for the same files.
+    """
+    digest = hashlib.sha256()
+    for doc in docs:
+        path = FsPath(doc.file)
+        name = path.relative_to(folder).as_posix() if folder.is_dir() else path.name
+        digest.update(name.encode() + b"\0" + repr(doc.data).encode() + b"\0")
+    return digest.hexdigest()[:12]
+
+
 class _Loader:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.problems: list[Problem] = []
+        self.unchecked_ids: set[str] = set()  # rules dropped for a mistake of their own
 
     def error(self, position: Position, message: str) -> None:
         self.problems.append(Problem(position, message))
@@ -67,13 +86,14 @@ class _Loader:
         compiler = ConditionCompiler(segments, self.settings.zone, self.settings.catalog)
         segment_nodes = {name: compiler.segment(name) for name in segments}
         rules = self._rules(docs, compiler)
-        tests = self._tests(docs, {rule.id for rule in rules})
+        # a test may name any rule written in the files: a disabled one (it fails when expected to match),
+        # and one with a mistake of its own (that mistake is its one message)
+        tests = self._tests(docs, {rule.id for rule in rules} | self.unchecked_ids)
         self.problems.extend(compiler.problems)
-        digest = hashlib.sha256()
-        for doc in docs:
-            digest.update(doc.file.encode() + b"\0" + repr(doc.data).encode() + b"\0")
-        ordered = tuple(sorted(rules, key=lambda r: (-r.priority, r.order)))
-        return Ruleset(ordered, segment_nodes, tests, digest.hexdigest()[:12], [d.file for d in docs])
+        enabled = tuple(sorted((r for r in rules if r.source.enabled), key=_evaluation_order))
+        disabled = tuple(sorted((r for r in rules if not r.source.enabled), key=_evaluation_order))
+        return Ruleset(enabled, segment_nodes, tests, _version(folder, docs), [d.file for d in docs],
+                       disabled=disabled)
 
     # -- files --------------------------------------------------------------
 
@@ -141,6 +161,8 @@ class _Loader:
                 rule, problems = validate(model.Rule, raw, doc, path)
                 self.problems.extend(problems)
                 if rule is None:
+                    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                        self.unchecked_ids.add(raw["id"])
                     continue
                 position = doc.at((*path, "id"))
                 if rule.id in seen:
@@ -149,8 +171,7 @@ class _Loader:
                 seen[rule.id] = position
                 compiled = self._rule(rule, doc, path, position, order, compiler)
                 order += 1
-                if rule.enabled:
-                    rules.append(compiled)
+                rules.append(compiled)
         return rules
 
     def _rule(self, rule: model.Rule, doc: Document, path: tuple[str | int, ...], position: Position,

@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator, model_validator
 
 from smalldata.decision import Strategy
 from smalldata.rules.durations import parse_window
@@ -26,6 +26,7 @@ def _text(value: Any) -> Any:
 
 
 Text = Annotated[str | dict[str, str], BeforeValidator(_text)]
+YesNo = Annotated[bool, Strict()]  # only true and false: not yes, no, 0 or "false"
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 Per = Literal["visit", "day", "week", "ever"]
 Exclude = Literal["in_basket", "purchased", "viewed"]
@@ -64,11 +65,11 @@ class Chat(_Model):
 
     message: Text
     after_seconds: float | None = Field(default=None, ge=0, le=3600)
-    on_exit_intent: bool = False
+    on_exit_intent: YesNo = False
     department: str | None = None
-    only_when_open: bool = False
+    only_when_open: YesNo = False
     outside_hours: OutsideHours | None = None
-    context: bool = False
+    context: YesNo = False
 
     @model_validator(mode="after")
     def _when(self) -> Chat:
@@ -208,7 +209,7 @@ class Rule(_Model):
     id: str
     description: str = ""
     priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)
-    enabled: bool = True
+    enabled: YesNo = True
     when: Any = None
     then: Actions | None = None
     experiment: Experiment | None = None

@@ -139,21 +139,29 @@ class Literals:
             raise ValueError(f"{self.ref.name} is a number, not {_show(value)}")
         return value
 
-    def text(self, value: Any) -> str:
+    def text(self, value: Any, op: str = "eq") -> str:
+        """A text literal; on a signal with a fixed set of words, one that ``op`` finds in at least one of them."""
         if isinstance(value, bool) or value is None or isinstance(value, list | dict):
             raise ValueError(f"{self.ref.name} holds text, not {_show(value)}")
         text = str(value)
         choices = self.spec.choices
-        if choices and text not in choices:
-            hint = did_you_mean(text.lower(), choices) or f" (one of {', '.join(choices)})"
-            raise ValueError(f"{self.ref.name} is never '{text}'{hint}")
+        fits = _FITS.get(op, _FITS["eq"])
+        if choices and not any(fits(choice, text) for choice in choices):
+            if fits is _FITS["eq"]:
+                hint = did_you_mean(text.lower(), choices) or f" (one of {', '.join(choices)})"
+                raise ValueError(f"{self.ref.name} is never '{text}'{hint}")
+            self.never(f"{_VERBS[op]} '{text}'")
         return text
 
-    def texts(self, value: Any) -> tuple[str, ...]:
+    def texts(self, value: Any, op: str = "eq") -> tuple[str, ...]:
         items = value if isinstance(value, list) else [value]
         if not items:
             raise ValueError("give at least one value")
-        return tuple(str(self.text(item)) for item in items)
+        return tuple(str(self.text(item, op)) for item in items)
+
+    def never(self, what: str) -> None:
+        """Raise: no word of this signal's fixed set ``what`` (e.g. "starts with 'x'")."""
+        raise ValueError(f"{self.ref.name} never {what} (it is one of {', '.join(self.spec.choices)})")
 
     def day(self, value: Any) -> date:
         if isinstance(value, datetime):
@@ -192,6 +200,16 @@ class Literals:
         low = spec.lower if spec.lower is not None else -math.inf
         high = spec.upper if spec.upper is not None else math.inf
         return Interval(low, high)
+
+
+# how a text operator finds its literal in a word (for signals with a fixed set of words)
+_FITS: Mapping[str, Callable[[str, str], bool]] = {
+    "eq": lambda word, text: word == text,
+    "contains": lambda word, text: text in word,
+    "starts_with": lambda word, text: word.startswith(text),
+    "ends_with": lambda word, text: word.endswith(text),
+}
+_VERBS = {"contains": "contains", "starts_with": "starts with", "ends_with": "ends with"}
 
 
 def _show(value: Any) -> str:
@@ -460,13 +478,15 @@ def _between(op: str, literal: Any, lit: Literals) -> Compiled:
 
 def _contains(op: str, literal: Any, lit: Literals) -> Compiled:
     name = lit.ref.name
+    # in a text, a word is looked for inside it; in a list, an item is one of its words
+    inside = "contains" if lit.kind == "text" else "eq"
     if op == "contains":
-        needle = lit.text(literal)
+        needle = lit.text(literal, inside)
         if lit.kind == "text":
             return Compiled(lambda v: isinstance(v, str) and needle in v, f"{name} contains '{needle}'")
         return Compiled(lambda v: _has(v, needle), f"{name} contains '{needle}'", inline=("has", needle),
                         items=frozenset([needle]))
-    needles = lit.texts(literal)
+    needles = lit.texts(literal, inside)
     if not isinstance(literal, list):
         raise ValueError(f"{op} takes a list such as [a, b], not {_show(literal)}")
     quantifier = any if op == "contains_any" else all
@@ -507,7 +527,7 @@ def _has(collection: Any, item: str) -> bool:
 
 def _affix(op: str, literal: Any, lit: Literals) -> Compiled:
     name = lit.ref.name
-    affixes = lit.texts(literal)
+    affixes = lit.texts(literal, op)
     word = "starts with" if op == "starts_with" else "ends with"
     label = f"{name} {word} {' or '.join(repr(a) for a in affixes)}"
     if op == "starts_with":
@@ -533,6 +553,8 @@ def _matches(op: str, literal: Any, lit: Literals) -> Compiled:
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
         raise ValueError(f"bad regular expression '{literal}': {reason}") from None
+    if lit.spec.choices and not any(pattern.search(word) is not None for word in lit.spec.choices):
+        lit.never(f"matches '{literal}'")
     seen: dict[str, bool] = {}
     search = _searcher(pattern, seen)
     return Compiled(lambda v: isinstance(v, str) and search(v), f"{lit.ref.name} matches /{literal}/",

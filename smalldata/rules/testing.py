@@ -6,7 +6,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from smalldata.decision import Decision
+from smalldata.decision import Decision, TraceEntry
 from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined
 from smalldata.rules.engine import Engine, StaticCaps
 from smalldata.rules.model import Expect
@@ -74,15 +74,21 @@ def compare(expect: Expect, decision: Decision) -> list[str]:
         check(f"experiment {key}", variant, decision.experiments.get(key))
     for rule_id in expect.matched or []:
         if rule_id not in decision.matched:
-            diffs.append(f"rule '{rule_id}' should match but did not{_why(decision, rule_id)}")
+            diffs.append(_not_matched(decision, rule_id))
     for rule_id in expect.not_matched:
         if rule_id in decision.matched:
             diffs.append(f"rule '{rule_id}' should not match but did")
     return diffs
 
 
-def _why(decision: Decision, rule_id: str) -> str:
+def _not_matched(decision: Decision, rule_id: str) -> str:
     entry = next((e for e in decision.trace or [] if e.rule == rule_id), None)
+    if entry is not None and entry.status == "disabled":
+        return f"rule '{rule_id}' should match but is disabled (enabled: false)"
+    return f"rule '{rule_id}' should match but did not{_why(entry)}"
+
+
+def _why(entry: TraceEntry | None) -> str:
     if entry is None:
         return ""
     reason = entry.status + (f": {entry.condition}" if entry.condition else "")
