@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from smalldata.preview_config import PARAM, PreviewSettings
 from smalldata.problems import ProblemsError, did_you_mean
-from smalldata.remote_config import check_http_url
+from smalldata.remote import check_http_url
 from smalldata.settings import Settings
 from smalldata.signals.catalog import BUILT_IN, Catalog
 
