@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("delivery", ("smalldata.delivery",)),
     ("settings", ("smalldata.settings",)),
     ("app", ("smalldata.app", "smalldata.middleware", "smalldata.jinja")),
-    ("tools", ("smalldata.report", "smalldata.demo", "smalldata.console", "smalldata.cli")),
+    ("tools", ("smalldata.report", "smalldata.demo", "smalldata.console", "smalldata.commands", "smalldata.cli")),
     ("package", ("smalldata",)),
 ]
 

@@ -112,7 +112,7 @@ def build(
     log = EventLog(events if events is not None else make_sink(settings.events, base=base))
     previews = None
     if settings.preview.enabled:
-        previews = Previews(preview_keys(settings.preview, settings), settings.preview.param, counters,
+        previews = Previews(preview_keys(settings.preview, settings.state), settings.preview.param, counters,
                             settings.catalog)
     pages = PagePersonaliser(live, providers, store, clock=clock, zone=settings.zone, events=log, counters=counters,
                              recommender=recommender, previews=previews, sources=sources)  # fmt: skip

@@ -14,9 +14,9 @@ from datetime import date, datetime
 from typing import Any, TextIO
 
 from smalldata.decision import Decision, TraceEntry
-from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, parse_sets
 from smalldata.problems import ProblemsError
 from smalldata.rules import Engine, check_ruleset, load_ruleset
+from smalldata.rules.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, parse_sets
 from smalldata.settings import Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -318,7 +318,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from smalldata.preview import preview_main
+    from smalldata.commands.preview import preview_main
 
     settings = _settings(args)
     return preview_main(url=args.url, sets=args.sets, at=args.at, variants=args.variants, settings=settings,

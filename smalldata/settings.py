@@ -17,9 +17,10 @@ from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from smalldata.catalogue.config import CatalogueSettings
 from smalldata.events.config import EventSettings
-from smalldata.preview_config import PreviewSettings
+from smalldata.preview import PreviewSettings
 from smalldata.problems import Position, Problem, ProblemsError
 from smalldata.recommend.config import RecommenderSettings
+from smalldata.rules.load import DEFAULT_EXPERIMENT_SALT, DEFAULT_LANGUAGE, DEFAULT_LANGUAGES, DEFAULT_TIMEZONE
 from smalldata.signals.catalog import Catalog
 from smalldata.signals.config import (
     BasketSettings,
@@ -56,10 +57,10 @@ class HealthSettings(_Model):
 class Settings(_Model):
     """Everything a shop configures. Every field has a default, so an empty file works."""
 
-    timezone: str = "Europe/Copenhagen"
-    default_language: str = "da"
-    languages: tuple[str, ...] = ("da", "en")
-    experiment_salt: str = "smalldata"
+    timezone: str = DEFAULT_TIMEZONE
+    default_language: str = DEFAULT_LANGUAGE
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    experiment_salt: str = DEFAULT_EXPERIMENT_SALT
     rules: str = "rules"
 
     opening_hours: dict[Weekday, Hours] = {}

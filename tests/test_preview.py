@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from smalldata.asgi import make_scope
+from smalldata.commands.preview import preview_main
 from smalldata.preview import (
     PARAM,
     Preview,
@@ -22,7 +23,6 @@ from smalldata.preview import (
     make_preview_url,
     preview_from_query,
     preview_keys,
-    preview_main,
     read_preview_token,
 )
 from smalldata.rules import Engine, load_ruleset

@@ -28,7 +28,7 @@ from typing import Any
 from smalldata.delivery.plan import RequestPlan
 from smalldata.problems import ProblemsError
 from smalldata.rules import Engine, Ruleset, load_ruleset, rule_files
-from smalldata.settings import Settings
+from smalldata.rules.load import RuleSettings
 
 logger = logging.getLogger("smalldata")
 
@@ -45,7 +45,7 @@ class LiveRules:
     def __init__(
         self,
         folder: str | Path,
-        settings: Settings,
+        settings: RuleSettings,
         compile: Callable[[Ruleset], RequestPlan],
         *,
         interval: float = 1.0,

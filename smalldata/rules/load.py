@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from smalldata.problems import Position, Problem, ProblemsError, did_you_mean
 from smalldata.rules import model
@@ -12,12 +14,50 @@ from smalldata.rules.actions import ActionSet, compile_actions
 from smalldata.rules.conditions import ConditionCompiler, Node, unknown_signal_message
 from smalldata.rules.experiments import Arm, CompiledExperiment
 from smalldata.rules.ruleset import ActiveWindow, CompiledRule, Ruleset, TestCase
-from smalldata.settings import Settings
+from smalldata.signals.catalog import BUILT_IN, Catalog
 from smalldata.validation import validate
 from smalldata.yamlpos import Document, YamlError, load_text
 
 FILE_KEYS = ("segments", "rules", "tests")
 MAX_FILES = 500
+
+#: A shop's defaults (``smalldata.settings.Settings`` starts from the same).
+DEFAULT_TIMEZONE = "Europe/Copenhagen"
+DEFAULT_LANGUAGE = "da"
+DEFAULT_LANGUAGES = ("da", "en")
+DEFAULT_EXPERIMENT_SALT = "smalldata"
+_DEFAULT_ZONE = ZoneInfo(DEFAULT_TIMEZONE)
+
+
+class RuleSettings(Protocol):
+    """What loading rules reads of a shop's settings (:class:`smalldata.settings.Settings` has it all):
+    its time zone (schedules, dates), languages, experiment salt and the signals rules may read."""
+
+    @property
+    def zone(self) -> ZoneInfo: ...
+
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+
+    @property
+    def default_language(self) -> str: ...
+
+    @property
+    def experiment_salt(self) -> str: ...
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+
+@dataclass(frozen=True)
+class DefaultRuleSettings:
+    """The rule settings of a shop that configured nothing."""
+
+    zone: ZoneInfo = _DEFAULT_ZONE
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    default_language: str = DEFAULT_LANGUAGE
+    experiment_salt: str = DEFAULT_EXPERIMENT_SALT
+    catalog: Catalog = BUILT_IN
 
 
 def rule_files(folder: str | FsPath) -> list[FsPath]:
@@ -29,7 +69,7 @@ def rule_files(folder: str | FsPath) -> list[FsPath]:
     return sorted(p for p in files if not any(part.startswith(".") for part in p.relative_to(path).parts))
 
 
-def load_ruleset(folder: str | FsPath, settings: Settings | None = None) -> Ruleset:
+def load_ruleset(folder: str | FsPath, settings: RuleSettings | None = None) -> Ruleset:
     """Load and compile ``folder``; raises :class:`ProblemsError` listing every error."""
     ruleset, problems = check_ruleset(folder, settings)
     errors = [p for p in problems if p.severity == "error"]
@@ -38,12 +78,12 @@ def load_ruleset(folder: str | FsPath, settings: Settings | None = None) -> Rule
     return ruleset
 
 
-def check_ruleset(folder: str | FsPath, settings: Settings | None = None) -> tuple[Ruleset | None, list[Problem]]:
+def check_ruleset(folder: str | FsPath,
+                  settings: RuleSettings | None = None) -> tuple[Ruleset | None, list[Problem]]:
     """Load ``folder`` and return the ruleset (``None`` on errors) with every error and warning."""
     from smalldata.rules.lint import lint
 
-    settings = settings or Settings()
-    loader = _Loader(settings)
+    loader = _Loader(settings or DefaultRuleSettings())
     ruleset = loader.load(FsPath(folder))
     problems = sorted(loader.problems, key=lambda p: p.position)
     if any(p.severity == "error" for p in problems):
@@ -72,7 +112,7 @@ def _version(folder: FsPath, docs: list[Document]) -> str:
 
 
 class _Loader:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: RuleSettings) -> None:
         self.settings = settings
         self.problems: list[Problem] = []
         self.unchecked_ids: set[str] = set()  # rules dropped for a mistake of their own

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smalldata.decision import Decision, TraceEntry
-from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined
 from smalldata.rules.engine import Engine, StaticCaps
+from smalldata.rules.imagine import DEFAULT_VISITOR_ID, Imagined
 from smalldata.rules.model import Expect
 from smalldata.rules.ruleset import Ruleset, TestCase
-from smalldata.settings import Settings
+from smalldata.signals.config import SignalSettings
 
 
 @dataclass
@@ -27,13 +27,13 @@ class TestResult:
         return not self.differences
 
 
-def run_tests(ruleset: Ruleset, settings: Settings) -> list[TestResult]:
+def run_tests(ruleset: Ruleset, settings: SignalSettings) -> list[TestResult]:
     """Evaluate every test case of ``ruleset``."""
     engine = Engine(ruleset)
     return [run_test(engine, case, settings) for case in ruleset.tests]
 
 
-def run_test(engine: Engine, case: TestCase, settings: Settings) -> TestResult:
+def run_test(engine: Engine, case: TestCase, settings: SignalSettings) -> TestResult:
     test = case.test
     at = test.at.replace(tzinfo=settings.zone) if test.at and test.at.tzinfo is None else test.at
     visitor_id = test.visitor_id or str(test.given.get("visitor.id") or DEFAULT_VISITOR_ID)

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, Protocol
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator, model_validator
 
 from smalldata.remote import RemoteSettings, check_http_url
+from smalldata.signals.declared import NamespaceSettings
+from smalldata.state.config import ConsentSettings
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -312,3 +316,55 @@ def _networks(value: Any) -> tuple[str, ...]:
 
 
 Networks = Annotated[tuple[str, ...], PlainValidator(_networks)]
+
+
+class SignalSettings(Protocol):
+    """What the signal layer reads of a shop's settings (:class:`smalldata.settings.Settings` has it all).
+
+    The signal providers are built from this and nothing more (:func:`smalldata.signals.providers.build`).
+    """
+
+    @property
+    def zone(self) -> ZoneInfo: ...
+
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+
+    @property
+    def opening_hours(self) -> Mapping[Any, tuple[TimeRange, ...]] | None: ...
+
+    @property
+    def closed_dates(self) -> tuple[date, ...]: ...
+
+    @property
+    def special_days(self) -> Mapping[date, tuple[TimeRange, ...]]: ...
+
+    @property
+    def calendar(self) -> Mapping[str, Event]: ...
+
+    @property
+    def page(self) -> PageSettings: ...
+
+    @property
+    def campaign(self) -> CampaignSettings: ...
+
+    @property
+    def trusted_proxies(self) -> tuple[str, ...]: ...
+
+    @property
+    def geo(self) -> GeoSettings: ...
+
+    @property
+    def stores(self) -> tuple[Store, ...]: ...
+
+    @property
+    def user(self) -> UserSettings: ...
+
+    @property
+    def basket(self) -> BasketSettings: ...
+
+    @property
+    def consent(self) -> ConsentSettings: ...
+
+    @property
+    def signals(self) -> Mapping[str, NamespaceSettings]: ...

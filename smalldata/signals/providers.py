@@ -26,7 +26,7 @@ from smalldata.signals.clock import system_clock
 from smalldata.signals.request import ProviderMap, Request, RequestSignals
 
 if TYPE_CHECKING:
-    from smalldata.settings import Settings
+    from smalldata.signals.config import SignalSettings
     from smalldata.signals.sources import Sources
     from smalldata.state.model import VisitorState
 
@@ -72,7 +72,7 @@ class Providers:
     client: ClientAddress
 
 
-def build(settings: Settings, *, sources: Sources | None = None) -> Providers:
+def build(settings: SignalSettings, *, sources: Sources | None = None) -> Providers:
     """The providers of a shop with these settings; ``sources`` are its remote HTTP sources."""
     client = ClientAddress(settings.trusted_proxies)
     users = user.Users(settings.user, sources.profile if sources is not None else None)
@@ -129,7 +129,7 @@ def _full_names(namespace: str, provider: ShopProvider) -> Callable[[Request, Re
 
 def signals_for(
     scope: dict[str, Any],
-    settings: Settings,
+    settings: SignalSettings,
     *,
     now: datetime | None = None,
     overrides: Mapping[str, Any] | None = None,

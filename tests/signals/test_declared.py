@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from smalldata.imagine import parse_sets
 from smalldata.middleware import SmallData
 from smalldata.problems import ProblemsError
+from smalldata.rules.imagine import parse_sets
 from smalldata.rules.load import check_ruleset, load_ruleset
 from smalldata.rules.testing import run_tests
 from smalldata.settings import Settings

@@ -12,9 +12,9 @@ from datetime import date, datetime
 from typing import Any
 
 from smalldata.asgi import make_scope
-from smalldata.settings import Settings
 from smalldata.signals.catalog import BUILT_IN, Catalog
 from smalldata.signals.clock import system_clock
+from smalldata.signals.config import SignalSettings
 from smalldata.signals.providers import signals_for
 from smalldata.signals.request import RequestSignals
 from smalldata.state.model import VisitorState
@@ -36,7 +36,7 @@ class Imagined:
 
     visitor_id: str | None = None
 
-    def signals(self, settings: Settings) -> RequestSignals:
+    def signals(self, settings: SignalSettings) -> RequestSignals:
         """The signals of this request; what is not given is what the shop would see for a new,
         anonymous visitor (``visitor.returning`` false, ``user.logged_in`` false, empty history).
 
@@ -97,7 +97,7 @@ def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN) -> dict[str, A
     return values
 
 
-def parse_moment(text: str, settings: Settings) -> datetime:
+def parse_moment(text: str, settings: SignalSettings) -> datetime:
     """``2026-12-24T18:00`` (shop time), ``2026-12-24`` (midnight) or with an offset."""
     try:
         moment = datetime.fromisoformat(text)
@@ -110,7 +110,7 @@ def parse_moment(text: str, settings: Settings) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=settings.zone)
 
 
-def _in_zone(value: Any, settings: Settings) -> Any:
+def _in_zone(value: Any, settings: SignalSettings) -> Any:
     """A time written without an offset is shop time, as for ``--at``."""
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=settings.zone)
