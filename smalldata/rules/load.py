@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from smalldata.problems import Position, Problem, ProblemsError, did_you_mean
 from smalldata.rules import model
 from smalldata.rules.actions import ActionSet, compile_actions
-from smalldata.rules.conditions import ConditionCompiler, Node, unknown_signal_message
+from smalldata.rules.conditions import Node
 from smalldata.rules.experiments import Arm, CompiledExperiment
 from smalldata.rules.ruleset import ActiveWindow, CompiledRule, Ruleset, TestCase
+from smalldata.rules.when import ConditionCompiler, unknown_signal_message
 from smalldata.signals.catalog import BUILT_IN, Catalog
 from smalldata.validation import validate
 from smalldata.yamlpos import Document, YamlError, load_text
