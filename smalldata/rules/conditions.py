@@ -31,7 +31,7 @@ from datetime import date, datetime
 from typing import Any
 
 from smalldata.problems import Position
-from smalldata.rules.operators import Compiled, Domain, Interval
+from smalldata.rules.literals import Compiled, Domain, Interval
 from smalldata.signals.base import Signals, read_signal
 from smalldata.signals.catalog import resolve
 

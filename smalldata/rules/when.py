@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from smalldata.problems import Position, Problem, did_you_mean
 from smalldata.rules.conditions import Group, Invalid, Leaf, Node, all_of, always, any_of, impossible, not_of
-from smalldata.rules.operators import OPERATORS, Literals, compile_operator
+from smalldata.rules.literals import OPERATORS, Literals
+from smalldata.rules.operators import compile_operator
 from smalldata.signals.catalog import BUILT_IN, Catalog, SignalRef
 from smalldata.yamlpos import Document, Path
 
