@@ -339,7 +339,10 @@ def _demo(args: argparse.Namespace) -> int:
             options["clock"] = demo.demo_clock(args.clock, zone)
         except ValueError as exc:
             raise UsageError(f"smalldata demo: {exc}") from None
-    demo.run(host=args.host, port=args.port, **options)
+    try:
+        demo.run(host=args.host, port=args.port, **options)
+    except demo.DemoNotFound as exc:
+        raise UsageError(f"smalldata demo: {exc}") from None
     return EXIT_OK
 
 

@@ -79,7 +79,7 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
     Used by the browser tests and ``scripts/screenshot.py``. The socket is bound
     before the server starts, so there is no race for the port.
     """
-    import uvicorn
+    uvicorn = _uvicorn()
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -103,7 +103,7 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
 
 def run(host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
     """Serve the demo shop with uvicorn until interrupted."""
-    import uvicorn
+    uvicorn = _uvicorn()
 
     app = load_app(**options)
     print(f"smalldata demo shop on http://{host}:{port}/  (rules: {options.get('rules') or 'rules/'})")
@@ -115,3 +115,12 @@ def run(host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
 
 
 __all__ = ["DemoNotFound", "demo_clock", "load_app", "run", "serve_in_thread"]
+
+
+def _uvicorn() -> Any:
+    try:
+        import itsdangerous  # noqa: F401  # the example shop's sessions
+        import uvicorn
+    except ImportError:
+        raise DemoNotFound("the demo needs its extra: pip install 'smalldata[demo]'") from None
+    return uvicorn

@@ -140,6 +140,8 @@ class RemoteSource:
             return self._cache[key]
         pending = self._inflight.get(key)
         if pending is None:
+            # the client (a TLS context: tens of ms) is made before the page starts waiting for the answer
+            self._http()
             pending = asyncio.ensure_future(self._load(key, body))
             self._inflight[key] = pending
             pending.add_done_callback(lambda _: self._inflight.pop(key, None))

@@ -15,7 +15,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, fiel
 
 from smalldata.decision import Strategy
 from smalldata.rules.durations import parse_window
-from smalldata.signals.catalog import WEEKDAYS
 
 
 def _text(value: Any) -> Any:
@@ -261,7 +260,3 @@ class RuleTest(_Model):
         if isinstance(value, date) and not isinstance(value, datetime):
             return datetime(value.year, value.month, value.day)
         return value
-
-
-def weekday_name(day: date) -> str:
-    return WEEKDAYS[day.weekday()]
