@@ -264,7 +264,7 @@ def _recommend(rec: model.Recommend, title: Text | None) -> SlotAction:
 
     def fill(signals: Signals, decision: d.Decision, rule: str) -> None:
         decision.recommendations[rec.slot] = d.Recommendation(
-            rule=rule, slot=rec.slot, strategy=rec.strategy, limit=rec.limit, exclude=list(rec.exclude),
+            rule=rule, slot=rec.slot, strategy=rec.strategy, limit=rec.limit, exclude=rec.exclusions,
             title=title.render(signals) if title else None, options=dict(options),
         )
 
