@@ -130,6 +130,13 @@ def test_personal_picks_leave_out_what_is_already_in_the_basket(client: Any) -> 
     assert len(items) == 4 and picked[0] not in [item["id"] for item in items]
 
 
+def test_recommended_prices_read_as_the_shop_writes_its_own(client: Any) -> None:
+    page = client.get("/category/coffee")
+    for item in decision(page)["recommendations"]["recommendations"]["items"]:
+        shop_price = re.search(rf'href="{item["url"]}">[^<]*</a>\s*<span class="price">([^<]*)<', page.text)
+        assert shop_price and shop_price.group(1) == item["price_text"]  # e.g. 549,00 kr.
+
+
 def test_a_customer_is_congratulated_on_their_birthday_until_they_log_out(client: Any) -> None:
     client.post("/login", data={"customer": "jonas"})  # born on 25 November
     assert decision(client.get("/"))["greeting"] == "Happy birthday, Jonas!"

@@ -84,20 +84,24 @@
     });
   }
 
-  function formatPrice(price, currency) {
-    if (price === undefined || price === null) return "";
+  // The price as the shop writes it: the catalogue's own text ("549,00 kr."), else the number in
+  // the page's language.
+  function formatPrice(item) {
+    if (typeof item.price_text === "string" && item.price_text) return item.price_text;
+    if (typeof item.price !== "number") return "";
     try {
       var lang = document.documentElement.lang || undefined;
-      return new Intl.NumberFormat(lang, currency ? { style: "currency", currency: currency } : {}).format(price);
+      var style = item.currency ? { style: "currency", currency: item.currency } : {};
+      return new Intl.NumberFormat(lang, style).format(item.price);
     } catch (error) {
-      return String(price) + (currency ? " " + currency : "");
+      return String(item.price) + (item.currency ? " " + item.currency : "");
     }
   }
 
   // data-field="name" sets text; data-field-href="url", data-field-src="image" set attributes.
   function fillItem(root, item) {
     var value = function (key) {
-      return key === "price" ? formatPrice(item.price, item.currency) : (item[key] === undefined ? "" : String(item[key]));
+      return key === "price" ? formatPrice(item) : (item[key] === undefined || item[key] === null ? "" : String(item[key]));
     };
     root.querySelectorAll("*").forEach(function (element) {
       Array.prototype.slice.call(element.attributes).forEach(function (attribute) {
