@@ -14,9 +14,19 @@ from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from smalldata.catalogue.config import CatalogueSettings
+from smalldata.client_texts import ChatTexts, ClientSettings
 from smalldata.events.config import EventSettings
 from smalldata.preview_config import PreviewSettings
 from smalldata.problems import Position, Problem, ProblemsError
@@ -356,6 +366,7 @@ class Settings(_Model):
     events: EventSettings = EventSettings()
     preview: PreviewSettings = PreviewSettings()
     health: HealthSettings = HealthSettings()
+    client: ClientSettings = Field(default=ClientSettings(), validate_default=True)
 
     @field_validator("timezone")
     @classmethod
@@ -366,9 +377,23 @@ class Settings(_Model):
             raise ValueError(f"unknown time zone '{value}' (use an IANA name such as Europe/Copenhagen)") from None
         return value
 
+    @field_validator("client")
+    @classmethod
+    def _texts_in_every_language(cls, client: ClientSettings, info: ValidationInfo) -> ClientSettings:
+        if "languages" not in info.data or "default_language" not in info.data:
+            return client  # their own errors say why
+        problems = client.problems((info.data["default_language"], *info.data["languages"]))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return client
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def chat_texts(self) -> dict[str, ChatTexts]:
+        """The words around a chat invitation in each of the shop's languages (see ``client_texts``)."""
+        return self.client.chat_texts((self.default_language, *self.languages))
 
 
 def load_settings(path: str | FsPath | None = None) -> Settings:

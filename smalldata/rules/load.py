@@ -57,6 +57,7 @@ def check_ruleset(folder: str | FsPath, settings: Settings | None = None) -> tup
 class _Loader:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.chat_texts = settings.chat_texts()
         self.problems: list[Problem] = []
 
     def error(self, position: Position, message: str) -> None:
@@ -175,7 +176,8 @@ class _Loader:
                             experiment, rule.cap, active, slots, tags, reads, rule)
 
     def _actions(self, then: model.Actions, doc: Document, path: tuple[str | int, ...], fallback: str) -> ActionSet:
-        actions, errors = compile_actions(then, fallback=fallback, languages=self.settings.languages)
+        actions, errors = compile_actions(then, fallback=fallback, languages=self.settings.languages,
+                                          chat_texts=self.chat_texts)
         for where, message in errors:
             self.error(doc.at((*path, *where)), message)
         return actions
