@@ -190,9 +190,11 @@
     box.setAttribute("aria-labelledby", "smalldata-chat-message");
     box.setAttribute("data-rule", chat.rule);
     if (chat.language) box.lang = chat.language;
+    // On a phone the bubble keeps 16px from each edge of the screen and never grows wider.
     Object.assign(box.style, {
-      position: "fixed", right: "20px", bottom: "20px", maxWidth: "320px", zIndex: "2147483000",
-      background: "#fff", color: "#222", border: "1px solid #ddd", borderRadius: "12px",
+      position: "fixed", right: "16px", bottom: "16px", boxSizing: "border-box", zIndex: "2147483000",
+      maxWidth: "min(320px, calc(100vw - 32px))", maxHeight: "calc(100vh - 32px)", overflow: "auto",
+      overflowWrap: "anywhere", background: "#fff", color: "#222", border: "1px solid #ddd", borderRadius: "12px",
       boxShadow: "0 6px 24px rgba(0,0,0,.18)", padding: "14px 16px", font: "15px/1.4 system-ui, sans-serif",
     });
     var message = document.createElement("p");
