@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from smalldata import decision as d
-from smalldata.client_texts import BUILT_IN, ChatTexts, texts_for
+from smalldata.client_texts import BUILT_IN, ChatTexts, Mode, texts_for
 from smalldata.decision import TraceStatus
 from smalldata.rules import model
 from smalldata.rules.templates import LangText, Template, Unknown, compile_text
@@ -215,7 +215,7 @@ class _ChatWords:
     def language(self, message: Text, signals: Signals) -> str:
         return message.language(signals) or self.fallback
 
-    def payload(self, language: str, mode: Literal["online", "offline"]) -> dict[str, str]:
+    def payload(self, language: str, mode: Mode) -> dict[str, str]:
         found = self.made.get((language, mode))
         if found is None:
             found = self.made[(language, mode)] = texts_for(self.texts, language, self.fallback).payload(mode)
@@ -229,7 +229,7 @@ def _chat(chat: model.Chat, message: Text, offline: Text | None, words: _ChatWor
     if chat.context:
         reads.update(CONTEXT_SIGNALS)
 
-    def invitation(text: Text, signals: Signals, rule: str, mode: Literal["online", "offline"],
+    def invitation(text: Text, signals: Signals, rule: str, mode: Mode,
                    context: dict[str, Any] | None) -> d.Chat:
         language = words.language(text, signals)
         return d.Chat(
@@ -248,7 +248,7 @@ def _chat(chat: model.Chat, message: Text, offline: Text | None, words: _ChatWor
     made: dict[tuple[str, str, str], d.Chat] = {}  # the invitations that are the same for everyone
 
     def fill(signals: Signals, decision: d.Decision, rule: str) -> None:
-        mode: Literal["online", "offline"] = "online"
+        mode: Mode = "online"
         text = message
         if chat.only_when_open and signals["time.open"] is not True:
             if offline is None:
