@@ -31,6 +31,8 @@ class Chat:
     mode: Literal["online", "offline"] = "online"
     offline_action: str | None = None
     context: dict[str, Any] | None = None
+    language: str | None = None  # the message's language, which the texts are in too
+    texts: dict[str, str] | None = None  # the bubble's ``button`` and ``dismiss`` label (shared: never change)
 
     @cached_property
     def json(self) -> dict[str, Any]:

@@ -13,13 +13,21 @@ from functools import cached_property
 from pathlib import Path as FsPath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 
 from smalldata.catalogue.config import CatalogueSettings
 from smalldata.events.config import EventSettings
 from smalldata.preview import PreviewSettings
 from smalldata.problems import Position, Problem, ProblemsError
 from smalldata.recommend.config import RecommenderSettings
+from smalldata.rules.chat_texts import ChatTexts, ClientSettings
 from smalldata.rules.load import DEFAULT_EXPERIMENT_SALT, DEFAULT_LANGUAGE, DEFAULT_LANGUAGES, DEFAULT_TIMEZONE
 from smalldata.signals.catalog import Catalog
 from smalldata.signals.config import (
@@ -82,6 +90,7 @@ class Settings(_Model):
     preview: PreviewSettings = PreviewSettings()
     health: HealthSettings = HealthSettings()
     signals: dict[str, NamespaceSettings] = {}
+    client: ClientSettings = Field(default=ClientSettings(), validate_default=True)
 
     @field_validator("signals")
     @classmethod
@@ -103,9 +112,23 @@ class Settings(_Model):
             raise ValueError(f"unknown time zone '{value}' (use an IANA name such as Europe/Copenhagen)") from None
         return value
 
+    @field_validator("client")
+    @classmethod
+    def _texts_in_every_language(cls, client: ClientSettings, info: ValidationInfo) -> ClientSettings:
+        if "languages" not in info.data or "default_language" not in info.data:
+            return client  # their own errors say why
+        problems = client.problems((info.data["default_language"], *info.data["languages"]))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return client
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def chat_texts(self) -> dict[str, ChatTexts]:
+        """The words around a chat invitation in each of the shop's languages (see ``rules/chat_texts.py``)."""
+        return self.client.chat_texts((self.default_language, *self.languages))
 
 
 def load_settings(path: str | FsPath | None = None) -> Settings:

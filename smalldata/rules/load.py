@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any, Protocol
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from smalldata.problems import Position, Problem, ProblemsError, did_you_mean
 from smalldata.rules import model
 from smalldata.rules.actions import ActionSet, compile_actions
+from smalldata.rules.chat_texts import ChatTexts, ClientSettings
 from smalldata.rules.conditions import Node
 from smalldata.rules.experiments import Arm, CompiledExperiment
 from smalldata.rules.ruleset import ActiveWindow, CompiledRule, Ruleset, TestCase
@@ -49,6 +51,8 @@ class RuleSettings(Protocol):
     @property
     def catalog(self) -> Catalog: ...
 
+    def chat_texts(self) -> Mapping[str, ChatTexts]: ...
+
 
 @dataclass(frozen=True)
 class DefaultRuleSettings:
@@ -59,6 +63,9 @@ class DefaultRuleSettings:
     default_language: str = DEFAULT_LANGUAGE
     experiment_salt: str = DEFAULT_EXPERIMENT_SALT
     catalog: Catalog = BUILT_IN
+
+    def chat_texts(self) -> Mapping[str, ChatTexts]:
+        return ClientSettings().chat_texts((self.default_language, *self.languages))
 
 
 def rule_files(folder: str | FsPath) -> list[FsPath]:
@@ -115,6 +122,7 @@ def _version(folder: FsPath, docs: list[Document]) -> str:
 class _Loader:
     def __init__(self, settings: RuleSettings) -> None:
         self.settings = settings
+        self.chat_texts = settings.chat_texts()
         self.problems: list[Problem] = []
         self.unchecked_ids: set[str] = set()  # rules dropped for a mistake of their own
 
@@ -237,7 +245,7 @@ class _Loader:
 
     def _actions(self, then: model.Actions, doc: Document, path: tuple[str | int, ...], fallback: str) -> ActionSet:
         actions, errors = compile_actions(then, fallback=fallback, languages=self.settings.languages,
-                                          catalog=self.settings.catalog)
+                                          catalog=self.settings.catalog, chat_texts=self.chat_texts)
         for where, message in errors:
             self.error(doc.at((*path, *where)), message)
         return actions

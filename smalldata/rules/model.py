@@ -80,17 +80,31 @@ class Chat(_Model):
 
 
 class Recommend(_Model):
-    """A recommendation slot."""
+    """A recommendation slot. What is in the basket is left out unless ``include_basket: true``."""
 
     strategy: Strategy
     slot: str = "recommendations"
     limit: int = Field(default=4, ge=1, le=50)
     exclude: list[Exclude] = Field(default_factory=list)
+    include_basket: bool = False
     title: Text | None = None
     category: str | None = None
     fallback: Strategy | None = None
 
     _slot = field_validator("slot")(_slot_name)
+
+    @model_validator(mode="after")
+    def _basket(self) -> Recommend:
+        if self.include_basket and "in_basket" in self.exclude:
+            raise ValueError("exclude: [in_basket] and include_basket: true contradict each other; keep one")
+        return self
+
+    @property
+    def exclusions(self) -> list[str]:
+        """``exclude`` and, unless the rule asks for them, the products in the basket."""
+        if self.include_basket or "in_basket" in self.exclude:
+            return list(self.exclude)
+        return [*self.exclude, "in_basket"]
 
 
 class Banner(_Model):
