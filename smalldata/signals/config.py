@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator, model_validator
 
+from smalldata.dotted import Dotted
 from smalldata.remote import RemoteSettings, check_http_url
 from smalldata.signals.declared import NamespaceSettings
 from smalldata.state.config import ConsentSettings
@@ -240,15 +241,6 @@ class Store(_Model):
 
 # -- remote sources ----------------------------------------------------------------------------
 
-_DOTTED = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
-
-
-def _dotted(value: str | None) -> str | None:
-    if value is not None and not _DOTTED.match(value):
-        raise ValueError(f"'{value}' must name a function as \"package.module:function\"")
-    return value
-
-
 def _url_with_id(value: str | None) -> str | None:
     if value is not None:
         check_http_url(value)
@@ -264,13 +256,9 @@ class UserSettings(RemoteSettings):
     """
 
     session_key: str | None = None
-    callable: str | None = None
+    callable: Dotted | None = None
     profile_url: str | None = None
 
-    @field_validator("callable")
-    @classmethod
-    def _callable(cls, value: str | None) -> str | None:
-        return _dotted(value)
 
     @field_validator("profile_url")
     @classmethod
@@ -286,16 +274,12 @@ class BasketSettings(RemoteSettings):
 
     session_key: str | None = None
     cookie: str | None = None
-    callable: str | None = None
+    callable: Dotted | None = None
     service_url: str | None = None
     id_cookie: str | None = None
     currency: str | None = None
     free_shipping_threshold: float | None = Field(default=None, ge=0)
 
-    @field_validator("callable")
-    @classmethod
-    def _callable(cls, value: str | None) -> str | None:
-        return _dotted(value)
 
     @field_validator("service_url")
     @classmethod

@@ -24,8 +24,9 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request as StarletteRequest
 
+from smalldata.dotted import find_function
 from smalldata.signals.declared import NamespaceSettings
-from smalldata.signals.user import Users, load_callable
+from smalldata.signals.user import Users
 
 if TYPE_CHECKING:
     from smalldata.remote import RemoteSource
@@ -65,7 +66,7 @@ class DeclaredNamespace:
     @property
     def function(self) -> Callable[..., Any] | None:
         """The shop's source function, imported when first needed (None, logged once, if it cannot be)."""
-        return load_callable(self.source) if self.source else None
+        return find_function(self.source) if self.source else None
 
     def needed(self, request: Request) -> bool:
         """Anything to await for this request: an async source, or a url and a logged-in customer to ask it for."""
