@@ -30,7 +30,7 @@ from smalldata.delivery.plan import RequestPlan
 from smalldata.delivery.visit import ClientEvents, Health, Pages
 from smalldata.events import EventLog, EventSink, make_sink
 from smalldata.preview import preview_keys
-from smalldata.recommend import Recommender as CatalogueRecommender
+from smalldata.recommend import CatalogueRecommender
 from smalldata.rules import Ruleset
 from smalldata.settings import Settings, load_settings
 from smalldata.signals import providers as signal_providers
@@ -88,7 +88,7 @@ def build(
     ``settings`` are used as given, else read from ``config``. Relative paths in
     them (``catalogue.path``, the events file) start at the folder of ``config``,
     or the working directory without one. Without a ``recommender``, a configured
-    ``catalogue.path`` gives the built-in :class:`~smalldata.recommend.Recommender`;
+    ``catalogue.path`` gives the built-in :class:`~smalldata.recommend.CatalogueRecommender`;
     without ``events`` (a sink), exposures and client events go where ``events:`` says.
     """
     if settings is None:

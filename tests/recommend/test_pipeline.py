@@ -6,7 +6,7 @@ from pathlib import Path
 
 from smalldata.app import build
 from smalldata.asgi import make_scope
-from smalldata.recommend import Recommender
+from smalldata.recommend import CatalogueRecommender
 from smalldata.settings import Settings
 from smalldata.signals.base import StaticSignals
 from smalldata.signals.config import PageSettings
@@ -26,7 +26,7 @@ rules:
 async def test_a_product_page_gets_its_complements_from_the_catalogue(tmp_path: Path) -> None:
     (tmp_path / "shop.yaml").write_text(RULES)
     settings = Settings(page=PageSettings(product=("/products/{product}",)))
-    parts = build(rules=tmp_path, settings=settings, recommender=Recommender(catalogue()))
+    parts = build(rules=tmp_path, settings=settings, recommender=CatalogueRecommender(catalogue()))
     visit = await parts.pages.begin(make_scope("/products/mug"))
     assert visit is not None
     recommendation = visit.decision.to_json()["recommendations"]["recommendations"]
@@ -38,7 +38,7 @@ async def test_a_product_page_gets_its_complements_from_the_catalogue(tmp_path: 
 async def _items(tmp_path: Path, recommend: str, given: dict[str, object]) -> list[str]:
     rules = f"rules:\n  - id: picks\n    then:\n      recommend: {recommend}\n"
     decision = decide(write_rules(tmp_path, rules), given)
-    await Recommender(catalogue()).resolve(decision, StaticSignals(given))
+    await CatalogueRecommender(catalogue()).resolve(decision, StaticSignals(given))
     return [item["id"] for item in decision.recommendations["recommendations"].items]
 
 
