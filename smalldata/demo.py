@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from smalldata.dates import to_moment
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 _OFFSET = re.compile(r"^([+-])(.+)$")
 
@@ -64,10 +66,11 @@ def demo_clock(
             shift = parse_duration(offset.group(2))
             shift = -shift if offset.group(1) == "-" else shift
             return lambda: real() + shift
-        start = datetime.fromisoformat(spec)
+        start = to_moment(spec, zone)
+        if start is None:
+            raise ValueError
     except ValueError:
         raise ValueError(f"--clock '{spec}': write a time such as 2026-12-05T10:00 or an offset such as +31m") from None
-    start = start if start.tzinfo else start.replace(tzinfo=zone)
     started = monotonic()
     return lambda: start + timedelta(seconds=monotonic() - started)
 

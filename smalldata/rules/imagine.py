@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from smalldata.asgi import make_scope
+from smalldata.dates import to_moment
 from smalldata.signals.catalog import BUILT_IN, Catalog
 from smalldata.signals.clock import system_clock
 from smalldata.signals.config import SignalSettings
@@ -99,15 +100,10 @@ def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN) -> dict[str, A
 
 def parse_moment(text: str, settings: SignalSettings) -> datetime:
     """``2026-12-24T18:00`` (shop time), ``2026-12-24`` (midnight) or with an offset."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"'{text}' is not a time; write e.g. 2026-12-24T18:00") from None
-        moment = datetime(day.year, day.month, day.day)
-    return moment if moment.tzinfo else moment.replace(tzinfo=settings.zone)
+    moment = to_moment(text, settings.zone)
+    if moment is None:
+        raise ValueError(f"'{text}' is not a time; write e.g. 2026-12-24T18:00")
+    return moment
 
 
 def _in_zone(value: Any, settings: SignalSettings) -> Any:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request as StarletteRequest
 
+from smalldata.dates import to_date, to_moment
 from smalldata.dotted import find_function
 from smalldata.signals.declared import NamespaceSettings
 from smalldata.signals.user import Users
@@ -193,29 +194,11 @@ def _yesno(value: Any, zone: ZoneInfo) -> bool | None:
 
 
 def _date(value: Any, zone: ZoneInfo) -> date | None:
-    if isinstance(value, datetime):
-        return value.astimezone(zone).date() if value.tzinfo else value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
+    return to_date(value, zone)
 
 
 def _datetime(value: Any, zone: ZoneInfo) -> datetime | None:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if isinstance(value, datetime):
-        return value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=zone)
-    return None
+    return to_moment(value, zone)
 
 
 def _list(value: Any, zone: ZoneInfo) -> list[Any] | None:

@@ -14,9 +14,10 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from smalldata.dates import to_date
 from smalldata.dotted import find_function
 from smalldata.signals.config import UserSettings
 
@@ -244,16 +245,7 @@ def _full_name(data: Mapping[str, Any]) -> str | None:
 
 
 def _date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and 10 <= len(value) <= 40:
-        try:
-            return datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
-        except ValueError:
-            return None
-    return None
+    return to_date(value)
 
 
 def _number(value: Any) -> float | None:
