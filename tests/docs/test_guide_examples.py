@@ -146,3 +146,22 @@ def test_the_reference_lists_every_signal_with_its_kind() -> None:
     assert sorted(listed) == sorted(SIGNALS)
     for name, kind in listed.items():
         assert kind.startswith(KIND_WORDS[SIGNALS[name].kind]), name
+
+
+def slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: lowercase, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("doc", [*DOCS, ROOT / "README.md"], ids=lambda doc: str(doc.relative_to(ROOT)))
+def test_every_link_between_the_docs_points_at_a_file_and_heading(doc: Path) -> None:
+    text = re.sub(r"^```.*?^```", "", doc.read_text(encoding="utf-8"), flags=re.S | re.M)
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        file = (doc.parent / path).resolve() if path else doc
+        assert file.exists(), f"{doc.name}: {target}"
+        if anchor:
+            headings = re.findall(r"^#+ (.*)$", file.read_text(encoding="utf-8"), flags=re.M)
+            assert anchor in {slug(h) for h in headings}, f"{doc.name}: {target}"
