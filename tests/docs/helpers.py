@@ -80,7 +80,8 @@ def examples(docs: tuple[Path, ...] = DOCS) -> list[Example]:
         for block in blocks(doc):
             if not block.lines[0].startswith("$ smalldata"):
                 continue
-            command, shown = None, []
+            command: str | None = None
+            shown: list[str] = []
             for line in [*block.lines, "$"]:
                 if line.startswith("$"):
                     if command is not None:

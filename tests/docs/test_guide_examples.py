@@ -26,6 +26,7 @@ from tests.docs.helpers import (
     GUIDE,
     REFERENCE,
     ROOT,
+    Block,
     Example,
     blocks,
     cells,
@@ -96,14 +97,14 @@ def test_the_guide_shows_each_step_of_the_daily_loop() -> None:
     [pytest.param(b, id=b.where) for doc in DOCS for b in blocks(doc) if b.info == "yaml" and b.file_name is None],
 )
 def test_every_rule_file_the_docs_show_passes_check_and_its_tests(
-    block: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project(tmp_path, monkeypatch)
-    (tmp_path / "example.yaml").write_text(block.text, encoding="utf-8")  # type: ignore[attr-defined]
+    (tmp_path / "example.yaml").write_text(block.text, encoding="utf-8")
     code, printed = run(["check", "example.yaml"])
     assert (code, len(printed)) == (0, 1), "\n".join(printed)
     assert printed[0].endswith("0 warnings; version " + printed[0].rsplit(" ", 1)[1])
-    if "\ntests:" in block.text:  # type: ignore[attr-defined]
+    if "\ntests:" in block.text:
         code, printed = run(["test", "example.yaml"])
         assert code == 0, "\n".join(printed)
 
