@@ -179,7 +179,7 @@ def any_of(children: list[Node], position: Position | None = None) -> Node:
 
 
 def not_of(child: Node, position: Position | None = None) -> Node:
-    """NOT that never matches an unknown value (README.md, "Signals": only ``exists: false`` does).
+    """NOT that never matches an unknown value (docs/rules-reference.md §4, "Unknown values").
 
     ``not: {user.tier: gold}`` holds for a known tier other than gold, not for a
     visitor whose tier is unknown: the negation also requires every value its

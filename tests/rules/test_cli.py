@@ -1,4 +1,4 @@
-"""``smalldata try`` and ``smalldata test`` as the merchandiser guide (rules/README.md, §2) describes them."""
+"""``smalldata try`` and ``smalldata test`` as the rules reference (docs/rules-reference.md, §2) describes them."""
 
 from __future__ import annotations
 
