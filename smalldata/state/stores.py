@@ -7,14 +7,15 @@ cookie, writes none and touches no server.
 ``CookieStore`` (the default) keeps the whole state in the signed cookie: no
 server state, any number of workers. ``RedisStore`` keeps it under
 ``sd:v:<visitor id>``, shared by all app instances, and the cookie carries only
-the signed id and the visit counters (first and last seen, visits, page views);
-for a logged-in user the history and cap counters also live under
-``sd:u:<hash of user id>``, so they follow the user to every device.
+the signed id, the visit counters (first and last seen, visits, page views) and
+the cap counters; for a logged-in user the history and cap counters also live
+under ``sd:u:<hash of user id>``, so they follow the user to every device.
 ``MemoryStore`` is the same with a dict, for tests.
 
 A server store that fails (down, slow, refusing) never fails the request: it
 logs once, serves from the cookie — the counters it carries, so a visitor is
-not reset; their whole state goes into the cookie while the server is away —
+not reset and gets no capped rule again that their cap used up; their whole
+state goes into the cookie while the server is away —
 and tries the server again after ``retry_after`` seconds. Once it is back, the
 state written during the outage is merged into the stored one (counters by their
 maximum, history and caps as from another device), never written over it.
@@ -159,7 +160,7 @@ class CookieStore:
         return VisitorState.new(now, id=visitor_id, limits=self._history, idle=self._idle)
 
     def core_cookie(self, state: VisitorState, secure: bool) -> str:
-        """A ``Set-Cookie`` for server stores: the visitor id and visit counters, marked ``k`` (no history)."""
+        """A ``Set-Cookie`` for server stores: the visitor id, visit and cap counters, marked ``k`` (no history)."""
         data = state.data
         core = {key: data[key] for key in _CORE if key in data}
         core["k"] = 1
@@ -508,8 +509,10 @@ def _link_user(state: VisitorState, user_id: str | None, record: Any) -> None:
         state.user = user_hash
 
 
-# what a server store's cookie carries besides the id: enough that an outage does not reset a visitor
-_CORE = ("i", "f", "n", "p", "l", "s", "q")
+# what a server store's cookie carries besides the id: enough that an outage does not reset a visitor,
+# and the cap counters (a few dozen bytes a capped rule), so the state it decides from during one has
+# capped what the visitor already had: a store that cannot count a showing grants it (``claim``)
+_CORE = ("i", "f", "n", "p", "l", "s", "q", "c")
 
 
 def _fit(codec: CookieCodec, state: VisitorState) -> str:
