@@ -95,7 +95,7 @@ class RemoteRecommender:
             return _failed(f"HTTP {response.status_code}")
         try:
             return parse_answer(response.json())
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep to parse
             return _failed(f"unusable answer ({exc})")
 
     def _http(self) -> httpx.AsyncClient:
