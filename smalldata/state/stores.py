@@ -230,10 +230,11 @@ class _ServerStore:
         if records is None:  # server away: the cookie is all we have (its counters, at least)
             return in_cookie if in_cookie is not None else self.cookies.new_state(now, visitor_id)
         stored = _parse(records.pop(0)) if visitor_id else None
-        state = self._newest(stored, in_cookie, outage=data is not None and not data.get("k"))
+        outage = data is not None and not data.get("k")  # the whole state rode in the cookie
+        state = self._newest(stored, in_cookie, outage=outage)
         if state is None:
             state = self.cookies.new_state(now, visitor_id)
-        _link_user(state, user_id, _parse(records.pop(0)) if user_id else None)
+        _link_user(state, user_id, _parse(records.pop(0)) if user_id else None, merge=outage)
         return state
 
     async def save(self, state: VisitorState, *, secure: bool, user_id: str | None = None) -> list[str]:
@@ -482,11 +483,13 @@ return 0
 """
 
 
-def _link_user(state: VisitorState, user_id: str | None, record: Any) -> None:
+def _link_user(state: VisitorState, user_id: str | None, record: Any, *, merge: bool = False) -> None:
     """Give a logged-in visitor the user's history and caps (from every device).
 
     While this visitor stays linked to the user, the user's record is the truth;
-    when they first log in here, this device's history (the freshest) goes first.
+    when they first log in here, or come back with state the cookie carried while
+    the server was away (``merge``: the record missed it), this device's history
+    (the freshest) goes first and the caps are merged.
     """
     if not user_id:
         state.user = None  # logged out: the next log-in merges this device's browsing again
@@ -496,7 +499,7 @@ def _link_user(state: VisitorState, user_id: str | None, record: Any) -> None:
     history = History.from_json(record["h"], state.limits) if "h" in record else None
     caps = CapLedger.from_json(record["c"]) if "c" in record else None
     data = state.data
-    if state.user == user_hash:
+    if state.user == user_hash and not merge:
         if history is not None:
             data["h"] = history.data
         if caps is not None:
