@@ -174,7 +174,7 @@ class RemoteSource:
             return self._failed(f"HTTP {response.status_code}")
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # 4 KB of "[" nests too deep to parse
             return self._failed("malformed JSON")
         if isinstance(data, list):
             data = {"items": data}

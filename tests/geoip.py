@@ -40,11 +40,13 @@ RECORDS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def build_city_mmdb(path: Path, database_type: str = "GeoIP2-City") -> Path:
-    """Write the test database to ``path`` and return it."""
+def build_city_mmdb(
+    path: Path, database_type: str = "GeoIP2-City", records: list[tuple[str, dict[str, Any]]] = RECORDS
+) -> Path:
+    """Write the test database (``records``: networks and their records) to ``path`` and return it."""
     writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type=database_type, languages=["en"],
                         description="smalldata test City database")
-    for network, record in RECORDS:
+    for network, record in records:
         writer.insert_network(IPSet([network]), record)
     writer.to_db_file(str(path))
     return path

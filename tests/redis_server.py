@@ -12,12 +12,12 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pytest
 
-__all__ = ["closed_port", "free_port", "redis_server", "require_redis_server"]
+__all__ = ["closed_port", "free_port", "redis_server", "require_redis_server", "start_redis"]
 
 _START_TIMEOUT = 10.0
 
@@ -61,8 +61,19 @@ def redis_server(port: int | None = None) -> Iterator[str]:
                 process.wait()
 
 
+def start_redis(
+    workdir: str, port: int | None = None, options: Sequence[str] = ()
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``redis-server`` in ``workdir`` (on ``port``, else a free one) and return it and its port.
+
+    ``options`` come after the defaults and win over them (``--appendonly yes`` keeps the
+    data through a ``kill -9`` and a restart on the same port and folder). The caller stops it.
+    """
+    return _start(require_redis_server(), workdir, port, options)
+
+
 def _start(
-    executable: str, workdir: str, wanted: int | None
+    executable: str, workdir: str, wanted: int | None, options: Sequence[str] = ()
 ) -> tuple[subprocess.Popen[bytes], int]:
     # Another process may grab the free port between our check and redis' bind: retry.
     last_error = ""
@@ -80,6 +91,7 @@ def _start(
                 "--daemonize", "no",
                 "--loglevel", "warning",
                 "--logfile", logfile,
+                *options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

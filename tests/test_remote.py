@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import httpx
@@ -70,6 +71,21 @@ async def test_a_slow_service_is_cut_off_at_the_timeout() -> None:
 async def test_errors_and_malformed_answers_are_unknown(response: httpx.Response) -> None:
     respx.get("https://crm.example/profiles/42").mock(return_value=response)
     assert await source().fetch("42") is None
+
+
+@respx.mock
+async def test_json_nested_too_deep_to_parse_is_a_failure_like_any_malformed_answer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    route = respx.get(url__regex=r"https://crm\.example/profiles/.*").respond(200, text="[" * 4096)
+    crm = source(FakeClock(), failures_before_pause=3, pause_seconds=30)
+    with caplog.at_level(logging.DEBUG):
+        for i in range(5):
+            assert await crm.fetch(str(i)) is None
+        await asyncio.sleep(0)
+
+    assert route.call_count == 3  # each counted as a failure: the breaker pauses the service
+    assert [record.exc_info for record in caplog.records if record.exc_info] == []  # no traceback
 
 
 @respx.mock

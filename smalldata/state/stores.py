@@ -7,14 +7,15 @@ cookie, writes none and touches no server.
 ``CookieStore`` (the default) keeps the whole state in the signed cookie: no
 server state, any number of workers. ``RedisStore`` keeps it under
 ``sd:v:<visitor id>``, shared by all app instances, and the cookie carries only
-the signed id and the visit counters (first and last seen, visits, page views);
-for a logged-in user the history and cap counters also live under
-``sd:u:<hash of user id>``, so they follow the user to every device.
+the signed id, the visit counters (first and last seen, visits, page views) and
+the cap counters; for a logged-in user the history and cap counters also live
+under ``sd:u:<hash of user id>``, so they follow the user to every device.
 ``MemoryStore`` is the same with a dict, for tests.
 
 A server store that fails (down, slow, refusing) never fails the request: it
 logs once, serves from the cookie — the counters it carries, so a visitor is
-not reset; their whole state goes into the cookie while the server is away —
+not reset and gets no capped rule again that their cap used up; their whole
+state goes into the cookie while the server is away —
 and tries the server again after ``retry_after`` seconds. Once it is back, the
 state written during the outage is merged into the stored one (counters by their
 maximum, history and caps as from another device), never written over it.
@@ -159,7 +160,7 @@ class CookieStore:
         return VisitorState.new(now, id=visitor_id, limits=self._history, idle=self._idle)
 
     def core_cookie(self, state: VisitorState, secure: bool) -> str:
-        """A ``Set-Cookie`` for server stores: the visitor id and visit counters, marked ``k`` (no history)."""
+        """A ``Set-Cookie`` for server stores: the visitor id, visit and cap counters, marked ``k`` (no history)."""
         data = state.data
         core = {key: data[key] for key in _CORE if key in data}
         core["k"] = 1
@@ -229,10 +230,11 @@ class _ServerStore:
         if records is None:  # server away: the cookie is all we have (its counters, at least)
             return in_cookie if in_cookie is not None else self.cookies.new_state(now, visitor_id)
         stored = _parse(records.pop(0)) if visitor_id else None
-        state = self._newest(stored, in_cookie, outage=data is not None and not data.get("k"))
+        outage = data is not None and not data.get("k")  # the whole state rode in the cookie
+        state = self._newest(stored, in_cookie, outage=outage)
         if state is None:
             state = self.cookies.new_state(now, visitor_id)
-        _link_user(state, user_id, _parse(records.pop(0)) if user_id else None)
+        _link_user(state, user_id, _parse(records.pop(0)) if user_id else None, merge=outage)
         return state
 
     async def save(self, state: VisitorState, *, secure: bool, user_id: str | None = None) -> list[str]:
@@ -481,11 +483,13 @@ return 0
 """
 
 
-def _link_user(state: VisitorState, user_id: str | None, record: Any) -> None:
+def _link_user(state: VisitorState, user_id: str | None, record: Any, *, merge: bool = False) -> None:
     """Give a logged-in visitor the user's history and caps (from every device).
 
     While this visitor stays linked to the user, the user's record is the truth;
-    when they first log in here, this device's history (the freshest) goes first.
+    when they first log in here, or come back with state the cookie carried while
+    the server was away (``merge``: the record missed it), this device's history
+    (the freshest) goes first and the caps are merged.
     """
     if not user_id:
         state.user = None  # logged out: the next log-in merges this device's browsing again
@@ -495,7 +499,7 @@ def _link_user(state: VisitorState, user_id: str | None, record: Any) -> None:
     history = History.from_json(record["h"], state.limits) if "h" in record else None
     caps = CapLedger.from_json(record["c"]) if "c" in record else None
     data = state.data
-    if state.user == user_hash:
+    if state.user == user_hash and not merge:
         if history is not None:
             data["h"] = history.data
         if caps is not None:
@@ -508,8 +512,10 @@ def _link_user(state: VisitorState, user_id: str | None, record: Any) -> None:
         state.user = user_hash
 
 
-# what a server store's cookie carries besides the id: enough that an outage does not reset a visitor
-_CORE = ("i", "f", "n", "p", "l", "s", "q")
+# what a server store's cookie carries besides the id: enough that an outage does not reset a visitor,
+# and the cap counters (a few dozen bytes a capped rule), so the state it decides from during one has
+# capped what the visitor already had: a store that cannot count a showing grants it (``claim``)
+_CORE = ("i", "f", "n", "p", "l", "s", "q", "c")
 
 
 def _fit(codec: CookieCodec, state: VisitorState) -> str:

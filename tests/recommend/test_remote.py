@@ -81,6 +81,7 @@ def slow(seconds: float) -> Any:
         pytest.param({"side_effect": httpx.ConnectError("refused")}, id="network error"),
         pytest.param({"return_value": httpx.Response(500, json=["lamp"])}, id="500"),
         pytest.param({"return_value": httpx.Response(200, content=b"{not json")}, id="malformed JSON"),
+        pytest.param({"return_value": httpx.Response(200, content=b"[" * 4096)}, id="JSON nested too deep"),
         pytest.param({"return_value": httpx.Response(200, json={"recs": "lamp"})}, id="wrong shape"),
         pytest.param({"return_value": httpx.Response(200, json=[{"sku": 1}])}, id="items without ids"),
     ],

@@ -52,9 +52,9 @@ def full_state(now: datetime) -> VisitorState:
     return state
 
 
-CORE_KEYS = {"i", "f", "n", "p", "l", "s", "q", "k"}
+CORE_KEYS = {"i", "f", "n", "p", "l", "s", "q", "c", "k"}
 
 
 def carries_only_counters(data: dict[str, object] | None, visitor_id: str) -> bool:
-    """A server store's cookie: the visitor id and visit counters, never history, tags or caps."""
+    """A server store's cookie: the visitor id, visit and cap counters, never history, tags or exposures."""
     return data is not None and data.get("i") == visitor_id and data.get("k") == 1 and set(data) <= CORE_KEYS

@@ -148,3 +148,19 @@ async def test_with_the_store_away_a_capped_invitation_is_still_decided_from_the
     assert first.status_code == 200 and _decision(first)["chat"] is not None
     jar.update(cookies_from(first.headers.get_list("set-cookie")))
     assert _decision(await _get(app, "/pricing", jar))["chat"] is None  # the cookie carried the cap
+
+
+async def test_a_capped_invitation_shown_while_redis_was_up_is_not_shown_again_while_it_is_away(
+    redis_url: str, tmp_path: Path, now: datetime
+) -> None:
+    up = _instance(tmp_path, redis_url, lambda: now)
+    away = _instance(tmp_path, f"redis://127.0.0.1:{closed_port()}/0", lambda: now)  # the same shop, Redis gone
+    jar = await _known_visitor(up)
+    shown = await _get(up, "/pricing", jar)
+    assert _decision(shown)["chat"] is not None
+    jar.update(cookies_from(shown.headers.get_list("set-cookie")))
+
+    during = await _get(away, "/pricing", jar)
+
+    assert _decision(during)["chat"] is None  # the cookie carried the cap through the outage
+    assert _decision(during)["greeting"] == "Prices for you"  # and the count of the other capped rule (2 a day)

@@ -260,3 +260,27 @@ async def test_an_outage_does_not_reset_the_visitor_and_recovery_merges_instead_
     assert again.history.products == ["p5", "p4", "p3", "p2", "p1"]
     await up.aclose()
     await down.aclose()
+
+
+async def test_a_logged_in_customers_outage_era_caps_and_history_are_merged_into_their_user_record(
+    redis_url: str, now: datetime
+) -> None:
+    up = RedisStore(make_settings(store=redis_url))
+    down = RedisStore(make_settings(store=f"redis://127.0.0.1:{closed_port()}/0"))  # the app cannot reach it
+    jar: dict[str, str] = {}
+    await _request(up, jar, now, user_id="c-42", product="p1")
+    during = now + timedelta(minutes=1)
+    state = await down.load(jar, now=during, user_id="c-42")
+    state.touch(during)
+    state.record_page(product="p2")
+    state.hit("pricing-chat", state.period(during))  # a capped invitation shown while Redis was away
+    jar.update(cookies_from(await down.save(state, secure=True, user_id="c-42")))
+
+    after = await _request(up, jar, now + timedelta(minutes=2), user_id="c-42", product="p3")
+
+    assert after.caps.count("pricing-chat", "day", after.period(now)) == 1  # not shown again
+    assert after.history.products == ["p3", "p2", "p1"]
+    again = await _request(up, {}, now + timedelta(minutes=3), user_id="c-42")  # another device of theirs
+    assert again.caps.count("pricing-chat", "day", again.period(now)) == 1
+    await up.aclose()
+    await down.aclose()
