@@ -10,10 +10,10 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import date, datetime
 from typing import Any, TextIO
 
 from smalldata.decision import Decision, TraceEntry
+from smalldata.explain import decision_rows, json_default, show_value, trace_words
 from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, parse_sets
 from smalldata.problems import ProblemsError
 from smalldata.rules import Engine, check_ruleset, load_ruleset
@@ -175,7 +175,7 @@ def _try(args: argparse.Namespace) -> int:
             "trace": [entry.as_dict() for entry in decision.trace or []],
             "signals": produced,
         }
-        print(json.dumps(report, indent=2, ensure_ascii=False, default=_json_default))
+        print(json.dumps(report, indent=2, ensure_ascii=False, default=json_default))
         return EXIT_OK
     _print_decision(decision, sys.stdout)
     if args.explain:
@@ -185,50 +185,22 @@ def _try(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value)
-    return str(value)
-
-
 def _print_decision(decision: Decision, out: TextIO) -> None:
-    rows: list[tuple[str, str, str]] = []
-    if decision.greeting is not None:
-        rows.append(("greeting", decision.greeting, decision.slot_rules["greeting"]))
-    if decision.chat is not None:
-        chat = decision.chat
-        when = " or ".join(filter(None, [f"after {chat.after_seconds:g}s" if chat.after_seconds is not None else "",
-                                         "on exit intent" if chat.on_exit_intent else ""]))
-        extra = f" [{chat.department}]" if chat.department else ""
-        mode = " (outside opening hours)" if chat.mode == "offline" else ""
-        rows.append(("chat", f"{when}: {chat.message}{extra}{mode}", chat.rule))
-    for form, fields in decision.prefill.items():
-        shown = ", ".join(f"{k}={v}" for k, v in fields.items())
-        rows.append((f"prefill:{form}", shown, decision.slot_rules[f"prefill:{form}"]))
-    for slot, rec in decision.recommendations.items():
-        text = f"{rec.strategy} ×{rec.limit}" + (f" excluding {', '.join(rec.exclude)}" if rec.exclude else "")
-        rows.append((f"recommend:{slot}", text, rec.rule))
-    for slot, banner in decision.banners.items():
-        rows.append((f"banner:{slot}", banner.html, banner.rule))
-    if decision.tags:
-        rows.append(("tags", ", ".join(decision.tags), ""))
-    for key, variant in decision.experiments.items():
-        rows.append((f"experiment {key}", variant, ""))
+    rows = decision_rows(decision)
     if not rows:
         print("No personalisation for this visitor.", file=out)
         return
-    width = max(len(r[0]) for r in rows)
-    for slot, text, rule in rows:
+    width = max(len(row.slot) for row in rows)
+    for row in rows:
         # decisions hold HTML-safe text; a terminal shows it as the page would
-        print(f"  {slot:<{width}}  {html.unescape(text)}" + (f"   ← {rule}" if rule else ""), file=out)
+        print(f"  {row.slot:<{width}}  {html.unescape(row.text)}" + (f"   ← {row.rule}" if row.rule else ""),
+              file=out)
 
 
 def _print_signals(used: dict[str, Any], out: TextIO) -> None:
     print("\nSignals (every known value, and every one the rules read):", file=out)
     for name, value in used.items():
-        print(f"  {name} = {json.dumps(value, default=_json_default, ensure_ascii=False)}", file=out)
+        print(f"  {name} = {show_value(value)}", file=out)
 
 
 MARKS = {"matched": "✓", "failed": "✗", "capped": "⌀", "inactive": "…", "shadowed": "▽",
@@ -239,14 +211,7 @@ def _print_trace(trace: list[TraceEntry], out: TextIO) -> None:
     print("\nRules, in priority order:", file=out)
     width = max((len(e.rule) for e in trace), default=0)
     for entry in trace:
-        text = entry.status.replace("_", " ")
-        if entry.status == "failed":
-            text += f": {entry.condition} (actual: {json.dumps(entry.actual, default=_json_default)})"
-        elif entry.status == "matched" and entry.slots:
-            text += f": {', '.join(entry.slots)}" + (f"; {entry.detail}" if entry.detail else "")
-        elif entry.detail:
-            text += f": {entry.detail}"
-        print(f"  {MARKS.get(entry.status, ' ')} {entry.rule:<{width}}  {text}", file=out)
+        print(f"  {MARKS.get(entry.status, ' ')} {entry.rule:<{width}}  {trace_words(entry)}", file=out)
 
 
 # -- test --------------------------------------------------------------------
