@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from smalldata.decision import Decision, TraceEntry
-from smalldata.explain import decision_rows, json_default, show_value, trace_words
+from smalldata.explain import decision_rows, json_default, produced_signals, show_value, shown_signals, trace_words
 from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, parse_sets
 from smalldata.problems import ProblemsError
 from smalldata.rules import Engine, check_ruleset, load_ruleset
@@ -161,13 +161,10 @@ def _try(args: argparse.Namespace) -> int:
         at = parse_moment(args.at, settings) if args.at else None
         imagined = Imagined(given=given, url=args.url, user_agent=args.user_agent, ip=args.ip, at=at,
                             language=args.language, visitor_id=visitor_id)
-        signals = imagined.signals(settings)
+        decision, signals = asyncio.run(imagined.decide(Engine(ruleset), settings))
     except ValueError as exc:
         raise UsageError(f"smalldata try: {exc}") from None
-    # remote sources (CRM, basket service) are awaited as the middleware would, for the namespaces rules read
-    asyncio.run(signals.prefetch(ruleset.namespaces))
-    decision = Engine(ruleset).decide(signals, visitor_id=visitor_id, trace=True)
-    produced = {name: value for ns in settings.catalog.namespaces for name, value in signals.namespace(ns).items()}
+    produced = produced_signals(signals, settings.catalog)
     if args.json:
         report = {
             "decision": decision.to_json(),
@@ -179,8 +176,7 @@ def _try(args: argparse.Namespace) -> int:
         return EXIT_OK
     _print_decision(decision, sys.stdout)
     if args.explain:
-        shown = {k: v for k, v in produced.items() if v not in (None, [], {}) or k in ruleset.reads}
-        _print_signals(shown, sys.stdout)
+        _print_signals(shown_signals(produced, ruleset.reads), sys.stdout)
         _print_trace(decision.trace or [], sys.stdout)
     return EXIT_OK
 

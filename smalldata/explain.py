@@ -8,11 +8,14 @@ browser.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from smalldata.decision import Chat, Decision, TraceEntry
+from smalldata.signals.catalog import Catalog
+from smalldata.signals.request import RequestSignals
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,16 @@ def json_default(value: Any) -> Any:
 def show_value(value: Any) -> str:
     """A signal value as a trace writes it: JSON, so an unknown value reads ``null`` and text is quoted."""
     return json.dumps(value, default=json_default, ensure_ascii=False)
+
+
+def produced_signals(signals: RequestSignals, catalog: Catalog) -> dict[str, Any]:
+    """Every signal of every namespace, as the request produced it (``try --json`` prints them all)."""
+    return {name: value for ns in catalog.namespaces for name, value in signals.namespace(ns).items()}
+
+
+def shown_signals(produced: Mapping[str, Any], reads: Collection[str]) -> dict[str, Any]:
+    """What ``try --explain`` lists: every known value, and every one the rules read."""
+    return {name: value for name, value in produced.items() if value not in (None, [], {}) or name in reads}
 
 
 def chat_words(chat: Chat) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smalldata.settings import Settings
 from smalldata.signals.catalog import BUILT_IN, Catalog
@@ -17,6 +17,10 @@ from smalldata.signals.clock import system_clock
 from smalldata.signals.providers import signals_for
 from smalldata.signals.request import RequestSignals, make_scope
 from smalldata.state.model import VisitorState
+
+if TYPE_CHECKING:
+    from smalldata.decision import Decision
+    from smalldata.rules.engine import Engine
 
 DEFAULT_VISITOR_ID = "imagined-visitor"
 
@@ -59,6 +63,16 @@ class Imagined:
         # like the shop, the page being viewed is part of the history the rules see
         visitor.record_page(signals["page.product"], signals["page.category"])
         return signals
+
+    async def decide(self, engine: Engine, settings: Settings) -> tuple[Decision, RequestSignals]:
+        """The decision for this request, with its trace, and the signals it was made from.
+
+        Remote sources (CRM, basket service) are awaited first, for the namespaces the
+        rules read, as the middleware would. Raises ``ValueError`` like :meth:`signals`.
+        """
+        signals = self.signals(settings)
+        await signals.prefetch(engine.ruleset.namespaces)
+        return engine.decide(signals, visitor_id=self.visitor_id, trace=True), signals
 
 
 def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN) -> dict[str, Any]:
