@@ -1,4 +1,4 @@
-"""The ``smalldata`` command: check, try, test, demo, bench."""
+"""The ``smalldata`` command: check, try, test, report, preview, demo, console, bench."""
 
 from __future__ import annotations
 
@@ -105,6 +105,17 @@ def _parser() -> argparse.ArgumentParser:
                          help="force an experiment's variant (repeatable)")
     preview.add_argument("--ttl", type=int, default=None, help="seconds the link stays valid")
     preview.set_defaults(run=_preview)
+
+    console = verbs.add_parser("console", parents=[common],
+                               help="the rule workflow in a browser (rules, try, edit, tests, preview, experiments)")
+    console.add_argument("--host", default="127.0.0.1",
+                         help="address to listen on (default 127.0.0.1; any other address needs --token)")
+    console.add_argument("--port", type=int, default=8001, help="port (default 8001, beside the demo shop's 8000)")
+    console.add_argument("--token", default=None,
+                         help="the token every page needs (default: $SMALLDATA_CONSOLE_TOKEN); required off 127.0.0.1")
+    console.add_argument("--events", default=None,
+                         help="the events file the experiments page reads (default: events.path of the settings)")
+    console.set_defaults(run=_console)
 
     bench = verbs.add_parser("bench", parents=[common], help="run the benchmark suite")
     bench.add_argument("--quick", action="store_true", help="a shorter run (under two minutes)")
@@ -260,6 +271,20 @@ def _demo(args: argparse.Namespace) -> int:
     from smalldata.demo import run
 
     run(host=args.host, port=args.port, rules=args.rules, config=args.config)
+    return EXIT_OK
+
+
+def _console(args: argparse.Namespace) -> int:
+    from smalldata.console import is_loopback, run
+
+    token = args.token or os.environ.get("SMALLDATA_CONSOLE_TOKEN") or None
+    if token is None and not is_loopback(args.host):
+        raise UsageError(f"smalldata console: --host {args.host} can be reached from other machines, and the console "
+                         "edits the shop's rules; give it a token (--token or SMALLDATA_CONSOLE_TOKEN), "
+                         "or leave --host at 127.0.0.1")
+    settings = _settings(args)
+    run(host=args.host, port=args.port, rules=_rules_path(args, settings), config=args.config, settings=settings,
+        events=args.events, token=token)
     return EXIT_OK
 
 
