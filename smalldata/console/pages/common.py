@@ -5,9 +5,9 @@ from __future__ import annotations
 import hmac
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,6 +17,7 @@ from smalldata.console.state import Console
 from smalldata.console.texts import LANGUAGES, best_language, texts
 
 LANGUAGE_COOKIE = "smalldata_console_lang"
+MAX_FORM = 8 * 1024 * 1024  # a rule file (2 MB, the loader's limit) form-encoded, and a few fields
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 NAV = (("rules", "/"), ("try", "/try"), ("edit", "/edit"), ("tests", "/tests"), ("preview", "/preview"),
        ("experiments", "/experiments"))  # fmt: skip
@@ -53,10 +54,17 @@ def render(request: Request, template: str, page: str, *, status_code: int = 200
     return response
 
 
-async def form_of(request: Request) -> FormData:
-    """The posted form, when it carries this console's CSRF token (else 403: it was made elsewhere)."""
-    form = await request.form()
-    offered = str(form.get("csrf") or request.headers.get("x-csrf-token") or "")
+async def form_of(request: Request) -> dict[str, str]:
+    """The posted form, when it carries this console's CSRF token (else 403: it was made elsewhere).
+
+    The console's forms post plain ``application/x-www-form-urlencoded`` fields (no
+    files), read here without a multipart parser.
+    """
+    body = await request.body()
+    if len(body) > MAX_FORM:
+        raise HTTPException(413, texts(language(request))["too_large"])
+    form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+    offered = form.get("csrf") or request.headers.get("x-csrf-token") or ""
     if not hmac.compare_digest(offered.encode(), console(request).csrf.encode()):
         raise HTTPException(403, texts(language(request))["csrf_refused"])
     return form

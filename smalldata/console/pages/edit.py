@@ -43,7 +43,7 @@ async def create_file(request: Request) -> Response:
     """``POST /edit``: a new, empty rule file (a plain name ending in ``.yaml``)."""
     form = await form_of(request)
     workspace = console(request).workspace
-    name = str(form.get("name", "")).strip().lower()
+    name = form.get("name", "").strip().lower()
     if name and "." not in name:
         name += ".yaml"
     t = texts(language(request))
@@ -81,10 +81,10 @@ async def save_file(request: Request) -> Response:
     form = await form_of(request)
     workspace = console(request).workspace
     name = _name(request, workspace)
-    text = normalise(str(form.get("text", "")))
+    text = normalise(form.get("text", ""))
     if len(text.encode("utf-8")) > MAX_TEXT:
         raise HTTPException(413, texts(language(request))["too_large"])
-    base = str(form.get("base", "")) or None
+    base = form.get("base", "") or None
     if form.get("action") != "save":
         return _editor(request, name, text, base or "", workspace.check_text(name, text), outcome="checked")
     saved = workspace.save(name, text, base)
