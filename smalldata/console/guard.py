@@ -40,7 +40,7 @@ SECURITY_HEADERS = {
                                "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",  # "no-referrer" would make a browser send "Origin: null" with a form
     "cache-control": "no-store",
 }  # fmt: skip
 

@@ -27,6 +27,17 @@ class Console:
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     _engine: tuple[Ruleset, Engine] | None = field(default=None, repr=False)
 
+    def sample_products(self, count: int = 2) -> list[str]:
+        """Ids of a few products in stock, of different categories, for the personas that shopped before."""
+        if self.recommender is None:
+            return []
+        chosen: dict[str, str] = {}
+        for product in self.recommender.catalogue.products():
+            category = product.categories[0] if product.categories else ""
+            if product.in_stock and category not in chosen:
+                chosen[category] = product.id
+        return list(chosen.values())[:count]
+
     def engine(self, ruleset: Ruleset) -> Engine:
         """The engine of ``ruleset``, compiled once per checked version of the folder."""
         if self._engine is None or self._engine[0] is not ruleset:

@@ -7,7 +7,7 @@ recommendation slots are filled from the shop's catalogue by the library's own
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -47,19 +47,25 @@ class Persona:
     clock: str | None = None  # a time of day on the form's date, e.g. "20:30"
 
 
-def personas(settings: Settings) -> list[Persona]:
-    """The presets of the Try page (their names are interface texts: ``persona_<key>``)."""
+def personas(settings: Settings, viewed: Sequence[str] = ()) -> list[Persona]:
+    """The presets of the Try page (their names are interface texts: ``persona_<key>``).
+
+    ``viewed`` are ids of products from the shop's catalogue that the returning
+    visitors have looked at, so their recommendations have something to go on.
+    """
+    history = (f"history.viewed_products=[{', '.join(viewed)}]",) if viewed else ()
+    bought = (f"user.purchased=[{viewed[-1]}]",) if viewed else ()
     threshold = settings.basket.free_shipping_threshold
     gap = 79.0
     basket = ["basket.empty=false", "basket.count=2", f"basket.free_shipping_gap={gap:g}"]
     basket.append(f"basket.total={threshold - gap:g}" if threshold and threshold > gap else "basket.total=420")
     return [
         Persona("first-visit", ("visitor.returning=false",), url="/"),
-        Persona("returning", ("visitor.returning=true", "visitor.visits=4", "visitor.days_since_last_visit=6"),
-                url="/"),
+        Persona("returning", ("visitor.returning=true", "visitor.visits=4", "visitor.days_since_last_visit=6",
+                              *history), url="/"),
         Persona("vip", ("visitor.returning=true", "user.logged_in=true", "user.first_name=Anna",
                         "user.name=Anna Jensen", "user.email=anna@example.com", 'user.phone="+45 12 34 56 78"',
-                        "user.tier=gold", "user.orders=14"), url="/pricing"),
+                        "user.tier=gold", "user.orders=14", *bought, *history), url="/pricing"),
         Persona("mobile-evening", ("visitor.returning=true",), url="/", device="mobile", clock="20:30"),
         Persona("near-free-shipping", tuple(basket), url="/basket"),
         Persona("swedish", ("geo.country=SE", "geo.eu=true"), url="/", language="sv-SE,sv;q=0.9,en;q=0.8"),
@@ -79,14 +85,15 @@ class TryForm:
     sets: str = ""  # SIGNAL=VALUE, one a line, as `smalldata try --set` takes them
 
     @classmethod
-    def from_query(cls, query: Mapping[str, str], settings: Settings, now: datetime) -> TryForm:
+    def from_query(cls, query: Mapping[str, str], settings: Settings, now: datetime,
+                   viewed: Sequence[str] = ()) -> TryForm:
         """The form a query asks for; ``persona=`` fills it with that preset (keeping the date)."""
         form = cls(**{f.name: query[f.name].strip() for f in fields(cls) if f.name in query})
         if not form.at:
             form.at = now.astimezone(settings.zone).strftime("%Y-%m-%dT%H:%M")
         if form.device not in DEVICES:
             form.device = ""
-        preset = next((p for p in personas(settings) if p.key == query.get("persona")), None)
+        preset = next((p for p in personas(settings, viewed) if p.key == query.get("persona")), None)
         return form if preset is None else form.with_persona(preset)
 
     def with_persona(self, persona: Persona) -> TryForm:

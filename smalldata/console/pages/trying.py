@@ -21,7 +21,7 @@ MARKS = {"matched": "✓", "failed": "✗", "capped": "⌀", "inactive": "…", 
 
 def _form(request: Request) -> TryForm:
     state = console(request)
-    return TryForm.from_query(request.query_params, state.settings, state.clock())
+    return TryForm.from_query(request.query_params, state.settings, state.clock(), state.sample_products())
 
 
 def _moment(form: TryForm, request: Request) -> TryForm:
@@ -38,7 +38,8 @@ async def try_page(request: Request) -> Response:
     form = _moment(_form(request), request)
     checked = state.workspace.check()
     context: dict[str, Any] = {
-        "form": form, "personas": personas(state.settings), "devices": list(DEVICES), "marks": MARKS,
+        "form": form, "personas": personas(state.settings, state.sample_products()), "devices": list(DEVICES),
+        "marks": MARKS,
         "catalog": state.settings.catalog, "languages": state.settings.languages, "zone": state.settings.timezone,
         "steps": STEPS, "clock": clock, "show_value": show_value, "trace_detail": trace_detail,
         "chosen": request.query_params.get("persona", ""), "tried": None, "rows": [], "form_error": "",
