@@ -20,7 +20,7 @@ from smalldata.state.model import VisitorState
 
 if TYPE_CHECKING:
     from smalldata.decision import Decision
-    from smalldata.rules.engine import Engine
+    from smalldata.rules.engine import CapCounts, Engine
 
 DEFAULT_VISITOR_ID = "imagined-visitor"
 
@@ -64,15 +64,18 @@ class Imagined:
         visitor.record_page(signals["page.product"], signals["page.category"])
         return signals
 
-    async def decide(self, engine: Engine, settings: Settings) -> tuple[Decision, RequestSignals]:
+    async def decide(self, engine: Engine, settings: Settings, *,
+                     caps: CapCounts | None = None) -> tuple[Decision, RequestSignals]:
         """The decision for this request, with its trace, and the signals it was made from.
 
         Remote sources (CRM, basket service) are awaited first, for the namespaces the
-        rules read, as the middleware would. Raises ``ValueError`` like :meth:`signals`.
+        rules read, as the middleware would. ``caps`` are how often the visitor has
+        had each capped rule already (None: caps are not counted). Raises
+        ``ValueError`` like :meth:`signals`.
         """
         signals = self.signals(settings)
         await signals.prefetch(engine.ruleset.namespaces)
-        return engine.decide(signals, visitor_id=self.visitor_id, trace=True), signals
+        return engine.decide(signals, caps=caps, visitor_id=self.visitor_id, trace=True), signals
 
 
 def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN) -> dict[str, Any]:

@@ -7,7 +7,7 @@ recommendation slots are filled from the shop's catalogue by the library's own
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 from smalldata.decision import Decision
 from smalldata.explain import produced_signals, shown_signals
 from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, parse_sets
+from smalldata.problems import did_you_mean
 from smalldata.recommend import Recommender
-from smalldata.rules import Engine
+from smalldata.rules import CapCounts, Engine, StaticCaps
 from smalldata.settings import Settings
 
 STEP_MINUTES = 15
@@ -83,6 +84,7 @@ class TryForm:
     device: str = ""  # a key of DEVICES, or "" for no User-Agent
     visitor_id: str = ""
     sets: str = ""  # SIGNAL=VALUE, one a line, as `smalldata try --set` takes them
+    caps: str = ""  # RULE=COUNT, one a line: how often the visitor has had a capped rule (as a test's caps:)
 
     @classmethod
     def from_query(cls, query: Mapping[str, str], settings: Settings, now: datetime,
@@ -102,7 +104,23 @@ class TryForm:
                        language=persona.language or "", device=persona.device or "")
 
     def set_lines(self) -> list[str]:
-        return [line.strip() for line in self.sets.splitlines() if line.strip() and not line.strip().startswith("#")]
+        return _lines(self.sets)
+
+    def cap_counts(self, rule_ids: Collection[str]) -> StaticCaps | None:
+        """The cap counts given (None when none are: caps are not counted, as in ``smalldata try``)."""
+        counts: dict[str, int] = {}
+        problems = []
+        for line in _lines(self.caps):
+            rule, _, count = (part.strip() for part in line.partition("="))
+            if rule not in rule_ids:
+                problems.append(f"caps: unknown rule '{rule}'{did_you_mean(rule, list(rule_ids))}")
+            elif not count.isdigit():
+                problems.append(f"caps: {rule}={count}: write RULE=COUNT, e.g. {rule}=1")
+            else:
+                counts[rule] = int(count)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return StaticCaps(counts) if counts else None
 
     def query(self, **extra: str) -> str:
         """This form as a query string (for the preview link, the slider, the persona buttons)."""
@@ -152,6 +170,10 @@ class RuleDay:
         return [f"{clock(a)}–{clock(b)}" for a, b in self.spans(letter)]
 
 
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
 def clock(step: int) -> str:
     minutes = step * STEP_MINUTES
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
@@ -163,21 +185,23 @@ async def try_visitor(form: TryForm, engine: Engine, settings: Settings, recomme
     Raises ``ValueError`` (every problem of the form at once) like ``smalldata try``.
     """
     imagined = form.imagined(settings)
-    decision, signals = await imagined.decide(engine, settings)
+    caps = form.cap_counts({rule.id for rule in engine.ruleset.rules})
+    decision, signals = await imagined.decide(engine, settings, caps=caps)
     if recommender is not None:
         await recommender.resolve(decision, signals)
     shown = shown_signals(produced_signals(signals, settings.catalog), engine.ruleset.reads)
     moment: datetime = signals["time.now"]
-    return Tried(decision, shown, moment, await timeline(imagined, engine, settings, moment.date()))
+    return Tried(decision, shown, moment, await timeline(imagined, engine, settings, moment.date(), caps))
 
 
-async def timeline(imagined: Imagined, engine: Engine, settings: Settings, day: date) -> list[RuleDay]:
+async def timeline(imagined: Imagined, engine: Engine, settings: Settings, day: date,
+                   caps: CapCounts | None = None) -> list[RuleDay]:
     """Every rule's status at each step of ``day`` for this visitor: opening hours, windows and schedules."""
     letters: dict[str, list[str]] = {rule.id: [] for rule in engine.ruleset.rules}
     start = datetime.combine(day, time(), settings.zone)
     for step in range(STEPS):
         moment = start + timedelta(minutes=step * STEP_MINUTES)  # wall-clock steps in the shop's zone
-        decision, _ = await replace(imagined, at=moment).decide(engine, settings)
+        decision, _ = await replace(imagined, at=moment).decide(engine, settings, caps=caps)
         for entry in decision.trace or []:
             if entry.rule in letters:
                 letters[entry.rule].append({"matched": "m", "shadowed": "s"}.get(entry.status, "-"))

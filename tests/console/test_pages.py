@@ -90,6 +90,15 @@ def test_the_slider_asks_for_another_time_of_the_same_day(client: TestClient) ->
     assert "pricing-chat ⏾ shop closed" in page
 
 
+def test_a_rule_the_visitor_has_had_as_often_as_its_cap_allows_is_capped(client: TestClient) -> None:
+    page = text_of(client.get("/try", params={"url": "/pricing", "at": WEDNESDAY_MORNING,
+                                              "caps": "pricing-chat=1"}).text)
+    assert "pricing-chat ⌀ capped already shown 1× this day" in page
+    response = client.get("/try", params={"caps": "pricing-caht=1"})
+    assert response.status_code == 400
+    assert "caps: unknown rule 'pricing-caht' — did you mean 'pricing-chat'?" in text_of(response.text)
+
+
 def test_a_signal_that_cannot_be_set_is_said_beside_the_form(client: TestClient) -> None:
     response = client.get("/try", params={"sets": "vistor.returning=true\nvisitor.returning=yes"})
     assert response.status_code == 400
