@@ -75,8 +75,7 @@ def create_app(
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [Middleware(ConsoleGuard, token=token, loopback=is_loopback(host))]
-    app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={HTTPException: _error_page})  # type: ignore[dict-item]
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: _error_page})
     app.state.console = console
     return app
 
@@ -90,10 +89,12 @@ def _events_file(events: str | Path | None, settings: Settings, base: Path) -> P
     return path if path.is_absolute() else base / path
 
 
-async def _error_page(request: Request, exc: HTTPException) -> Response:
+async def _error_page(request: Request, exc: Exception) -> Response:
+    """A refusal or a page that is not there, as a console page (plain text for files and the live check)."""
+    status, detail = (exc.status_code, exc.detail) if isinstance(exc, HTTPException) else (500, "")
     if request.url.path.startswith(("/static/", "/check")):
-        return PlainTextResponse(exc.detail, status_code=exc.status_code)
-    return render(request, "error.html", "", status_code=exc.status_code, status=exc.status_code, detail=exc.detail)
+        return PlainTextResponse(detail, status_code=status)
+    return render(request, "error.html", "", status_code=status, status=status, detail=detail)
 
 
 def run(

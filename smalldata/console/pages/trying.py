@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,9 +40,9 @@ async def try_page(request: Request) -> Response:
     checked = state.workspace.check()
     context: dict[str, Any] = {
         "form": form, "personas": personas(state.settings, state.sample_products()), "devices": list(DEVICES),
-        "marks": MARKS,
-        "catalog": state.settings.catalog, "languages": state.settings.languages, "zone": state.settings.timezone,
-        "steps": STEPS, "clock": clock, "show_value": show_value, "trace_detail": trace_detail,
+        "marks": MARKS, "catalog": state.settings.catalog, "languages": state.settings.languages,
+        "zone": state.settings.timezone, "steps": STEPS, "clock": clock, "show_value": show_value,
+        "trace_detail": trace_detail,
         "chosen": request.query_params.get("persona", ""), "tried": None, "rows": [], "form_error": "",
         "problems": problem_views(checked.errors, state.workspace),
     }  # fmt: skip
@@ -87,6 +88,8 @@ async def preview_page(request: Request) -> Response:
     except ValueError as exc:
         return render(request, "preview.html", "preview", status_code=400, **{**context, "form_error": str(exc)})
     target = form.url or "/"
+    if urlsplit(target).scheme not in ("http", "https"):
+        target = "/" + target.lstrip("/")  # a path of the shop (never a javascript: link)
     if base and not target.startswith(("http://", "https://")):
         target = base.rstrip("/") + "/" + target.lstrip("/")
     context["link"] = make_preview_url(
