@@ -353,7 +353,7 @@ def remember(request: Request, set_cookies: list[str], cookie_name: str) -> None
 
 def scope_for(request: Request) -> dict[str, Any]:
     """A fresh ASGI scope (the app and middleware write into it, so never reuse one)."""
-    from smalldata.signals.request import make_scope
+    from smalldata.asgi import make_scope
 
     url = request.path + ("?" + request.query if request.query else "")
     return make_scope(url, headers=request.headers, client_ip=request.address)

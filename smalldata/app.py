@@ -30,12 +30,12 @@ from smalldata.delivery.plan import RequestPlan
 from smalldata.delivery.visit import ClientEvents, Health, Pages
 from smalldata.events import EventLog, EventSink, make_sink
 from smalldata.preview import preview_keys
-from smalldata.recommend import Recommender as CatalogueRecommender
+from smalldata.recommend import CatalogueRecommender
 from smalldata.rules import Ruleset
 from smalldata.settings import Settings, load_settings
 from smalldata.signals import providers as signal_providers
 from smalldata.signals.clock import system_clock
-from smalldata.sources import Sources
+from smalldata.signals.sources import Sources
 from smalldata.state import StateStore, make_store
 
 logger = logging.getLogger("smalldata")
@@ -88,7 +88,7 @@ def build(
     ``settings`` are used as given, else read from ``config``. Relative paths in
     them (``catalogue.path``, the events file) start at the folder of ``config``,
     or the working directory without one. Without a ``recommender``, a configured
-    ``catalogue.path`` gives the built-in :class:`~smalldata.recommend.Recommender`;
+    ``catalogue.path`` gives the built-in :class:`~smalldata.recommend.CatalogueRecommender`;
     without ``events`` (a sink), exposures and client events go where ``events:`` says.
     """
     if settings is None:
@@ -96,7 +96,7 @@ def build(
     base = Path(config).parent if config is not None else None
     clock = clock or system_clock
     counters: Counter[str] = Counter()
-    sources = sources if sources is not None else Sources.from_settings(settings)
+    sources = sources if sources is not None else Sources.configured(settings.user, settings.basket, settings.signals)
     providers = signal_providers.build(settings, sources=sources)
     catalogue: FileCatalogue | None = None
     if recommender is None:
@@ -112,16 +112,18 @@ def build(
     log = EventLog(events if events is not None else make_sink(settings.events, base=base))
     previews = None
     if settings.preview.enabled:
-        previews = Previews(preview_keys(settings.preview, settings), settings.preview.param, counters,
+        previews = Previews(preview_keys(settings.preview, settings.state), settings.preview.param, counters,
                             settings.catalog)
     pages = PagePersonaliser(live, providers, store, clock=clock, zone=settings.zone, events=log, counters=counters,
                              recommender=recommender, previews=previews, sources=sources)  # fmt: skip
     recorder = EventRecorder(store, providers.consent, log, clock=clock, zone=settings.zone, client=providers.client)
     closers: list[Callable[[], Awaitable[None]]] = [store.aclose, log.aclose, sources.aclose]
+    starters: list[Callable[[], Awaitable[None]]] = [sources.start]
     if isinstance(recommender, CatalogueRecommender):
         closers.append(recommender.aclose)
+        starters.append(recommender.start)
     token = settings.health.token.get_secret_value() if settings.health.token else None
     token = token or os.environ.get("SMALLDATA_HEALTH_TOKEN") or None
     limits = EventLimits(per_second=settings.events.per_second, max_value=settings.events.max_value)
-    return Parts(pages, recorder, ShopHealth(live, log, catalogue), counters, closers, [sources.start],
+    return Parts(pages, recorder, ShopHealth(live, log, catalogue), counters, closers, starters,
                  health_token=token, event_limits=limits)  # fmt: skip

@@ -13,10 +13,17 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from smalldata.decision import Decision, TraceEntry
-from smalldata.explain import decision_rows, json_default, produced_signals, show_value, shown_signals, trace_words
-from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, parse_sets
 from smalldata.problems import ProblemsError
 from smalldata.rules import Engine, check_ruleset, load_ruleset
+from smalldata.rules.explain import (
+    decision_rows,
+    json_default,
+    produced_signals,
+    show_value,
+    shown_signals,
+    trace_words,
+)
+from smalldata.rules.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, parse_sets
 from smalldata.settings import Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -75,7 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     try_.add_argument("--language", help="the Accept-Language header")
     try_.add_argument("--at", help="the time, e.g. 2026-12-24T18:00 (shop time zone unless an offset is given)")
     try_.add_argument("--visitor-id", help=f"visitor id for experiment assignment (default '{DEFAULT_VISITOR_ID}')")
-    try_.add_argument("--geoip", help="a GeoIP2/GeoLite2 City .mmdb file to resolve --ip with")
+    try_.add_argument("--geoip", help="a GeoIP2/GeoLite2 City .mmdb file to resolve --ip with "
+                                      "(MaxMind's geoipupdate fetches GeoLite2; scripts/geoip_test_database.py "
+                                      "writes a small test one)")
     try_.add_argument("--explain", action="store_true", help="say for every rule why it matched or not")
     try_.add_argument("--json", action="store_true", help="print {decision, matched, trace, signals} as JSON")
     try_.set_defaults(run=_try)
@@ -88,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = verbs.add_parser("demo", parents=[common], help="start the example shop on http://127.0.0.1:8000")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--clock", metavar="TIME|OFFSET",
+                      help="travel in time: the shop's clock starts at TIME (e.g. 2026-12-05T10:00, shop time zone) "
+                           "or runs OFFSET ahead (e.g. +31m: browse, stop the demo, start it with --clock +31m "
+                           "and reload to come back as a returning visitor)")
     demo.set_defaults(run=_demo)
 
     report = verbs.add_parser("report", help="experiment results from an events file (JSON lines)")
@@ -103,7 +116,12 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--at", help="the time the page is shown at, e.g. 2026-12-24T18:00")
     preview.add_argument("--variant", dest="variants", action="append", default=[], metavar="EXPERIMENT=VARIANT",
                          help="force an experiment's variant (repeatable)")
-    preview.add_argument("--ttl", type=int, default=None, help="seconds the link stays valid")
+    preview.add_argument("--ttl", type=int, default=None, metavar="SECONDS",
+                         help="how long the link works: 60 seconds to 30 days "
+                              "(default: preview.ttl_seconds in the settings, else 24 hours)")
+    preview.add_argument("--base-url", metavar="URL",
+                         help="the shop's address to put in front of --url, e.g. https://staging.shop.example "
+                              "(default: preview.base_url in the settings; without either, only the path)")
     preview.set_defaults(run=_preview)
 
     console = verbs.add_parser("console", parents=[common],
@@ -147,7 +165,8 @@ def _check(args: argparse.Namespace) -> int:
     if ruleset is None:
         print(f"{path}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
         return EXIT_FAILED
-    summary = (f"{path}: {_count(len(ruleset.rules), 'rule')} in {_count(len(ruleset.files), 'file')}, "
+    disabled = f" (and {len(ruleset.disabled)} disabled)" if ruleset.disabled else ""
+    summary = (f"{path}: {_count(len(ruleset.rules), 'rule')}{disabled} in {_count(len(ruleset.files), 'file')}, "
                f"{_count(len(ruleset.segments), 'segment')}, {_count(len(ruleset.tests), 'test')}; "
                f"{_count(warnings, 'warning')}; version {ruleset.version}")
     print(summary)
@@ -164,6 +183,7 @@ def _count(n: int, word: str) -> str:
 def _try(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.geoip:
+        _check_geoip(args.geoip)
         settings = settings.model_copy(update={"geo": settings.geo.model_copy(update={"database": args.geoip})})
     ruleset = load_ruleset(_rules_path(args, settings), settings)
     try:
@@ -192,6 +212,25 @@ def _try(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+GEOIP_HELP = (
+    "MaxMind's free GeoLite2 City database comes with a MaxMind account and `geoipupdate` "
+    "(https://dev.maxmind.com/geoip/updating-databases); to try without one, a source checkout builds a small "
+    "test database: python scripts/geoip_test_database.py GeoLite2-City.mmdb (it knows 81.2.69.142, London)"
+)
+
+
+def _check_geoip(path: str) -> None:
+    """A ``--geoip`` file that cannot be read stops ``try`` and says where to get one (geo would be unknown)."""
+    import maxminddb
+
+    if not os.path.isfile(path):
+        raise UsageError(f"smalldata try: --geoip {path}: no such file. {GEOIP_HELP}")
+    try:
+        maxminddb.open_database(path).close()
+    except (OSError, ValueError, maxminddb.InvalidDatabaseError):
+        raise UsageError(f"smalldata try: --geoip {path} is not a GeoIP2 database. {GEOIP_HELP}") from None
+
+
 def _print_decision(decision: Decision, out: TextIO) -> None:
     rows = decision_rows(decision)
     if not rows:
@@ -211,7 +250,8 @@ def _print_signals(used: dict[str, Any], out: TextIO) -> None:
 
 
 MARKS = {"matched": "✓", "failed": "✗", "capped": "⌀", "inactive": "…", "shadowed": "▽",
-         "not_in_experiment": "○", "unknown_value": "?", "closed": "⏾"}
+         "not_in_experiment": "○", "unknown_value": "?", "closed": "⏾",
+         "disabled": "⊘"}
 
 
 def _print_trace(trace: list[TraceEntry], out: TextIO) -> None:
@@ -257,20 +297,31 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from smalldata.preview import preview_main
+    from smalldata.commands.preview import preview_main
 
     settings = _settings(args)
     return preview_main(url=args.url, sets=args.sets, at=args.at, variants=args.variants, settings=settings,
-                        preview=settings.preview, rules=_rules_path(args, settings), ttl_seconds=args.ttl)
+                        preview=settings.preview, rules=_rules_path(args, settings), ttl_seconds=args.ttl,
+                        base_url=args.base_url)
 
 
 # -- demo, bench ---------------------------------------------------------------
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from smalldata.demo import run
+    from smalldata import demo
 
-    run(host=args.host, port=args.port, rules=args.rules, config=args.config)
+    options: dict[str, Any] = {"rules": args.rules, "config": args.config}
+    if args.clock:
+        zone = load_settings(args.config or demo.EXAMPLES.parent / "smalldata.yaml").zone
+        try:
+            options["clock"] = demo.demo_clock(args.clock, zone)
+        except ValueError as exc:
+            raise UsageError(f"smalldata demo: {exc}") from None
+    try:
+        demo.run(host=args.host, port=args.port, **options)
+    except demo.DemoNotFound as exc:
+        raise UsageError(f"smalldata demo: {exc}") from None
     return EXIT_OK
 
 

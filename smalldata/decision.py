@@ -15,7 +15,7 @@ from typing import Any, Literal
 Strategy = Literal["recently_viewed", "complements", "bestsellers", "new_arrivals", "personal", "remote"]
 
 TraceStatus = Literal[
-    "matched", "failed", "capped", "inactive", "shadowed", "not_in_experiment", "unknown_value", "closed"
+    "matched", "failed", "capped", "inactive", "shadowed", "not_in_experiment", "unknown_value", "closed", "disabled"
 ]
 
 
@@ -31,6 +31,8 @@ class Chat:
     mode: Literal["online", "offline"] = "online"
     offline_action: str | None = None
     context: dict[str, Any] | None = None
+    language: str | None = None  # the message's language, which the texts are in too
+    texts: dict[str, str] | None = None  # the bubble's ``button`` and ``dismiss`` label (shared: never change)
 
     @cached_property
     def json(self) -> dict[str, Any]:

@@ -7,16 +7,22 @@ works for a source checkout or an editable install.
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from smalldata.dates import to_moment
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+_OFFSET = re.compile(r"^([+-])(.+)$")
 
 
 class DemoNotFound(RuntimeError):
@@ -38,6 +44,37 @@ def load_app(**options: Any) -> Any:
     return create_app(**options)
 
 
+def demo_clock(
+    spec: str,
+    zone: ZoneInfo,
+    *,
+    now: Callable[[], datetime] | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Callable[[], datetime]:
+    """The shop's clock for ``smalldata demo --clock``: travel in time without waiting.
+
+    ``+31m`` (``-2d``, ``+1h30m``, …) runs that far ahead of (or behind) the real
+    time; a time such as ``2026-12-05T10:00`` (the shop's time zone unless it has an
+    offset) starts the clock there, and it runs on. Raises ValueError for anything else.
+    """
+    from smalldata.rules.durations import parse_duration
+
+    real = now or (lambda: datetime.now(zone))
+    offset = _OFFSET.match(spec.strip())
+    try:
+        if offset:
+            shift = parse_duration(offset.group(2))
+            shift = -shift if offset.group(1) == "-" else shift
+            return lambda: real() + shift
+        start = to_moment(spec, zone)
+        if start is None:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"--clock '{spec}': write a time such as 2026-12-05T10:00 or an offset such as +31m") from None
+    started = monotonic()
+    return lambda: start + timedelta(seconds=monotonic() - started)
+
+
 @contextmanager
 def serve_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve ``app`` with uvicorn on a free port in a background thread; yields its base URL.
@@ -45,7 +82,7 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
     Used by the browser tests and ``scripts/screenshot.py``. The socket is bound
     before the server starts, so there is no race for the port.
     """
-    import uvicorn
+    uvicorn = _uvicorn()
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -69,12 +106,24 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
 
 def run(host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
     """Serve the demo shop with uvicorn until interrupted."""
-    import uvicorn
+    uvicorn = _uvicorn()
 
     app = load_app(**options)
     print(f"smalldata demo shop on http://{host}:{port}/  (rules: {options.get('rules') or 'rules/'})")
+    clock = options.get("clock")
+    if clock is not None:
+        print(f"the shop's clock says {clock():%Y-%m-%d %H:%M %Z} and runs on")
     # proxy headers off: uvicorn would otherwise believe X-Forwarded-For from any loopback client
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
 
 
-__all__ = ["DemoNotFound", "load_app", "run", "serve_in_thread"]
+__all__ = ["DemoNotFound", "demo_clock", "load_app", "run", "serve_in_thread"]
+
+
+def _uvicorn() -> Any:
+    try:
+        import itsdangerous  # noqa: F401  # the example shop's sessions
+        import uvicorn
+    except ImportError:
+        raise DemoNotFound("the demo needs its extra: pip install 'smalldata[demo]'") from None
+    return uvicorn

@@ -65,7 +65,8 @@ class SmallData:
     with items from your catalogue (see :class:`~smalldata.delivery.page.Recommender`;
     default: the built-in one over ``catalogue.path``); ``events`` is the sink for
     exposures and client events (default: from ``events:`` in the settings).
-    ``parts`` replaces everything built from the settings (tests).
+    ``parts`` are what :func:`smalldata.app.build` makes from these options, built by you:
+    to share one set between two apps, or to replace one part (tests replace them all).
 
     A link made by ``smalldata preview`` shows the page as its imagined visitor
     would see it (signal overrides, a moment, forced variants); such responses

@@ -24,23 +24,42 @@ import base64
 import hashlib
 import hmac
 import json
-import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from smalldata.preview_config import PARAM, PreviewSettings
-from smalldata.problems import ProblemsError, did_you_mean
-from smalldata.settings import Settings
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from smalldata.remote import HttpURL
 from smalldata.signals.catalog import BUILT_IN, Catalog
+from smalldata.state.config import StateSettings
 
 VERSION = "v1"
 MAX_TOKEN = 4096
 _PURPOSE = b"smalldata preview link v1"
-EXIT_OK, EXIT_USAGE = 0, 2
+
+
+
+PARAM = "sd_preview"
+
+
+class PreviewSettings(BaseModel):
+    """``preview:`` in ``smalldata.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    param: str = Field(default=PARAM, pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    ttl_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+    base_url: HttpURL | None = None
+    secret_keys: tuple[SecretStr, ...] = ()
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
 
 
 @dataclass(frozen=True)
@@ -53,12 +72,13 @@ class Preview:
     expires: datetime | None = None
 
 
-def preview_keys(preview: PreviewSettings, settings: Settings | None = None) -> tuple[bytes, ...]:
-    """The keys that sign (first) and verify (all) preview tokens, derived for this purpose only."""
+def preview_keys(preview: PreviewSettings, state: StateSettings | None = None) -> tuple[bytes, ...]:
+    """The keys that sign (first) and verify (all) preview tokens, derived for this purpose only:
+    ``preview.secret_keys``, else those of the visitor cookie (``state``)."""
     if preview.secret_keys:
         raw = tuple(key.get_secret_value().encode("utf-8") for key in preview.secret_keys)
     else:
-        raw = (settings or Settings()).state.signing_keys()
+        raw = (state or StateSettings()).signing_keys()
     return tuple(hmac.new(key, _PURPOSE, hashlib.sha256).digest() for key in raw)
 
 
@@ -177,91 +197,3 @@ def preview_from_query(query_string: bytes | str, secrets: Iterable[bytes], now:
         if key == param:
             return read_preview_token(value, secrets, now, catalog)
     return None
-
-
-# -- the command -------------------------------------------------------------------------------
-
-
-class _UsageError(Exception):
-    pass
-
-
-def parse_variants(items: Sequence[str], experiments: Mapping[str, Sequence[str]] | None = None) -> dict[str, str]:
-    """``["easter-banner=b"]`` → ``{"easter-banner": "b"}``, checked against the rules when given."""
-    variants: dict[str, str] = {}
-    for item in items:
-        key, sep, name = (part.strip() for part in item.partition("="))
-        if not sep or not key or not name:
-            raise _UsageError(f"--variant '{item}': write EXPERIMENT=VARIANT, e.g. easter-banner=b")
-        if experiments is not None:
-            if key not in experiments:
-                hint = did_you_mean(key, list(experiments))
-                raise _UsageError(f"--variant: no experiment '{key}' in the rules{hint}")
-            names = [*experiments[key], "control"]
-            if name not in names:
-                raise _UsageError(f"--variant: experiment '{key}' has no variant '{name}' (it has {', '.join(names)})")
-        variants[key] = name
-    return variants
-
-
-def rule_experiments(rules: str | Path, settings: Settings) -> dict[str, list[str]]:
-    """Experiment keys and their variant names in a rules folder."""
-    from smalldata.rules import load_ruleset
-
-    ruleset = load_ruleset(rules, settings)
-    return {
-        rule.experiment.key: [arm.name for arm in rule.experiment.arms]
-        for rule in ruleset.rules
-        if rule.experiment is not None
-    }
-
-
-def preview_main(
-    *,
-    url: str | None,
-    sets: Sequence[str] = (),
-    at: str | None = None,
-    variants: Sequence[str] = (),
-    settings: Settings,
-    preview: PreviewSettings | None = None,
-    rules: str | Path | None = None,
-    ttl_seconds: int | None = None,
-    now: datetime | None = None,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    """The ``smalldata preview`` verb: print a signed link; 2 on a usage error.
-
-    ``url`` is a path (joined to ``preview.base_url`` when configured) or an
-    absolute URL; ``at`` is read in the shop's time zone unless it has an offset;
-    with ``rules`` the experiment and variant names are checked.
-    """
-    from smalldata.imagine import parse_moment, parse_sets
-
-    out, err = out or sys.stdout, err or sys.stderr
-    preview = preview or PreviewSettings()
-    try:
-        overrides = parse_sets(sets, settings.catalog)
-        experiments = rule_experiments(rules, settings) if rules is not None and variants else None
-        forced = parse_variants(variants, experiments)
-        moment = parse_moment(at, settings) if at else None
-    except (_UsageError, ValueError) as exc:
-        print(f"smalldata preview: {exc}", file=err)
-        return EXIT_USAGE
-    except ProblemsError as exc:
-        for problem in exc.problems:
-            print(problem, file=err)
-        return EXIT_USAGE
-    ttl = ttl_seconds or preview.ttl_seconds
-    if not 60 <= ttl <= 30 * 24 * 3600:
-        print("smalldata preview: --ttl must be between 60 seconds and 30 days", file=err)
-        return EXIT_USAGE
-    target = url or "/"
-    if not urlsplit(target).scheme and preview.base_url:
-        target = preview.base_url + "/" + target.lstrip("/")
-    link = make_preview_url(
-        target, sets=overrides, at=moment, variants=forced, secret=preview_keys(preview, settings)[0],
-        ttl_seconds=ttl, now=now, param=preview.param,
-    )  # fmt: skip
-    print(link, file=out)
-    return EXIT_OK

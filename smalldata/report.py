@@ -23,9 +23,11 @@ import math
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any, TextIO
+
+from smalldata.dates import to_moment
 
 Z95 = 1.959963984540054
 ALPHA = 0.05
@@ -140,13 +142,8 @@ def summarise(events: Iterable[Mapping[str, Any]]) -> Report:
 
 def _timestamp(value: Any) -> float:
     """Seconds since the epoch, or -inf when unknown (then file order decides)."""
-    if not isinstance(value, str):
-        return -math.inf
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return -math.inf
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    moment = to_moment(value, UTC) if isinstance(value, str) else None
+    return moment.timestamp() if moment is not None else -math.inf
 
 
 def _experiments(

@@ -77,13 +77,20 @@ def _problem(error: Any, loc: tuple[str | int, ...], doc: Document, base: Path, 
     path = (*base, *loc)
     kind = error["type"]
     if kind == "extra_forbid" or kind == "extra_forbidden":
-        name = str(loc[-1])
-        return Problem(doc.key_at(path), f"unknown field '{name}'{did_you_mean(name, _field_names(model))}")
+        return Problem(doc.key_at(path), _unknown_field(str(loc[-1]), loc[:-1], model))
     if kind == "missing":
         return Problem(doc.at(path[:-1]), f"missing field '{loc[-1]}'")
     message = _message(error)
+    if kind in ("bool_type", "bool_parsing"):
+        message += f", not {_shown(error.get('input'))}"
     where = ".".join(str(part) for part in loc)
     return Problem(doc.at(path), f"{where}: {message}" if where else message)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    return "null" if value is None else str(value)
 
 
 def _message(error: Any) -> str:
@@ -100,6 +107,55 @@ def _message(error: Any) -> str:
     if kind == "literal_error":
         return f"must be one of {context.get('expected')}"
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _unknown_field(name: str, parent: tuple[str | int, ...], model: type[BaseModel]) -> str:
+    """``unknown field 'x'``, and where it belongs when it is a field elsewhere, else the closest name."""
+    here = _model_at(model, parent)
+    below = _path_to_field(here, name)
+    if below:
+        if below[-1] == "then":  # a rule's (or a variant's) actions
+            return f"unknown field '{name}': actions go under '{'.'.join(below)}:'"
+        return f"unknown field '{name}': it goes under '{'.'.join(below)}:'"
+    if parent and name in _fields(model):
+        outer = next(str(part) for part in parent if isinstance(part, str))
+        return f"unknown field '{name}' under '{outer}:': it goes beside '{outer}:'"
+    hint = did_you_mean(name, _fields(here)) or did_you_mean(name, _field_names(model))
+    return f"unknown field '{name}'{hint}"
+
+
+def _fields(model: type[BaseModel] | None) -> set[str]:
+    return {info.alias or name for name, info in model.model_fields.items()} if model else set()
+
+
+def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel]:
+    """The model of the mapping at ``loc`` inside ``model`` (list indexes and mapping keys stepped over)."""
+    current = model
+    for part in loc:
+        info = next((i for n, i in current.model_fields.items() if part in (n, i.alias)), None)
+        if info is None:
+            continue  # an index of a list, or a key of a mapping of models
+        models = _models_in(info.annotation)
+        if not models:
+            break
+        current = models[0]
+    return current
+
+
+def _path_to_field(model: type[BaseModel], name: str) -> tuple[str, ...]:
+    """The shortest path of field names from ``model`` to a model below it that has a field ``name``."""
+    pending: list[tuple[type[BaseModel], tuple[str, ...]]] = [(model, ())]
+    visited = {model}
+    while pending:
+        current, path = pending.pop(0)
+        if path and name in _fields(current):
+            return path
+        for field, info in current.model_fields.items():
+            for inner in _models_in(info.annotation):
+                if inner not in visited:
+                    visited.add(inner)
+                    pending.append((inner, (*path, info.alias or field)))
+    return ()
 
 
 def _field_names(model: type[BaseModel]) -> set[str]:

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from smalldata.asgi import make_scope
+from smalldata.commands.preview import preview_main
 from smalldata.preview import (
     PARAM,
     Preview,
@@ -21,13 +23,11 @@ from smalldata.preview import (
     make_preview_url,
     preview_from_query,
     preview_keys,
-    preview_main,
     read_preview_token,
 )
 from smalldata.rules import Engine, load_ruleset
 from smalldata.settings import Settings
 from smalldata.signals.providers import signals_for
-from smalldata.signals.request import make_scope
 
 KEY, OTHER = b"k" * 32, b"o" * 32
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

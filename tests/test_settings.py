@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from smalldata.problems import ProblemsError
-from smalldata.settings import MonthDay, Settings, TimeRange, load_settings
+from smalldata.settings import Settings, load_settings
+from smalldata.signals.config import MonthDay, TimeRange
 
 FULL = """\
 timezone: Europe/Copenhagen

@@ -33,7 +33,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from examples.shop.catalog import DATA, Catalog, category_of
-from smalldata.catalogue import CatalogueSettings, open_catalogue
+from smalldata.catalogue import CatalogueSettings, format_price, open_catalogue
 from smalldata.events import EventSink
 from smalldata.jinja import install
 from smalldata.middleware import SmallData
@@ -43,6 +43,7 @@ HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 REPO_RULES = ROOT / "rules"
 SETTINGS = ROOT / "smalldata.yaml"
+CURRENCY = "DKK"
 
 # Demo customers for the fake log-in. Never do this in a real shop.
 CUSTOMERS: dict[str, dict[str, Any]] = {
@@ -117,7 +118,7 @@ def shop_settings(config: Path = SETTINGS) -> Settings:
     """The settings the shop runs with: ``config``, with the shop's own catalogue if it names none."""
     settings = load_settings(config)
     if settings.catalogue.path is None:
-        catalogue = CatalogueSettings(path=str(DATA), currency="DKK")
+        catalogue = CatalogueSettings(path=str(DATA), currency=CURRENCY)
         settings = settings.model_copy(update={"catalogue": catalogue})
     return settings
 
@@ -196,13 +197,13 @@ class _Shop:
                     "category": category_of(product),
                 }
             )
-        request.session["basket"] = {"items": lines, "currency": "DKK"}
+        request.session["basket"] = {"items": lines, "currency": CURRENCY}
         return RedirectResponse("/basket", status_code=303)
 
     async def basket_remove(self, request: Request) -> Response:
         form = await _form(request)
         lines = [line for line in _basket(request)["items"] if line["sku"] != form.get("sku")]
-        request.session["basket"] = {"items": lines, "currency": "DKK"}
+        request.session["basket"] = {"items": lines, "currency": CURRENCY}
         return RedirectResponse("/basket", status_code=303)
 
     async def login(self, request: Request) -> Response:
@@ -225,9 +226,9 @@ class _Shop:
         if request.method == "POST":
             form = await _form(request)
             total = _basket(request)["total"]
-            request.session["basket"] = {"items": [], "currency": "DKK"}
+            request.session["basket"] = {"items": [], "currency": CURRENCY}
             # the thanks page reports the sale to smalldata, for the experiments' conversion rates
-            order = {"order_id": f"NH-{secrets.token_hex(4).upper()}", "value": total, "currency": "DKK"}
+            order = {"order_id": f"NH-{secrets.token_hex(4).upper()}", "value": total, "currency": CURRENCY}
             return self.render(request, "thanks.html", name=str(form.get("name", "")), order=order if total else None)
         return self.render(request, "checkout.html")
 
@@ -264,7 +265,8 @@ def _basket(request: Request) -> dict[str, Any]:
 
 
 def _money(amount: float) -> str:
-    return f"{amount:,.2f} kr.".replace(",", " ").replace(".", ",", 1) if amount % 1 else f"{amount:,.0f} kr."
+    """A price as the shop writes it, the same text its recommendation cards show (``549,00 kr.``)."""
+    return format_price(amount, CURRENCY) or ""
 
 
 _COLOURS = {

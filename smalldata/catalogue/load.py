@@ -26,11 +26,12 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from smalldata.catalogue.product import Product
+from smalldata.dates import to_date
 from smalldata.problems import Position, Problem
 from smalldata.yamlpos import MAX_FILE_BYTES, Document, YamlError, load_text
 
@@ -323,15 +324,9 @@ def _date(row: Mapping[str, Any], name: str) -> date | None:
     value = row.get(name)
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.strip()).date()
-        except ValueError:
-            pass
+    day = to_date(value)
+    if day is not None:
+        return day
     raise _BadField(f"'{name}' must be a date like 2026-03-01, not '{str(value)[:40]}'", name)
 
 

@@ -23,7 +23,7 @@ from smalldata.console.pages.rules import rules_page
 from smalldata.console.pages.trying import preview_page, try_page
 from smalldata.console.state import Console
 from smalldata.console.workspace import Workspace
-from smalldata.recommend import Recommender
+from smalldata.recommend import CatalogueRecommender
 from smalldata.settings import Settings, load_settings
 from smalldata.signals.clock import system_clock
 
@@ -58,7 +58,7 @@ def create_app(
         workspace=Workspace(rules if rules is not None else settings.rules, settings),
         settings=settings,
         events=_events_file(events, settings, base),
-        recommender=Recommender(catalogue, settings.recommender) if catalogue is not None else None,
+        recommender=CatalogueRecommender(catalogue, settings.recommender) if catalogue is not None else None,
         clock=clock or system_clock,
     )
     routes = [

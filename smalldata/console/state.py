@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from smalldata.console.workspace import Workspace
-from smalldata.recommend import Recommender
+from smalldata.recommend import CatalogueRecommender
 from smalldata.rules import Engine, Ruleset
 from smalldata.settings import Settings
 from smalldata.signals.clock import system_clock
@@ -22,7 +22,7 @@ class Console:
     workspace: Workspace
     settings: Settings
     events: Path | None  # the JSON-lines events file the experiments page reads
-    recommender: Recommender | None = None  # fills recommendation cards from the shop's catalogue
+    recommender: CatalogueRecommender | None = None  # fills recommendation cards from the shop's catalogue
     clock: Callable[[], datetime] = system_clock  # "now" for a Try form that names no time
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     _engine: tuple[Ruleset, Engine] | None = field(default=None, repr=False)

@@ -1,8 +1,8 @@
-"""The Try page's visitor: a form read into :class:`~smalldata.imagine.Imagined`, personas, and a day's timeline.
+"""The Try page's visitor: a form read into :class:`~smalldata.rules.imagine.Imagined`, personas, and a day's timeline.
 
 The decision comes from :meth:`Imagined.decide` (what ``smalldata try`` runs);
 recommendation slots are filled from the shop's catalogue by the library's own
-:class:`~smalldata.recommend.Recommender`, so the cards are the ones a page would get.
+:class:`~smalldata.recommend.CatalogueRecommender`, so the cards are the ones a page would get.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from smalldata.decision import Decision
-from smalldata.explain import produced_signals, shown_signals
-from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, parse_sets
 from smalldata.problems import did_you_mean
-from smalldata.recommend import Recommender
+from smalldata.recommend import CatalogueRecommender
 from smalldata.rules import CapCounts, Engine, StaticCaps
+from smalldata.rules.explain import produced_signals, shown_signals
+from smalldata.rules.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, parse_sets
 from smalldata.settings import Settings
 
 STEP_MINUTES = 15
@@ -179,7 +179,8 @@ def clock(step: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-async def try_visitor(form: TryForm, engine: Engine, settings: Settings, recommender: Recommender | None) -> Tried:
+async def try_visitor(form: TryForm, engine: Engine, settings: Settings,
+                      recommender: CatalogueRecommender | None) -> Tried:
     """The decision for the form's visitor, recommendations filled, and the day's timeline.
 
     Raises ``ValueError`` (every problem of the form at once) like ``smalldata try``.

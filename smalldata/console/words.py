@@ -142,8 +142,7 @@ def all_rule_words(ruleset: Ruleset, name_of: dict[str, str],
 
     ``name_of`` maps a position's file to its name within the folder.
     """
-    disabled: tuple[CompiledRule, ...] = getattr(ruleset, "disabled", ())  # rules written with enabled: false
-    rules = [(rule, True) for rule in ruleset.rules] + [(rule, False) for rule in disabled]
+    rules = [(rule, True) for rule in ruleset.rules] + [(rule, False) for rule in ruleset.disabled]
     rules.sort(key=lambda pair: (pair[0].position.file, pair[0].position.line))
     found = [rule_words(rule, name_of.get(rule.position.file, rule.position.file), enabled=on) for rule, on in rules]
     at = {(rule.position.file, rule.position.line): words for (rule, _), words in zip(rules, found, strict=True)}

@@ -104,7 +104,7 @@ class Endpoints:
         elif name == "events" and method == "POST":
             response = await self.events(request)
         elif name == "health" and method in ("GET", "HEAD"):
-            response = self.health(request)
+            response = await self.health(request)
         elif name in ("client.js", "decide", "events", "health"):
             response = _error(405, "method not allowed")
         else:
@@ -168,8 +168,8 @@ class Endpoints:
         response.raw_headers = headers.raw
         return response
 
-    def health(self, request: Request) -> Response:
-        data: dict[str, Any] = dict(self.shop_health.report())
+    async def health(self, request: Request) -> Response:
+        data: dict[str, Any] = dict(await self.shop_health.report())
         data.setdefault("status", "ok")
         if not self._may_see_details(request):
             return JSONResponse({"status": data["status"]}, headers={"Cache-Control": "no-store"})

@@ -17,7 +17,8 @@ class ShopHealth:
         self.events = events
         self.catalogue = catalogue
 
-    def report(self) -> dict[str, Any]:
+    async def report(self) -> dict[str, Any]:
+        await self.rules.settle()  # the rules as the files are now, not as the last page saw them
         data = self.rules.health()
         data["events"] = self.events.stats()
         catalogue = self.catalogue

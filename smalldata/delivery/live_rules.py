@@ -9,11 +9,14 @@ broken edit keeps the last good ruleset, is logged once, and stays visible in
 :attr:`LiveRules.errors` (the health endpoint) until it is fixed. A folder left
 without rule files (the only file deleted, the folder gone) counts as broken too;
 files that hold no rules load, and the health endpoint says ``degraded`` while
-nothing can be personalised.
+nothing can be personalised. The health endpoint looks at the files itself before
+it answers (:meth:`LiveRules.settle`), so it never reports on rules a page has not
+happened to notice yet.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -25,7 +28,7 @@ from typing import Any
 from smalldata.delivery.plan import RequestPlan
 from smalldata.problems import ProblemsError
 from smalldata.rules import Engine, Ruleset, load_ruleset, rule_files
-from smalldata.settings import Settings
+from smalldata.rules.load import RuleSettings
 
 logger = logging.getLogger("smalldata")
 
@@ -42,7 +45,7 @@ class LiveRules:
     def __init__(
         self,
         folder: str | Path,
-        settings: Settings,
+        settings: RuleSettings,
         compile: Callable[[Ruleset], RequestPlan],
         *,
         interval: float = 1.0,
@@ -80,12 +83,15 @@ class LiveRules:
         """Start reloading in the background if a rule file changed (looks at most once per interval)."""
         self.poll()
 
-    def poll(self) -> threading.Thread | None:
-        """:meth:`refresh` without awaiting; returns the thread that reloads, if one was started."""
-        now = self.monotonic()
-        if now - self._checked < self.interval or self._reloading.locked():
+    def poll(self, *, now: bool = False) -> threading.Thread | None:
+        """:meth:`refresh` without awaiting; returns the thread that reloads, if one was started.
+
+        ``now`` looks at the files whatever the interval.
+        """
+        checked = self.monotonic()
+        if (not now and checked - self._checked < self.interval) or self._reloading.locked():
             return None
-        self._checked = now
+        self._checked = checked
         signature = self._scan()
         if signature == self._signature or not self._reloading.acquire(blocking=False):
             return None
@@ -93,6 +99,22 @@ class LiveRules:
         thread = self._thread = threading.Thread(target=self._reload_and_release, name="smalldata-rules", daemon=True)
         thread.start()
         return thread
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Catch up with the files on disk: finish a reload in progress, then reload at once if they changed.
+
+        For the health endpoint, so that it reports the files as they are now (a broken
+        save, a new rule count) rather than as the last page happened to see them. Looking
+        costs a ``stat`` per rule file; a reload is awaited off the event loop.
+        """
+        await self._join(timeout)
+        if self.poll(now=True) is not None:
+            await self._join(timeout)
+
+    async def _join(self, timeout: float) -> None:
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            await asyncio.to_thread(thread.join, timeout)
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for a reload in progress to finish (tests, tools; requests never wait)."""

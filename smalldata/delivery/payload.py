@@ -8,15 +8,14 @@ The result is still valid JSON that ``JSON.parse`` reads back unchanged.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable
 from html import escape
 from typing import Any
 
 from starlette.datastructures import Headers
 
 from smalldata.delivery.headers import ResponseHeaders
+from smalldata.jsonfast import page_json
 
 PAYLOAD_ID = "smalldata"
 #: Where ``request.state`` holds the page's payload, for a template that renders it itself.
@@ -34,34 +33,6 @@ _JSON_SCRIPT_ESCAPES = (
 )
 
 
-def _fast_json_encoder(fallback: Callable[[Any], str]) -> Callable[[Any], str]:
-    """The same JSON through ``orjson`` when it is installed (the ``fast`` extra): ~5x quicker.
-
-    Dates, datetimes and dataclasses are handed to ``default=str`` as the
-    standard library does. What orjson refuses (integers beyond 64 bits, lone
-    surrogates) goes to ``fallback``. Two differences remain, both invisible to
-    ``JSON.parse``: exponents are written ``1e300`` not ``1e+300``, and NaN or
-    infinity become ``null`` (the standard library writes ``NaN``, which no
-    JSON parser accepts).
-    """
-    try:
-        import orjson
-    except ImportError:
-        return fallback
-    dumps = orjson.dumps
-    options = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-
-    def encode(data: Any) -> str:
-        try:
-            return dumps(data, default=str, option=options).decode()
-        except TypeError:
-            return fallback(data)
-
-    return encode
-
-
-_encode_json = _fast_json_encoder(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode)
-
 _PAYLOAD_OPEN = f'<script type="application/json" id="{PAYLOAD_ID}">'
 
 # A nonce is base64 (RFC 7636 charset plus base64's own); anything else is not a nonce.
@@ -74,7 +45,7 @@ def json_script_text(data: Any, *, ascii_only: bool = False) -> str:
     ``ascii_only`` writes every other character as a ``\\uXXXX`` escape: safe in a page of any
     ASCII-compatible charset (ISO-8859-1, windows-1252, …), where UTF-8 bytes would read as mojibake.
     """
-    text = _encode_json(data)
+    text = page_json(data)
     for char, escaped in _JSON_SCRIPT_ESCAPES:
         if char in text:
             text = text.replace(char, escaped)

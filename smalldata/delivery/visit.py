@@ -104,7 +104,7 @@ class ClientEvents(Protocol):
 class Health(Protocol):
     """What ``GET /_smalldata/health`` reports."""
 
-    def report(self) -> dict[str, Any]:
+    async def report(self) -> dict[str, Any]:
         """Ruleset version, load errors and whatever else the health endpoint should show."""
 
 

@@ -11,7 +11,8 @@
 
 from __future__ import annotations
 
-from smalldata.events.config import EventSettings, import_function, make_sink
+from smalldata.dotted import import_function
+from smalldata.events.config import EventSettings, make_sink
 from smalldata.events.log import CLIENT_TYPES, EventLog, EventType
 from smalldata.events.sinks import (
     BatchingSink,

@@ -11,13 +11,12 @@ Examples::
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from smalldata.dotted import Dotted, import_function
 from smalldata.events.sinks import (
     CallableSink,
     EventSink,
@@ -26,7 +25,7 @@ from smalldata.events.sinks import (
     LoggerSink,
     NullSink,
 )
-from smalldata.remote_config import HttpURL
+from smalldata.remote import HttpURL
 
 DEFAULT_PATH = "smalldata-events.jsonl"
 
@@ -40,7 +39,7 @@ class EventSettings(BaseModel):
     path: str = DEFAULT_PATH
     logger: str = "smalldata.events"
     url: HttpURL | None = None
-    callable: str | None = None
+    callable: Dotted | None = None
     headers: dict[str, str] = {}
     timeout_ms: int = Field(default=5000, gt=0, le=60_000)
     batch_size: int = Field(default=100, ge=1, le=10_000)
@@ -51,13 +50,6 @@ class EventSettings(BaseModel):
     max_value: float = Field(default=1_000_000, gt=0, le=1e9)  # a conversion worth more is refused (400)
     per_second: float = Field(default=100, gt=0)  # client events accepted per second, all visitors together
 
-
-    @field_validator("callable")
-    @classmethod
-    def _dotted(cls, value: str | None) -> str | None:
-        if value is not None and (value.count(":") != 1 or not all(value.split(":"))):
-            raise ValueError(f"'{value}' must name a function as \"package.module:function\"")
-        return value
 
     @model_validator(mode="after")
     def _needs(self) -> EventSettings:
@@ -85,15 +77,3 @@ def make_sink(settings: EventSettings, *, base: str | Path | None = None) -> Eve
         assert settings.callable is not None
         return CallableSink(import_function(settings.callable))
     return NullSink()
-
-
-def import_function(dotted: str) -> Callable[..., Any]:
-    """``package.module:function`` → the function; raises ``ValueError`` for people when it is not there."""
-    module_name, _, name = dotted.partition(":")
-    try:
-        function = getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"cannot import '{dotted}': {exc}") from None
-    if not callable(function):
-        raise ValueError(f"'{dotted}' is not callable")
-    return function  # type: ignore[no-any-return]

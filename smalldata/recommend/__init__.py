@@ -3,10 +3,10 @@
 The engine decides *which* strategy a slot uses (``recommend:`` in a rule);
 this package finds the products::
 
-    recommender = Recommender(catalogue, settings.recommender)
+    recommender = CatalogueRecommender(catalogue, settings.recommender)
     await recommender.resolve(decision, signals)        # fills decision.recommendations[slot].items
 
-A :class:`Recommender` is also the pipeline's ``recommender`` callable
+A :class:`CatalogueRecommender` is also the pipeline's ``recommender`` callable
 (``await recommender(recommendation, signals) -> items``).
 
 Every slot, whatever its strategy: out-of-stock products never appear, the
@@ -38,7 +38,7 @@ __all__ = [
     "EXCLUSIONS",
     "LOCAL",
     "READS",
-    "Recommender",
+    "CatalogueRecommender",
     "RecommenderSettings",
     "RemoteRecommender",
     "Shopper",
@@ -84,7 +84,7 @@ def _fill(
     return pick([*chosen, *more], excluded, limit)
 
 
-class Recommender:
+class CatalogueRecommender:
     """Fills recommendation slots for one app; holds the remote client, its cache and breaker.
 
     ``catalogue`` may be any :class:`~smalldata.catalogue.Catalogue`; a
@@ -161,6 +161,11 @@ class Recommender:
         except Exception:
             logger.exception("smalldata: refreshing the catalogue failed; keeping the current one")
 
+    async def start(self) -> None:
+        """Make the remote client (at application start-up, so no shopper waits for it)."""
+        if self.remote is not None:
+            await self.remote.start()
+
     async def aclose(self) -> None:
         """Close the remote client (on application shutdown)."""
         if self.remote is not None:
@@ -172,25 +177,25 @@ async def resolve_recommendations(
 ) -> None:
     """Fill ``decision.recommendations[slot].items``; remote calls are awaited, local ones are sync.
 
-    A convenience over :class:`Recommender`: recommenders are kept per catalogue and
+    A convenience over :class:`CatalogueRecommender`: recommenders are kept per catalogue and
     settings, so the remote cache and circuit breaker live across requests. Long-lived
-    apps should hold their own :class:`Recommender` (and ``aclose`` it on shutdown).
+    apps should hold their own :class:`CatalogueRecommender` (and ``aclose`` it on shutdown).
     """
     if not decision.recommendations:
         return
     await _shared(catalogue, settings or RecommenderSettings()).resolve(decision, signals)
 
 
-_SHARED: dict[tuple[int, str], Recommender] = {}
+_SHARED: dict[tuple[int, str], CatalogueRecommender] = {}
 _SHARED_MAX = 8
 
 
-def _shared(catalogue: Catalogue | None, settings: RecommenderSettings) -> Recommender:
+def _shared(catalogue: Catalogue | None, settings: RecommenderSettings) -> CatalogueRecommender:
     # the entry holds the catalogue, so its id cannot be reused by another object while cached
     key = (id(catalogue), settings.model_dump_json())
     recommender = _SHARED.get(key)
     if recommender is None:
         while len(_SHARED) >= _SHARED_MAX:
             _SHARED.pop(next(iter(_SHARED)))
-        recommender = _SHARED[key] = Recommender(catalogue, settings)
+        recommender = _SHARED[key] = CatalogueRecommender(catalogue, settings)
     return recommender

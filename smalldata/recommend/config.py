@@ -4,7 +4,7 @@ Example::
 
     recommender:
       url: https://reco.internal/recommend
-      timeout_ms: 80          # strict: a slower answer is a failure
+      timeout_ms: 80          # a page waits this long; a later answer is cached for the next page
       cache_seconds: 60
       fallback: bestsellers   # used on timeout, error, non-200 or bad JSON
       headers: {Authorization: "Bearer ..."}
@@ -15,7 +15,7 @@ from __future__ import annotations
 from pydantic import field_validator
 
 from smalldata.decision import Strategy
-from smalldata.remote_config import HttpURL, RemoteSettings
+from smalldata.remote import HttpURL, RemoteSettings
 
 
 class RecommenderSettings(RemoteSettings):

@@ -12,16 +12,16 @@ and answers with product ids, best first: ``["sku-2", "sku-7"]``,
 Ids are looked up in the catalogue, so stock, exclusions and template fields
 come from the shop's own data.
 
-Calls have a strict total timeout and answers are cached (``cachetools`` TTL).
-A timeout, a network error, a non-200 answer or a body of the wrong shape is a
-failure: the caller falls back to a local strategy. After
-``failures_before_pause`` failures in a row the service is left alone for
-``pause_seconds`` (a circuit breaker), so a dead recommender costs nothing.
+The call goes through the same client as every remote source
+(:class:`smalldata.remote.RemoteSource`): a page waits ``timeout_ms`` at most, a
+later answer is cached for the next page, parallel pages share one call, and a
+circuit breaker leaves a failing service alone for a while. A timeout, a network
+error, a non-200 answer or a body of the wrong shape falls back to a local strategy.
 """
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -29,11 +29,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from cachetools import TTLCache
 
 from smalldata.recommend.config import RecommenderSettings
 from smalldata.recommend.context import Shopper
-from smalldata.sources.http import CircuitBreaker
+from smalldata.remote import RemoteSource
 
 logger = logging.getLogger("smalldata.recommend")
 
@@ -43,7 +42,7 @@ VIEWED_SENT = 12
 
 
 class RemoteRecommender:
-    """A client for the shop's HTTP recommender. One per app: it holds the cache and the breaker."""
+    """A client for the shop's HTTP recommender. One per app: its source holds the cache and the breaker."""
 
     def __init__(
         self,
@@ -54,62 +53,28 @@ class RemoteRecommender:
     ) -> None:
         if settings.url is None:
             raise ValueError("the remote recommender needs recommender.url")
-        self.url = settings.url
-        self.settings = settings
-        self.timeout = settings.timeout_ms / 1000
-        self.calls = 0
-        self.failures = 0
-        self.breaker = CircuitBreaker(settings.failures_before_pause, settings.pause_seconds, clock=clock)
-        self._client = client
-        self._own_client = client is None
-        self._cache: TTLCache[str, list[str]] | None = None
-        if settings.cache_seconds > 0 and settings.cache_size > 0:
-            self._cache = TTLCache(maxsize=settings.cache_size, ttl=settings.cache_seconds, timer=clock)
+        self.source = RemoteSource("recommender", settings.url, settings, client=client, clock=clock)
 
     async def fetch(self, shopper: Shopper, *, slot: str, limit: int) -> list[str] | None:
         """Product ids for this shopper, best first; None when the service failed (fall back)."""
         body = request_body(shopper, slot=slot, limit=limit)
-        key = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        if self._cache is not None and key in self._cache:
-            return self._cache[key]
-        if not self.breaker.allow():
+        key = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        answer = await self.source.fetch(key, body)
+        if answer is None:
             return None
-        ids = await self._call(body)
-        if ids is None:
-            self.failures += 1
-            self.breaker.failure()
-            return None
-        self.breaker.success()
-        if self._cache is not None:
-            self._cache[key] = ids
-        return ids
-
-    async def _call(self, body: dict[str, Any]) -> list[str] | None:
-        self.calls += 1
         try:
-            async with asyncio.timeout(self.timeout):
-                response = await self._http().post(self.url, json=body)
-        except (httpx.HTTPError, TimeoutError, OSError) as exc:
-            return _failed(type(exc).__name__)
-        if response.status_code != 200:
-            return _failed(f"HTTP {response.status_code}")
-        try:
-            return parse_answer(response.json())
+            return parse_answer(answer)
         except ValueError as exc:
-            return _failed(f"unusable answer ({exc})")
+            logger.info("smalldata: remote recommender failed (unusable answer: %s); using the fallback strategy", exc)
+            return None
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout), headers=self.settings.headers, follow_redirects=False
-            )
-        return self._client
+    async def start(self) -> None:
+        """Make the HTTP client (at application start-up)."""
+        await self.source.start()
 
     async def aclose(self) -> None:
         """Close the HTTP client this recommender opened (on application shutdown)."""
-        if self._client is not None and self._own_client:
-            await self._client.aclose()
-            self._client = None
+        await self.source.aclose()
 
 
 def request_body(shopper: Shopper, *, slot: str, limit: int) -> dict[str, Any]:
@@ -143,8 +108,3 @@ def parse_answer(data: Any) -> list[str]:
             raise ValueError(f"not a product id: {str(value)[:40]!r}")
         ids.append(value)
     return ids
-
-
-def _failed(why: str) -> list[str] | None:
-    logger.info("smalldata: remote recommender failed (%s); using the fallback strategy", why)
-    return None

@@ -9,13 +9,14 @@ even the same immutable object for every visitor who sees it in that language).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from smalldata import decision as d
 from smalldata.decision import TraceStatus
 from smalldata.rules import model
+from smalldata.rules.chat_texts import BUILT_IN_TEXTS, ChatTexts, Mode, texts_for
 from smalldata.rules.templates import LangText, Template, Unknown, compile_text
 from smalldata.signals.base import Signals
 from smalldata.signals.catalog import BUILT_IN, Catalog
@@ -115,9 +116,13 @@ Errors = list[tuple[tuple[str | int, ...], str]]
 
 
 def compile_actions(actions: model.Actions, *, fallback: str, languages: tuple[str, ...] = (),
-                    catalog: Catalog = BUILT_IN) -> tuple[
-        ActionSet, Errors]:
-    """Compile a rule's ``then``; template errors come back as (path inside ``then``, message)."""
+                    catalog: Catalog = BUILT_IN, chat_texts: Mapping[str, ChatTexts] = BUILT_IN_TEXTS,
+                    ) -> tuple[ActionSet, Errors]:
+    """Compile a rule's ``then``; template errors come back as (path inside ``then``, message).
+
+    ``catalog`` names the signals texts may read; ``chat_texts`` are the words around a chat
+    invitation per language (its buttons, its labels).
+    """
     compiled: list[SlotAction] = []
     errors: Errors = []
 
@@ -146,7 +151,7 @@ def compile_actions(actions: model.Actions, *, fallback: str, languages: tuple[s
         message = text(chat.message, ("chat", "message"))
         offline = text(chat.outside_hours.message, ("chat", "outside_hours", "message")) if chat.outside_hours else None
         if message:
-            compiled.append(_chat(chat, message, offline))
+            compiled.append(_chat(chat, message, offline, _ChatWords(chat_texts, fallback)))
     for i, rec in _each(actions.recommend):
         title = text(rec.title, (*_at("recommend", i), "title")) if rec.title is not None else None
         compiled.append(_recommend(rec, title))
@@ -202,29 +207,52 @@ def _prefill(form: str, fields: dict[str, Text]) -> SlotAction:
     return SlotAction(f"prefill:{form}", fill, reads, all(f.constant for f in fields.values()))
 
 
-def _chat(chat: model.Chat, message: Text, offline: Text | None) -> SlotAction:
+class _ChatWords:
+    """The words around an invitation in the language its message was chosen in (a message
+    without languages is in the shop's ``default_language``), made once per language and mode."""
+
+    def __init__(self, texts: Mapping[str, ChatTexts], fallback: str) -> None:
+        self.texts = texts
+        self.fallback = fallback
+        self.made: dict[tuple[str, str], dict[str, str]] = {}
+
+    def language(self, message: Text, signals: Signals) -> str:
+        return message.language(signals) or self.fallback
+
+    def payload(self, language: str, mode: Mode) -> dict[str, str]:
+        found = self.made.get((language, mode))
+        if found is None:
+            found = self.made[(language, mode)] = texts_for(self.texts, language, self.fallback).payload(mode)
+        return found
+
+
+def _chat(chat: model.Chat, message: Text, offline: Text | None, words: _ChatWords) -> SlotAction:
     reads = set(message.reads | (offline.reads if offline else frozenset()))
     if chat.only_when_open:
         reads.add("time.open")
     if chat.context:
         reads.update(CONTEXT_SIGNALS)
 
-    def invitation(text: str, rule: str, mode: str, context: dict[str, Any] | None) -> d.Chat:
+    def invitation(text: Text, signals: Signals, rule: str, mode: Mode,
+                   context: dict[str, Any] | None) -> d.Chat:
+        language = words.language(text, signals)
         return d.Chat(
             rule=rule,
-            message=text,
+            message=text.render(signals),
             after_seconds=chat.after_seconds,
             on_exit_intent=chat.on_exit_intent,
             department=chat.department,
-            mode="offline" if mode == "offline" else "online",
+            mode=mode,
             offline_action=chat.outside_hours.action if mode == "offline" and chat.outside_hours else None,
             context=context,
+            language=language,
+            texts=words.payload(language, mode),
         )
 
     made: dict[tuple[str, str, str], d.Chat] = {}  # the invitations that are the same for everyone
 
     def fill(signals: Signals, decision: d.Decision, rule: str) -> None:
-        mode = "online"
+        mode: Mode = "online"
         text = message
         if chat.only_when_open and signals["time.open"] is not True:
             if offline is None:
@@ -232,12 +260,12 @@ def _chat(chat: model.Chat, message: Text, offline: Text | None) -> SlotAction:
             mode, text = "offline", offline
         if text.fixed is None or chat.context:
             card = context_card(signals) if chat.context else None
-            decision.chat = invitation(text.render(signals), rule, mode, card)
+            decision.chat = invitation(text, signals, rule, mode, card)
             return
         key = (rule, mode, text.language(signals))
         found = made.get(key)
         if found is None:
-            found = made[key] = invitation(text.render(signals), rule, mode, None)
+            found = made[key] = invitation(text, signals, rule, mode, None)
         decision.chat = found
 
     return SlotAction("chat", fill, frozenset(reads), not chat.only_when_open and message.constant)
@@ -267,7 +295,7 @@ def _recommend(rec: model.Recommend, title: Text | None) -> SlotAction:
 
     def fill(signals: Signals, decision: d.Decision, rule: str) -> None:
         decision.recommendations[rec.slot] = d.Recommendation(
-            rule=rule, slot=rec.slot, strategy=rec.strategy, limit=rec.limit, exclude=list(rec.exclude),
+            rule=rule, slot=rec.slot, strategy=rec.strategy, limit=rec.limit, exclude=rec.exclusions,
             title=title.render(signals) if title else None, options=dict(options),
         )
 

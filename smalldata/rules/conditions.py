@@ -1,35 +1,41 @@
-"""Compile a rule's ``when:`` into a condition tree, and the tree into one Python function.
+"""A rule's condition: a tree of plain data, and the one Python function it is written out as.
 
 The tree (:class:`Leaf` for one operator on one signal, :class:`Group` for
-``all``/``any``/``not``/``segment``) is plain data: what a condition reads, what it
-costs, where it was written and what it admits. Evaluating it is always generated
-code (:mod:`smalldata.rules.codegen`): a node's :attr:`~Node.test` is one function
-that reads the signals itself, written and compiled the first time it is asked for.
-The engine asks only the rule's root; traces (``explain``) ask the nodes below it.
+``all``/``any``/``not``/``segment``) says what a condition reads, what it costs,
+where it was written and what it admits (:mod:`smalldata.rules.when` reads it from
+``when:``). Evaluating it is always generated code: a node's :attr:`~Node.test` is
+one function that reads the signals itself, written and compiled the first time it
+is asked for. ``{page.category: coffee, visitor.visits: {gte: 3}}`` becomes, in effect::
+
+    ((v := s["page.category"]) is not None and v == 'coffee') and (
+        (v := s["visitor.visits"]) is not None and (v >= 3 if type(v) in NUMBERS else gte_3(v)))
+
+so a condition runs in one frame: every read is a dict lookup on the request's
+signals, every plain comparison is inline, and only the operators that need more
+(``within``, dates, ...) call the predicate :mod:`smalldata.rules.operators` compiled
+for them. An unknown value matches nothing but ``exists: false`` and ``eq: null``, a
+negation never matches an unknown value, and a value of the wrong type (a provider's
+bug) is a non-match, never an exception. The engine asks only a rule's root (inlined
+in the ruleset's function, :mod:`smalldata.rules.codegen`); traces (``explain``) ask
+the nodes below it.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from smalldata.problems import Position, Problem, did_you_mean
-from smalldata.rules.operators import OPERATORS, Compiled, Domain, Interval, Literals, compile_operator
-from smalldata.signals.base import Signals
-from smalldata.signals.catalog import BUILT_IN, Catalog, SignalRef, read_signal, resolve
-from smalldata.yamlpos import Document, Path
+from smalldata.problems import Position
+from smalldata.rules.literals import Compiled, Domain, Interval
+from smalldata.signals.base import Signals, read_signal
+from smalldata.signals.catalog import resolve
 
-COMBINATORS = ("all", "any", "not", "segment")
-
-# rough relative cost of computing a namespace: cheap tests run first in an AND
-NAMESPACE_COST = {
-    "page": 1, "time": 1, "consent": 1, "visitor": 2, "history": 2, "campaign": 2,
-    "device": 5, "basket": 6, "geo": 6, "user": 8,
-}  # fmt: skip
+logger = logging.getLogger("smalldata.rules")
 
 
 @dataclass(frozen=True)
@@ -55,8 +61,6 @@ class Node:
     def test(self) -> Any:
         """``test(signals) -> bool``: this condition as one generated function (never raises)."""
         if self._test is None:
-            from smalldata.rules.codegen import compile_test
-
             self._test = compile_test(self)
         return self._test
 
@@ -175,7 +179,7 @@ def any_of(children: list[Node], position: Position | None = None) -> Node:
 
 
 def not_of(child: Node, position: Position | None = None) -> Node:
-    """NOT that never matches an unknown value (README.md, "Signals": only ``exists: false`` does).
+    """NOT that never matches an unknown value (docs/rules-reference.md §4, "Unknown values").
 
     ``not: {user.tier: gold}`` holds for a known tier other than gold, not for a
     visitor whose tier is unknown: the negation also requires every value its
@@ -186,162 +190,6 @@ def not_of(child: Node, position: Position | None = None) -> Node:
 
 def _reads(children: list[Node]) -> frozenset[str]:
     return frozenset().union(*(c.reads for c in children))
-
-
-def unknown_signal_message(name: str, catalog: Catalog = BUILT_IN) -> str:
-    if name in catalog.namespaces:
-        example = catalog.names(name)[0]
-        return f"'{name}' is a namespace; name one of its signals, such as '{example}'"
-    return f"unknown signal '{name}'{did_you_mean(name, [*catalog.specs, *COMBINATORS])}"
-
-
-class ConditionCompiler:
-    """Compiles conditions of one ruleset, sharing named segments and collecting problems."""
-
-    def __init__(self, segments: Mapping[str, tuple[Any, Document, Path]], zone: ZoneInfo,
-                 catalog: Catalog = BUILT_IN) -> None:
-        self.segment_sources = segments
-        self.zone = zone
-        self.catalog = catalog
-        self.problems: list[Problem] = []
-        self._segments: dict[str, Node] = {}
-        self._compiling: list[str] = []
-
-    # -- entry points -------------------------------------------------------
-
-    def compile(self, data: Any, doc: Document, path: Path) -> Node:
-        """Compile the condition at ``path``; problems are collected, a failing node stands in."""
-        if data is None or data == {}:
-            return always()
-        node = self._condition(data, doc, path)
-        self._check_possible(node, doc.at(path))
-        return node
-
-    def segment(self, name: str) -> Node:
-        """The compiled condition of a named segment (compiled once, cycles reported)."""
-        if name in self._segments:
-            return self._segments[name]
-        data, doc, path = self.segment_sources[name]
-        self._compiling.append(name)
-        try:
-            node = self.compile(data, doc, path)
-        finally:
-            self._compiling.pop()
-        self._segments[name] = node
-        return node
-
-    # -- the grammar --------------------------------------------------------
-
-    def _condition(self, data: Any, doc: Document, path: Path) -> Node:
-        if isinstance(data, list):
-            return self._combine("all", data, doc, path)
-        if not isinstance(data, dict):
-            return self._fail(doc.at(path), "a condition is a mapping such as {visitor.returning: true}")
-        parts: list[Node] = []
-        for key, value in data.items():
-            where = (*path, key)
-            if key in ("all", "any"):
-                parts.append(self._combine(key, value, doc, where))
-            elif key == "not":
-                parts.append(not_of(self._condition(value, doc, where), doc.key_at(where)))
-            elif key == "segment":
-                parts.append(self._segment_ref(value, doc, where))
-            else:
-                parts.append(self._signal(key, value, doc, where))
-        if not parts:
-            return always()
-        return all_of(parts, position=doc.at(path))
-
-    def _combine(self, kind: str, items: Any, doc: Document, path: Path) -> Node:
-        if not isinstance(items, list) or not items:
-            return self._fail(doc.at(path), f"'{kind}' takes a non-empty list of conditions")
-        children = [self._condition(item, doc, (*path, i)) for i, item in enumerate(items)]
-        if kind == "all":
-            return all_of(children, "all of (" + "; ".join(c.label for c in children) + ")", doc.at(path))
-        return any_of(children, doc.at(path))
-
-    def _segment_ref(self, value: Any, doc: Document, path: Path) -> Node:
-        position = doc.at(path)
-        if not isinstance(value, str):
-            return self._fail(position, "segment takes the name of one segment")
-        if value not in self.segment_sources:
-            hint = did_you_mean(value, list(self.segment_sources))
-            return self._fail(position, f"unknown segment '{value}'{hint}")
-        if value in self._compiling:
-            cycle = " → ".join([*self._compiling[self._compiling.index(value):], value])
-            return self._fail(position, f"segment cycle: {cycle}")
-        inner = self.segment(value)
-        return Group(f"segment {value}", inner.reads, inner.cost, position, kind="segment", children=[inner],
-                     name=value)  # fmt: skip
-
-    def _signal(self, name: str, value: Any, doc: Document, path: Path) -> Node:
-        ref = self.catalog.resolve(name)
-        if ref is None:
-            return self._fail(doc.key_at(path), unknown_signal_message(name, self.catalog))
-        lit = Literals(ref, self.zone)
-        if isinstance(value, dict):
-            return self._operators(ref, lit, value, doc, path)
-        if isinstance(value, list):
-            op = "contains_any" if ref.kind == "list" else "in"
-            return self._leaf(ref, lit, op, value, doc, path)
-        op = "contains" if ref.kind == "list" and value is not None else "eq"
-        return self._leaf(ref, lit, op, value, doc, path)
-
-    def _operators(self, ref: SignalRef, lit: Literals, ops: dict[str, Any], doc: Document, path: Path) -> Node:
-        parts: list[Node] = []
-        for op, literal in ops.items():
-            where = (*path, op)
-            if op not in OPERATORS:
-                if ref.spec.map_of is not None and ref.key is None:
-                    # history.category_views: {shoes: {gte: 3}} addresses a key of the mapping
-                    parts.append(self._signal(f"{ref.name}.{op}", literal, doc, where))
-                    continue
-                parts.append(self._fail(doc.key_at(where), f"unknown operator '{op}'{_operator_hint(op)}"))
-                continue
-            parts.append(self._leaf(ref, lit, op, literal, doc, where))
-        if not parts:
-            return self._fail(doc.at(path), f"no operator given for {ref.name}")
-        return all_of(parts, position=doc.at(path))
-
-    def _leaf(self, ref: SignalRef, lit: Literals, op: str, literal: Any, doc: Document, path: Path) -> Node:
-        position = doc.at(path)
-        try:
-            compiled = compile_operator(op, literal, lit)
-        except ValueError as exc:
-            return self._fail(position, str(exc))
-        reads = frozenset({ref.base, "time.now"} if compiled.needs_now else {ref.base})
-        cost = NAMESPACE_COST.get(ref.spec.namespace, 3) + (2 if op == "matches" else 0)
-        return Leaf(compiled.label, reads, cost, position, signal=ref.name, base=ref.base, key=ref.key,
-                    missing=ref.missing, operator=op, compiled=compiled)  # fmt: skip
-
-    def _fail(self, position: Position, message: str) -> Node:
-        self.problems.append(Problem(position, message))
-        return Invalid("invalid condition", position=position)
-
-    # -- conditions that can never match --------------------------------------
-
-    def _check_possible(self, node: Node, position: Position) -> None:
-        reason = impossible(node)
-        if reason:
-            self.problems.append(Problem(node.position or position, f"condition can never match: {reason}"))
-
-
-# words people reach for, mapped to the operator they mean
-OPERATOR_SYNONYMS = {
-    "greater_than": "gt", "greater": "gt", "more_than": "gt", "above": "gt", "over": "gt",
-    "greater_or_equal": "gte", "at_least": "gte", "min": "gte", "less_than": "lt", "less": "lt", "below": "lt",
-    "under": "lt", "less_or_equal": "lte", "at_most": "lte", "max": "lte", "equals": "eq", "is": "eq",
-    "equal": "eq", "not_equal": "ne", "not": "ne", "is_not": "ne", "one_of": "in", "none_of": "not_in",
-    "regex": "matches", "match": "matches", "startswith": "starts_with", "prefix": "starts_with",
-    "endswith": "ends_with", "suffix": "ends_with", "has": "contains", "includes": "contains",
-    "range": "between", "before": "lt", "after": "gt", "newer_than": "within", "since": "within",
-}
-
-
-def _operator_hint(op: str) -> str:
-    if op.lower() in OPERATOR_SYNONYMS:
-        return f" — did you mean '{OPERATOR_SYNONYMS[op.lower()]}'?"
-    return did_you_mean(op, list(OPERATORS))
 
 
 def impossible(node: Node) -> str | None:
@@ -395,3 +243,150 @@ def _contradiction(signal: str, domains: list[Domain]) -> str | None:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# -- the generated code ------------------------------------------------------------------------
+
+Test = Callable[[Any], bool]
+
+# Comparisons of a literal with a value of another type go to the predicate, which knows to
+# answer False rather than raise; these are the types the inline forms are safe for.
+_NUMBERS = frozenset({int, float, bool})
+_SCALARS = frozenset({str, int, float, bool, date, datetime})
+_PLAIN = frozenset({list, tuple, set, frozenset})
+_ORDERED = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+_METHODS = {"starts_with": "startswith", "ends_with": "endswith"}
+MAX_NODES = 200  # a bigger condition is written as one function per child, each called from its parent
+SEGMENT_KEY = "segment:"  # where a request remembers a named segment's answer
+
+
+def compile_test(node: Node) -> Test:
+    """``node`` as one function ``test(signals) -> bool`` that never raises."""
+    writer = ConditionWriter()
+    body = writer.expression(node)
+    source = "\n".join([
+        "def test(s):",
+        "    try:",
+        f"        return {body}",
+        "    except Exception:  # no value may break a page: a condition that cannot be read does not hold",
+        "        return failed(0)",
+    ])  # fmt: skip
+    test: Test = writer.build(source, "<smalldata condition>", reporter([node.label]))["test"]
+    return test
+
+
+def reporter(labels: list[str]) -> Callable[[int], bool]:
+    reported: set[int] = set()
+
+    def failed(position: int) -> bool:
+        if position not in reported:  # once per condition: a broken provider must not flood the log
+            reported.add(position)
+            logger.exception("smalldata: the condition of %r could not be evaluated; it does not hold",
+                             labels[position])  # fmt: skip
+        return False
+
+    return failed
+
+
+class ConditionWriter:
+    """Writes conditions as Python source; their names, literals and predicates become constants ``c0``, ``c1``, ..."""
+
+    def __init__(self) -> None:
+        self.constants: list[Any] = []
+        self.nodes = 0
+
+    def constant(self, value: Any) -> str:
+        self.constants.append(value)
+        return f"c{len(self.constants) - 1}"
+
+    def build(self, source: str, filename: str, failed: Callable[[int], bool]) -> dict[str, Any]:
+        """Run ``source`` in a namespace holding the constants (global names: the fastest to read)."""
+        namespace: dict[str, Any] = {f"c{i}": value for i, value in enumerate(self.constants)}
+        namespace.update(NUMBERS=_NUMBERS, SCALARS=_SCALARS, PLAIN=_PLAIN, MAPPING=Mapping, failed=failed)
+        exec(compile(source, filename, "exec"), namespace)
+        return namespace
+
+    def expression(self, node: Node) -> str:
+        self.nodes += 1
+        if self.nodes > MAX_NODES and isinstance(node, Group):
+            return f"{self.constant(node.test)}(s)"  # its own function (compiled from its own tree)
+        if isinstance(node, Leaf):
+            return self.leaf(node)
+        if isinstance(node, Always):
+            return "True"
+        if not isinstance(node, Group) or not node.children:
+            return "False"  # an invalid condition never holds
+        if node.kind == "all":
+            return "(" + " and ".join(self.expression(child) for child in node.children) + ")"
+        if node.kind == "any":
+            return "(" + " or ".join(self.expression(child) for child in node.children) + ")"
+        if node.kind == "segment":
+            key = self.constant(SEGMENT_KEY + node.name)
+            return f"(s[{key}] if {key} in s else {self.constant(_remembered(node))}(s))"
+        inner = node.children[0]
+        known = "".join(f" and {self.value(leaf)} is not None" for leaf in inner.leaves() if not leaf.null_aware)
+        return f"(not {self.expression(inner)}{known})"
+
+    def value(self, leaf: Leaf) -> str:
+        base = self.constant(leaf.base)
+        if leaf.key is None:
+            return f"s[{base}]"
+        key, missing = self.constant(leaf.key), self.constant(leaf.missing)
+        return f"(m.get({key}, {missing}) if type(m := s[{base}]) is dict or isinstance(m, MAPPING) else None)"
+
+    def leaf(self, leaf: Leaf) -> str:
+        compiled = leaf.compiled
+        if compiled is None:
+            return "False"
+        predicate = self.constant(compiled.predicate)
+        if compiled.null_aware:
+            return f"{predicate}({self.value(leaf)})"
+        if compiled.needs_now:
+            now = self.constant("time.now")
+            return f"((v := {self.value(leaf)}) is not None and (n := s[{now}]) is not None and {predicate}((v, n)))"
+        return f"((v := {self.value(leaf)}) is not None and {self.comparison(compiled.inline, predicate)})"
+
+    def comparison(self, inline: tuple[str, Any] | None, predicate: str) -> str:
+        if inline is None:
+            return f"{predicate}(v)"
+        op, literal = inline
+        if op == "wraps":  # hours across midnight: between [22, 2]
+            low, high = literal
+            low, high = self.constant(low), self.constant(high)
+            return f"((v >= {low} or v <= {high}) if type(v) in NUMBERS else {predicate}(v))"
+        if op == "search":  # a regular expression, whose answers for short texts are remembered
+            return f"(type(v) is str and (r if (r := {self.constant(literal)}.get(v)) is not None else {predicate}(v)))"
+        c = self.constant(literal)
+        if op == "eq":
+            return f"v == {c}"
+        if op == "not_eq":
+            return f"not v == {c}"
+        if op == "is":
+            return f"v is {c}"
+        if op == "not_is":
+            return f"v is not {c}"
+        if op == "in":  # a value that cannot be in a set (a list, say) is none of them
+            return f"(v in {c} if type(v) in SCALARS else {predicate}(v))"
+        if op == "not_in":
+            return f"(v not in {c} if type(v) in SCALARS else {predicate}(v))"
+        if op in _METHODS:
+            return f"(type(v) is str and v.{_METHODS[op]}({c}))"
+        if op == "has":  # a list signal holding an item: == comparisons, nothing hashed
+            return f"({c} in v if type(v) in PLAIN else {predicate}(v))"
+        if op == "between":
+            low, high = literal
+            return f"({self.constant(low)} <= v <= {self.constant(high)} if type(v) in NUMBERS else {predicate}(v))"
+        return f"(v {_ORDERED[op]} {c} if type(v) in NUMBERS else {predicate}(v))"
+
+
+def _remembered(segment: Node) -> Test:
+    """A named segment's test that keeps its answer in the request's signals: rules share it."""
+    inner = segment.children[0]  # type: ignore[attr-defined]
+    key = SEGMENT_KEY + segment.name  # type: ignore[attr-defined]
+
+    def remember(s: Any) -> bool:
+        answer = inner.test(s)
+        s[key] = answer
+        return bool(answer)
+
+    return remember

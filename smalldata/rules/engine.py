@@ -84,8 +84,17 @@ class Engine:
         if self._traced is None:
             self._traced = compile_rules(self._rules, trace=True)
         self._traced(signals, decision.slot_rules, hits.hit, tracer.skipped, now)
-        decision.trace = tracer.entries
+        decision.trace = self._with_disabled(tracer.entries)
         return decision
+
+    def _with_disabled(self, entries: list[TraceEntry]) -> list[TraceEntry]:
+        """The trace with the disabled rules in their places (priority, then file order)."""
+        disabled = self.ruleset.disabled
+        if not disabled:
+            return entries
+        order = {rule.id: (-rule.priority, rule.order) for rule in (*self._rules, *disabled)}
+        entries = [*entries, *(TraceEntry(rule.id, "disabled", "enabled: false") for rule in disabled)]
+        return sorted(entries, key=lambda entry: order[entry.rule])
 
 
 class _Hits:

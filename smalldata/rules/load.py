@@ -3,21 +3,69 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from smalldata.problems import Position, Problem, ProblemsError, did_you_mean
 from smalldata.rules import model
 from smalldata.rules.actions import ActionSet, compile_actions
-from smalldata.rules.conditions import ConditionCompiler, Node, unknown_signal_message
+from smalldata.rules.chat_texts import ChatTexts, ClientSettings
+from smalldata.rules.conditions import Node
 from smalldata.rules.experiments import Arm, CompiledExperiment
 from smalldata.rules.ruleset import ActiveWindow, CompiledRule, Ruleset, TestCase
-from smalldata.settings import Settings
+from smalldata.rules.when import ConditionCompiler, unknown_signal_message
+from smalldata.signals.catalog import BUILT_IN, Catalog
 from smalldata.validation import validate
 from smalldata.yamlpos import Document, YamlError, load_text
 
 FILE_KEYS = ("segments", "rules", "tests")
 MAX_FILES = 500
+
+#: A shop's defaults (``smalldata.settings.Settings`` starts from the same).
+DEFAULT_TIMEZONE = "Europe/Copenhagen"
+DEFAULT_LANGUAGE = "da"
+DEFAULT_LANGUAGES = ("da", "en")
+DEFAULT_EXPERIMENT_SALT = "smalldata"
+_DEFAULT_ZONE = ZoneInfo(DEFAULT_TIMEZONE)
+
+
+class RuleSettings(Protocol):
+    """What loading rules reads of a shop's settings (:class:`smalldata.settings.Settings` has it all):
+    its time zone (schedules, dates), languages, experiment salt and the signals rules may read."""
+
+    @property
+    def zone(self) -> ZoneInfo: ...
+
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+
+    @property
+    def default_language(self) -> str: ...
+
+    @property
+    def experiment_salt(self) -> str: ...
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    def chat_texts(self) -> Mapping[str, ChatTexts]: ...
+
+
+@dataclass(frozen=True)
+class DefaultRuleSettings:
+    """The rule settings of a shop that configured nothing."""
+
+    zone: ZoneInfo = _DEFAULT_ZONE
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    default_language: str = DEFAULT_LANGUAGE
+    experiment_salt: str = DEFAULT_EXPERIMENT_SALT
+    catalog: Catalog = BUILT_IN
+
+    def chat_texts(self) -> Mapping[str, ChatTexts]:
+        return ClientSettings().chat_texts((self.default_language, *self.languages))
 
 
 def rule_files(folder: str | FsPath) -> list[FsPath]:
@@ -29,7 +77,7 @@ def rule_files(folder: str | FsPath) -> list[FsPath]:
     return sorted(p for p in files if not any(part.startswith(".") for part in p.relative_to(path).parts))
 
 
-def load_ruleset(folder: str | FsPath, settings: Settings | None = None) -> Ruleset:
+def load_ruleset(folder: str | FsPath, settings: RuleSettings | None = None) -> Ruleset:
     """Load and compile ``folder``; raises :class:`ProblemsError` listing every error."""
     ruleset, problems = check_ruleset(folder, settings)
     errors = [p for p in problems if p.severity == "error"]
@@ -38,12 +86,12 @@ def load_ruleset(folder: str | FsPath, settings: Settings | None = None) -> Rule
     return ruleset
 
 
-def check_ruleset(folder: str | FsPath, settings: Settings | None = None) -> tuple[Ruleset | None, list[Problem]]:
+def check_ruleset(folder: str | FsPath,
+                  settings: RuleSettings | None = None) -> tuple[Ruleset | None, list[Problem]]:
     """Load ``folder`` and return the ruleset (``None`` on errors) with every error and warning."""
     from smalldata.rules.lint import lint
 
-    settings = settings or Settings()
-    loader = _Loader(settings)
+    loader = _Loader(settings or DefaultRuleSettings())
     ruleset = loader.load(FsPath(folder))
     problems = sorted(loader.problems, key=lambda p: p.position)
     if any(p.severity == "error" for p in problems):
@@ -53,10 +101,30 @@ def check_ruleset(folder: str | FsPath, settings: Settings | None = None) -> tup
     return ruleset, sorted([*problems, *warnings], key=lambda p: p.position)
 
 
+def _evaluation_order(rule: CompiledRule) -> tuple[int, int]:
+    return -rule.priority, rule.order
+
+
+def _version(folder: FsPath, docs: list[Document]) -> str:
+    """The ruleset's version: a hash of the files' names within the folder and their content.
+
+    Names are taken relative to the folder, so ``smalldata check``, ``check --rules
+    $PWD/rules`` and the shop show the same version for the same files.
+    """
+    digest = hashlib.sha256()
+    for doc in docs:
+        path = FsPath(doc.file)
+        name = path.relative_to(folder).as_posix() if folder.is_dir() else path.name
+        digest.update(name.encode() + b"\0" + repr(doc.data).encode() + b"\0")
+    return digest.hexdigest()[:12]
+
+
 class _Loader:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: RuleSettings) -> None:
         self.settings = settings
+        self.chat_texts = settings.chat_texts()
         self.problems: list[Problem] = []
+        self.unchecked_ids: set[str] = set()  # rules dropped for a mistake of their own
 
     def error(self, position: Position, message: str) -> None:
         self.problems.append(Problem(position, message))
@@ -67,13 +135,14 @@ class _Loader:
         compiler = ConditionCompiler(segments, self.settings.zone, self.settings.catalog)
         segment_nodes = {name: compiler.segment(name) for name in segments}
         rules = self._rules(docs, compiler)
-        tests = self._tests(docs, {rule.id for rule in rules})
+        # a test may name any rule written in the files: a disabled one (it fails when expected to match),
+        # and one with a mistake of its own (that mistake is its one message)
+        tests = self._tests(docs, {rule.id for rule in rules} | self.unchecked_ids)
         self.problems.extend(compiler.problems)
-        digest = hashlib.sha256()
-        for doc in docs:
-            digest.update(doc.file.encode() + b"\0" + repr(doc.data).encode() + b"\0")
-        ordered = tuple(sorted(rules, key=lambda r: (-r.priority, r.order)))
-        return Ruleset(ordered, segment_nodes, tests, digest.hexdigest()[:12], [d.file for d in docs])
+        enabled = tuple(sorted((r for r in rules if r.source.enabled), key=_evaluation_order))
+        disabled = tuple(sorted((r for r in rules if not r.source.enabled), key=_evaluation_order))
+        return Ruleset(enabled, segment_nodes, tests, _version(folder, docs), [d.file for d in docs],
+                       disabled=disabled)
 
     # -- files --------------------------------------------------------------
 
@@ -141,6 +210,8 @@ class _Loader:
                 rule, problems = validate(model.Rule, raw, doc, path)
                 self.problems.extend(problems)
                 if rule is None:
+                    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                        self.unchecked_ids.add(raw["id"])
                     continue
                 position = doc.at((*path, "id"))
                 if rule.id in seen:
@@ -149,8 +220,7 @@ class _Loader:
                 seen[rule.id] = position
                 compiled = self._rule(rule, doc, path, position, order, compiler)
                 order += 1
-                if rule.enabled:
-                    rules.append(compiled)
+                rules.append(compiled)
         return rules
 
     def _rule(self, rule: model.Rule, doc: Document, path: tuple[str | int, ...], position: Position,
@@ -175,7 +245,7 @@ class _Loader:
 
     def _actions(self, then: model.Actions, doc: Document, path: tuple[str | int, ...], fallback: str) -> ActionSet:
         actions, errors = compile_actions(then, fallback=fallback, languages=self.settings.languages,
-                                          catalog=self.settings.catalog)
+                                          catalog=self.settings.catalog, chat_texts=self.chat_texts)
         for where, message in errors:
             self.error(doc.at((*path, *where)), message)
         return actions

@@ -11,11 +11,10 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator, model_validator
 
 from smalldata.decision import Strategy
 from smalldata.rules.durations import parse_window
-from smalldata.signals.catalog import WEEKDAYS
 
 
 def _text(value: Any) -> Any:
@@ -26,6 +25,7 @@ def _text(value: Any) -> Any:
 
 
 Text = Annotated[str | dict[str, str], BeforeValidator(_text)]
+YesNo = Annotated[bool, Strict()]  # only true and false: not yes, no, 0 or "false"
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 Per = Literal["visit", "day", "week", "ever"]
 Exclude = Literal["in_basket", "purchased", "viewed"]
@@ -64,11 +64,11 @@ class Chat(_Model):
 
     message: Text
     after_seconds: float | None = Field(default=None, ge=0, le=3600)
-    on_exit_intent: bool = False
+    on_exit_intent: YesNo = False
     department: str | None = None
-    only_when_open: bool = False
+    only_when_open: YesNo = False
     outside_hours: OutsideHours | None = None
-    context: bool = False
+    context: YesNo = False
 
     @model_validator(mode="after")
     def _when(self) -> Chat:
@@ -80,17 +80,31 @@ class Chat(_Model):
 
 
 class Recommend(_Model):
-    """A recommendation slot."""
+    """A recommendation slot. What is in the basket is left out unless ``include_basket: true``."""
 
     strategy: Strategy
     slot: str = "recommendations"
     limit: int = Field(default=4, ge=1, le=50)
     exclude: list[Exclude] = Field(default_factory=list)
+    include_basket: bool = False
     title: Text | None = None
     category: str | None = None
     fallback: Strategy | None = None
 
     _slot = field_validator("slot")(_slot_name)
+
+    @model_validator(mode="after")
+    def _basket(self) -> Recommend:
+        if self.include_basket and "in_basket" in self.exclude:
+            raise ValueError("exclude: [in_basket] and include_basket: true contradict each other; keep one")
+        return self
+
+    @property
+    def exclusions(self) -> list[str]:
+        """``exclude`` and, unless the rule asks for them, the products in the basket."""
+        if self.include_basket or "in_basket" in self.exclude:
+            return list(self.exclude)
+        return [*self.exclude, "in_basket"]
 
 
 class Banner(_Model):
@@ -208,7 +222,7 @@ class Rule(_Model):
     id: str
     description: str = ""
     priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)
-    enabled: bool = True
+    enabled: YesNo = True
     when: Any = None
     then: Actions | None = None
     experiment: Experiment | None = None
@@ -260,7 +274,3 @@ class RuleTest(_Model):
         if isinstance(value, date) and not isinstance(value, datetime):
             return datetime(value.year, value.month, value.day)
         return value
-
-
-def weekday_name(day: date) -> str:
-    return WEEKDAYS[day.weekday()]

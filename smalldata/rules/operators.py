@@ -1,4 +1,4 @@
-"""The condition operators: for each, which signal kinds it accepts and how it compiles.
+"""The condition operators: how each compiles a literal into a predicate.
 
 An operator compiles, once at load time, a literal from the rule file into a
 predicate over the signal's value. Literal problems (a word where a number
@@ -8,217 +8,23 @@ for people; the compiler adds the file position.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Collection, Mapping, Sized
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sized
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import re2
-
-from smalldata.problems import did_you_mean
 from smalldata.rules.durations import parse_duration, parse_window
-from smalldata.signals.catalog import Kind, SignalRef
-
-Predicate = Callable[[Any], bool]
-MAX_PATTERN = 500
-
-SCALAR: frozenset[Kind] = frozenset({"bool", "number", "text", "date", "datetime"})
-ORDERED: frozenset[Kind] = frozenset({"number", "date", "datetime"})
-ALL_KINDS: frozenset[Kind] = frozenset({*SCALAR, "list", "map", "records"})
-
-# operator → the kinds of signal it applies to
-OPERATORS: dict[str, frozenset[Kind]] = {
-    "eq": ALL_KINDS,
-    "ne": ALL_KINDS,
-    "in": SCALAR,
-    "not_in": SCALAR,
-    "gt": ORDERED,
-    "gte": ORDERED,
-    "lt": ORDERED,
-    "lte": ORDERED,
-    "between": ORDERED,
-    "contains": frozenset({"list", "text"}),
-    "contains_any": frozenset({"list", "text"}),
-    "contains_all": frozenset({"list", "text"}),
-    "starts_with": frozenset({"text"}),
-    "ends_with": frozenset({"text"}),
-    "matches": frozenset({"text"}),
-    "exists": ALL_KINDS,
-    "empty": frozenset({"text", "list", "map", "records"}),
-    "within": frozenset({"datetime", "date"}),
-    "older_than": frozenset({"datetime", "date"}),
-    "window": frozenset({"datetime"}),
-}
-
-# operators that can match an unknown (null) value; every other one is false on null
-NULL_AWARE = frozenset({"exists", "eq", "ne"})
-
-KIND_WORDS: dict[Kind, str] = {
-    "bool": "true or false", "number": "a number", "text": "text", "datetime": "a moment in time",
-    "date": "a date", "list": "a list", "map": "a mapping", "records": "a list of records",
-}
-
-
-@dataclass(frozen=True)
-class Interval:
-    """The numbers an ordered condition admits, for spotting conditions that can never match."""
-
-    low: float = -math.inf
-    high: float = math.inf
-    low_open: bool = False
-    high_open: bool = False
-
-    def meet(self, other: Interval) -> Interval:
-        low, low_open = max((self.low, self.low_open), (other.low, other.low_open))
-        high, high_open = min((self.high, not self.high_open), (other.high, not other.high_open))
-        return Interval(low, high, low_open, not high_open)
-
-    @property
-    def empty(self) -> bool:
-        return self.low > self.high or (self.low == self.high and (self.low_open or self.high_open))
-
-    def admits(self, value: float) -> bool:
-        return not Interval(value, value).meet(self).empty
-
-
-@dataclass(frozen=True)
-class Domain:
-    """What a single-signal condition admits: a set of values, an interval, or (None) anything."""
-
-    values: frozenset[Any] | None = None
-    excluded: frozenset[Any] = frozenset()
-    interval: Interval | None = None
-    null: bool | None = None  # True: only null; False: never null; None: either
-
-
-@dataclass(frozen=True)
-class Compiled:
-    """An operator compiled against a literal."""
-
-    predicate: Predicate
-    label: str
-    domain: Domain | None = None
-    needs_now: bool = False
-    null_aware: bool = False
-    # (operator, literal) when the predicate is a plain comparison the fused condition may inline
-    inline: tuple[str, Any] | None = None
-    # for a list signal: it holds only when the list has one of these items (what the rule index keys on)
-    items: frozenset[Any] | None = None
-
-
-class Literals:
-    """Checks and converts literals for one signal reference."""
-
-    def __init__(self, ref: SignalRef, zone: ZoneInfo) -> None:
-        self.ref = ref
-        self.kind = ref.kind
-        self.spec = ref.value_spec
-        self.zone = zone
-
-    def scalar(self, value: Any) -> Any:
-        """A literal compared with the signal's value (or an element of it, for lists)."""
-        kind = self.kind
-        if kind == "bool":
-            if not isinstance(value, bool):
-                raise ValueError(f"{self.ref.name} is true or false, not {_show(value)}")
-            return value
-        if kind == "number":
-            return self.number(value)
-        if kind in ("text", "list"):
-            return self.text(value)
-        if kind == "date":
-            return self.day(value)
-        if kind == "datetime":
-            return self.moment(value)
-        raise ValueError(f"{self.ref.name} is {KIND_WORDS[kind]}; only 'exists' and 'empty' apply to it")
-
-    def number(self, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise ValueError(f"{self.ref.name} is a number, not {_show(value)}")
-        return value
-
-    def text(self, value: Any) -> str:
-        if isinstance(value, bool) or value is None or isinstance(value, list | dict):
-            raise ValueError(f"{self.ref.name} holds text, not {_show(value)}")
-        text = str(value)
-        choices = self.spec.choices
-        if choices and text not in choices:
-            hint = did_you_mean(text.lower(), choices) or f" (one of {', '.join(choices)})"
-            raise ValueError(f"{self.ref.name} is never '{text}'{hint}")
-        return text
-
-    def texts(self, value: Any) -> tuple[str, ...]:
-        items = value if isinstance(value, list) else [value]
-        if not items:
-            raise ValueError("give at least one value")
-        return tuple(str(self.text(item)) for item in items)
-
-    def day(self, value: Any) -> date:
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        raise ValueError(f"{self.ref.name} is a date; write it as 2026-12-24, not {_show(value)}")
-
-    def moment(self, value: Any) -> datetime | date:
-        if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=self.zone)
-        if isinstance(value, date):
-            return value
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value) if len(value) == 10 else self.moment(datetime.fromisoformat(value))
-            except ValueError:
-                pass
-        raise ValueError(
-            f"{self.ref.name} is a moment in time; compare it with a date such as 2026-12-24 or a time such as "
-            f"2026-12-24T18:00, or use a window such as \"08:00-10:00\" — not {_show(value)}"
-        )
-
-    def many(self, value: Any) -> list[Any]:
-        if not isinstance(value, list) or not value:
-            raise ValueError(f"expected a list of values such as [a, b], not {_show(value)}")
-        return [self.scalar(item) for item in value]
-
-    def bounds(self) -> Interval:
-        spec = self.spec
-        low = spec.lower if spec.lower is not None else -math.inf
-        high = spec.upper if spec.upper is not None else math.inf
-        return Interval(low, high)
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return f"'{value}'"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        shown = ", ".join(_show(v) for v in value[:5])
-        return f"[{shown}{', …' if len(value) > 5 else ''}]"
-    if isinstance(value, dict):
-        return "a mapping"
-    return str(value)
-
-
-def _comparable(lit: Literals) -> Callable[[Any], Any]:
-    """Bring a signal value to the literal's terms (datetimes compared by date when given a date)."""
-    zone = lit.zone
-    if lit.kind == "datetime":
-
-        def to_date(value: Any) -> Any:
-            return value.astimezone(zone).date() if isinstance(value, datetime) else value
-
-        return to_date
-    return lambda value: value
+from smalldata.rules.literals import (
+    KIND_WORDS,
+    OPERATORS,
+    Compiled,
+    Domain,
+    Interval,
+    Literals,
+    Predicate,
+    comparable,
+    show,
+)
+from smalldata.rules.text_operators import compile_affix, compile_contains, compile_matches
 
 
 def compile_operator(op: str, literal: Any, lit: Literals) -> Compiled:
@@ -251,17 +57,17 @@ def _eq(op: str, literal: Any, lit: Literals) -> Compiled:
     value = lit.scalar(literal)
     _check_in_bounds(lit, [value])
     if isinstance(value, date) and not isinstance(value, datetime):
-        conv = _comparable(lit)
+        conv = comparable(lit)
         equal: Predicate = lambda v: conv(v) == value  # noqa: E731
         inline = None
     else:  # the common case calls nothing but the comparison
         equal = (lambda v: v is value) if isinstance(value, bool) else (lambda v: v == value)
         inline = ("is" if isinstance(value, bool) else "eq", value)
     if op == "eq":
-        shown = f"{name} is {_show(value)}" if isinstance(value, bool) else f"{name} = {_show(value)}"
+        shown = f"{name} is {show(value)}" if isinstance(value, bool) else f"{name} = {show(value)}"
         return Compiled(equal, shown, Domain(values=frozenset([value])), inline=inline)
     return Compiled(
-        lambda v: v is not None and not equal(v), f"{name} ≠ {_show(value)}", Domain(excluded=frozenset([value])),
+        lambda v: v is not None and not equal(v), f"{name} ≠ {show(value)}", Domain(excluded=frozenset([value])),
         inline=("not_" + inline[0], value) if inline else None,
     )
 
@@ -294,9 +100,9 @@ def _in(op: str, literal: Any, lit: Literals) -> Compiled:
     name = lit.ref.name
     values = frozenset(lit.many(literal))
     _check_in_bounds(lit, list(values))
-    shown = ", ".join(sorted(_show(v) for v in values))
+    shown = ", ".join(sorted(show(v) for v in values))
     # a time stamp is compared by its day in the shop's time zone when the list holds dates
-    conv = _comparable(lit) if lit.kind == "datetime" else None
+    conv = comparable(lit) if lit.kind == "datetime" else None
     member = _membership(values, conv)
     inline = ("in", values) if conv is None else None
     if op == "in":
@@ -336,9 +142,9 @@ def _ordered(op: str, literal: Any, lit: Literals) -> Compiled:
     value: Any = lit.number(literal) if lit.kind == "number" else lit.day(literal) if lit.kind == "date" else (
         lit.moment(literal))
     domain = Domain(interval=interval(value)) if lit.kind == "number" else None
-    label = f"{lit.ref.name} {symbol} {_show(value)}"
+    label = f"{lit.ref.name} {symbol} {show(value)}"
     if isinstance(value, date) and not isinstance(value, datetime):
-        conv = _comparable(lit)
+        conv = comparable(lit)
         return Compiled(lambda v: _safe(compare, conv(v), value), label, domain)
     return Compiled(_ORDERED_DIRECT[op](value), label, domain, inline=(op, value))
 
@@ -391,7 +197,7 @@ _ORDERED_DIRECT: dict[str, Callable[[Any], Predicate]] = {
 
 def _ordered_conv(lit: Literals, value: Any) -> Callable[[Any], Any]:
     if isinstance(value, date) and not isinstance(value, datetime):
-        return _comparable(lit)
+        return comparable(lit)
     return lambda v: v
 
 
@@ -406,7 +212,7 @@ def _safe(compare: Callable[[Any, Any], bool], value: Any, literal: Any) -> bool
 def _between(op: str, literal: Any, lit: Literals) -> Compiled:
     name = lit.ref.name
     if not isinstance(literal, list) or len(literal) != 2:
-        raise ValueError(f"between takes two values, [low, high], not {_show(literal)}")
+        raise ValueError(f"between takes two values, [low, high], not {show(literal)}")
     low: Any
     high: Any
     if lit.kind == "number":
@@ -417,7 +223,7 @@ def _between(op: str, literal: Any, lit: Literals) -> Compiled:
         low, high = lit.moment(literal[0]), lit.moment(literal[1])
     conv = _ordered_conv(lit, low)
     cycle = lit.spec.cycle
-    label = f"{name} between {_show(low)} and {_show(high)}"
+    label = f"{name} between {show(low)} and {show(high)}"
     try:
         backwards = low > high
     except TypeError:
@@ -425,7 +231,7 @@ def _between(op: str, literal: Any, lit: Literals) -> Compiled:
     if backwards:
         if not cycle:
             raise ValueError(
-                f"between [{_show(low)}, {_show(high)}] can never match: the low end is above the high end"
+                f"between [{show(low)}, {show(high)}] can never match: the low end is above the high end"
             )
         _check_in_bounds(lit, [low, high])
 
@@ -458,116 +264,9 @@ def _between(op: str, literal: Any, lit: Literals) -> Compiled:
     return Compiled(between, label, domain, inline=("between", (low, high)))
 
 
-def _contains(op: str, literal: Any, lit: Literals) -> Compiled:
-    name = lit.ref.name
-    if op == "contains":
-        needle = lit.text(literal)
-        if lit.kind == "text":
-            return Compiled(lambda v: isinstance(v, str) and needle in v, f"{name} contains '{needle}'")
-        return Compiled(lambda v: _has(v, needle), f"{name} contains '{needle}'", inline=("has", needle),
-                        items=frozenset([needle]))
-    needles = lit.texts(literal)
-    if not isinstance(literal, list):
-        raise ValueError(f"{op} takes a list such as [a, b], not {_show(literal)}")
-    quantifier = any if op == "contains_any" else all
-    word = "any" if op == "contains_any" else "all"
-    label = f"{name} contains {word} of {list(needles)}"
-    if lit.kind == "text":
-        return Compiled(lambda v: isinstance(v, str) and quantifier(n in v for n in needles), label)
-    # any one item of an "all of" is needed too: the first will do for the index
-    items = frozenset(needles) if op == "contains_any" else frozenset(needles[:1])
-    return Compiled(_contains_many(op, needles), label, items=items or None)
-
-
-# The types providers hand over: checked by identity, much cheaper than an isinstance against an ABC.
-_PLAIN_COLLECTIONS = frozenset({list, tuple, set, frozenset})
-
-
-def _contains_many(op: str, needles: tuple[str, ...]) -> Predicate:
-    """``contains_any`` / ``contains_all`` on a list signal, as set operations in C when the list allows."""
-    wanted = frozenset(needles)
-    quantifier = any if op == "contains_any" else all
-
-    def test(v: Any) -> bool:
-        if type(v) in _PLAIN_COLLECTIONS:
-            try:
-                return wanted.issubset(v) if quantifier is all else not wanted.isdisjoint(v)
-            except TypeError:  # unhashable items from a buggy provider: compare one by one
-                pass
-        return quantifier(_has(v, n) for n in needles)
-
-    return test
-
-
-def _has(collection: Any, item: str) -> bool:
-    if type(collection) in _PLAIN_COLLECTIONS:
-        return item in collection
-    return isinstance(collection, Collection) and not isinstance(collection, str) and item in collection
-
-
-def _affix(op: str, literal: Any, lit: Literals) -> Compiled:
-    name = lit.ref.name
-    affixes = lit.texts(literal)
-    word = "starts with" if op == "starts_with" else "ends with"
-    label = f"{name} {word} {' or '.join(repr(a) for a in affixes)}"
-    if op == "starts_with":
-        return Compiled(lambda v: isinstance(v, str) and v.startswith(affixes), label, inline=(op, affixes))
-    return Compiled(lambda v: isinstance(v, str) and v.endswith(affixes), label, inline=(op, affixes))
-
-
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.max_mem = 1 << 20
-_RE2_OPTIONS.log_errors = False
-
-
-def _matches(op: str, literal: Any, lit: Literals) -> Compiled:
-    if not isinstance(literal, str) or not literal:
-        raise ValueError(f"matches takes a regular expression in quotes, not {_show(literal)}")
-    if len(literal) > MAX_PATTERN:
-        raise ValueError(f"regular expression is longer than {MAX_PATTERN} characters")
-    try:
-        # RE2 runs in linear time: no pattern can stall a request on a hostile path or User-Agent
-        pattern = re2.compile(literal, options=_RE2_OPTIONS)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else "cannot be compiled"
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
-        raise ValueError(f"bad regular expression '{literal}': {reason}") from None
-    seen: dict[str, bool] = {}
-    search = _searcher(pattern, seen)
-    return Compiled(lambda v: isinstance(v, str) and search(v), f"{lit.ref.name} matches /{literal}/",
-                    inline=("search", seen))
-
-
-def _searcher(pattern: Any, seen: dict[str, bool]) -> Callable[[str], bool]:
-    """Whether ``pattern`` occurs in a text.
-
-    Answers for short texts are remembered in ``seen`` (paths and campaign names
-    repeat from request to request; generated conditions look there first), in a
-    table that starts over when it fills up.
-    """
-
-    def search(text: str) -> bool:
-        found = seen.get(text)
-        if found is not None:
-            return found
-        found = pattern.search(text) is not None
-        if len(text) <= _REMEMBER_CHARS:
-            if len(seen) >= _REMEMBER_TEXTS:
-                seen.clear()
-            seen[text] = found
-        return found
-
-    return search
-
-
-_REMEMBER_CHARS = 200  # a hostile megabyte path is searched, never kept
-_REMEMBER_TEXTS = 4096  # per pattern
-
-
 def _exists(op: str, literal: Any, lit: Literals) -> Compiled:
     if not isinstance(literal, bool):
-        raise ValueError(f"exists is true or false, not {_show(literal)}")
+        raise ValueError(f"exists is true or false, not {show(literal)}")
     name = lit.ref.name
     if literal:
         return Compiled(lambda v: v is not None, f"{name} is known", Domain(null=False), null_aware=True)
@@ -576,7 +275,7 @@ def _exists(op: str, literal: Any, lit: Literals) -> Compiled:
 
 def _empty(op: str, literal: Any, lit: Literals) -> Compiled:
     if not isinstance(literal, bool):
-        raise ValueError(f"empty is true or false, not {_show(literal)}")
+        raise ValueError(f"empty is true or false, not {show(literal)}")
     name = lit.ref.name
     # a known but empty value (a new visitor's history) is empty; an unknown one is neither
     if literal:
@@ -634,12 +333,12 @@ _COMPILERS: Mapping[str, Callable[[str, Any, Literals], Compiled]] = {
     "lt": _ordered,
     "lte": _ordered,
     "between": _between,
-    "contains": _contains,
-    "contains_any": _contains,
-    "contains_all": _contains,
-    "starts_with": _affix,
-    "ends_with": _affix,
-    "matches": _matches,
+    "contains": compile_contains,
+    "contains_any": compile_contains,
+    "contains_all": compile_contains,
+    "starts_with": compile_affix,
+    "ends_with": compile_affix,
+    "matches": compile_matches,
     "exists": _exists,
     "empty": _empty,
     "within": _age,

@@ -103,6 +103,7 @@ class Ruleset:
     version: str
     files: list[str]
     warnings: list[Problem] = field(default_factory=list)
+    disabled: tuple[CompiledRule, ...] = ()  # ``enabled: false``: checked, never evaluated, still known by id
 
     @cached_property
     def reads(self) -> frozenset[str]:

@@ -14,9 +14,9 @@ from datetime import date, datetime
 from typing import Any
 
 from smalldata.problems import did_you_mean
-from smalldata.rules.conditions import unknown_signal_message
-from smalldata.signals.base import Signals
-from smalldata.signals.catalog import BUILT_IN, Catalog, SignalRef, read_signal
+from smalldata.rules.when import unknown_signal_message
+from smalldata.signals.base import Signals, read_signal
+from smalldata.signals.catalog import BUILT_IN, Catalog, SignalRef
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 MAX_TEXT = 5000

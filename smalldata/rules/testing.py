@@ -6,12 +6,12 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from smalldata.decision import Decision
-from smalldata.imagine import DEFAULT_VISITOR_ID, Imagined
+from smalldata.decision import Decision, TraceEntry
 from smalldata.rules.engine import Engine, StaticCaps
+from smalldata.rules.imagine import DEFAULT_VISITOR_ID, Imagined
 from smalldata.rules.model import Expect
 from smalldata.rules.ruleset import Ruleset, TestCase
-from smalldata.settings import Settings
+from smalldata.signals.config import SignalSettings
 
 
 @dataclass
@@ -27,13 +27,13 @@ class TestResult:
         return not self.differences
 
 
-def run_tests(ruleset: Ruleset, settings: Settings) -> list[TestResult]:
+def run_tests(ruleset: Ruleset, settings: SignalSettings) -> list[TestResult]:
     """Evaluate every test case of ``ruleset``."""
     engine = Engine(ruleset)
     return [run_test(engine, case, settings) for case in ruleset.tests]
 
 
-def run_test(engine: Engine, case: TestCase, settings: Settings) -> TestResult:
+def run_test(engine: Engine, case: TestCase, settings: SignalSettings) -> TestResult:
     test = case.test
     at = test.at.replace(tzinfo=settings.zone) if test.at and test.at.tzinfo is None else test.at
     visitor_id = test.visitor_id or str(test.given.get("visitor.id") or DEFAULT_VISITOR_ID)
@@ -74,15 +74,21 @@ def compare(expect: Expect, decision: Decision) -> list[str]:
         check(f"experiment {key}", variant, decision.experiments.get(key))
     for rule_id in expect.matched or []:
         if rule_id not in decision.matched:
-            diffs.append(f"rule '{rule_id}' should match but did not{_why(decision, rule_id)}")
+            diffs.append(_not_matched(decision, rule_id))
     for rule_id in expect.not_matched:
         if rule_id in decision.matched:
             diffs.append(f"rule '{rule_id}' should not match but did")
     return diffs
 
 
-def _why(decision: Decision, rule_id: str) -> str:
+def _not_matched(decision: Decision, rule_id: str) -> str:
     entry = next((e for e in decision.trace or [] if e.rule == rule_id), None)
+    if entry is not None and entry.status == "disabled":
+        return f"rule '{rule_id}' should match but is disabled (enabled: false)"
+    return f"rule '{rule_id}' should match but did not{_why(entry)}"
+
+
+def _why(entry: TraceEntry | None) -> str:
     if entry is None:
         return ""
     reason = entry.status + (f": {entry.condition}" if entry.condition else "")

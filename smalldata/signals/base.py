@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from smalldata.signals.catalog import fold
+
 
 class Signals(Protocol):
     """A read-only view of one request's signals.
@@ -29,8 +31,6 @@ class StaticSignals(dict[str, Any]):
     """
 
     def __init__(self, values: Mapping[str, Any] | None = None) -> None:
-        from smalldata.signals.request import fold
-
         super().__init__(fold(values or {}))
 
     def __missing__(self, name: str) -> Any:
@@ -42,3 +42,12 @@ class StaticSignals(dict[str, Any]):
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self)
+
+
+def read_signal(signals: Signals, base: str, key: str | None, missing: object) -> Any:
+    """The value a condition or a placeholder reads: ``signals[base]``, or its ``key`` when one is given
+    (``missing`` when the mapping lacks it; None when the value is not a mapping)."""
+    value = signals[base]
+    if key is None:
+        return value
+    return value.get(key, missing) if isinstance(value, Mapping) else None

@@ -18,12 +18,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from smalldata.settings import BasketSettings
-from smalldata.signals.user import Users, load_callable
+from smalldata.dotted import find_function
+from smalldata.signals.config import BasketSettings
+from smalldata.signals.user import Users
 
 if TYPE_CHECKING:
+    from smalldata.remote import RemoteSource
     from smalldata.signals.request import Request, RequestSignals
-    from smalldata.sources import RemoteSource
 
 logger = logging.getLogger("smalldata.signals.basket")
 
@@ -71,7 +72,7 @@ class Baskets:
         if "basket.callable" in prefetched:
             return prefetched["basket.callable"]
         if settings.callable:
-            function = load_callable(settings.callable)
+            function = find_function(settings.callable)
             if function is not None and not inspect.iscoroutinefunction(function):
                 try:
                     return function(request.scope)
@@ -100,7 +101,7 @@ class Baskets:
         """Await an async basket callable or the basket service (only when ``basket.*`` is read)."""
         settings = self.settings
         if settings.callable:
-            function = load_callable(settings.callable)
+            function = find_function(settings.callable)
             if function is not None and inspect.iscoroutinefunction(function):
                 try:
                     request.prefetched["basket.callable"] = await function(request.scope)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from smalldata.settings import CampaignSettings
+from smalldata.signals.config import CampaignSettings
 from smalldata.signals.page import MAX_TEXT
 
 if TYPE_CHECKING:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from smalldata.signals.base import Signals
+from typing import Any, Literal
 
 Kind = Literal["bool", "number", "text", "datetime", "date", "list", "map", "records"]
 
@@ -177,15 +174,6 @@ class SignalRef:
         return self.spec.missing if self.key is not None and self.name not in SIGNALS else None
 
 
-def read_signal(signals: Signals, base: str, key: str | None, missing: object) -> Any:
-    """The value a condition or a placeholder reads: ``signals[base]``, or its ``key`` when one is given
-    (``missing`` when the mapping lacks it; None when the value is not a mapping)."""
-    value = signals[base]
-    if key is None:
-        return value
-    return value.get(key, missing) if isinstance(value, Mapping) else None
-
-
 _KIND_WORDS = {
     "bool": "true or false", "number": "a number", "text": "text", "datetime": "a time such as 2026-12-24T18:00",
     "date": "a date such as 2026-12-24", "list": "a list such as [a, b]", "map": "a mapping such as {shoes: 3}",
@@ -260,3 +248,17 @@ class Catalog:
 BUILT_IN = Catalog(SIGNALS)
 resolve = BUILT_IN.resolve
 value_problem = BUILT_IN.value_problem
+
+
+def fold(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``geo.nearest_store.name=X`` becomes ``{"geo.nearest_store": {"name": "X"}}``."""
+    folded: dict[str, Any] = {}
+    for name, value in overrides.items():
+        ref = resolve(name)
+        if ref is not None and ref.key is not None:
+            mapping = dict(folded.get(ref.base) or {})
+            mapping[ref.key] = value
+            folded[ref.base] = mapping
+        else:
+            folded[name] = value
+    return folded

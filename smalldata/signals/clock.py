@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from smalldata.settings import Event, MonthDay, TimeRange
+from smalldata.signals.config import Event, MonthDay, TimeRange
 
 if TYPE_CHECKING:
     from smalldata.signals.request import Request, RequestSignals

@@ -30,7 +30,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from smalldata.remote_config import RemoteSettings, check_http_url
+from smalldata.dotted import Dotted
+from smalldata.remote import RemoteSettings, check_http_url
 from smalldata.signals.catalog import BUILT_IN, Catalog, Kind, SignalSpec
 
 FieldType = Literal["text", "number", "yesno", "date", "datetime", "list"]
@@ -44,7 +45,6 @@ KINDS: dict[str, Kind] = {
 URL_KEY = "{user.id}"
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_DOTTED = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 class NamespaceSettings(RemoteSettings):
@@ -54,16 +54,9 @@ class NamespaceSettings(RemoteSettings):
     ``timeout_ms`` to an async ``source`` too: a page never waits longer for them.
     """
 
-    source: str | None = None
+    source: Dotted | None = None
     url: str | None = None
     fields: dict[str, FieldType] = Field(min_length=1)
-
-    @field_validator("source")
-    @classmethod
-    def _source(cls, value: str | None) -> str | None:
-        if value is not None and not _DOTTED.match(value):
-            raise ValueError(f"'{value}' must name a function as \"package.module:function\"")
-        return value
 
     @field_validator("url")
     @classmethod

@@ -25,9 +25,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from smalldata.settings import GeoSettings, Store
 from smalldata.signals.client import ClientAddress, _address_text, parse_ip
 from smalldata.signals.clock import Schedule, is_open
+from smalldata.signals.config import GeoSettings, Store
 from smalldata.signals.memo import MISSING, ShortMemo
 
 if TYPE_CHECKING:

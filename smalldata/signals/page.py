@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from smalldata.settings import PAGE_KEYS, PageSettings, compile_path_pattern
+from smalldata.signals.config import PAGE_KEYS, PageSettings, compile_path_pattern
 
 if TYPE_CHECKING:
     from smalldata.signals.request import Request, RequestSignals

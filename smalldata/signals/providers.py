@@ -2,7 +2,7 @@
 
 ::
 
-    providers = build(settings, sources=Sources.from_settings(settings))
+    providers = build(settings, sources=Sources.configured(settings.user, settings.basket, settings.signals))
     request = Request(scope, now, state=visitor_state)
     signals = RequestSignals(request, providers.map)
     signals["device.type"]                     # runs the device classifier, once
@@ -26,8 +26,8 @@ from smalldata.signals.clock import system_clock
 from smalldata.signals.request import ProviderMap, Request, RequestSignals
 
 if TYPE_CHECKING:
-    from smalldata.settings import Settings
-    from smalldata.sources import Sources
+    from smalldata.signals.config import SignalSettings
+    from smalldata.signals.sources import Sources
     from smalldata.state.model import VisitorState
 
 __all__ = ["Providers", "build", "register_provider", "signals_for", "unregister_provider"]
@@ -72,7 +72,7 @@ class Providers:
     client: ClientAddress
 
 
-def build(settings: Settings, *, sources: Sources | None = None) -> Providers:
+def build(settings: SignalSettings, *, sources: Sources | None = None) -> Providers:
     """The providers of a shop with these settings; ``sources`` are its remote HTTP sources."""
     client = ClientAddress(settings.trusted_proxies)
     users = user.Users(settings.user, sources.profile if sources is not None else None)
@@ -129,7 +129,7 @@ def _full_names(namespace: str, provider: ShopProvider) -> Callable[[Request, Re
 
 def signals_for(
     scope: dict[str, Any],
-    settings: Settings,
+    settings: SignalSettings,
     *,
     now: datetime | None = None,
     overrides: Mapping[str, Any] | None = None,

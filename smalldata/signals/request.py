@@ -17,24 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
-from smalldata.signals.catalog import resolve
+from smalldata.asgi import Cookies, parse_cookies, query_params, raw_headers
+from smalldata.signals.catalog import fold
 
 if TYPE_CHECKING:
-    from smalldata.sources import Sources
+    from smalldata.signals.sources import Sources
     from smalldata.state.model import VisitorState
 
 logger = logging.getLogger("smalldata.signals")
 
-MAX_COOKIE_HEADER = 65_536  # past what servers accept by default, so our cookie is never cut off
-MAX_QUERY_FIELDS = 64
-MAX_QUERY_VALUE = 512
-MAX_QUERY_STRING = 8_192
 
 Provider = Callable[["Request", "RequestSignals"], Mapping[str, Any]]
 """Computes a group of signals: returns ``{full name: value}`` (``{"time.hour": 14, ...}``)."""
@@ -266,167 +261,3 @@ def _needed(needed: Callable[[Request], bool], request: Request, namespace: str)
     except Exception:  # a broken check must not skip the data: prefetch as before
         logger.exception("prefetch check for %r failed", namespace)
         return True
-
-
-def fold(overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``geo.nearest_store.name=X`` becomes ``{"geo.nearest_store": {"name": "X"}}``."""
-    folded: dict[str, Any] = {}
-    for name, value in overrides.items():
-        ref = resolve(name)
-        if ref is not None and ref.key is not None:
-            mapping = dict(folded.get(ref.base) or {})
-            mapping[ref.key] = value
-            folded[ref.base] = mapping
-        else:
-            folded[name] = value
-    return folded
-
-
-# -- headers, cookies, query -------------------------------------------------------------------
-
-
-def raw_headers(raw: Any) -> dict[bytes, bytes]:
-    """ASGI header pairs as ``{name: value}``; repeated names joined (never fails).
-
-    Names are lower-case in ASGI (servers write them so, and Starlette relies on it too).
-    """
-    if type(raw) is list or type(raw) is tuple:
-        try:
-            found = dict(raw)  # what servers send: bytes pairs, no repeated name (one C call)
-        except (TypeError, ValueError):
-            found = None
-        if found is not None and len(found) == len(raw):
-            return found
-    return _headers_one_by_one(raw)
-
-
-def _headers_one_by_one(raw: Iterable[Any]) -> dict[bytes, bytes]:
-    """:func:`raw_headers` for repeated names and pairs that are not plain bytes."""
-    result: dict[bytes, bytes] = {}
-    for pair in raw:
-        try:
-            raw_name, raw_value = pair
-            name, value = bytes(raw_name).lower(), bytes(raw_value)
-        except (TypeError, ValueError):
-            continue  # not bytes: a broken server or test, never the visitor's fault
-        if name in result:
-            value = result[name] + (b"; " if name == b"cookie" else b", ") + value
-        result[name] = value
-    return result
-
-
-_ESCAPE = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))")
-
-
-class Cookies(dict[str, str]):
-    """A request's cookies by name: the last value of each, as Starlette reads them.
-
-    A name sent more than once (a cookie set for ``/`` and again for ``/shop``) keeps its
-    other values in :meth:`all`, so a reader can take the one that is valid.
-    """
-
-    __slots__ = ("repeated",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.repeated: dict[str, list[str]] | None = None
-
-    def all(self, name: str) -> list[str]:
-        """Every value sent for ``name``: the one ``cookies[name]`` gives first, then the others as sent."""
-        last = self.get(name)
-        if last is None:
-            return []
-        others = self.repeated.get(name) if self.repeated else None
-        return [last, *others] if others else [last]
-
-
-def parse_cookies(header: str) -> Cookies:
-    """Parse a ``Cookie`` header like browsers send it; bad pairs are skipped."""
-    cookies = Cookies()
-    for chunk in header[:MAX_COOKIE_HEADER].split(";"):
-        name, sep, value = chunk.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name:
-            continue
-        if value[:1] == '"':  # only a quoted value needs unquoting (most cookies are not)
-            value = _unquote(value)
-        if name in cookies:  # the last one wins, as in Starlette; the others stay in all()
-            if cookies.repeated is None:
-                cookies.repeated = {}
-            cookies.repeated.setdefault(name, []).append(cookies[name])
-        cookies[name] = value
-    return cookies
-
-
-def _unquote(value: str) -> str:
-    """A quoted cookie value without its quotes and backslash escapes (``\\"``, ``\\\\``, ``\\012``)."""
-    if len(value) < 2 or value[-1] != '"':
-        return value
-    return _ESCAPE.sub(lambda m: chr(int(m[1], 8)) if m[1] else m[2], value[1:-1])
-
-
-def query_params(query_string: bytes) -> dict[str, str]:
-    """The first value of each query parameter, percent-decoded, bounded in number and length."""
-    text = bytes(query_string[:MAX_QUERY_STRING]).decode("latin-1")
-    params: dict[str, str] = {}
-    for pair in text.split("&", MAX_QUERY_FIELDS * 2)[: MAX_QUERY_FIELDS * 2]:
-        key, _, value = pair.partition("=")
-        if not key:
-            continue
-        key, value = _decode(key), _decode(value)
-        if key not in params:
-            params[key] = value[:MAX_QUERY_VALUE]
-            if len(params) == MAX_QUERY_FIELDS:
-                break
-    return params
-
-
-def _decode(text: str) -> str:
-    from urllib.parse import unquote_plus
-
-    # most parameters are plain words: skip the decoder for them
-    if "%" in text or "+" in text:
-        return unquote_plus(text, encoding="utf-8", errors="replace")
-    return text
-
-
-# -- building requests -------------------------------------------------------------------------
-
-
-def make_scope(
-    url: str = "/",
-    *,
-    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
-    client_ip: str | None = "127.0.0.1",
-    method: str = "GET",
-) -> dict[str, Any]:
-    """A realistic ASGI HTTP scope for ``url`` (absolute or a path), as a server would build it.
-
-    Used by ``smalldata try`` and tests. ``headers`` keep their order; a ``host``
-    header is added from the URL when missing.
-    """
-    parts = urlsplit(url)
-    scheme = parts.scheme or "http"
-    host = parts.hostname or "localhost"
-    port = parts.port or (443 if scheme == "https" else 80)
-    path = parts.path or "/"
-    items = list(headers.items() if isinstance(headers, Mapping) else headers or [])
-    raw_headers = [(name.lower().encode("latin-1"), value.encode("latin-1", "replace")) for name, value in items]
-    if not any(name == b"host" for name, _ in raw_headers):
-        netloc = parts.netloc or host
-        raw_headers.insert(0, (b"host", netloc.encode("idna") if not netloc.isascii() else netloc.encode()))
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method.upper(),
-        "scheme": scheme,
-        "path": unquote(path),
-        "raw_path": path.encode("latin-1", "replace"),
-        "root_path": "",
-        "query_string": parts.query.encode("latin-1", "replace"),
-        "headers": raw_headers,
-        "client": (client_ip, 50000) if client_ip else None,
-        "server": (host, port),
-        "state": {},
-    }

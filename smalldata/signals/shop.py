@@ -24,12 +24,14 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request as StarletteRequest
 
+from smalldata.dates import to_date, to_moment
+from smalldata.dotted import find_function
 from smalldata.signals.declared import NamespaceSettings
-from smalldata.signals.user import Users, load_callable
+from smalldata.signals.user import Users
 
 if TYPE_CHECKING:
+    from smalldata.remote import RemoteSource
     from smalldata.signals.request import Request, RequestSignals
-    from smalldata.sources import RemoteSource
 
 logger = logging.getLogger("smalldata.signals")
 
@@ -40,7 +42,7 @@ MAX_LIST = 500
 class DeclaredNamespace:
     """The provider (:meth:`signals`) and, when there is something to await, the prefetcher of one namespace.
 
-    ``remote`` is the namespace's ``url`` source (made by :class:`smalldata.sources.Sources`).
+    ``remote`` is the namespace's ``url`` source (made by :class:`smalldata.signals.sources.Sources`).
     """
 
     def __init__(self, namespace: str, settings: NamespaceSettings, zone: ZoneInfo, users: Users,
@@ -65,7 +67,7 @@ class DeclaredNamespace:
     @property
     def function(self) -> Callable[..., Any] | None:
         """The shop's source function, imported when first needed (None, logged once, if it cannot be)."""
-        return load_callable(self.source) if self.source else None
+        return find_function(self.source) if self.source else None
 
     def needed(self, request: Request) -> bool:
         """Anything to await for this request: an async source, or a url and a logged-in customer to ask it for."""
@@ -192,29 +194,11 @@ def _yesno(value: Any, zone: ZoneInfo) -> bool | None:
 
 
 def _date(value: Any, zone: ZoneInfo) -> date | None:
-    if isinstance(value, datetime):
-        return value.astimezone(zone).date() if value.tzinfo else value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
+    return to_date(value, zone)
 
 
 def _datetime(value: Any, zone: ZoneInfo) -> datetime | None:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if isinstance(value, datetime):
-        return value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=zone)
-    return None
+    return to_moment(value, zone)
 
 
 def _list(value: Any, zone: ZoneInfo) -> list[Any] | None:

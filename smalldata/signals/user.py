@@ -11,19 +11,19 @@ middleware awaits only when the rules read ``user.*``.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
-from functools import lru_cache
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from smalldata.settings import UserSettings
+from smalldata.dates import to_date
+from smalldata.dotted import find_function
+from smalldata.signals.config import UserSettings
 
 if TYPE_CHECKING:
+    from smalldata.remote import RemoteSource
     from smalldata.signals.request import Request, RequestSignals
-    from smalldata.sources import RemoteSource
 
 logger = logging.getLogger("smalldata.signals.user")
 
@@ -86,7 +86,7 @@ class Users:
     def _identity(self, scope: Mapping[str, Any]) -> dict[str, Any] | None:
         settings = self.settings
         if settings.callable:
-            function = load_callable(settings.callable)
+            function = find_function(settings.callable)
             if function is None or inspect.iscoroutinefunction(function):
                 return None  # an async callable is only awaited by prefetch
             return _call(function, scope)
@@ -113,7 +113,7 @@ class Users:
         memo = request.memo
         if not dotted or "user.identity" in memo:
             return
-        function = load_callable(dotted)
+        function = find_function(dotted)
         if function is None or not inspect.iscoroutinefunction(function):
             return
         pending = memo.get("user.pending")
@@ -196,20 +196,6 @@ def _safe_attribute(obj: Any, name: str, default: Any = None) -> Any:
     return default if callable(value) else value
 
 
-@lru_cache(maxsize=32)
-def load_callable(dotted: str) -> Callable[..., Any] | None:
-    """Import ``"package.module:function"``; None (logged) when it cannot be imported."""
-    module_name, _, attribute = dotted.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            target = getattr(target, part)
-    except Exception as exc:  # importing app code can raise anything
-        logger.error("cannot import %s: %s", dotted, exc)
-        return None
-    return target if callable(target) else None
-
-
 async def _await_user(function: Callable[..., Any], scope: Mapping[str, Any]) -> dict[str, Any] | None:
     try:
         return identity(await function(scope))
@@ -259,16 +245,7 @@ def _full_name(data: Mapping[str, Any]) -> str | None:
 
 
 def _date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and 10 <= len(value) <= 40:
-        try:
-            return datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
-        except ValueError:
-            return None
-    return None
+    return to_date(value)
 
 
 def _number(value: Any) -> float | None:

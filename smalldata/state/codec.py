@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import binascii
 import hmac
-import json
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
+
+from smalldata.jsonfast import exact_json, read_exact_json, read_json, utf8_json
 
 __all__ = ["COMPRESS_OVER", "MAX_COOKIE_CHARS", "CookieCodec", "cookie_header"]
 
@@ -110,51 +111,21 @@ def _unpack(body: bytes) -> dict[str, Any] | None:
             return None
         marker = b"J"  # written before the J marker existed: read exactly
     if marker == b"j":
-        data = _load_json(payload)
+        data = read_json(payload)
     elif marker == b"J":
-        data = _json_loads(payload)
+        data = read_exact_json(payload)
     else:
         return None
     return data if isinstance(data, dict) else None
 
 
-def _json_dumps(data: Any) -> tuple[bytes, bytes]:
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    try:
-        return b"j", text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate (from a query string, say): escaped, so the state is written
-        return b"J", json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-
-
-def _json_loads(payload: bytes) -> Any:
-    return json.loads(payload.decode("utf-8"))
-
-
-_dump_json: Callable[[Any], tuple[bytes, bytes]] = _json_dumps
-_load_json: Callable[[bytes], Any] = _json_loads
-
-try:  # orjson, when installed, is ~8x faster both ways
-    import orjson
-except ImportError:  # pragma: no cover - the json module does the same, slower
-    pass
-else:
-
-    def _orjson_dumps(data: Any) -> tuple[bytes, bytes]:
-        try:
-            raw = orjson.dumps(data)
-        except TypeError:  # what orjson refuses (ints past 64 bits, odd keys): json writes, json reads
-            return b"J", _json_dumps(data)[1]
-        if b"null" in raw:  # orjson writes infinities as null; json keeps them (state has no floats or nulls)
-            return b"J", _json_dumps(data)[1]
+def _dump_json(data: Any) -> tuple[bytes, bytes]:
+    """The state as JSON and its marker: ``j`` read back fast, ``J`` read exactly (a huge integer, or a
+    lone surrogate from a query string, say, escaped so the state is still written)."""
+    raw = utf8_json(data)
+    if raw is not None:
         return b"j", raw
-
-    def _orjson_loads(payload: bytes) -> Any:
-        try:
-            return orjson.loads(payload)
-        except ValueError:  # orjson is stricter (NaN, huge exponents): json decides, may refuse
-            return _json_loads(payload)
-
-    _dump_json, _load_json = _orjson_dumps, _orjson_loads
+    return b"J", exact_json(data)
 
 
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")

@@ -4,7 +4,7 @@ Example::
 
     state:
       store: redis://localhost:6379/0   # or "cookie" (default) or "memory" (tests)
-      secret_keys: [new-key-0123456789, old-key-0123456789]   # first signs, all verify
+      # keys: $SMALLDATA_SECRET_KEYS=new-key,old-key (first signs, all verify), never in this file
       max_age_days: 180
     consent:
       cookie: cookie_consent
@@ -98,13 +98,26 @@ class StateSettings(_Model):
             if any(len(key) < _MIN_KEY_LENGTH for key in keys):
                 log.warning("smalldata: a key in $%s is shorter than %d characters", KEYS_ENV, _MIN_KEY_LENGTH)
         if not keys:
-            log.warning(
-                "smalldata: NO SECRET KEY CONFIGURED - visitor cookies are signed with a public "
-                "development key and can be forged. Set state.secret_keys or $%s.",
-                KEYS_ENV,
-            )
+            _warn_of_dev_key()
             keys = [_DEV_KEY]
         return tuple(key.encode("utf-8") for key in keys)
+
+
+_warned_of_dev_key = False
+
+
+def _warn_of_dev_key() -> None:
+    """Say once per process (the cookie store and preview links both ask) that the public key is in use."""
+    global _warned_of_dev_key
+    if _warned_of_dev_key:
+        return
+    _warned_of_dev_key = True
+    log.warning(
+        "smalldata: NO SECRET KEY CONFIGURED - visitor cookies and preview links are signed with a public "
+        "development key and can be forged. Set one in the environment (never in the settings file): "
+        "export %s=\"$(python -c 'import secrets; print(secrets.token_urlsafe(32))')\"",
+        KEYS_ENV,
+    )
 
 
 class ConsentSettings(_Model):

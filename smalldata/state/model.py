@@ -35,30 +35,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from smalldata.decision import Decision, Exposure
 from smalldata.state.caps import CapLedger, CapView, Period
+from smalldata.state.checks import CAMPAIGN_KEYS, EXPOSURES, TAGS, valid_state
 from smalldata.state.config import HistorySettings
+from smalldata.state.history import MAX_TEXT, History, put, record_page
 
 __all__ = ["FORMAT", "LAST_SEEN_STEP", "History", "VisitorState", "is_visitor_id", "new_visitor_id"]
 
-_TEXT = 64  # longest product id, category, search, tag or campaign value kept
-_TAGS = 20
-_EXPOSURES = 12
-_CAMPAIGN_KEYS = 8
-_CAMPAIGN_KINDS = (str, bool, int)
 DEFAULT_IDLE = timedelta(minutes=30)
 #: ``last_seen`` is written back when it is at least this many seconds old.
 LAST_SEEN_STEP = 60
 _DEFAULT_LIMITS = HistorySettings()  # frozen: one shared default
-_MAX_COUNT = 2**40
 #: The stored form this code writes (``"v"``): a signed cookie with it needs no checking.
 FORMAT = 1
-_INT = frozenset({int})
 
 
 def new_visitor_id() -> str:
@@ -72,62 +67,6 @@ def _epoch(moment: datetime | int) -> int:
 
 def _time(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
-
-
-class History:
-    """Recent browsing, most recent first, plus view counts per category (a view of ``data["h"]``)."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: dict[str, Any] | None = None) -> None:
-        self.data: dict[str, Any] = data if data is not None else {}
-
-    @property
-    def products(self) -> list[str]:
-        return self.data.get("p") or []
-
-    @property
-    def categories(self) -> list[str]:
-        return self.data.get("c") or []
-
-    @property
-    def category_views(self) -> dict[str, int]:
-        return self.data.get("v") or {}
-
-    @property
-    def searches(self) -> list[str]:
-        return self.data.get("s") or []
-
-    def record(self, limits: HistorySettings, product: object = None, category: object = None,
-               search: object = None) -> bool:
-        """Remember one page view's product, category and search (each optional; text or numbers,
-        anything else is ignored). Returns whether anything changed."""
-        return _record(self.data, limits, product, category, search)
-
-    def merge_older(self, older: History, limits: HistorySettings) -> None:
-        """Append another device's history after this one (which is taken as more recent)."""
-        data = self.data
-        for key, limit in (("p", limits.products), ("c", limits.categories), ("s", limits.searches)):
-            merged = list(dict.fromkeys([*(data.get(key) or ()), *(older.data.get(key) or ())]))[:limit]
-            _put(data, key, merged)
-        theirs = older.category_views
-        views = dict(theirs)
-        for category, count in self.category_views.items():
-            views.pop(category, None)
-            views[category] = max(count, theirs.get(category, 0))
-        _bound_views(views, limits.category_views)
-        _put(data, "v", views)
-
-    def to_json(self) -> dict[str, Any]:
-        return {key: value for key, value in self.data.items() if value}
-
-    @classmethod
-    def from_json(cls, data: Any, limits: HistorySettings) -> History | None:
-        """A copy of stored history, bounded; ``None`` when malformed."""
-        if type(data) is not dict:
-            return None
-        copied = dict(data)
-        return cls(copied) if _valid_history(copied, limits) else None
 
 
 class VisitorState:
@@ -163,7 +102,7 @@ class VisitorState:
                   idle: timedelta | int = DEFAULT_IDLE) -> VisitorState | None:
         """The state in stored ``data`` (bounded on the way in); ``None`` (never an exception) when malformed."""
         limits = limits or _DEFAULT_LIMITS
-        if type(data) is not dict or not _valid(data, limits):
+        if type(data) is not dict or not valid_state(data, limits):
             return None
         data["v"] = FORMAT
         return cls(data, limits=limits, idle=idle)
@@ -241,7 +180,7 @@ class VisitorState:
     @user.setter
     def user(self, value: str | None) -> None:
         if self.data.get("u") != value:
-            _put(self.data, "u", value)
+            put(self.data, "u", value)
             self.changed = True
 
     @property
@@ -292,7 +231,7 @@ class VisitorState:
         history = self.data.get("h")
         if history is None:
             history = self.data["h"] = {}
-        if _record(history, self.limits, product, category, search):
+        if record_page(history, self.limits, product, category, search):
             self.changed = True
 
     def set_campaign(self, values: Mapping[str, Any]) -> None:
@@ -302,13 +241,13 @@ class VisitorState:
         """
         kept: dict[str, str | bool | int] = {}
         for key, value in values.items():
-            if len(kept) >= _CAMPAIGN_KEYS:
+            if len(kept) >= CAMPAIGN_KEYS:
                 break
             if isinstance(value, bool | int):
-                kept[str(key)[:_TEXT]] = value
+                kept[str(key)[:MAX_TEXT]] = value
             elif isinstance(value, str):
-                kept[str(key)[:_TEXT]] = value[:_TEXT]
-        _put(self.data, "m", kept or None)
+                kept[str(key)[:MAX_TEXT]] = value[:MAX_TEXT]
+        put(self.data, "m", kept or None)
         self.changed = True
 
     def period(self, now: datetime) -> Period:
@@ -328,12 +267,12 @@ class VisitorState:
         if decision.tags:
             tags = data.get("t") or []
             for tag in decision.tags:
-                tag = tag[:_TEXT]
+                tag = tag[:MAX_TEXT]
                 if tag and tag not in tags:
                     tags.append(tag)
-                    del tags[:-_TAGS]
+                    del tags[:-TAGS]
                     self.changed = True
-            _put(data, "t", tags)
+            put(data, "t", tags)
         if decision.cap_hits:
             if at is None:
                 raise ValueError("a decision with capped rules needs the moment it was made")
@@ -368,7 +307,7 @@ class VisitorState:
         newer.history.merge_older(older.history, self.limits)  # the more recent pages first
         mine["h"] = newer.data["h"]
         self.caps.merge(stored.caps)
-        for key, limit in (("t", _TAGS), ("x", _EXPOSURES)):
+        for key, limit in (("t", TAGS), ("x", EXPOSURES)):
             merged = list(dict.fromkeys([*(mine.get(key) or ()), *(theirs.get(key) or ())]))[:limit]
             if merged:
                 mine[key] = merged
@@ -388,7 +327,7 @@ class VisitorState:
         if key in seen:
             return False
         seen.append(key)
-        del seen[:-_EXPOSURES]
+        del seen[:-EXPOSURES]
         self.data["x"] = seen
         self.changed = True
         return True
@@ -410,69 +349,6 @@ def _stored(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if (value or value == 0) and key != "v"}
 
 
-def _put(data: dict[str, Any], key: str, value: Any) -> None:
-    """Set ``key``, leaving it out when empty (the cookie stays small)."""
-    if value:
-        data[key] = value
-    else:
-        data.pop(key, None)
-
-
-def _record(history: dict[str, Any], limits: HistorySettings, product: object, category: object,
-            search: object) -> bool:
-    changed = False
-    if product is not None and (product := _text(product)):
-        changed = _push(history, "p", product, limits.products)
-    if category is not None and (category := _text(category)):
-        _push(history, "c", category, limits.categories)
-        _count(history, category, limits.category_views)
-        changed = True
-    if search is not None and (search := _text(search)):
-        changed = _push(history, "s", search, limits.searches) or changed
-    return changed
-
-
-def _text(value: object) -> str | None:
-    if type(value) is str:  # the usual case first: no isinstance with a union
-        return value.strip()[:_TEXT] or None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    return str(value).strip()[:_TEXT] or None
-
-
-def _push(data: dict[str, Any], key: str, value: str, limit: int) -> bool:
-    """Put ``value`` first in ``data[key]`` (moving it if present), bounded; whether anything changed."""
-    items = data.get(key)
-    if items is None:
-        if limit:
-            data[key] = [value]
-        return bool(limit)
-    if items and items[0] == value:
-        return False
-    if value in items:
-        items.remove(value)
-    items.insert(0, value)
-    del items[limit:]
-    return True
-
-
-def _count(data: dict[str, Any], category: str, limit: int) -> None:
-    # Re-inserting keeps dict order = recency, so eviction drops the least-viewed, least-recent category.
-    views = data.get("v")
-    if views is None:
-        views = data["v"] = {}
-    views[category] = views.pop(category, 0) + 1
-    _bound_views(views, limit)
-    if not views:
-        del data["v"]
-
-
-def _bound_views(views: dict[str, int], limit: int) -> None:
-    while len(views) > limit:
-        # min() returns the first of equal counts: the least recently viewed.
-        del views[min(views, key=views.__getitem__)]
-
-
 @lru_cache(maxsize=256)  # one key per experiment, variant and ruleset: a handful, asked on every page
 def _short_hash(text: str) -> str:
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=4).digest()
@@ -484,103 +360,3 @@ def is_visitor_id(value: Any) -> bool:
     if type(value) is not str:
         return False
     return 8 <= len(value) <= 32 and value.isascii() and value.isprintable()
-
-
-def _valid(data: dict[str, Any], limits: HistorySettings) -> bool:
-    """Stored state as :meth:`VisitorState.to_json` writes it, bounded in place; False when malformed.
-
-    The cookie is signed, so its data was written by smalldata; the checks guard against
-    older versions and other stores, and cost about a microsecond.
-    """
-    visitor_id = data.get("i")
-    if type(visitor_id) is not str or not 8 <= len(visitor_id) <= 32 or not visitor_id.isascii():
-        return False
-    if not visitor_id.isprintable() or "f" not in data:
-        return False
-    for key in _SCALARS:
-        value = data.get(key, 0)
-        if type(value) is not int or not 0 <= value < _MAX_COUNT:
-            return False
-    for key in _OPTIONAL:  # noqa: SIM110 - a loop, not all(): no generator per cookie
-        if key in data and not _VALIDATORS[key](data, limits):
-            return False
-    return True
-
-
-def _tags(data: dict[str, Any], limits: HistorySettings) -> bool:
-    return _texts(data, "t", _TAGS)
-
-
-def _exposures(data: dict[str, Any], limits: HistorySettings) -> bool:
-    return _texts(data, "x", _EXPOSURES)
-
-
-def _history(data: dict[str, Any], limits: HistorySettings) -> bool:
-    history = data["h"]
-    return type(history) is dict and _valid_history(history, limits)
-
-
-def _caps(data: dict[str, Any], limits: HistorySettings) -> bool:
-    return CapLedger.from_json(data["c"]) is not None
-
-
-def _campaign_ok(data: dict[str, Any], limits: HistorySettings) -> bool:
-    return _valid_campaign(data, data["m"])
-
-
-def _user(data: dict[str, Any], limits: HistorySettings) -> bool:
-    return data["u"] is None or type(data["u"]) is str
-
-
-_SCALARS = ("f", "n", "p", "s", "l", "q", "v")  # whole seconds and counts
-_VALIDATORS = {"t": _tags, "x": _exposures, "h": _history, "c": _caps, "m": _campaign_ok, "u": _user}
-_OPTIONAL = tuple(_VALIDATORS)
-
-
-def _texts(data: dict[str, Any], key: str, limit: int) -> bool:
-    """``data[key]`` is a list of texts, kept to ``limit`` items."""
-    items = data[key]
-    if type(items) is not list:
-        return False
-    try:
-        "".join(items)  # refuses anything that is not text, at C speed
-    except TypeError:
-        return False
-    if len(items) > limit:
-        data[key] = items[:limit]
-    return True
-
-
-def _valid_history(history: dict[str, Any], limits: HistorySettings) -> bool:
-    if "p" in history and not _texts(history, "p", limits.products):
-        return False
-    if "c" in history and not _texts(history, "c", limits.categories):
-        return False
-    if "s" in history and not _texts(history, "s", limits.searches):
-        return False
-    views = history.get("v")
-    if views is None:
-        return True
-    if type(views) is not dict or not _counts(views.values()):
-        return False
-    if len(views) > limits.category_views:
-        history["v"] = views = dict(views)
-        _bound_views(views, limits.category_views)
-    return True
-
-
-def _counts(values: Collection[Any]) -> bool:
-    return not values or (set(map(type, values)) == _INT and min(values) >= 0)
-
-
-def _valid_campaign(data: dict[str, Any], campaign: Any) -> bool:
-    if type(campaign) is not dict:
-        return False
-    items = list(campaign.items())[:_CAMPAIGN_KEYS]
-    kept = {
-        str(key)[:_TEXT]: item[:_TEXT] if isinstance(item, str) else item
-        for key, item in items
-        if isinstance(item, _CAMPAIGN_KINDS)
-    }
-    _put(data, "m", kept or None)  # an empty campaign is left out, as set_campaign does
-    return True

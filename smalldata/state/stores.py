@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from smalldata.signals.request import Cookies
+from smalldata.asgi import Cookies
 from smalldata.state.caps import CapClaim, CapLedger
 from smalldata.state.codec import MAX_COOKIE_CHARS, CookieCodec, cookie_header
 from smalldata.state.config import StateSettings

@@ -102,6 +102,40 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+#: The screens a shopper's pages are tested on: a laptop, and a phone (an iPhone 14's CSS pixels).
+SCREENS: dict[str, dict[str, Any]] = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {
+        "viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3,
+        "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                      "Chrome/124.0.0.0 Mobile Safari/537.36",
+    },
+}
+
+
+@pytest.fixture(params=list(SCREENS))
+def screen(request: pytest.FixtureRequest) -> str:
+    """Each test that asks for it runs on every screen of :data:`SCREENS`."""
+    return str(request.param)
+
+
+@pytest.fixture
+def open_page(browser: Any, screen: str) -> Iterator[Any]:
+    """``open_page(locale)``: a page in a fresh browser profile on this test's screen."""
+    contexts: list[Any] = []
+
+    def open_(locale: str = "en-GB") -> Any:
+        context = browser.new_context(locale=locale, **SCREENS[screen])
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(5000)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
     """A fresh browser profile per test: no cookies, no session storage."""

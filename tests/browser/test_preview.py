@@ -14,7 +14,7 @@ from .test_shop import log_in
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = load_settings(ROOT / "smalldata.yaml")  # the shop's settings, so the shop's preview keys
-KEY = preview_keys(SETTINGS.preview, SETTINGS)[0]
+KEY = preview_keys(SETTINGS.preview, SETTINGS.state)[0]
 HERO = '[data-smalldata-slot="banner:hero"]'
 GREETING = '[data-smalldata-slot="greeting"]'
 BUBBLE = "#smalldata-chat"

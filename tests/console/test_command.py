@@ -56,7 +56,7 @@ def test_a_disabled_rule_is_listed_as_disabled(tmp_path: Path) -> None:
     assert ruleset is not None
     first, *others = ruleset.rules
     ruleset.rules = tuple(others)
-    ruleset.disabled = (first,)  # type: ignore[attr-defined]  # what the loader keeps of an `enabled: false` rule
+    ruleset.disabled = (first,)  # what the loader keeps of an `enabled: false` rule
     words, _ = all_rule_words(ruleset, {}, [])
     [shown] = [rule for rule in words if rule.id == first.id]
     assert not shown.enabled

@@ -122,7 +122,7 @@ def test_the_preview_link_carries_the_try_pages_visitor_and_moment(client: TestC
     assert (url.scheme, url.netloc, url.path) == ("http", "127.0.0.1:8000", "/pricing")
     settings = load_settings(CONFIG)
     token = parse_qs(url.query)["sd_preview"][0]
-    preview = read_preview_token(token, preview_keys(settings.preview, settings), datetime.now(UTC))
+    preview = read_preview_token(token, preview_keys(settings.preview, settings.state), datetime.now(UTC))
     assert preview is not None
     assert preview.overrides == {"visitor.returning": True, "page.language": "en"}
     assert preview.variants == {"winter-hero": "b"}

@@ -60,7 +60,7 @@ class FakePersonaliser:
     def visitor_key(self, scope: Scope) -> str | None:
         return "visitor-1"
 
-    def report(self) -> dict[str, Any]:
+    async def report(self) -> dict[str, Any]:
         return {"ruleset_version": "v1", "errors": []}
 
 

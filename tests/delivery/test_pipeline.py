@@ -22,7 +22,8 @@ from starlette.testclient import TestClient
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.problems import ProblemsError
-from smalldata.settings import PageSettings, Settings, UserSettings
+from smalldata.settings import Settings
+from smalldata.signals.config import PageSettings, UserSettings
 from smalldata.state import CookieStore, MemoryStore, StateSettings
 
 ZONE = ZoneInfo("Europe/Copenhagen")
@@ -125,6 +126,20 @@ def test_edited_rules_are_picked_up_and_a_broken_edit_keeps_the_last_good_ones(
         assert decision(client.get("/"))["greeting"] == "Hello again"  # type: ignore[index]
         health = client.get("/_smalldata/health").json()
         assert (health["status"], health["errors"], health["reloads"]) == ("ok", [], 1)
+
+
+def test_health_reflects_the_files_on_disk_without_waiting_for_a_page(rules: Path) -> None:
+    with make_client(rules) as client:  # the files are looked at once a second on pages; health looks at once
+        (rules / "rules.yaml").write_text("rules: [\n", encoding="utf-8")
+        broken = client.get("/_smalldata/health").json()
+        write_rules(rules, greeting="Hello again")
+        (rules / "more.yaml").write_text("rules:\n  - id: more\n    then: {tag: more}\n", encoding="utf-8")
+        fixed = client.get("/_smalldata/health").json()
+        assert decision(client.get("/"))["greeting"] == "Hello again"  # type: ignore[index]
+    assert (broken["status"], broken["rules"]) == ("degraded", 2)
+    assert "rules.yaml" in broken["errors"][0]
+    assert (fixed["status"], fixed["rules"], fixed["errors"], fixed["reloads"]) == ("ok", 3, [], 1)
+    assert fixed["ruleset_version"] != broken["ruleset_version"]
 
 
 def test_capped_chat_is_used_up_by_a_page_view_but_not_by_an_api_call(rules: Path) -> None:

@@ -19,7 +19,8 @@ from starlette.testclient import TestClient
 from smalldata.app import Parts, build
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
-from smalldata.settings import PageSettings, Settings, UserSettings
+from smalldata.settings import Settings
+from smalldata.signals.config import PageSettings, UserSettings
 from smalldata.signals.request import Request, RequestSignals
 from smalldata.state import StateSettings
 

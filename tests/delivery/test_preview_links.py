@@ -31,7 +31,7 @@ SETTINGS = Settings(
     default_language="en",
     state=StateSettings(secret_keys=(SecretStr("preview-test-secret-key"),)),
 )
-KEY = preview_keys(SETTINGS.preview, SETTINGS)[0]
+KEY = preview_keys(SETTINGS.preview, SETTINGS.state)[0]
 
 RULES = """
 rules:

@@ -18,7 +18,8 @@ from starlette.testclient import TestClient
 
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
-from smalldata.settings import Settings, UserSettings
+from smalldata.settings import Settings
+from smalldata.signals.config import UserSettings
 from smalldata.state import StateSettings
 
 SETTINGS = Settings(

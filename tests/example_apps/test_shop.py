@@ -131,6 +131,21 @@ def test_logged_in_customer_gets_personal_picks_from_the_catalogue(client: Any) 
     assert all(item["price_text"].endswith(" kr.") and item["image"].endswith(".svg") for item in items)
 
 
+def test_personal_picks_leave_out_what_is_already_in_the_basket(client: Any) -> None:
+    client.post("/login", data={"customer": "mette"})
+    picked = [item["id"] for item in decision(client.get("/"))["recommendations"]["recommendations"]["items"]]
+    client.post("/basket/add", data={"sku": picked[0]})
+    items = decision(client.get("/"))["recommendations"]["recommendations"]["items"]
+    assert len(items) == 4 and picked[0] not in [item["id"] for item in items]
+
+
+def test_recommended_prices_read_as_the_shop_writes_its_own(client: Any) -> None:
+    page = client.get("/category/coffee")
+    for item in decision(page)["recommendations"]["recommendations"]["items"]:
+        shop_price = re.search(rf'href="{item["url"]}">[^<]*</a>\s*<span class="price">([^<]*)<', page.text)
+        assert shop_price and shop_price.group(1) == item["price_text"]  # e.g. 549,00 kr.
+
+
 def test_a_customer_is_congratulated_on_their_birthday_until_they_log_out(client: Any) -> None:
     client.post("/login", data={"customer": "jonas"})  # born on 25 November
     assert decision(client.get("/"))["greeting"] == "Happy birthday, Jonas!"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from smalldata.recommend import Recommender, RecommenderSettings
+from smalldata.recommend import CatalogueRecommender, RecommenderSettings
 
 from .shop import catalogue, decision, signals
 
@@ -19,13 +19,14 @@ URL = "https://reco.example/recommend"
 BESTSELLERS = ["candle", "throw", "lamp"]
 
 
-def recommender(**config: Any) -> Recommender:
-    return Recommender(catalogue(), RecommenderSettings.model_validate({"url": URL, **config}))
+def recommender(**config: Any) -> CatalogueRecommender:
+    return CatalogueRecommender(catalogue(), RecommenderSettings.model_validate({"url": URL, **config}))
 
 
-async def remote_ids(reco: Recommender, *, exclude: tuple[str, ...] = (), given: dict[str, Any] | None = None,
+async def remote_ids(reco: CatalogueRecommender, *, exclude: tuple[str, ...] = (), given: dict[str, Any] | None = None,
                      **options: Any) -> list[str]:
     made = decision("remote", limit=3, exclude=exclude, **options)
+    await reco.start()  # as the app does at start-up: no page waits for the client to be made
     await reco.resolve(made, signals(**(given or {})))
     return [item["id"] for item in made.recommendations["recommendations"].items]
 
@@ -105,7 +106,7 @@ async def test_the_settings_fallback_is_used_when_the_rule_names_none() -> None:
 
 
 async def test_without_a_configured_url_remote_slots_use_the_fallback() -> None:
-    assert await remote_ids(Recommender(catalogue())) == BESTSELLERS
+    assert await remote_ids(CatalogueRecommender(catalogue())) == BESTSELLERS
 
 
 @respx.mock

@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 
 from smalldata.catalogue import Product
-from smalldata.recommend import Recommender, resolve_recommendations
+from smalldata.recommend import CatalogueRecommender, resolve_recommendations
 
 from .shop import catalogue, decision, product, signals
 
 
 async def ids(strategy: str, given: dict[str, Any] | None = None, **options: Any) -> list[str]:
     made = decision(strategy, **options)
-    await Recommender(catalogue()).resolve(made, signals(**(given or {})))
+    await CatalogueRecommender(catalogue()).resolve(made, signals(**(given or {})))
     return [item["id"] for item in made.recommendations["recommendations"].items]
 
 
@@ -129,7 +129,7 @@ async def test_a_fallback_fills_a_slot_its_strategy_left_short() -> None:
 
 async def test_items_carry_what_the_page_template_needs() -> None:
     made = decision("bestsellers", limit=1)
-    await Recommender(catalogue()).resolve(made, signals())
+    await CatalogueRecommender(catalogue()).resolve(made, signals())
     assert made.recommendations["recommendations"].items == [{
         "id": "candle", "name": "Candle", "url": "/products/candle", "image": "/img/candle.jpg", "price": 100.0,
         "currency": "DKK", "price_text": "100,00 kr.", "categories": ["lighting"],
@@ -146,7 +146,7 @@ async def test_resolve_recommendations_fills_every_slot() -> None:
 
 async def test_the_recommender_is_the_pipelines_recommender_callable() -> None:
     made = decision("bestsellers", limit=2)
-    items = await Recommender(catalogue())(made.recommendations["recommendations"], signals())
+    items = await CatalogueRecommender(catalogue())(made.recommendations["recommendations"], signals())
     assert [i["id"] for i in items] == ["candle", "throw"]
 
 
@@ -174,17 +174,17 @@ async def test_a_custom_catalogue_object_works_and_its_edits_are_seen() -> None:
 
     shelf = Shelf()
     made = decision("bestsellers", limit=1)
-    await Recommender(shelf).resolve(made, signals())
+    await CatalogueRecommender(shelf).resolve(made, signals())
     assert [i["id"] for i in made.recommendations["recommendations"].items] == ["candle"]
     shelf.items.append(product("sofa", "living", 999, None))
-    await Recommender(shelf).resolve(made, signals())
+    await CatalogueRecommender(shelf).resolve(made, signals())
     assert [i["id"] for i in made.recommendations["recommendations"].items] == ["sofa"]
 
 
 async def test_a_reloaded_catalogue_ranks_its_new_products() -> None:
     shop = catalogue()
     made = decision("bestsellers", limit=1)
-    await Recommender(shop).resolve(made, signals())
+    await CatalogueRecommender(shop).resolve(made, signals())
     shop.replace([*shop.products(), product("sofa", "living", 999, None)])
-    await Recommender(shop).resolve(made, signals())
+    await CatalogueRecommender(shop).resolve(made, signals())
     assert [i["id"] for i in made.recommendations["recommendations"].items] == ["sofa"]

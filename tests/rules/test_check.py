@@ -214,14 +214,3 @@ def test_a_missing_rules_folder_is_an_error(tmp_path: Path, capsys: pytest.Captu
 def test_good_rules_in_a_folder_pass(tmp_path: Path) -> None:
     write_rules(tmp_path, GOOD_RULE)
     assert problems_of(tmp_path) == []
-
-
-def test_the_guides_example_of_the_shops_own_signals_runs_as_printed(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    guide = (ROOT / "rules" / "README.md").read_text()
-    block = next(b for b in guide.split("```") if "$ smalldata try --set loyalty.points=" in b)
-    command, *printed = block.strip().splitlines()
-    monkeypatch.chdir(ROOT)  # where the example shop's smalldata.yaml and rules/ are
-    assert main(command.removeprefix("$ smalldata ").split()) == 0
-    assert capsys.readouterr().out.splitlines() == printed

@@ -1,4 +1,4 @@
-"""``smalldata try`` and ``smalldata test`` as SPEC §4 describes them."""
+"""``smalldata try`` and ``smalldata test`` as the rules reference (docs/rules-reference.md, §2) describes them."""
 
 from __future__ import annotations
 
@@ -146,6 +146,30 @@ def test_try_with_a_private_ip_knows_no_country(tmp_path: Path, capsys: pytest.C
     assert report["signals"]["geo.country"] is None  # type: ignore[index]
 
 
+def test_try_without_the_geoip_file_says_where_to_get_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["try", *SHOP, "--ip", "81.2.69.142", "--geoip", str(tmp_path / "GeoLite2-City.mmdb")]) == 2
+    err = capsys.readouterr().err
+    assert f"smalldata try: --geoip {tmp_path}/GeoLite2-City.mmdb: no such file" in err
+    assert "geoipupdate" in err
+    assert "python scripts/geoip_test_database.py GeoLite2-City.mmdb" in err
+    (tmp_path / "junk.mmdb").write_text("not a database")
+    assert main(["try", *SHOP, "--ip", "81.2.69.142", "--geoip", str(tmp_path / "junk.mmdb")]) == 2
+    assert "is not a GeoIP2 database" in capsys.readouterr().err
+
+
+def test_the_test_geoip_database_script_writes_a_database_try_can_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runpy
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", ["geoip_test_database.py", "GeoLite2-City.mmdb"])
+    runpy.run_path(str(ROOT / "scripts" / "geoip_test_database.py"), run_name="__main__")
+    assert "81.2.69.142" in capsys.readouterr().out
+    report = run_json(capsys, "--ip", "81.2.69.142", "--geoip", "GeoLite2-City.mmdb")
+    assert report["signals"]["geo.city"] == "London"  # type: ignore[index]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -213,3 +237,18 @@ def test_preview_checks_set_values_and_the_ttl(capsys: pytest.CaptureFixture[str
     assert "visitor.returning is true or false, not 'yes'" in capsys.readouterr().err
     assert main(["preview", *SHOP, "--ttl", "10"]) == 2
     assert "between 60 seconds and 30 days" in capsys.readouterr().err
+
+
+def test_preview_base_url_overrides_the_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", *SHOP, "--url", "/pricing?x=1", "--base-url", "https://www.shop.example/"]) == 0
+    assert capsys.readouterr().out.startswith("https://www.shop.example/pricing?x=1&sd_preview=v1.")
+    assert main(["preview", *SHOP, "--base-url", "shop.example"]) == 2
+    assert "--base-url: 'shop.example'" in capsys.readouterr().err
+
+
+def test_preview_help_says_the_limits_of_the_ttl_and_the_base_url(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["preview", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "60 seconds to 30 days" in help_text
+    assert "--base-url URL" in help_text

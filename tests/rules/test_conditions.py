@@ -1,4 +1,4 @@
-"""The condition language of SPEC §2, one behaviour per case."""
+"""The condition language of docs/rules-reference.md §4, one behaviour per case."""
 
 from __future__ import annotations
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import peers, rulegen
+from smalldata.asgi import make_scope
 from smalldata.decision import Decision
 from smalldata.rules import Engine, StaticCaps, load_ruleset
 from smalldata.rules.index import key_of
 from smalldata.settings import Settings
 from smalldata.signals.base import StaticSignals
 from smalldata.signals.providers import signals_for
-from smalldata.signals.request import make_scope
 from tests.rules.helpers import compile_condition, reference_decide, write_rules
 
 SETTINGS = Settings(timezone="Europe/Copenhagen")

@@ -84,7 +84,7 @@ visitor = st.fixed_dictionaries(
 
 
 def reference(cond: dict[str, Any], ctx: dict[str, Any]) -> bool:
-    """The condition language of SPEC §2, interpreted as simply as possible."""
+    """The condition language of docs/rules-reference.md §4, interpreted as simply as possible."""
     results = []
     for key, value in cond.items():
         if key == "all":
@@ -92,7 +92,7 @@ def reference(cond: dict[str, Any], ctx: dict[str, Any]) -> bool:
         elif key == "any":
             results.append(any(reference(c, ctx) for c in value))
         elif key == "not":
-            # SPEC §1: a negation never matches an unknown value
+            # docs/rules-reference.md §4: a negation never matches an unknown value
             results.append(not reference(value, ctx) and all(ctx.get(n) is not None for n in _strict_signals(value)))
         else:
             results.append(_leaf(key, value, ctx.get(key)))

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from smalldata.asgi import make_scope
 from smalldata.settings import Settings
 from smalldata.signals.providers import signals_for
-from smalldata.signals.request import Request, RequestSignals, make_scope
-from smalldata.sources import Sources
+from smalldata.signals.request import Request, RequestSignals
+from smalldata.signals.sources import Sources
 
 SHOP = ZoneInfo("Europe/Copenhagen")
 WEDNESDAY_MORNING = datetime(2026, 11, 25, 10, 0, tzinfo=SHOP)
@@ -44,3 +45,8 @@ def request(
 def context(url: str = "/", **kwargs: Any) -> Request:
     """The :class:`Request` of such a request."""
     return request(url, **kwargs).request
+
+
+def sources_of(config: Settings) -> Sources:
+    """The remote sources a shop with these settings calls (as the app builds them)."""
+    return Sources.configured(config.user, config.basket, config.signals)

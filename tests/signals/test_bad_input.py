@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from smalldata.asgi import make_scope
 from smalldata.signals.catalog import NAMESPACES, SIGNALS
 from smalldata.signals.providers import signals_for
-from smalldata.signals.request import make_scope
 
 from .helpers import WEDNESDAY_MORNING, settings
 

@@ -12,9 +12,8 @@ import pytest
 import respx
 
 from smalldata.signals.basket import normalise
-from smalldata.sources import Sources
 
-from .helpers import request, settings
+from .helpers import request, settings, sources_of
 
 LINES = [
     {"sku": "shoe-1", "name": "Runner", "price": 250, "quantity": 1, "category": "shoes"},
@@ -127,7 +126,7 @@ async def test_async_app_callable_is_awaited_by_prefetch() -> None:
 async def test_basket_service_keyed_by_the_basket_cookie() -> None:
     route = respx.get("https://basket.example/baskets/b-123").respond(json={"items": LINES, "currency": "DKK"})
     config = settings(basket={"service_url": SERVICE, "id_cookie": "basket_id"})
-    signals = request("/", config=config, headers={"cookie": "basket_id=b-123"}, sources=Sources.from_settings(config))
+    signals = request("/", config=config, headers={"cookie": "basket_id=b-123"}, sources=sources_of(config))
     await signals.prefetch(["basket"])
     assert (signals.get("basket.count"), signals.get("basket.total")) == (3, 300.0)
     assert route.call_count == 1
@@ -137,7 +136,7 @@ async def test_basket_service_keyed_by_the_basket_cookie() -> None:
 async def test_basket_service_keyed_by_the_logged_in_user() -> None:
     respx.get("https://basket.example/baskets/u7").respond(json=LINES)
     config = settings(basket={"service_url": SERVICE}, user={"session_key": "uid"})
-    signals = request("/", config=config, session={"uid": "u7"}, sources=Sources.from_settings(config))
+    signals = request("/", config=config, session={"uid": "u7"}, sources=sources_of(config))
     await signals.prefetch(["user", "basket"])
     assert signals.get("basket.skus") == ["shoe-1", "sock-2"]
 
@@ -151,7 +150,7 @@ async def test_basket_service_keyed_by_the_logged_in_user() -> None:
 async def test_a_failing_basket_service_is_unknown(answer: Any) -> None:
     respx.get("https://basket.example/baskets/b-1").mock(side_effect=[answer])
     config = settings(basket={"service_url": SERVICE, "id_cookie": "basket_id"})
-    signals = request("/", config=config, headers={"cookie": "basket_id=b-1"}, sources=Sources.from_settings(config))
+    signals = request("/", config=config, headers={"cookie": "basket_id=b-1"}, sources=sources_of(config))
     await signals.prefetch(["basket"])
     assert set(basket(signals).values()) == {None}
 
@@ -162,7 +161,7 @@ async def test_parallel_requests_for_one_basket_make_one_fetch() -> None:
 
     route = respx.get("https://basket.example/baskets/b-1").respond(json=LINES)
     config = settings(basket={"service_url": SERVICE, "id_cookie": "basket_id", "timeout_ms": 500})
-    sources = Sources.from_settings(config)
+    sources = sources_of(config)
     many = [request("/", config=config, headers={"cookie": "basket_id=b-1"}, sources=sources) for _ in range(10)]
     await asyncio.gather(*(signals.prefetch(["basket"]) for signals in many))
     assert [signals.get("basket.count") for signals in many] == [3] * 10
@@ -177,7 +176,7 @@ async def current_user_async(scope: Mapping[str, Any]) -> dict[str, Any]:
 async def test_basket_service_keyed_by_a_user_from_an_async_callable_even_when_rules_read_only_basket() -> None:
     respx.get("https://basket.example/baskets/u9").respond(json=LINES)
     config = settings(basket={"service_url": SERVICE}, user={"callable": f"{__name__}:current_user_async"})
-    signals = request("/", config=config, sources=Sources.from_settings(config))
+    signals = request("/", config=config, sources=sources_of(config))
     await signals.prefetch(["basket"])
     assert signals.get("basket.count") == 3
 

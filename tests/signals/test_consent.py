@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from smalldata.asgi import make_scope
 from smalldata.signals.consent import Consent
-from smalldata.signals.request import Request, make_scope
+from smalldata.signals.request import Request
 from smalldata.state import ConsentSettings
 
 from .helpers import WEDNESDAY_MORNING

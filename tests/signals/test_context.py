@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from smalldata.asgi import parse_cookies
 from smalldata.signals.client import ClientAddress
-from smalldata.signals.request import Request, parse_cookies
+from smalldata.signals.request import Request
 
 from .helpers import WEDNESDAY_MORNING, context
 

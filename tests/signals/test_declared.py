@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from smalldata.imagine import parse_sets
 from smalldata.middleware import SmallData
 from smalldata.problems import ProblemsError
+from smalldata.rules.imagine import parse_sets
 from smalldata.rules.load import check_ruleset, load_ruleset
 from smalldata.rules.testing import run_tests
 from smalldata.settings import Settings
@@ -217,7 +217,8 @@ rules:
 async def test_a_url_source_is_fetched_with_the_customers_id(tmp_path: Path) -> None:
     route = respx.get("https://crm.test/loyalty/42").mock(return_value=httpx.Response(200, json={"points": 2000}))
     rules = "rules: [{id: r, when: {loyalty.points: {gte: 1000}}, then: {greeting: '{loyalty.points} points'}}]"
-    settings = _settings(tmp_path, rules, loyalty={**LOYALTY, "url": "https://crm.test/loyalty/{user.id}"})
+    declared = {**LOYALTY, "url": "https://crm.test/loyalty/{user.id}", "timeout_ms": 5000}
+    settings = _settings(tmp_path, rules, loyalty=declared)
     assert await _greeting(settings) == "2000 points"
     assert route.call_count == 1
 
@@ -233,7 +234,7 @@ async def test_declared_user_fields_come_from_the_crm_profile(tmp_path: Path) ->
     )
     settings = Settings.model_validate({
         "rules": str(tmp_path),
-        "user": {"callable": f"{__name__}:mette", "profile_url": "https://crm.test/profiles/{id}"},
+        "user": {"callable": f"{__name__}:mette", "profile_url": "https://crm.test/profiles/{id}", "timeout_ms": 5000},
         "signals": {"user": {"fields": {"loyalty_points": "number", "store": "text"}}},
     })
     assert await _greeting(settings) == "Aarhus 800"

@@ -9,13 +9,13 @@ import pytest
 import respx
 from starlette.authentication import SimpleUser
 
+from smalldata.asgi import make_scope
 from smalldata.signals import providers as provider_registry
 from smalldata.signals.device import SOFTWARE, TYPES
 from smalldata.signals.geo import geo_database
-from smalldata.signals.request import ProviderMap, Request, RequestSignals, make_scope
-from smalldata.sources import Sources
+from smalldata.signals.request import ProviderMap, Request, RequestSignals
 
-from .helpers import WEDNESDAY_MORNING, context, request, settings
+from .helpers import WEDNESDAY_MORNING, context, request, settings, sources_of
 
 try:
     from tests.geoip import LONDON, build_city_mmdb
@@ -33,7 +33,7 @@ async def test_a_ruleset_reading_only_page_never_parses_ua_opens_geoip_or_calls_
     SOFTWARE.clear()
     TYPES.clear()
     signals = request("/sale", headers={"user-agent": IPHONE}, client_ip=LONDON, config=config,
-                      sources=Sources.from_settings(config), user=SimpleUser("ada"))
+                      sources=sources_of(config), user=SimpleUser("ada"))
     await signals.prefetch(["page"])  # what a ruleset reading only page.* asks for
     assert signals.get("page.path") == "/sale"
     assert signals.computed == ("page",)
@@ -60,7 +60,7 @@ async def test_reading_each_namespace_pays_only_for_it(tmp_path: Path) -> None:
     config = settings(geo={"database": str(mmdb)}, user={"profile_url": "https://crm.example/p/{id}"})
     SOFTWARE.clear()
     signals = request("/", headers={"user-agent": IPHONE}, client_ip=LONDON, config=config,
-                      sources=Sources.from_settings(config), user=SimpleUser("ada"))
+                      sources=sources_of(config), user=SimpleUser("ada"))
     await signals.prefetch(["user", "device", "geo"])
     assert crm.call_count == 1
     assert (signals.get("device.os"), signals.get("geo.country"), signals.get("user.tier")) == (
@@ -199,7 +199,7 @@ def test_without_sources_or_callables_nothing_is_prefetched() -> None:
 async def test_a_basket_service_alone_is_prefetched() -> None:
     service = respx.get(url__startswith="https://basket.example/").respond(json={"items": [{"sku": "mug"}]})
     config = settings(basket={"service_url": "https://basket.example/b/{id}", "id_cookie": "basket_id"})
-    signals = request("/", headers={"cookie": "basket_id=b1"}, config=config, sources=Sources.from_settings(config))
+    signals = request("/", headers={"cookie": "basket_id=b1"}, config=config, sources=sources_of(config))
 
     await signals.prefetch(["user", "basket"])
 

@@ -12,9 +12,8 @@ import respx
 from starlette.authentication import SimpleUser, UnauthenticatedUser
 
 from smalldata.signals.user import is_birthday, rfm_segment
-from smalldata.sources import Sources
 
-from .helpers import SHOP, request, settings
+from .helpers import SHOP, request, settings, sources_of
 
 TODAY = date(2026, 11, 25)
 CRM = "https://crm.example/profiles/{id}"
@@ -128,7 +127,7 @@ async def test_an_async_callable_is_awaited_by_prefetch() -> None:
 async def test_profile_enrichment_from_the_crm() -> None:
     respx.get("https://crm.example/profiles/42").respond(json=PROFILE)
     config = settings(user={"profile_url": CRM})
-    signals = request("/", config=config, user=ShopUser(), sources=Sources.from_settings(config))
+    signals = request("/", config=config, user=ShopUser(), sources=sources_of(config))
     await signals.prefetch(["user"])
     assert user(signals) == {
         "logged_in": True,
@@ -151,7 +150,7 @@ async def test_profile_enrichment_from_the_crm() -> None:
 async def test_a_failing_crm_leaves_only_what_the_app_knows() -> None:
     respx.get("https://crm.example/profiles/42").mock(side_effect=httpx.ReadTimeout("slow"))
     config = settings(user={"profile_url": CRM})
-    signals = request("/", config=config, user=ShopUser(), sources=Sources.from_settings(config))
+    signals = request("/", config=config, user=ShopUser(), sources=sources_of(config))
     await signals.prefetch(["user"])
     found = user(signals)
     assert (found["logged_in"], found["first_name"], found["tier"], found["orders"]) == (True, "Grace", None, None)
@@ -161,7 +160,7 @@ async def test_a_failing_crm_leaves_only_what_the_app_knows() -> None:
 async def test_the_crm_is_not_called_for_logged_out_visitors() -> None:
     route = respx.get(url__startswith="https://crm.example/").respond(json=PROFILE)
     config = settings(user={"profile_url": CRM})
-    signals = request("/", config=config, user=UnauthenticatedUser(), sources=Sources.from_settings(config))
+    signals = request("/", config=config, user=UnauthenticatedUser(), sources=sources_of(config))
     await signals.prefetch(["user"])
     assert not route.called
     assert signals.get("user.logged_in") is False

@@ -175,16 +175,22 @@ def test_bad_settings_are_explained(values: dict[str, object], message: str) -> 
         StateSettings.model_validate(values)
 
 
-def test_missing_secret_key_warns_loudly(
+def test_missing_secret_key_warns_loudly_once_and_says_how_to_set_one(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from smalldata.state import config
+
     monkeypatch.delenv("SMALLDATA_SECRET_KEYS", raising=False)
+    monkeypatch.setattr(config, "_warned_of_dev_key", False)  # as in a new process
 
     with caplog.at_level(logging.WARNING, logger="smalldata.state"):
         keys = StateSettings().signing_keys()
+        StateSettings().signing_keys()  # the cookie store and the preview links both ask
 
     assert len(keys) == 1
-    assert "NO SECRET KEY" in caplog.text
+    assert caplog.text.count("NO SECRET KEY") == 1
+    assert "export SMALLDATA_SECRET_KEYS=" in caplog.text
+    assert "state.secret_keys" not in caplog.text  # secrets never go in the settings file
 
 
 def test_secret_keys_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -210,7 +216,7 @@ async def test_a_search_with_a_lone_surrogate_is_saved_and_the_visitor_moves_on(
 
 
 async def test_of_two_visitor_cookies_the_one_that_verifies_is_used(store: StateStore, now: datetime) -> None:
-    from smalldata.signals.request import parse_cookies
+    from smalldata.asgi import parse_cookies
 
     jar: dict[str, str] = {}
     first = await _request(store, jar, now, product="p1")
@@ -222,7 +228,7 @@ async def test_of_two_visitor_cookies_the_one_that_verifies_is_used(store: State
 
 
 async def test_a_long_cookie_header_keeps_the_visitor(store: StateStore, now: datetime) -> None:
-    from smalldata.signals.request import parse_cookies
+    from smalldata.asgi import parse_cookies
 
     jar: dict[str, str] = {}
     first = await _request(store, jar, now)

@@ -11,9 +11,9 @@ from starlette.responses import Response
 from smalldata.console.pages.common import console, render
 from smalldata.console.problems import problem_views
 from smalldata.console.trying import DEVICES, STEPS, TryForm, clock, personas, step_of, try_visitor
-from smalldata.explain import decision_rows, show_value, trace_detail
-from smalldata.imagine import parse_moment, parse_sets
 from smalldata.preview import make_preview_url, preview_keys
+from smalldata.rules.explain import decision_rows, show_value, trace_detail
+from smalldata.rules.imagine import parse_moment, parse_sets
 
 #: The marks ``smalldata try --explain`` prints beside each status.
 MARKS = {"matched": "✓", "failed": "✗", "capped": "⌀", "inactive": "…", "shadowed": "▽",
@@ -93,7 +93,7 @@ async def preview_page(request: Request) -> Response:
     if base and not target.startswith(("http://", "https://")):
         target = base.rstrip("/") + "/" + target.lstrip("/")
     context["link"] = make_preview_url(
-        target, sets=sets, at=moment, variants=forced, secret=preview_keys(settings.preview, settings)[0],
+        target, sets=sets, at=moment, variants=forced, secret=preview_keys(settings.preview, settings.state)[0],
         ttl_seconds=settings.preview.ttl_seconds, param=settings.preview.param,
     )  # fmt: skip
     return render(request, "preview.html", "preview", **context)

@@ -84,20 +84,24 @@
     });
   }
 
-  function formatPrice(price, currency) {
-    if (price === undefined || price === null) return "";
+  // The price as the shop writes it: the catalogue's own text ("549,00 kr."), else the number in
+  // the page's language.
+  function formatPrice(item) {
+    if (typeof item.price_text === "string" && item.price_text) return item.price_text;
+    if (typeof item.price !== "number") return "";
     try {
       var lang = document.documentElement.lang || undefined;
-      return new Intl.NumberFormat(lang, currency ? { style: "currency", currency: currency } : {}).format(price);
+      var style = item.currency ? { style: "currency", currency: item.currency } : {};
+      return new Intl.NumberFormat(lang, style).format(item.price);
     } catch (error) {
-      return String(price) + (currency ? " " + currency : "");
+      return String(item.price) + (item.currency ? " " + item.currency : "");
     }
   }
 
   // data-field="name" sets text; data-field-href="url", data-field-src="image" set attributes.
   function fillItem(root, item) {
     var value = function (key) {
-      return key === "price" ? formatPrice(item.price, item.currency) : (item[key] === undefined ? "" : String(item[key]));
+      return key === "price" ? formatPrice(item) : (item[key] === undefined || item[key] === null ? "" : String(item[key]));
     };
     root.querySelectorAll("*").forEach(function (element) {
       Array.prototype.slice.call(element.attributes).forEach(function (attribute) {
@@ -167,42 +171,53 @@
     try { localStorage.setItem(shownKey(chat), value); } catch (error) { /* storage refused: the server's count holds */ }
   }
 
-  function button(label, text, onClick) {
+  function button(text, onClick) {
     var element = document.createElement("button");
     element.type = "button";
     element.textContent = text;
-    element.setAttribute("aria-label", label);
     element.addEventListener("click", onClick);
     return element;
   }
 
+  // Every word in the bubble comes from the server, in the message's language: the message from
+  // the rule, the button and the close label from the shop's per-language texts.
   function bubble(chat) {
+    var texts = chat.texts || {};
     var box = document.createElement("div");
     box.id = "smalldata-chat";
     box.setAttribute("role", "dialog");
     box.setAttribute("aria-live", "polite");
+    box.setAttribute("aria-labelledby", "smalldata-chat-message");
     box.setAttribute("data-rule", chat.rule);
+    if (chat.language) box.lang = chat.language;
+    // On a phone the bubble keeps 16px from each edge of the screen and never grows wider.
     Object.assign(box.style, {
-      position: "fixed", right: "20px", bottom: "20px", maxWidth: "320px", zIndex: "2147483000",
-      background: "#fff", color: "#222", border: "1px solid #ddd", borderRadius: "12px",
+      position: "fixed", right: "16px", bottom: "16px", boxSizing: "border-box", zIndex: "2147483000",
+      maxWidth: "min(320px, calc(100vw - 32px))", maxHeight: "calc(100vh - 32px)", overflow: "auto",
+      overflowWrap: "anywhere", background: "#fff", color: "#222", border: "1px solid #ddd", borderRadius: "12px",
       boxShadow: "0 6px 24px rgba(0,0,0,.18)", padding: "14px 16px", font: "15px/1.4 system-ui, sans-serif",
     });
     var message = document.createElement("p");
+    message.id = "smalldata-chat-message";
     message.className = "smalldata-chat-message";
     message.style.margin = "0 24px 10px 0";
     message.innerHTML = chat.message;  // HTML-safe markup from the server
-    var close = button("Dismiss", "\u00d7", function () {
+    var close = button("\u00d7", function () {
       try { sessionStorage.setItem(dismissedKey(chat), "1"); } catch (error) { /* private mode */ }
       box.remove();
       report("chat_dismissed", { rule: chat.rule });
       emit("chat-dismissed", chat);
     });
     close.className = "smalldata-chat-dismiss";
+    if (texts.dismiss) {
+      close.setAttribute("aria-label", texts.dismiss);
+      close.title = texts.dismiss;
+    }
     Object.assign(close.style, {
       position: "absolute", top: "6px", right: "8px", border: "0", background: "none", color: "#666",
       fontSize: "20px", lineHeight: "1", padding: "2px 6px", cursor: "pointer",
     });
-    var accept = button("Start chat", chat.mode === "offline" ? "Contact us" : "Chat with us", function () {
+    var accept = button(texts.button || "\u2192", function () {
       box.remove();
       report("chat_accepted", { rule: chat.rule });
       emit("chat-accepted", chat);

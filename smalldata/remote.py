@@ -1,9 +1,10 @@
-"""A remote JSON source (profile/CRM, basket service) that never slows a page down.
+"""Calling a remote JSON service (CRM, basket service, a declared signal's url, the recommender)
+without ever slowing a page down.
 
 A page waits at most ``timeout_ms`` for an answer; the call itself goes on (up to
 ``call_timeout_ms``), so a late answer is cached for the visitor's next page.
 Answers are kept in a ``cachetools`` TTL cache; parallel requests for one key
-share one fetch (no stampede when a customer opens ten tabs); and after
+share one call (no stampede when a customer opens ten tabs); and after
 ``failures_before_pause`` calls in a row that failed or outlasted
 ``call_timeout_ms``, a circuit breaker stops calling the service for
 ``pause_seconds``, then lets one trial call through — a burst of answers that are
@@ -18,17 +19,42 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
 from cachetools import TTLCache
-
-from smalldata.remote_config import RemoteSettings
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 logger = logging.getLogger("smalldata.sources")
 
 MAX_KEY = 200
+
+
+def check_http_url(value: str) -> str:
+    """Refuse anything but an http:// or https:// URL (no file:, ftp:, or a bare host)."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"'{value}' must be an http:// or https:// URL")
+    return value
+
+
+HttpURL = Annotated[str, AfterValidator(check_http_url)]
+
+
+class RemoteSettings(BaseModel):
+    """How to call one HTTP service: a strict timeout, a TTL cache and a circuit breaker."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_ms: int = Field(default=50, gt=0, le=10_000)  # how long a page waits for an answer
+    # how long the call itself may take: a late answer is still cached for the next page, and only a call
+    # that fails or outlasts this counts towards the pause (a burst of slow-ish answers is not an outage)
+    call_timeout_ms: int = Field(default=2_000, gt=0, le=60_000)
+    cache_seconds: float = Field(default=60, ge=0)
+    cache_size: int = Field(default=10_000, ge=0)
+    failures_before_pause: int = Field(default=5, ge=1)
+    pause_seconds: float = Field(default=30, ge=0)
+    headers: dict[str, str] = {}
 
 
 class CircuitBreaker:
@@ -75,7 +101,9 @@ class CircuitBreaker:
 class RemoteSource:
     """GET ``url`` (with ``{id}`` replaced by the key) and return its JSON object, or None.
 
-    ``calls`` counts requests actually sent (tests and the health endpoint read it).
+    With a ``body``, :meth:`fetch` POSTs it as JSON to ``url`` instead (the recommender),
+    and ``key`` names the answer in the cache. ``calls`` counts requests actually sent
+    (tests and the health endpoint read it).
     A JSON list answer is returned as ``{"items": [...]}``; 404 is a known "nothing"
     and is cached like an answer; timeouts, errors and malformed JSON are failures.
     """
@@ -105,14 +133,16 @@ class RemoteSource:
             self._cache = TTLCache(maxsize=settings.cache_size, ttl=settings.cache_seconds, timer=clock)
         self._inflight: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
 
-    async def fetch(self, key: str) -> dict[str, Any] | None:
+    async def fetch(self, key: str, body: Any = None) -> dict[str, Any] | None:
         """The service's answer for ``key`` (from cache when fresh), or None when unknown."""
         key = str(key)[:MAX_KEY]
         if self._cache is not None and key in self._cache:
             return self._cache[key]
         pending = self._inflight.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self._load(key))
+            # the client (a TLS context: tens of ms) is made before the page starts waiting for the answer
+            self._http()
+            pending = asyncio.ensure_future(self._load(key, body))
             self._inflight[key] = pending
             pending.add_done_callback(lambda _: self._inflight.pop(key, None))
         try:
@@ -126,13 +156,16 @@ class RemoteSource:
             logger.exception("%s source failed", self.name)
             return None
 
-    async def _load(self, key: str) -> dict[str, Any] | None:
+    async def _load(self, key: str, body: Any) -> dict[str, Any] | None:
         if not self.breaker.allow():
             return None
         self.calls += 1
         try:
             async with asyncio.timeout(self.call_timeout):
-                response = await self._http().get(self.url.replace("{id}", quote(key, safe="")))
+                if body is None:
+                    response = await self._http().get(self.url.replace("{id}", quote(key, safe="")))
+                else:
+                    response = await self._http().post(self.url, json=body)
         except Exception as exc:  # timeouts, refused connections, bad URLs: all mean "unknown"
             return self._failed(f"{type(exc).__name__}")
         if response.status_code == 404:

@@ -1,17 +1,18 @@
-"""Remote sources over HTTP: the profile/CRM service, the basket service and declared signals' ``url``s."""
+"""The remote sources of one shop's signals: the profile/CRM service, the basket service, declared ``url``s."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from smalldata.signals.declared import URL_KEY
-from smalldata.sources.http import CircuitBreaker, RemoteSource
+from smalldata.remote import RemoteSource
+from smalldata.signals.declared import URL_KEY, NamespaceSettings
 
 if TYPE_CHECKING:
-    from smalldata.settings import Settings
+    from smalldata.signals.config import BasketSettings, UserSettings
 
-__all__ = ["CircuitBreaker", "RemoteSource", "Sources"]
+__all__ = ["Sources"]
 
 
 @dataclass
@@ -23,15 +24,15 @@ class Sources:
     declared: dict[str, RemoteSource] = field(default_factory=dict)  # by namespace (``signals:`` with a url)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Sources:
+    def configured(cls, user: UserSettings, basket: BasketSettings,
+                   declared: Mapping[str, NamespaceSettings]) -> Sources:
         """A source per configured URL (``user.profile_url``, ``basket.service_url``, ``signals.*.url``)."""
-        user, basket = settings.user, settings.basket
         return cls(
             profile=RemoteSource("profile", user.profile_url, user) if user.profile_url else None,
             basket=RemoteSource("basket", basket.service_url, basket) if basket.service_url else None,
             declared={
-                namespace: RemoteSource(namespace, declared.url.replace(URL_KEY, "{id}"), declared)
-                for namespace, declared in settings.signals.items() if declared.url
+                namespace: RemoteSource(namespace, namespace_settings.url.replace(URL_KEY, "{id}"), namespace_settings)
+                for namespace, namespace_settings in declared.items() if namespace_settings.url
             },
         )
 

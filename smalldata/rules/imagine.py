@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from smalldata.settings import Settings
+from smalldata.asgi import make_scope
+from smalldata.dates import to_moment
 from smalldata.signals.catalog import BUILT_IN, Catalog
 from smalldata.signals.clock import system_clock
+from smalldata.signals.config import SignalSettings
 from smalldata.signals.providers import signals_for
-from smalldata.signals.request import RequestSignals, make_scope
+from smalldata.signals.request import RequestSignals
 from smalldata.state.model import VisitorState
 
 if TYPE_CHECKING:
@@ -39,7 +41,7 @@ class Imagined:
 
     visitor_id: str | None = None
 
-    def signals(self, settings: Settings) -> RequestSignals:
+    def signals(self, settings: SignalSettings) -> RequestSignals:
         """The signals of this request; what is not given is what the shop would see for a new,
         anonymous visitor (``visitor.returning`` false, ``user.logged_in`` false, empty history).
 
@@ -64,7 +66,7 @@ class Imagined:
         visitor.record_page(signals["page.product"], signals["page.category"])
         return signals
 
-    async def decide(self, engine: Engine, settings: Settings, *,
+    async def decide(self, engine: Engine, settings: SignalSettings, *,
                      caps: CapCounts | None = None) -> tuple[Decision, RequestSignals]:
         """The decision for this request, with its trace, and the signals it was made from.
 
@@ -113,20 +115,15 @@ def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN) -> dict[str, A
     return values
 
 
-def parse_moment(text: str, settings: Settings) -> datetime:
+def parse_moment(text: str, settings: SignalSettings) -> datetime:
     """``2026-12-24T18:00`` (shop time), ``2026-12-24`` (midnight) or with an offset."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"'{text}' is not a time; write e.g. 2026-12-24T18:00") from None
-        moment = datetime(day.year, day.month, day.day)
-    return moment if moment.tzinfo else moment.replace(tzinfo=settings.zone)
+    moment = to_moment(text, settings.zone)
+    if moment is None:
+        raise ValueError(f"'{text}' is not a time; write e.g. 2026-12-24T18:00")
+    return moment
 
 
-def _in_zone(value: Any, settings: Settings) -> Any:
+def _in_zone(value: Any, settings: SignalSettings) -> Any:
     """A time written without an offset is shop time, as for ``--at``."""
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=settings.zone)

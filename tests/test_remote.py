@@ -9,8 +9,7 @@ import httpx
 import pytest
 import respx
 
-from smalldata.remote_config import RemoteSettings
-from smalldata.sources import CircuitBreaker, RemoteSource
+from smalldata.remote import CircuitBreaker, RemoteSettings, RemoteSource
 
 URL = "https://crm.example/profiles/{id}"
 PROFILE = {"id": "42", "first_name": "Ada"}
@@ -126,10 +125,10 @@ async def test_a_burst_of_answers_slower_than_a_page_waits_does_not_pause_a_heal
 
 
 async def test_the_client_is_made_at_start_up_not_on_the_first_page() -> None:
-    from smalldata.settings import Settings, UserSettings
-    from smalldata.sources import Sources
+    from smalldata.signals.config import BasketSettings, UserSettings
+    from smalldata.signals.sources import Sources
 
-    sources = Sources.from_settings(Settings(user=UserSettings(profile_url="https://crm.example/profiles/{id}")))
+    sources = Sources.configured(UserSettings(profile_url="https://crm.example/profiles/{id}"), BasketSettings(), {})
     assert sources.profile is not None and not sources.profile.started
     await sources.start()
     assert sources.profile.started
