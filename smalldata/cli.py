@@ -1,4 +1,4 @@
-"""The ``smalldata`` command: check, try, test, demo, bench."""
+"""The ``smalldata`` command: check, try, test, report, preview, demo, console, bench."""
 
 from __future__ import annotations
 
@@ -10,12 +10,19 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import date, datetime
 from typing import Any, TextIO
 
 from smalldata.decision import Decision, TraceEntry
 from smalldata.problems import ProblemsError
 from smalldata.rules import Engine, check_ruleset, load_ruleset
+from smalldata.rules.explain import (
+    decision_rows,
+    json_default,
+    produced_signals,
+    show_value,
+    shown_signals,
+    trace_words,
+)
 from smalldata.rules.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, parse_sets
 from smalldata.settings import Settings, load_settings
 
@@ -117,6 +124,17 @@ def _parser() -> argparse.ArgumentParser:
                               "(default: preview.base_url in the settings; without either, only the path)")
     preview.set_defaults(run=_preview)
 
+    console = verbs.add_parser("console", parents=[common],
+                               help="the rule workflow in a browser (rules, try, edit, tests, preview, experiments)")
+    console.add_argument("--host", default="127.0.0.1",
+                         help="address to listen on (default 127.0.0.1; any other address needs --token)")
+    console.add_argument("--port", type=int, default=8001, help="port (default 8001, beside the demo shop's 8000)")
+    console.add_argument("--token", default=None,
+                         help="the token every page needs (default: $SMALLDATA_CONSOLE_TOKEN); required off 127.0.0.1")
+    console.add_argument("--events", default=None,
+                         help="the events file the experiments page reads (default: events.path of the settings)")
+    console.set_defaults(run=_console)
+
     bench = verbs.add_parser("bench", parents=[common], help="run the benchmark suite")
     bench.add_argument("--quick", action="store_true", help="a shorter run (under two minutes)")
     bench.add_argument("--check", action="store_true", help="exit 1 when a budget in benchmarks/README.md is broken")
@@ -174,13 +192,10 @@ def _try(args: argparse.Namespace) -> int:
         at = parse_moment(args.at, settings) if args.at else None
         imagined = Imagined(given=given, url=args.url, user_agent=args.user_agent, ip=args.ip, at=at,
                             language=args.language, visitor_id=visitor_id)
-        signals = imagined.signals(settings)
+        decision, signals = asyncio.run(imagined.decide(Engine(ruleset), settings))
     except ValueError as exc:
         raise UsageError(f"smalldata try: {exc}") from None
-    # remote sources (CRM, basket service) are awaited as the middleware would, for the namespaces rules read
-    asyncio.run(signals.prefetch(ruleset.namespaces))
-    decision = Engine(ruleset).decide(signals, visitor_id=visitor_id, trace=True)
-    produced = {name: value for ns in settings.catalog.namespaces for name, value in signals.namespace(ns).items()}
+    produced = produced_signals(signals, settings.catalog)
     if args.json:
         report = {
             "decision": decision.to_json(),
@@ -188,12 +203,11 @@ def _try(args: argparse.Namespace) -> int:
             "trace": [entry.as_dict() for entry in decision.trace or []],
             "signals": produced,
         }
-        print(json.dumps(report, indent=2, ensure_ascii=False, default=_json_default))
+        print(json.dumps(report, indent=2, ensure_ascii=False, default=json_default))
         return EXIT_OK
     _print_decision(decision, sys.stdout)
     if args.explain:
-        shown = {k: v for k, v in produced.items() if v not in (None, [], {}) or k in ruleset.reads}
-        _print_signals(shown, sys.stdout)
+        _print_signals(shown_signals(produced, ruleset.reads), sys.stdout)
         _print_trace(decision.trace or [], sys.stdout)
     return EXIT_OK
 
@@ -217,50 +231,22 @@ def _check_geoip(path: str) -> None:
         raise UsageError(f"smalldata try: --geoip {path} is not a GeoIP2 database. {GEOIP_HELP}") from None
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value)
-    return str(value)
-
-
 def _print_decision(decision: Decision, out: TextIO) -> None:
-    rows: list[tuple[str, str, str]] = []
-    if decision.greeting is not None:
-        rows.append(("greeting", decision.greeting, decision.slot_rules["greeting"]))
-    if decision.chat is not None:
-        chat = decision.chat
-        when = " or ".join(filter(None, [f"after {chat.after_seconds:g}s" if chat.after_seconds is not None else "",
-                                         "on exit intent" if chat.on_exit_intent else ""]))
-        extra = f" [{chat.department}]" if chat.department else ""
-        mode = " (outside opening hours)" if chat.mode == "offline" else ""
-        rows.append(("chat", f"{when}: {chat.message}{extra}{mode}", chat.rule))
-    for form, fields in decision.prefill.items():
-        shown = ", ".join(f"{k}={v}" for k, v in fields.items())
-        rows.append((f"prefill:{form}", shown, decision.slot_rules[f"prefill:{form}"]))
-    for slot, rec in decision.recommendations.items():
-        text = f"{rec.strategy} ×{rec.limit}" + (f" excluding {', '.join(rec.exclude)}" if rec.exclude else "")
-        rows.append((f"recommend:{slot}", text, rec.rule))
-    for slot, banner in decision.banners.items():
-        rows.append((f"banner:{slot}", banner.html, banner.rule))
-    if decision.tags:
-        rows.append(("tags", ", ".join(decision.tags), ""))
-    for key, variant in decision.experiments.items():
-        rows.append((f"experiment {key}", variant, ""))
+    rows = decision_rows(decision)
     if not rows:
         print("No personalisation for this visitor.", file=out)
         return
-    width = max(len(r[0]) for r in rows)
-    for slot, text, rule in rows:
+    width = max(len(row.slot) for row in rows)
+    for row in rows:
         # decisions hold HTML-safe text; a terminal shows it as the page would
-        print(f"  {slot:<{width}}  {html.unescape(text)}" + (f"   ← {rule}" if rule else ""), file=out)
+        print(f"  {row.slot:<{width}}  {html.unescape(row.text)}" + (f"   ← {row.rule}" if row.rule else ""),
+              file=out)
 
 
 def _print_signals(used: dict[str, Any], out: TextIO) -> None:
     print("\nSignals (every known value, and every one the rules read):", file=out)
     for name, value in used.items():
-        print(f"  {name} = {json.dumps(value, default=_json_default, ensure_ascii=False)}", file=out)
+        print(f"  {name} = {show_value(value)}", file=out)
 
 
 MARKS = {"matched": "✓", "failed": "✗", "capped": "⌀", "inactive": "…", "shadowed": "▽",
@@ -272,14 +258,7 @@ def _print_trace(trace: list[TraceEntry], out: TextIO) -> None:
     print("\nRules, in priority order:", file=out)
     width = max((len(e.rule) for e in trace), default=0)
     for entry in trace:
-        text = entry.status.replace("_", " ")
-        if entry.status == "failed":
-            text += f": {entry.condition} (actual: {json.dumps(entry.actual, default=_json_default)})"
-        elif entry.status == "matched" and entry.slots:
-            text += f": {', '.join(entry.slots)}" + (f"; {entry.detail}" if entry.detail else "")
-        elif entry.detail:
-            text += f": {entry.detail}"
-        print(f"  {MARKS.get(entry.status, ' ')} {entry.rule:<{width}}  {text}", file=out)
+        print(f"  {MARKS.get(entry.status, ' ')} {entry.rule:<{width}}  {trace_words(entry)}", file=out)
 
 
 # -- test --------------------------------------------------------------------
@@ -343,6 +322,20 @@ def _demo(args: argparse.Namespace) -> int:
         demo.run(host=args.host, port=args.port, **options)
     except demo.DemoNotFound as exc:
         raise UsageError(f"smalldata demo: {exc}") from None
+    return EXIT_OK
+
+
+def _console(args: argparse.Namespace) -> int:
+    from smalldata.console import is_loopback, run
+
+    token = args.token or os.environ.get("SMALLDATA_CONSOLE_TOKEN") or None
+    if token is None and not is_loopback(args.host):
+        raise UsageError(f"smalldata console: --host {args.host} can be reached from other machines, and the console "
+                         "edits the shop's rules; give it a token (--token or SMALLDATA_CONSOLE_TOKEN), "
+                         "or leave --host at 127.0.0.1")
+    settings = _settings(args)
+    run(host=args.host, port=args.port, rules=_rules_path(args, settings), config=args.config, settings=settings,
+        events=args.events, token=token)
     return EXIT_OK
 
 

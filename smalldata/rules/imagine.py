@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smalldata.asgi import make_scope
 from smalldata.dates import to_moment
@@ -19,6 +19,10 @@ from smalldata.signals.config import SignalSettings
 from smalldata.signals.providers import signals_for
 from smalldata.signals.request import RequestSignals
 from smalldata.state.model import VisitorState
+
+if TYPE_CHECKING:
+    from smalldata.decision import Decision
+    from smalldata.rules.engine import CapCounts, Engine
 
 DEFAULT_VISITOR_ID = "imagined-visitor"
 
@@ -61,6 +65,19 @@ class Imagined:
         # like the shop, the page being viewed is part of the history the rules see
         visitor.record_page(signals["page.product"], signals["page.category"])
         return signals
+
+    async def decide(self, engine: Engine, settings: SignalSettings, *,
+                     caps: CapCounts | None = None) -> tuple[Decision, RequestSignals]:
+        """The decision for this request, with its trace, and the signals it was made from.
+
+        Remote sources (CRM, basket service) are awaited first, for the namespaces the
+        rules read, as the middleware would. ``caps`` are how often the visitor has
+        had each capped rule already (None: caps are not counted). Raises
+        ``ValueError`` like :meth:`signals`.
+        """
+        signals = self.signals(settings)
+        await signals.prefetch(engine.ruleset.namespaces)
+        return engine.decide(signals, caps=caps, visitor_id=self.visitor_id, trace=True), signals
 
 
 def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN) -> dict[str, Any]:

@@ -1,0 +1,118 @@
+"""The console application: its pages, its files, and the guard in front of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from smalldata.catalogue import open_catalogue
+from smalldata.console.guard import ConsoleGuard, is_loopback
+from smalldata.console.pages.common import render
+from smalldata.console.pages.edit import check_text, create_file, editor_page, files_page, save_file
+from smalldata.console.pages.results import experiments_page, tests_page
+from smalldata.console.pages.rules import rules_page
+from smalldata.console.pages.trying import preview_page, try_page
+from smalldata.console.state import Console
+from smalldata.console.workspace import Workspace
+from smalldata.recommend import CatalogueRecommender
+from smalldata.settings import Settings, load_settings
+from smalldata.signals.clock import system_clock
+
+STATIC = Path(__file__).resolve().parent / "static"
+DEFAULT_PORT = 8001  # beside `smalldata demo` on 8000
+
+
+def create_app(
+    *,
+    rules: str | Path | None = None,
+    config: str | Path | None = None,
+    settings: Settings | None = None,
+    events: str | Path | None = None,
+    host: str = "127.0.0.1",
+    token: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Starlette:
+    """The console over a rules folder (default: the settings' ``rules``), for a server bound to ``host``.
+
+    ``settings`` are used as given, else read from ``config`` (default
+    ``smalldata.yaml`` when present). Relative paths in them (the catalogue, the
+    events file) start at the folder of ``config``, as in the shop. ``events`` is
+    the JSON-lines file the experiments page reads (default: ``events.path`` of a
+    file sink). On an address other than loopback every page needs ``token``;
+    without one, every page is refused.
+    """
+    if settings is None:
+        settings = load_settings(config)
+    base = Path(config).parent if config is not None else Path.cwd()
+    catalogue = open_catalogue(settings.catalogue, base=base)
+    console = Console(
+        workspace=Workspace(rules if rules is not None else settings.rules, settings),
+        settings=settings,
+        events=_events_file(events, settings, base),
+        recommender=CatalogueRecommender(catalogue, settings.recommender) if catalogue is not None else None,
+        clock=clock or system_clock,
+    )
+    routes = [
+        Route("/", rules_page),
+        Route("/try", try_page),
+        Route("/preview", preview_page),
+        Route("/edit", files_page),
+        Route("/edit", create_file, methods=["POST"]),
+        Route("/edit/{name:path}", editor_page),
+        Route("/edit/{name:path}", save_file, methods=["POST"]),
+        Route("/check", check_text, methods=["POST"]),
+        Route("/tests", tests_page),
+        Route("/experiments", experiments_page),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    middleware = [Middleware(ConsoleGuard, token=token, loopback=is_loopback(host))]
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: _error_page})
+    app.state.console = console
+    return app
+
+
+def _events_file(events: str | Path | None, settings: Settings, base: Path) -> Path | None:
+    if events is not None:
+        return Path(events)
+    if settings.events.sink != "file":
+        return None
+    path = Path(settings.events.path)
+    return path if path.is_absolute() else base / path
+
+
+async def _error_page(request: Request, exc: Exception) -> Response:
+    """A refusal or a page that is not there, as a console page (plain text for files and the live check)."""
+    status, detail = (exc.status_code, exc.detail) if isinstance(exc, HTTPException) else (500, "")
+    if request.url.path.startswith(("/static/", "/check")):
+        return PlainTextResponse(detail, status_code=status)
+    return render(request, "error.html", "", status_code=status, status=status, detail=detail)
+
+
+def run(
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    rules: str | Path | None = None,
+    config: str | Path | None = None,
+    settings: Settings | None = None,
+    events: str | Path | None = None,
+    token: str | None = None,
+) -> None:
+    """Serve the console with uvicorn until interrupted (the arguments are :func:`create_app`'s)."""
+    import uvicorn
+
+    app = create_app(rules=rules, config=config, settings=settings, events=events, host=host, token=token)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"smalldata console on http://{shown}:{port}/  (rules: {app.state.console.workspace.root})")
+    if token:
+        print("  open it once with ?token=<the token>; the browser then keeps it")
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
