@@ -57,8 +57,8 @@ def test_reading_only_the_device_type_never_parses_the_browser_or_os() -> None:
 async def test_reading_each_namespace_pays_only_for_it(tmp_path: Path) -> None:
     crm = respx.get(url__startswith="https://crm.example/").respond(json={"tier": "gold"})
     mmdb = build_city_mmdb(tmp_path / "City.mmdb")
-    crm = {"profile_url": "https://crm.example/p/{id}", "timeout_ms": 5000}  # a loaded machine still answers
-    config = settings(geo={"database": str(mmdb)}, user=crm)
+    profile = {"profile_url": "https://crm.example/p/{id}", "timeout_ms": 5000}  # a loaded machine still answers
+    config = settings(geo={"database": str(mmdb)}, user=profile)
     SOFTWARE.clear()
     signals = request("/", headers={"user-agent": IPHONE}, client_ip=LONDON, config=config,
                       sources=sources_of(config), user=SimpleUser("ada"))
