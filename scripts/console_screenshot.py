@@ -14,32 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from smalldata.console import create_app
-from smalldata.demo import serve_in_thread
+from smalldata.demo import headless_chromium, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 WEDNESDAY_MORNING = "2026-11-25T10:00"
 
 
 def take(output: Path = ROOT / "docs" / "console.png", browser: Any = None, rules: Path = ROOT / "rules") -> Path:
     """Write the screenshot to ``output`` and return its path (with a fresh Chromium unless given one)."""
     if browser is None:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            own = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                return take(output, own, rules)
-            finally:
-                own.close()
+        with headless_chromium() as own:
+            return take(output, own, rules)
     app = create_app(rules=rules, config=ROOT / "smalldata.yaml")
     with serve_in_thread(app) as console:
         context = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})

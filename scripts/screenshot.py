@@ -15,32 +15,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from smalldata.demo import load_app, serve_in_thread
+from smalldata.demo import headless_chromium, load_app, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 WEDNESDAY_MORNING = datetime(2026, 11, 25, 10, 30, tzinfo=ZoneInfo("Europe/Copenhagen"))
 
 
 def take(output: Path = ROOT / "docs" / "demo.png", browser: Any = None) -> Path:
     """Write the screenshot to ``output`` and return its path (with a fresh Chromium unless given one)."""
     if browser is None:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            own = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                return take(output, own)
-            finally:
-                own.close()
+        with headless_chromium() as own:
+            return take(output, own)
     with serve_in_thread(load_app(clock=lambda: WEDNESDAY_MORNING)) as shop:
         context = browser.new_context(locale="en-GB", viewport={"width": 1200, "height": 720})
         page = context.new_page()

@@ -104,6 +104,32 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
         sock.close()
 
 
+#: The system's Chromium (never ``playwright install``), headless, as the screenshot scripts and the
+#: browser tests drive it.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+)
+
+
+@contextmanager
+def headless_chromium() -> Iterator[Any]:
+    """The system's Chromium launched through Playwright (the test extra), closed on leaving."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def run(host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
     """Serve the demo shop with uvicorn until interrupted."""
     uvicorn = _uvicorn()
@@ -117,7 +143,7 @@ def run(host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
 
 
-__all__ = ["DemoNotFound", "demo_clock", "load_app", "run", "serve_in_thread"]
+__all__ = ["CHROMIUM", "DemoNotFound", "demo_clock", "headless_chromium", "load_app", "run", "serve_in_thread"]
 
 
 def _uvicorn() -> Any:

@@ -16,18 +16,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from smalldata.demo import load_app, serve_in_thread
+from smalldata.demo import CHROMIUM, headless_chromium, load_app, serve_in_thread
 from smalldata.events import CallableSink
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 RULES = Path(__file__).parent / "rules"
 SHOP_ZONE = ZoneInfo("Europe/Copenhagen")
 # A Wednesday morning: the shop is open (09:00-17:00).
@@ -91,15 +82,13 @@ def shipped_shop(clock: Clock, events: list[dict[str, Any]]) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright  # noqa: F401
     except ImportError:
         _unavailable("the playwright package is not installed")
     if not os.path.exists(CHROMIUM):
         _unavailable(f"Chromium is not installed at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 #: The screens a shopper's pages are tested on: a laptop, and a phone (an iPhone 14's CSS pixels).

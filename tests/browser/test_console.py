@@ -17,7 +17,7 @@ from smalldata.demo import load_app, serve_in_thread
 from smalldata.events import CallableSink
 from tests.console.helpers import console_app, copy_rules, write_events
 
-from .conftest import CHROMIUM_ARGS, Clock  # noqa: F401  (CHROMIUM_ARGS: one source for the browser's flags)
+from .conftest import Clock
 
 GREETING = '[data-smalldata-slot="greeting"]'
 WEDNESDAY_MORNING = "2026-11-25T10:00"
