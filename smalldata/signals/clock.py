@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from smalldata.signals.config import Event, MonthDay, TimeRange
+from smalldata.signals.config import Event, MonthDay, Schedule, TimeRange
 
 if TYPE_CHECKING:
     from smalldata.signals.request import Request, RequestSignals
@@ -19,22 +19,6 @@ Clock = Callable[[], datetime]
 """Returns the current moment as an aware datetime (any zone; providers convert)."""
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class Schedule(Protocol):
-    """Anything with opening hours: the shop's ``Settings`` or a ``Store`` with its own hours.
-
-    No opening hours and no special days is *unknown*, not *closed*: ``open`` is then null.
-    """
-
-    @property
-    def opening_hours(self) -> Mapping[Any, tuple[TimeRange, ...]] | None: ...
-
-    @property
-    def closed_dates(self) -> tuple[date, ...]: ...
-
-    @property
-    def special_days(self) -> Mapping[date, tuple[TimeRange, ...]]: ...
 
 
 def system_clock() -> datetime:

@@ -302,17 +302,11 @@ def _networks(value: Any) -> tuple[str, ...]:
 Networks = Annotated[tuple[str, ...], PlainValidator(_networks)]
 
 
-class SignalSettings(Protocol):
-    """What the signal layer reads of a shop's settings (:class:`smalldata.settings.Settings` has it all).
+class Schedule(Protocol):
+    """Anything with opening hours: the shop's ``Settings`` or a ``Store`` with its own hours.
 
-    The signal providers are built from this and nothing more (:func:`smalldata.signals.providers.build`).
+    No opening hours and no special days is *unknown*, not *closed*: ``open`` is then null.
     """
-
-    @property
-    def zone(self) -> ZoneInfo: ...
-
-    @property
-    def languages(self) -> tuple[str, ...]: ...
 
     @property
     def opening_hours(self) -> Mapping[Any, tuple[TimeRange, ...]] | None: ...
@@ -322,6 +316,20 @@ class SignalSettings(Protocol):
 
     @property
     def special_days(self) -> Mapping[date, tuple[TimeRange, ...]]: ...
+
+
+class SignalSettings(Schedule, Protocol):
+    """What the signal layer reads of a shop's settings (:class:`smalldata.settings.Settings` has it all):
+    the shop's own opening hours (a :class:`Schedule`) and the rest below.
+
+    The signal providers are built from this and nothing more (:func:`smalldata.signals.providers.build`).
+    """
+
+    @property
+    def zone(self) -> ZoneInfo: ...
+
+    @property
+    def languages(self) -> tuple[str, ...]: ...
 
     @property
     def calendar(self) -> Mapping[str, Event]: ...

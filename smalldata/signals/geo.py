@@ -26,8 +26,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from smalldata.signals.client import ClientAddress, _address_text, parse_ip
-from smalldata.signals.clock import Schedule, is_open
-from smalldata.signals.config import GeoSettings, Store
+from smalldata.signals.clock import is_open
+from smalldata.signals.config import GeoSettings, Schedule, Store
 from smalldata.signals.memo import MISSING, ShortMemo
 
 if TYPE_CHECKING:
