@@ -54,6 +54,7 @@ class DeclaredNamespace:
         self.source = settings.source
         self.timeout = settings.timeout_ms / 1000
         self._key = "signals." + namespace
+        self._source: tuple[Callable[..., Any] | None, bool] | None = None  # (function, async?), once imported
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -64,16 +65,19 @@ class DeclaredNamespace:
         """May there be something to await before the page (an async source, a url)?"""
         return self.remote is not None or self.source is not None
 
-    @property
-    def function(self) -> Callable[..., Any] | None:
-        """The shop's source function, imported when first needed (None, logged once, if it cannot be)."""
-        return find_function(self.source) if self.source else None
+    def function(self) -> tuple[Callable[..., Any] | None, bool]:
+        """The shop's source function and whether it is async, imported when first needed (and only
+        then: a page whose rules never read the namespace imports nothing); None, logged once, if it cannot be."""
+        if self._source is None:
+            function = find_function(self.source) if self.source else None
+            self._source = function, inspect.iscoroutinefunction(function)
+        return self._source
 
     def needed(self, request: Request) -> bool:
         """Anything to await for this request: an async source, or a url and a logged-in customer to ask it for."""
         if self.remote is not None:
             return self.users.user_id(request) is not None
-        return inspect.iscoroutinefunction(self.function)
+        return self.function()[1]
 
     async def prefetch(self, request: Request) -> None:
         if self.remote is not None:
@@ -81,7 +85,7 @@ class DeclaredNamespace:
             if user_id is not None:
                 request.prefetched[self._key] = await self.remote.fetch(user_id)
             return
-        function = self.function
+        function, _ = self.function()
         if function is None:
             return
         try:
@@ -95,8 +99,8 @@ class DeclaredNamespace:
 
     def signals(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
         """The provider of the namespace's names."""
-        function = self.function
-        if function is not None and not inspect.iscoroutinefunction(function):
+        function, awaits = self.function()
+        if function is not None and not awaits:
             try:
                 found = function(_starlette(request))
             except Exception:
