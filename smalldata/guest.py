@@ -219,9 +219,10 @@ class Guest:
             return FAILED
         _LOGGED[key] = (now, 0)
         again = f" ({logged[1]} more times since it was last logged)" if logged is not None and logged[1] else ""
-        trace = error is not None and logged is None  # the traceback once, the first time only
-        logger.warning("smalldata: %s %s %s%s", self.what, self.dotted, message, again,
-                       exc_info=(type(error), error, error.__traceback__) if trace and error is not None else None)
+        logger.warning("smalldata: %s %s %s%s", self.what, self.dotted, message, again)  # one line
+        if error is not None and logged is None:  # where in the shop's code: once, for whoever turns debug on
+            logger.debug("smalldata: %s %s failed here", self.what, self.dotted,
+                         exc_info=(type(error), error, error.__traceback__))
         return FAILED
 
 
