@@ -100,7 +100,7 @@ def is_async(function: Callable[..., Any]) -> bool:
     object whose class has an ``async def __call__`` (``asgiref.sync.sync_to_async``)."""
     if inspect.iscoroutinefunction(function):
         return True
-    return not inspect.isroutine(function) and inspect.iscoroutinefunction(type(function).__call__)
+    return inspect.iscoroutinefunction(type(function).__call__)  # a plain function's type: a slot, never async
 
 
 class Guest:

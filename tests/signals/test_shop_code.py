@@ -63,6 +63,10 @@ ada_partial = functools.partial(_ada_async, name="Ada")
 ada_sync_partial = functools.partial(_ada)
 
 
+def ada_later(request: Request) -> Any:
+    return _ada_async(request)  # a plain function answering a coroutine: found out by calling it
+
+
 def not_a_user(request: Request) -> Any:
     return object()  # neither a user nor None: an error, never a logged-in visitor
 
@@ -102,8 +106,8 @@ async def test_an_anonymous_visitor_of_a_sync_to_async_user_callable_is_not_logg
     assert (await _user("nobody_via_asgiref"))["logged_in"] is False
 
 
-@pytest.mark.parametrize("dotted", ["ada_via_asgiref", "ada_partial", "ada_sync_partial", "customers.lookup",
-                                    "customers.lookup_async", "customers", "_ada", "_ada_async"])
+@pytest.mark.parametrize("dotted", ["ada_via_asgiref", "ada_partial", "ada_sync_partial", "ada_later",
+                                    "customers.lookup", "customers.lookup_async", "customers", "_ada", "_ada_async"])
 async def test_every_kind_of_callable_is_called_and_its_awaitable_awaited(dotted: str) -> None:
     found = await _user(dotted)
     assert (found["logged_in"], found["first_name"]) == (True, "Ada")
@@ -191,16 +195,25 @@ def broken_loyalty(request: Request) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def _fresh() -> Any:
     CALLS.clear()
+    USERS.clear()
     SHARED.clear()
     Stuck.inside, Stuck.release = threading.Event(), threading.Event()
     yield
     Stuck.release.set()  # never leave a thread stuck past the test
 
 
+USERS: list[str] = []
+
+
+async def counted_user(request: Request) -> dict[str, Any]:
+    USERS.append(request.url.path)
+    return {"id": "c-1"}
+
+
 def _app(tmp_path: Path, source: str, *, timeout_ms: int = 200, threads: int = 4) -> SmallData:
     (tmp_path / "rules.yaml").write_text(RULES)
     config = Settings.model_validate({
-        "rules": str(tmp_path), "shop_code": {"threads": threads},
+        "rules": str(tmp_path), "shop_code": {"threads": threads}, "user": {"callable": f"{__name__}:counted_user"},
         "signals": {"loyalty": {"source": f"{__name__}:{source}", "fields": FIELDS, "timeout_ms": timeout_ms}},
     })  # fmt: skip
 
@@ -283,3 +296,9 @@ async def test_a_failing_source_is_logged_once_not_on_every_page(
                 assert _greeting(await client.get(f"/p/{n}")) == "no points known"
     logged = [record for record in caplog.records if "signals.loyalty" in record.getMessage()]
     assert len(logged) == 1 and "the loyalty database is down" in logged[0].getMessage()
+
+
+async def test_rules_that_read_only_a_declared_source_never_call_the_user_callable(tmp_path: Path) -> None:
+    async with _client(_app(tmp_path, "stuck_loyalty")) as client:
+        assert _greeting(await client.get("/")) == "7 points"
+    assert USERS == []  # the customer lookup may be a database query: only pages that need it pay for it
