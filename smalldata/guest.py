@@ -228,7 +228,7 @@ class Guest:
     def _raised(self, error: BaseException) -> Any:
         if isinstance(error, asyncio.CancelledError):
             return self._fail("cancelled", "raised CancelledError; read as unknown for this page")
-        return self._fail(f"raised {type(error).__name__}", f"raised {type(error).__name__}: {error}; "
+        return self._fail(f"raised {type(error).__name__}", f"raised {type(error).__name__}: {_one_line(error)}; "
                                                             "read as unknown for this page", error)
 
     def _fail(self, kind: str, message: str, error: BaseException | None = None) -> Any:
@@ -246,6 +246,12 @@ class Guest:
             logger.debug("smalldata: %s %s failed here", self.what, self.dotted,
                          exc_info=(type(error), error, error.__traceback__))
         return FAILED
+
+
+def _one_line(error: BaseException, limit: int = 300) -> str:
+    """An exception's message as one bounded line of the log (some are many lines, some are huge)."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _discard(answer: Any) -> None:
