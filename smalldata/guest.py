@@ -128,7 +128,7 @@ class Guest:
             try:
                 self._function = import_function(self.dotted)
             except ValueError as exc:
-                self._fail("import", f"{exc}; what it provides is unknown")
+                self._fail("import", f"{_one_line(exc)}; what it provides is unknown")
             else:
                 self._on_loop = is_async(self._function)
         return self._function
