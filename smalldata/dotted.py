@@ -2,23 +2,19 @@
 a declared signal's source).
 
 :data:`Dotted` checks the form when the settings load; :func:`import_function` imports the
-function and raises ``ValueError`` for people when it is not there; :func:`find_function`
-is the request path's variant: the same import, remembered, and ``None`` (logged once)
-instead of an error, so a broken name makes its signals unknown rather than a page fail.
+function and raises ``ValueError`` for people when it is not there. On the request path the
+shop's functions are imported and called by :class:`smalldata.guest.Guest` (a broken name
+makes its signals unknown, logged once, rather than a page fail).
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
 import re
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
-
-logger = logging.getLogger("smalldata")
 
 _FORM = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
@@ -46,12 +42,3 @@ def import_function(dotted: str) -> Callable[..., Any]:
         raise ValueError(f"'{dotted}' is not callable")
     return target  # type: ignore[no-any-return]
 
-
-@lru_cache(maxsize=64)
-def find_function(dotted: str) -> Callable[..., Any] | None:
-    """:func:`import_function`, remembered; ``None`` (logged once) when it cannot be imported."""
-    try:
-        return import_function(dotted)
-    except ValueError as exc:
-        logger.error("smalldata: %s; what it provides is unknown", exc)
-        return None
