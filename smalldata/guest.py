@@ -29,7 +29,7 @@ from smalldata.dotted import import_function
 
 logger = logging.getLogger("smalldata.guest")
 
-__all__ = ["FAILED", "Guest", "GuestPool", "WrongAnswer", "is_async"]
+__all__ = ["FAILED", "Guest", "GuestPool", "WrongAnswer", "is_async", "shared_pool"]
 
 
 
@@ -93,6 +93,17 @@ class GuestPool:
         self._closed = True
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+_SHARED: list[GuestPool] = []
+
+
+def shared_pool() -> GuestPool:
+    """One pool for code that builds signals outside an app (``smalldata try`` and ``test``, the console's
+    Try page): each imagined request builds its providers afresh, and they all share these threads."""
+    if not _SHARED:
+        _SHARED.append(GuestPool())
+    return _SHARED[0]
 
 
 def is_async(function: Callable[..., Any]) -> bool:

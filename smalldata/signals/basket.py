@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer
+from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer, shared_pool
 from smalldata.signals.config import BasketSettings
 from smalldata.signals.user import Users
 
@@ -52,7 +52,7 @@ class Baskets:
         self.users = users
         self.service = service
         self.guest = Guest(settings.callable, "basket.callable", timeout=settings.timeout_ms / 1000,
-                           pool=pool or GuestPool(), read=read_basket) if settings.callable else None
+                           pool=pool or shared_pool(), read=read_basket) if settings.callable else None
         self._empty: dict[str, Any] | None = None
 
     def signals(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from smalldata.guest import GuestPool
+from smalldata.guest import shared_pool
 from smalldata.signals import basket, campaign, clock, consent, device, geo, history, page, shop, user, visitor
 from smalldata.signals.client import ClientAddress
 from smalldata.signals.clock import system_clock
@@ -76,7 +76,7 @@ class Providers:
 def build(settings: SignalSettings, *, sources: Sources | None = None) -> Providers:
     """The providers of a shop with these settings; ``sources`` are its remote HTTP sources."""
     client = ClientAddress(settings.trusted_proxies)
-    pool = sources.pool if sources is not None else GuestPool()  # the threads of the shop's own functions
+    pool = sources.pool if sources is not None else shared_pool()  # threads for the shop's functions
     users = user.Users(settings.user, sources.profile if sources is not None else None, pool)
     baskets = basket.Baskets(settings.basket, users, sources.basket if sources is not None else None, pool)
     consents = consent.Consent(settings.consent)

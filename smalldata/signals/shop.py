@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from smalldata.dates import to_date, to_moment
-from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer
+from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer, shared_pool
 from smalldata.signals.declared import NamespaceSettings
 from smalldata.signals.user import Users
 
@@ -50,7 +50,7 @@ class DeclaredNamespace:
         self.remote = remote
         self.source = settings.source
         self.guest = Guest(settings.source, f"signals.{namespace}.source", timeout=settings.timeout_ms / 1000,
-                           pool=pool or GuestPool(), read=read_source) if settings.source else None
+                           pool=pool or shared_pool(), read=read_source) if settings.source else None
         self._key = "signals." + namespace
 
     @property

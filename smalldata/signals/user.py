@@ -18,7 +18,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from smalldata.dates import to_date
-from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer
+from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer, shared_pool
 from smalldata.signals.config import UserSettings
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class Users:
         self.settings = settings
         self.profile = profile
         self.guest = Guest(settings.callable, "user.callable", timeout=settings.timeout_ms / 1000,
-                           pool=pool or GuestPool(), read=read_user) if settings.callable else None
+                           pool=pool or shared_pool(), read=read_user) if settings.callable else None
 
     # -- who is logged in -----------------------------------------------------------------------
 
