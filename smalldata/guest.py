@@ -21,6 +21,7 @@ import concurrent.futures
 import contextvars
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Final
@@ -78,6 +79,23 @@ class GuestPool:
         self.threads = threads
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
+        self._stuck = 0  # threads held by calls that outlasted their page's timeout
+        self._lock = threading.Lock()  # _stuck goes down in the worker threads
+
+    @property
+    def stuck(self) -> bool:
+        """Every thread is held by a call that outlasted its timeout: a new call would only wait in vain."""
+        return self._stuck >= self.threads
+
+    def late(self, call: concurrent.futures.Future[Any]) -> None:
+        """``call`` (running) outlasted its timeout: it holds its thread until it ends."""
+        with self._lock:
+            self._stuck += 1
+        call.add_done_callback(self._freed)
+
+    def _freed(self, call: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            self._stuck -= 1
 
     def submit(self, function: Callable[[Any], Any], argument: Any) -> concurrent.futures.Future[Any] | None:
         """Run ``function(argument)`` in a thread (with the caller's context variables); None once closed."""
@@ -161,6 +179,9 @@ class Guest:
                 raise
             except BaseException as exc:  # CancelledError from the shop's own code too: a failure, not ours
                 return self._raised(exc)
+        elif self.pool.stuck:  # fail now rather than wait out the timeout for a thread that will not come
+            return self._fail("busy", f"not called: all {self.pool.threads} threads are held by calls that "
+                                      "outlasted their timeout; read as unknown for this page")
         else:
             submitted = self.pool.submit(self._in_thread, argument)
             if submitted is None:
@@ -220,9 +241,11 @@ class Guest:
 
     def _abandon(self, future: asyncio.Future[Any], thread: concurrent.futures.Future[Any] | None) -> bool:
         """Stop waiting for ``future``; True if the shop's code had started (it is left to finish)."""
-        if thread is not None and thread.cancel():  # still queued behind busy threads: dropped, never run late
-            future.cancel()
-            return False
+        if thread is not None:
+            if thread.cancel():  # still queued behind busy threads: dropped, never run late
+                future.cancel()
+                return False
+            self.pool.late(thread)
         self._late.add(future)
         future.add_done_callback(self._finished_late)
         return True

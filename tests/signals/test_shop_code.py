@@ -277,6 +277,17 @@ async def test_when_every_thread_is_stuck_a_page_goes_on_without_the_fields(tmp_
     assert CALLS == ["/stuck"]  # the late call was dropped, never run after its page went
 
 
+async def test_once_every_thread_is_stuck_past_its_timeout_a_page_does_not_wait_for_one(tmp_path: Path) -> None:
+    async with _client(_app(tmp_path, "stuck_loyalty", timeout_ms=2_000, threads=1)) as client:
+        await client.get("/stuck")  # waits out its 2 s, and leaves its call holding the only thread
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        then = await client.get("/")
+        waited = loop.time() - started
+    assert _greeting(then) == "no points known"
+    assert waited < 1.0  # far less than the 2 s timeout it would have waited for a thread that never comes
+
+
 async def test_pages_sharing_one_in_flight_task_are_all_served_and_the_task_is_not_cancelled(tmp_path: Path) -> None:
     async with _client(_app(tmp_path, "shared_loyalty", timeout_ms=50)) as client:
         pages = await asyncio.gather(*(client.get(f"/p/{n}") for n in range(64)), return_exceptions=True)
