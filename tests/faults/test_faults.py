@@ -10,8 +10,10 @@ and no worker died. See README.md in this folder.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 
+import httpx
 import redis
 
 from smalldata.state.codec import CookieCodec
@@ -19,7 +21,7 @@ from smalldata.state.codec import CookieCodec
 from .conftest import Suite
 from .crm import GARBAGE
 from .harness import BROKEN_RULES, SECRET, rules
-from .load import Call, Tally, Visitor, burst, mixed, run, under_load
+from .load import Call, Tally, Visitor, burst, mixed, run, send, under_load
 
 STORE_RETRY = 5.0  # RedisStore tries a server it lost again after this many seconds
 GEOIP_CHECK = 5.0  # GeoDatabase looks at its file this often
@@ -131,7 +133,9 @@ async def test_redis_killed_and_restarted_under_load(suite: Suite) -> None:
 
     finish(suite, "redis", tally, chats_in_outage=tally.chats_in_outage)
     assert suite.shown_to(one_by_one, counted=True) == [1] * len(one_by_one)
-    assert min(suite.shown_to(at_once)) >= 1 and tally.chats_in_outage > 0  # each with its cap (finish)
+    # a cap Redis cannot count is not shown: the parallel pages while it was away showed none, the first
+    # pages after its return one, however the outage fell
+    assert suite.shown_to(waiting) == [1] * len(waiting)
     assert min(suite.shown_to(after)) >= 1
     client = shop.redis()
     assert all(client.exists(f"sd:v:{_visitor_id(v)}") for v in after)
@@ -274,6 +278,21 @@ async def test_worker_memory_stays_bounded_under_load(suite: Suite) -> None:
     }
     assert set(after) == set(suite.rss_before)
     assert max(growth.values()) < RSS_BOUND_MB, suite.figures["rss_mb"]
+
+
+async def test_a_one_a_day_banner_is_shown_once_to_visitors_sending_200_pages_at_once(suite: Suite) -> None:
+    tally = suite.tally()
+    visitors = await meet(suite, "sale", 3, tally)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)  # 200 in flight, over both workers
+    async with httpx.AsyncClient(base_url=suite.shop.url, timeout=60, limits=limits) as client:
+        calls = [Call(visitor, f"/pages/sale-{n}", parallel=True) for n in range(200) for visitor in visitors]
+        responses = await asyncio.gather(*(send(client, call, tally) for call in calls))
+
+    finish(suite, "banner-cap", tally)
+    shown = Counter(call.visitor.key for call, response in zip(calls, responses, strict=True)
+                    if response is not None and b"Sale today" in response.content)
+    assert all(shown[visitor.key] <= 1 for visitor in visitors) and sum(shown.values()) >= 1, shown
+    assert tally.banners["hero:From GB"] > 0  # the rest of each page was still personalised
 
 
 def _merge(into: Tally, tally: Tally) -> None:
