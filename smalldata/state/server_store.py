@@ -91,6 +91,9 @@ class _ServerStore:
     def visitor_id(self, cookies: Mapping[str, str]) -> str | None:
         return self.cookies.visitor_id(cookies)
 
+    def first_seen(self, cookies: Mapping[str, str]) -> int | None:
+        return self.cookies.first_seen(cookies)
+
     async def claim(self, state: VisitorState, claims: Sequence[CapClaim]) -> list[bool]:
         if state.transient and not state.user:
             # a fresh id no other request holds: the state's own count is the whole truth
@@ -111,6 +114,17 @@ class _ServerStore:
                 await self._backend.release([key for key, _, _, _ in self._counters(state, claims)])
             except BackendError as exc:
                 self._failed(exc)
+
+    async def once(self, name: str, seconds: int) -> bool | None:
+        if not self._available():
+            return None
+        try:
+            first = await self._backend.first(_ONCE_PREFIX + name, seconds)
+        except BackendError as exc:
+            self._failed(exc)
+            return None
+        self._recovered()
+        return first
 
     async def aclose(self) -> None:
         await self._backend.aclose()
@@ -202,6 +216,7 @@ class RedisStore(_ServerStore):
 #: Counters of capped rules that every worker shares (``RedisStore``, ``MemoryStore``), and how
 #: long each is kept: a little longer than its period; ``ever`` as long as the visitor's state.
 _CAP_PREFIX = "sd:cap:"
+_ONCE_PREFIX = "sd:once:"  # things that happen once across every worker (an order recorded)
 _CAP_SECONDS = {"visit": 2 * 86_400, "day": 2 * 86_400, "week": 8 * 86_400}
 
 

@@ -10,6 +10,7 @@ and no worker died. See README.md in this folder.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import Callable
 
@@ -20,7 +21,7 @@ from smalldata.state.codec import CookieCodec
 
 from .conftest import Suite
 from .crm import GARBAGE
-from .harness import BROKEN_RULES, SECRET, rules
+from .harness import BROKEN_RULES, ORDERS_TOKEN, SECRET, rules
 from .load import Call, Tally, Visitor, burst, mixed, run, send, under_load
 
 STORE_RETRY = 5.0  # RedisStore tries a server it lost again after this many seconds
@@ -293,6 +294,33 @@ async def test_a_one_a_day_banner_is_shown_once_to_visitors_sending_200_pages_at
                     if response is not None and b"Sale today" in response.content)
     assert all(shown[visitor.key] <= 1 for visitor in visitors) and sum(shown.values()) >= 1, shown
     assert tally.banners["hero:From GB"] > 0  # the rest of each page was still personalised
+
+
+async def test_an_order_is_recorded_once_over_both_workers_and_no_browser_post_of_its_id_displaces_it(
+    suite: Suite,
+) -> None:
+    tally = suite.tally()
+    shoppers = await meet(suite, "order", 10, tally)
+    await asyncio.sleep(0.5)  # the event sinks flush
+    lines_before = len(suite.events())
+    squat = json.dumps({"type": "conversion", "value": 0.01, "currency": "DKK", "order_id": "F-1001"}).encode()
+    order = {"order_id": "F-1001", "value": 849, "currency": "DKK", "cookie": shoppers[0].jar["sd_visitor"]}
+    auth = {"authorization": f"Bearer {ORDERS_TOKEN}"}
+    async with suite.client() as client:
+        await run(client, [Call(visitor, "/_smalldata/events", "POST", squat) for visitor in shoppers], tally)
+    limits = httpx.Limits(max_keepalive_connections=0)  # a new connection per call: both workers get some
+    async with httpx.AsyncClient(base_url=suite.shop.url, timeout=15, limits=limits) as service:
+        answers = await asyncio.gather(*(service.post("/_smalldata/conversions", json=order, headers=auth)
+                                         for _ in range(10)))  # fmt: skip
+    await asyncio.sleep(0.6)  # the event sinks flush
+
+    finish(suite, "orders", tally)
+    assert [answer.status_code for answer in answers] == [200] * 10
+    assert sorted(answer.json()["recorded"] for answer in answers) == [False] * 9 + [True]
+    lines = [line for line in suite.events()[lines_before:] if line.get("order_id") == "F-1001"]
+    server = [line for line in lines if line["source"] == "server"]
+    assert [(line["value"], line["visitor"]) for line in server] == [(849, _visitor_id(shoppers[0]))]
+    assert len(lines) == 11  # and each browser's post of the id once, provisionally: reports count the server's
 
 
 def _merge(into: Tally, tally: Tally) -> None:
