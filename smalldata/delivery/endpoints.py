@@ -237,7 +237,9 @@ class Endpoints:
 
 async def _read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    # ASCII digits only ("²".isdigit() is true), and a length longer than the limit's digits is over it
+    # without asking int() (which refuses 4,300 digits and more)
+    if declared.isascii() and declared.isdigit() and (len(declared) > len(str(limit)) or int(declared) > limit):
         raise TooLarge
     body = bytearray()
     async for chunk in request.stream():
