@@ -118,8 +118,8 @@ def build(
                              recommender=recommender, previews=previews, sources=sources)  # fmt: skip
     recorder = EventRecorder(store, providers.consent, log, clock=clock, zone=settings.zone, client=providers.client,
                              cookie=settings.state.cookie, established_seconds=settings.events.established_minutes * 60)
-    closers: list[Callable[[], Awaitable[None]]] = [store.aclose, log.aclose, sources.aclose]
-    starters: list[Callable[[], Awaitable[None]]] = [sources.start]
+    closers: list[Callable[[], Awaitable[None]]] = [live.stop, store.aclose, log.aclose, sources.aclose]
+    starters: list[Callable[[], Awaitable[None]]] = [sources.start, live.start]
     if isinstance(recommender, CatalogueRecommender):
         closers.append(recommender.aclose)
         starters.append(recommender.start)
