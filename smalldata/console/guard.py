@@ -121,6 +121,8 @@ class ConsoleGuard:
         await self.app(scope, receive_counted, send_with_headers)
 
     def _refusal(self, scope: Scope) -> Response | None:
+        if not scope.get("query_string", b"").isascii():  # a browser percent-encodes; raw bytes are no console's
+            return PlainTextResponse("400 — the address must be percent-encoded\n", status_code=400)
         headers = Headers(scope=scope)
         if self.token is None:
             if not self.loopback:

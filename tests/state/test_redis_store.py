@@ -317,3 +317,20 @@ async def test_a_logged_in_customers_outage_era_caps_and_history_are_merged_into
     assert again.caps.count("pricing-chat", "day", again.period(now)) == 1
     await up.aclose()
     await down.aclose()
+
+
+async def test_a_name_is_marked_once_for_every_app_instance_and_forgotten_after_its_time(
+    stores: tuple[RedisStore, RedisStore], redis_client: redis.Redis
+) -> None:
+    one, two = stores
+
+    answers = await asyncio.gather(*(store.once("order:A-1", 3600) for store in (one, two, one, two)))
+
+    assert sorted(answers) == [False, False, False, True]
+    assert 3590 < redis_client.ttl("sd:once:order:A-1") <= 3600
+
+
+async def test_with_redis_away_once_says_it_does_not_know(now: datetime) -> None:
+    store = RedisStore(make_settings(store=f"redis://127.0.0.1:{closed_port()}/0"))
+    assert await store.once("order:A-1", 60) is None  # the caller falls back on its own memory
+    await store.aclose()
