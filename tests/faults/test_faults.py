@@ -328,6 +328,22 @@ async def test_an_order_is_recorded_once_over_both_workers_and_no_browser_post_o
     assert len(lines) == 11  # and each browser's post of the id once, provisionally: reports count the server's
 
 
+async def test_clients_that_never_return_the_cookie_leave_no_key_in_redis(suite: Suite) -> None:
+    store = suite.shop.redis()
+    keys_before = _snapshot(store)
+    crawler = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    browser = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+    async with suite.client() as client:  # keeps no cookies: every request is a first one
+        answers = await asyncio.gather(*(client.get(path, headers={"user-agent": agent})
+                                         for path in ("/pricing", "/pages/1", "/pages/sale-x", "/")
+                                         for agent in (crawler, browser) * 50))  # fmt: skip
+
+    assert {answer.status_code for answer in answers} == {200}
+    assert sum("sd_visitor=" in answer.headers.get("set-cookie", "") for answer in answers) >= 200  # the browsers'
+    assert _snapshot(store) == keys_before  # 400 first requests, capped pages among them: no key written
+    store.close()
+
+
 def _merge(into: Tally, tally: Tally) -> None:
     into.requests += tally.requests
     into.failed += tally.failed
