@@ -140,7 +140,7 @@ class LiveRules:
         # an editor or a deploy may replace a single rule file by a rename: watch the folder it is in
         target = self.folder if self.folder.is_dir() else self.folder.parent
         try:
-            async for _changes in awatch(target, stop_event=stop, debounce=50, step=10):
+            async for _changes in awatch(target, stop_event=stop, debounce=100, step=50):  # 20 wake-ups a second
                 await self.settle()  # compiled in a thread; swapped in before the next request is decided
                 self.changes_handled += 1
                 handled, self._handled = self._handled, asyncio.Event()
