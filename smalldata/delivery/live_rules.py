@@ -88,8 +88,7 @@ class LiveRules:
 
         Never while the watcher runs; without one, this starts it (a first request of an app
         whose server sends no lifespan events), and looks once per ``interval`` meanwhile."""
-        watcher = self._watcher
-        if watcher is not None and not watcher.done():
+        if self.watching:
             return False
         if not self._watch_failed:
             self.start_watching()
@@ -97,8 +96,9 @@ class LiveRules:
 
     @property
     def watching(self) -> bool:
-        """Is the watcher running (in this process's current event loop)?"""
-        return self._watcher is not None and not self._watcher.done()
+        """Is the watcher running? (Not when the loop it ran in is gone: a test client's loop per request.)"""
+        watcher = self._watcher
+        return watcher is not None and not watcher.done() and not watcher.get_loop().is_closed()
 
     async def start(self) -> None:
         """Start the watcher (at application start-up)."""
@@ -117,14 +117,20 @@ class LiveRules:
 
     async def stop(self) -> None:
         """Stop the watcher (at application shutdown)."""
-        watcher, self._watcher = self._watcher, None
-        if self._stop is not None:
-            self._stop.set()
-        if watcher is not None and not watcher.done():
-            try:
-                await asyncio.wait_for(watcher, 5)
-            except (TimeoutError, asyncio.CancelledError):
-                watcher.cancel()
+        watcher, self._watcher, stop = self._watcher, None, self._stop
+        if watcher is None or watcher.done():
+            return
+        loop = watcher.get_loop()
+        if loop is not asyncio.get_running_loop():  # started by another app's lifespan (two test clients)
+            if stop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(stop.set)
+            return
+        if stop is not None:
+            stop.set()
+        try:
+            await asyncio.wait_for(watcher, 5)
+        except (TimeoutError, asyncio.CancelledError):
+            watcher.cancel()
 
     async def changed_since(self, handled: int, timeout: float = 30.0) -> None:
         """Wait until the watcher has caught up with a change after the ``handled``-th, and with the files

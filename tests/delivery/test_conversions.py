@@ -159,3 +159,28 @@ def test_report_json_says_where_conversions_came_from() -> None:
     events = [{"type": "conversion", "visitor": "v1", "order_id": "A", "value": 1, "source": "server"},
               {"type": "conversion", "visitor": "v2", "order_id": "B", "value": 1}]  # an older line: a browser's
     assert summarise(events).to_json()["conversion_sources"] == {"server": 1, "browser": 1}
+
+
+def test_minted_cookies_cannot_use_up_the_events_of_a_shopper_who_came_earlier(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text(RULES)
+    state, events = {"secret_keys": ["conversions-key-0123456789"]}, {"browser_conversions": True, "per_second": 1}
+    settings = Settings.model_validate({"rules": str(tmp_path), "state": state, "events": events})
+    moment = [NOW.replace(hour=9)]
+    app = SmallData(Starlette(routes=[Route("/{path:path}", _page)]), settings=settings, clock=lambda: moment[0],
+                    events=CallableSink(lambda event: None))  # fmt: skip
+    conversion = {"type": "conversion", "value": 849, "currency": "DKK"}
+    with TestClient(app) as shopper, TestClient(app) as attacker:
+        shopper.get("/")  # an hour before the flood
+        moment[0] = NOW
+        statuses = []
+        for _ in range(1000):  # each a page view for a fresh cookie, then its conversions
+            attacker.cookies.clear()
+            attacker.get("/")
+            statuses += [attacker.post("/_smalldata/events", json=conversion).status_code for _ in range(5)]
+            if statuses[-1] == 429 and statuses.count(429) > 50:
+                break
+
+        answer = shopper.post("/_smalldata/events", json={**conversion, "order_id": "A-1"})
+
+    assert statuses.count(429) > 50  # the flood drained the bucket of brand-new cookies
+    assert answer.status_code == 204  # not the established shopper's
