@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from smalldata.conversions import record_conversion
     from smalldata.decision import Banner, Chat, Decision, Exposure, Recommendation
     from smalldata.delivery.page import Recommender
     from smalldata.events.sinks import EventSink
@@ -42,6 +43,7 @@ _WHERE = {
     "load_settings": "smalldata.settings",
     "register_provider": "smalldata.signals.providers",
     "StateStore": "smalldata.state",
+    "record_conversion": "smalldata.conversions",
 }
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "check_ruleset",
     "load_ruleset",
     "load_settings",
+    "record_conversion",
     "register_provider",
 ]
 

@@ -117,14 +117,18 @@ def build(
                             settings.catalog)
     pages = PagePersonaliser(live, providers, store, clock=clock, zone=settings.zone, events=log, counters=counters,
                              recommender=recommender, previews=previews, sources=sources)  # fmt: skip
-    recorder = EventRecorder(store, providers.consent, log, clock=clock, zone=settings.zone, client=providers.client)
-    closers: list[Callable[[], Awaitable[None]]] = [store.aclose, log.aclose, sources.aclose]
-    starters: list[Callable[[], Awaitable[None]]] = [sources.start]
+    recorder = EventRecorder(store, providers.consent, log, clock=clock, zone=settings.zone, client=providers.client,
+                             cookie=settings.state.cookie, established_seconds=settings.events.established_minutes * 60)
+    closers: list[Callable[[], Awaitable[None]]] = [live.stop, store.aclose, log.aclose, sources.aclose]
+    starters: list[Callable[[], Awaitable[None]]] = [sources.start, live.start]
     if isinstance(recommender, CatalogueRecommender):
         closers.append(recommender.aclose)
         starters.append(recommender.start)
     token = settings.health.token.get_secret_value() if settings.health.token else None
     token = token or os.environ.get("SMALLDATA_HEALTH_TOKEN") or None
-    limits = EventLimits(per_second=settings.events.per_second, max_value=settings.events.max_value)
+    server_token = settings.events.server_token.get_secret_value() if settings.events.server_token else None
+    limits = EventLimits(per_second=settings.events.per_second, max_value=settings.events.max_value,
+                         browser_conversions=settings.events.browser_conversions,
+                         server_token=server_token or os.environ.get("SMALLDATA_CONVERSIONS_TOKEN") or None)
     return Parts(pages, recorder, ShopHealth(live, log, catalogue), counters, closers, starters,
                  health_token=token, event_limits=limits)  # fmt: skip

@@ -154,7 +154,7 @@ def make_preview_url(
 def read_preview_token(token: str | None, secrets: Iterable[bytes], now: datetime,
                        catalog: Catalog = BUILT_IN) -> Preview | None:
     """The preview a token asks for, or None when it is unsigned, tampered with, expired or malformed."""
-    if not token or len(token) > MAX_TOKEN:
+    if not token or len(token) > MAX_TOKEN or not token.isascii():  # a signature is ASCII: "v1.xé.y" is none
         return None
     version, _, rest = token.partition(".")
     body, _, signature = rest.partition(".")

@@ -68,6 +68,8 @@ class Report:
     events: int = 0
     forced_left_out: int = 0
     conversions_without_exposure: int = 0
+    # conversions by where they came from ("server", "browser"); a browser's left out for the server's order
+    conversion_sources: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,6 +109,7 @@ class _Conversion:
     order: tuple[float, int]
     value: float
     order_id: str | None
+    source: str = "browser"
 
 
 def summarise(events: Iterable[Mapping[str, Any]]) -> Report:
@@ -114,9 +117,15 @@ def summarise(events: Iterable[Mapping[str, Any]]) -> Report:
     report = Report()
     first: dict[tuple[str, str], tuple[str, tuple[float, int]]] = {}
     conversions: dict[str, list[_Conversion]] = {}
+    server_orders: set[str] = set()  # the shop's server recorded these: no browser's post of them counts
     for index, event in enumerate(events):
         report.events += 1
         kind, visitor = event.get("type"), event.get("visitor")
+        if kind == "conversion":
+            source = "server" if event.get("source") == "server" else "browser"
+            report.conversion_sources[source] = report.conversion_sources.get(source, 0) + 1
+            if source == "server" and isinstance(event.get("order_id"), str):
+                server_orders.add(event["order_id"])
         if not isinstance(visitor, str) or not visitor:
             continue
         order = (_timestamp(event.get("at")), index)
@@ -133,7 +142,10 @@ def summarise(events: Iterable[Mapping[str, Any]]) -> Report:
             value = event.get("value")
             amount = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
             order_id = event.get("order_id") if isinstance(event.get("order_id"), str) else None
-            conversions.setdefault(visitor, []).append(_Conversion(order, amount, order_id))
+            source = "server" if event.get("source") == "server" else "browser"
+            conversions.setdefault(visitor, []).append(_Conversion(order, amount, order_id, source))
+    for visitor, theirs in conversions.items():
+        conversions[visitor] = [c for c in theirs if c.source == "server" or c.order_id not in server_orders]
     exposed_visitors = {visitor for _, visitor in first}
     report.conversions_without_exposure = sum(len(c) for v, c in conversions.items() if v not in exposed_visitors)
     report.experiments = _experiments(first, conversions)
@@ -245,6 +257,10 @@ def format_report(report: Report) -> str:
         notes.append(f"{count} forced (preview) exposure{'' if count == 1 else 's'} left out")
     if report.conversions_without_exposure:
         notes.append(f"{report.conversions_without_exposure} conversions by visitors in no experiment")
+    sources = report.conversion_sources
+    if sources.get("server"):  # older event files have browsers' conversions only: no note for them
+        notes.append(f"conversions from the shop's server: {sources['server']}, from browsers: "
+                     f"{sources.get('browser', 0)} (a browser's for an order the server recorded left out)")
     if notes:
         out.append("; ".join(notes) + ".")
     return "\n".join(out).rstrip("\n") + "\n"

@@ -33,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from examples.shop.catalog import DATA, Catalog, category_of
+from smalldata import record_conversion
 from smalldata.catalogue import CatalogueSettings, format_price, open_catalogue
 from smalldata.events import EventSink
 from smalldata.jinja import install
@@ -227,8 +228,9 @@ class _Shop:
             form = await _form(request)
             total = _basket(request)["total"]
             request.session["basket"] = {"items": [], "currency": CURRENCY}
-            # the thanks page reports the sale to smalldata, for the experiments' conversion rates
             order = {"order_id": f"NH-{secrets.token_hex(4).upper()}", "value": total, "currency": CURRENCY}
+            if total:  # the sale, for the experiments' conversion rates: recorded here, where the order is known
+                await record_conversion(request, order["order_id"], total, CURRENCY)
             return self.render(request, "thanks.html", name=str(form.get("name", "")), order=order if total else None)
         return self.render(request, "checkout.html")
 

@@ -16,6 +16,10 @@ The console edits the shop's rules, so it trusts only its own pages:
   refused with 403. The pages' forms also carry a CSRF token that
   :func:`smalldata.console.pages.common.form_of` checks.
 
+No request body is larger than :data:`MAX_BODY`: one that says so in ``Content-Length`` is
+refused with 413 before a byte of it is read, and one sent without it (chunked) is counted
+as it streams in and refused as soon as it passes the limit, so memory stays bounded.
+
 Every response forbids framing and inline scripts and is not stored by caches
 (see https://owasp.org/www-community/attacks/csrf and
 https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Sec-Fetch-Site).
@@ -28,11 +32,15 @@ import ipaddress
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import cookie_parser
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE = "smalldata_console_token"
+#: The largest request body the console reads: a rule file (2 MB, the loader's limit) form-encoded, and a few fields.
+MAX_BODY = 8 * 1024 * 1024
+TOO_LARGE = "413 — the request is larger than the console takes (8 MB)"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 SECURITY_HEADERS = {
@@ -93,6 +101,15 @@ class ConsoleGuard:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
+        received = 0
+
+        async def receive_counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_BODY:  # raised where the page reads its body: it answers 413 there
+                raise HTTPException(413, TOO_LARGE)
+            return message
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -101,9 +118,11 @@ class ConsoleGuard:
                     headers.setdefault(name, value)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive_counted, send_with_headers)
 
     def _refusal(self, scope: Scope) -> Response | None:
+        if not scope.get("query_string", b"").isascii():  # a browser percent-encodes; raw bytes are no console's
+            return PlainTextResponse("400 — the address must be percent-encoded\n", status_code=400)
         headers = Headers(scope=scope)
         if self.token is None:
             if not self.loopback:
@@ -115,6 +134,11 @@ class ConsoleGuard:
             return self._token_in_query(scope) or _Denied.unauthorised()
         if scope["method"] not in SAFE_METHODS and not _same_origin(headers):
             return _Denied.forbidden("cross-site request refused: changes come only from the console's own pages")
+        declared = headers.get("content-length", "")
+        if declared and not (declared.isascii() and declared.isdigit()):
+            return PlainTextResponse("400 — Content-Length is not a number\n", status_code=400)
+        if declared and (len(declared) > 12 or int(declared) > MAX_BODY):  # refused before a byte is read
+            return PlainTextResponse(TOO_LARGE + "\n", status_code=413)
         return None
 
     def _authorised(self, headers: Headers) -> bool:

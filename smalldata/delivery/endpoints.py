@@ -4,9 +4,11 @@
   ``?v=<version>`` it is cacheable for a year, otherwise revalidated by ETag.
 - ``GET decide?path=/some/page`` — the decision for that path as JSON, for SPAs
   and for "deferred" pages that a CDN may cache. Never cached.
-- ``POST events`` — chat shown/accepted/dismissed and conversions from the client.
-  Bodies over ``max_event_bytes`` get 413, malformed ones 400, a visitor sending
-  too many 429; each with a JSON ``{"error": …}``.
+- ``POST events`` — chat shown/accepted/dismissed from the client (and conversions, when
+  ``browser_conversions`` is on; else 403). Bodies over ``max_event_bytes`` get 413,
+  malformed ones 400, a visitor sending too many 429; each with a JSON ``{"error": …}``.
+- ``POST conversions`` — an order from the shop's own order service, with
+  ``Authorization: Bearer <events.server_token>`` (404 while no token is set, 401 without it).
 - ``GET health`` — ``{"status": "ok" | "degraded"}`` for anyone (a load balancer's check);
   the ruleset version, load errors, paths and counters only for a request carrying
   ``Authorization: Bearer <health.token>``, or made on this host and forwarded by no proxy.
@@ -33,7 +35,7 @@ from starlette.types import Receive, Scope, Send
 
 from smalldata.delivery.headers import NO_STORE, append_cookies, make_private
 from smalldata.delivery.ratelimit import RateLimiter
-from smalldata.delivery.visit import ClientEvent, ClientEvents, Health, Pages, payload_data
+from smalldata.delivery.visit import ClientEvent, ClientEvents, Health, Pages, ServerConversion, payload_data
 
 logger = logging.getLogger("smalldata")
 
@@ -52,7 +54,10 @@ class EventLimits:
     Each visitor (by their signed cookie, else by their address, kept only in memory) gets
     ``burst`` events and ``per_visitor`` a second after that, and at most ``conversions_burst``
     conversions and one more every ``conversion_seconds``; all visitors together ``per_second``
-    (bursts of ``total_burst``). A conversion worth more than ``max_value`` is refused.
+    (bursts of ``total_burst``), in two buckets: one for established visitors (a cookie first
+    seen a while ago), one for everyone else, so a flood of freshly minted cookies cannot use up
+    the events of real shoppers. A conversion worth more than ``max_value`` is refused.
+    ``browser_conversions`` takes conversions from browsers; ``server_token`` opens ``POST conversions``.
     """
 
     per_visitor: float = 1.0
@@ -62,6 +67,8 @@ class EventLimits:
     per_second: float = 100.0
     total_burst: int = 500
     max_value: float = 1_000_000
+    browser_conversions: bool = False
+    server_token: str | None = None
 
 
 class Endpoints:
@@ -90,6 +97,8 @@ class Endpoints:
         self.limiter = RateLimiter(rate=limits.per_visitor, burst=limits.burst, clock=clock)
         self.conversions = RateLimiter(rate=1 / limits.conversion_seconds, burst=limits.conversions_burst, clock=clock)
         self.total = RateLimiter(rate=limits.per_second, burst=limits.total_burst, max_keys=1, clock=clock)
+        self.total_new = RateLimiter(rate=limits.per_second, burst=limits.total_burst, max_keys=1, clock=clock)
+        self.server_token = limits.server_token.encode() if limits.server_token else None
         self.health_token = health_token.encode() if health_token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -105,6 +114,8 @@ class Endpoints:
             response = await self.events(request)
         elif name == "health" and method in ("GET", "HEAD"):
             response = await self.health(request)
+        elif name == "conversions" and method == "POST" and self.server_token is not None:
+            response = await self.server_conversions(request)
         elif name in ("client.js", "decide", "events", "health"):
             response = _error(405, "method not allowed")
         else:
@@ -152,12 +163,16 @@ class Endpoints:
             event = ClientEvent.model_validate(json.loads(body))
         except (ValueError, ValidationError, RecursionError) as exc:  # 4 KB of "[" nests too deep to parse
             return self._reject(400, _explain(exc))
+        if event.type == "conversion" and not self.limits.browser_conversions:
+            return self._reject(403, "conversions are recorded by the shop's server (record_conversion); "
+                                     "events: browser_conversions: true takes them from browsers")
         if event.value is not None and event.value > self.limits.max_value:
             return self._reject(400, f"value: a conversion is at most {self.limits.max_value:g}")
         key = self.client_events.visitor_key(request.scope) or "anonymous"
         if not self.limiter.allow(key) or (event.type == "conversion" and not self.conversions.allow(key)):
             return self._reject(429, "too many events; slow down")
-        if not self.total.allow("*"):
+        total = self.total if self.client_events.established(request.scope) else self.total_new
+        if not total.allow("*"):
             return self._reject(429, "too many events from everyone; try again shortly")
         cookies = await self.client_events.record(request.scope, event)
         self.counters[f"events.{event.type}"] += 1
@@ -167,6 +182,31 @@ class Endpoints:
         make_private(headers)
         response.raw_headers = headers.raw
         return response
+
+    async def server_conversions(self, request: Request) -> Response:
+        """An order from the shop's order service: ``{"order_id", "value", "currency", "visitor" or "cookie"}``;
+        answers ``{"recorded": true}``, or ``false`` for an order id recorded already."""
+        assert self.server_token is not None
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.server_token):
+            self.counters["conversions.rejected.401"] += 1
+            response = _error(401, "a bearer token (events.server_token) is required")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        try:
+            body = await _read_limited(request, self.max_event_bytes)
+            order = ServerConversion.model_validate(json.loads(body))
+        except TooLarge:
+            return self._reject(413, f"an order must be at most {self.max_event_bytes} bytes")
+        except ClientDisconnect:
+            return Response(status_code=400)
+        except (ValueError, ValidationError, RecursionError) as exc:
+            return self._reject(400, _explain(exc))
+        if order.value is not None and order.value > self.limits.max_value:
+            return self._reject(400, f"value: a conversion is at most {self.limits.max_value:g}")
+        recorded = await self.client_events.server_conversion(None, order)
+        self.counters["conversions.server" if recorded else "conversions.duplicate"] += 1
+        return JSONResponse({"recorded": recorded}, headers={"Cache-Control": NO_STORE})
 
     async def health(self, request: Request) -> Response:
         data: dict[str, Any] = dict(await self.shop_health.report())
@@ -197,7 +237,9 @@ class Endpoints:
 
 async def _read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    # ASCII digits only ("²".isdigit() is true), and a length longer than the limit's digits is over it
+    # without asking int() (which refuses 4,300 digits and more)
+    if declared.isascii() and declared.isdigit() and (len(declared) > len(str(limit)) or int(declared) > limit):
         raise TooLarge
     body = bytearray()
     async for chunk in request.stream():

@@ -1,9 +1,12 @@
 """The active ruleset (compiled into a request plan), reloaded when a rule file changes.
 
-Checks file modification times at most once per ``interval`` seconds, on a
-request, and compiles a changed folder in a background thread: no request waits
-for it (the one that noticed the change is served by the current rules, like
-every other until the new ones are ready). The new plan replaces the old one in a
+A watcher (the ``watchfiles`` library, which uvicorn's reloader uses: inotify and its
+kin, polling where they are missing) runs beside the app from its start-up (or its
+first request) to its shutdown and reloads the folder as soon as a file in it
+changes, so a saved rule is live before the shop's next request, idle or busy. The
+folder is compiled in a background thread, never on the event loop. Where the
+watcher cannot run, requests look at the files' modification times at most once
+per ``interval`` seconds and start the same reload; no request waits for it. The new plan replaces the old one in a
 single assignment (an atomic swap: a request uses one plan from start to end). A
 broken edit keeps the last good ruleset, is logged once, and stays visible in
 :attr:`LiveRules.errors` (the health endpoint) until it is fixed. A folder left
@@ -64,6 +67,11 @@ class LiveRules:
         self._checked = monotonic()
         self._reloading = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._watch_failed = False
+        self._stop: asyncio.Event | None = None
+        self._handled: asyncio.Event | None = None
+        self.changes_handled = 0  # changes of the folder the watcher has caught up with (tests wait on it)
         if not self.ruleset.rules:
             logger.warning("smalldata: %s holds no rules: no page is personalised", self.folder)
 
@@ -76,8 +84,78 @@ class LiveRules:
         return self.plan.engine.ruleset
 
     def due(self) -> bool:
-        """Is it time to look at the files again? (Lets a request skip calling :meth:`refresh`.)"""
+        """Is it time to look at the files again? (Lets a request skip calling :meth:`refresh`.)
+
+        Never while the watcher runs; without one, this starts it (a first request of an app
+        whose server sends no lifespan events), and looks once per ``interval`` meanwhile."""
+        if self.watching:
+            return False
+        if not self._watch_failed:
+            self.start_watching()
         return self.monotonic() - self._checked >= self.interval
+
+    @property
+    def watching(self) -> bool:
+        """Is the watcher running? (Not when the loop it ran in is gone: a test client's loop per request.)"""
+        watcher = self._watcher
+        return watcher is not None and not watcher.done() and not watcher.get_loop().is_closed()
+
+    async def start(self) -> None:
+        """Start the watcher (at application start-up)."""
+        self.start_watching()
+
+    def start_watching(self) -> None:
+        """Start the watcher as a task of the running event loop, unless it runs already (or cannot)."""
+        if self.watching or self._watch_failed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._stop, self._handled = asyncio.Event(), asyncio.Event()
+        self._watcher = loop.create_task(self._watch(self._stop), name="smalldata-rules-watcher")
+
+    async def stop(self) -> None:
+        """Stop the watcher (at application shutdown)."""
+        watcher, self._watcher, stop = self._watcher, None, self._stop
+        if watcher is None or watcher.done():
+            return
+        loop = watcher.get_loop()
+        if loop is not asyncio.get_running_loop():  # started by another app's lifespan (two test clients)
+            if stop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(stop.set)
+            return
+        if stop is not None:
+            stop.set()
+        try:
+            await asyncio.wait_for(watcher, 5)
+        except (TimeoutError, asyncio.CancelledError):
+            watcher.cancel()
+
+    async def changed_since(self, handled: int, timeout: float = 30.0) -> None:
+        """Wait until the watcher has caught up with a change after the ``handled``-th, and with the files
+        as they are now (a save seen in two parts is waited for whole); for tests and tools."""
+        async with asyncio.timeout(timeout):
+            while self.changes_handled <= handled or self._signature != self._scan():
+                assert self._handled is not None, "the watcher is not running"
+                await self._handled.wait()
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        from watchfiles import awatch
+
+        # an editor or a deploy may replace a single rule file by a rename: watch the folder it is in
+        target = self.folder if self.folder.is_dir() else self.folder.parent
+        try:
+            async for _changes in awatch(target, stop_event=stop, debounce=100, step=50):  # 20 wake-ups a second
+                await self.settle()  # compiled in a thread; swapped in before the next request is decided
+                self.changes_handled += 1
+                handled, self._handled = self._handled, asyncio.Event()
+                if handled is not None:
+                    handled.set()
+        except Exception as exc:  # a folder that cannot be watched: requests look at it instead
+            self._watch_failed = True
+            logger.warning("smalldata: cannot watch %s for rule changes (%s); looking at it once a second", target,
+                           exc)  # fmt: skip
 
     async def refresh(self) -> None:
         """Start reloading in the background if a rule file changed (looks at most once per interval)."""

@@ -42,6 +42,7 @@ from smalldata.preview import Preview, preview_from_query
 from smalldata.rules.engine import CapCounts
 from smalldata.signals.base import Signals
 from smalldata.signals.catalog import BUILT_IN, Catalog
+from smalldata.signals.device import TYPES
 from smalldata.signals.providers import Providers
 from smalldata.signals.request import Request, RequestSignals, run_prefetch
 from smalldata.state import CapClaim, Period, StateStore, VisitorState
@@ -222,6 +223,8 @@ class PagePersonaliser:
             await self.providers.users.resolve(request)  # user.callable: once per request, off the loop
             user_id = self.providers.users.user_id(request)
         state = request.state = await store.load(request.cookies, now=request.epoch, user_id=user_id)
+        if store.keys_users and not state.transient and TYPES.is_bot(request):
+            state.transient = True  # a crawler's pages never cost a server store anything
         return state
 
     def count_page(self, state: VisitorState, request: Request, signals: RequestSignals, plan: RequestPlan) -> None:

@@ -23,6 +23,9 @@ _HEADERS = (
     (frozenset({"device.os", "device.browser"}), ("User-Agent",)),
     (frozenset({"page.language"}), ("Accept-Language",)),
 )
+# ``Sec-GPC: 1`` refuses storage: such a visitor's page is decided without their state, so a page that
+# reads it (or is capped, or assigns a variant by visitor) differs with the header
+_STATE_NAMESPACES = frozenset({"visitor", "history", "campaign", "consent"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class RequestPlan:
         for names, headers in _HEADERS:
             if names & reads:
                 vary.update(dict.fromkeys(headers))
+        counts_caps = any(rule.cap is not None or "chat" in rule.slots for rule in ruleset.rules)
+        if counts_caps or _STATE_NAMESPACES.intersection(namespaces) or any(r.experiment for r in ruleset.rules):
+            vary["Sec-GPC"] = None
         return cls(
             engine=Engine(ruleset),
             reads=reads,
@@ -59,5 +65,5 @@ class RequestPlan:
             vary=tuple(vary),
             counts_pageviews="visitor.pageviews" in reads,
             keeps_campaign="campaign" in namespaces,
-            counts_caps=any(rule.cap is not None or "chat" in rule.slots for rule in ruleset.rules),
+            counts_caps=counts_caps,
         )

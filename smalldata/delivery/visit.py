@@ -45,6 +45,23 @@ class ClientEvent(BaseModel):
         return self
 
 
+class ServerConversion(BaseModel):
+    """An order the shop's server reports (``record_conversion`` or ``POST /_smalldata/conversions``).
+
+    ``visitor`` is the visitor id, or ``cookie`` the value of the visitor cookie the order's
+    browser sent (an order service that is not the web shop gets it passed along with the order).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    order_id: str = Field(min_length=1, max_length=120)
+    value: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    visitor: str | None = Field(default=None, max_length=32)
+    cookie: str | None = Field(default=None, max_length=4096)
+    path: str | None = Field(default=None, max_length=2000)
+
+
 class Visit:
     """One request's personalisation: the decision and how to record it once delivered.
 
@@ -99,6 +116,12 @@ class ClientEvents(Protocol):
 
     def visitor_key(self, scope: Scope) -> str | None:
         """A stable key for rate limiting this visitor, if they have one."""
+
+    def established(self, scope: Scope) -> bool:
+        """Whether the request carries the cookie of a visitor first seen a while ago (not one minted now)."""
+
+    async def server_conversion(self, scope: Scope | None, order: ServerConversion) -> bool:
+        """Record an order the shop's server reports; ``False`` when that order id was recorded already."""
 
 
 class Health(Protocol):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from smalldata.dotted import Dotted, import_function
 from smalldata.events.sinks import (
@@ -49,6 +49,12 @@ class EventSettings(BaseModel):
     backups: int = Field(default=5, ge=0, le=100)  # file sink: rotated files kept
     max_value: float = Field(default=1_000_000, gt=0, le=1e9)  # a conversion worth more is refused (400)
     per_second: float = Field(default=100, gt=0)  # client events accepted per second, all visitors together
+    # conversions come from the shop's server (record_conversion); true also takes them from browsers
+    browser_conversions: bool = False
+    # opens POST /_smalldata/conversions to an order service; better $SMALLDATA_CONVERSIONS_TOKEN than this file
+    server_token: SecretStr | None = None
+    # a visitor cookie first seen this long ago is an established visitor's (their own rate-limit bucket)
+    established_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
 
 
     @model_validator(mode="after")

@@ -4,7 +4,8 @@ An event is a flat JSON object; ``smalldata report`` reads files of them::
 
     {"type": "exposure", "at": "2026-11-25T10:00:00Z", "visitor": "k3J...", "experiment": "easter-banner",
      "variant": "b", "rule": "easter-banner-test", "version": "3f2a...", "forced": false}
-    {"type": "conversion", "at": "...", "visitor": "k3J...", "value": 499.0, "currency": "DKK", "order_id": "A-1"}
+    {"type": "conversion", "at": "...", "visitor": "k3J...", "value": 499.0, "currency": "DKK", "order_id": "A-1",
+     "source": "server" | "browser"}
     {"type": "chat_shown" | "chat_accepted" | "chat_dismissed", "at": "...", "visitor": "...", "rule": "pricing-chat"}
 
 Exposures are reported once per (visitor, experiment, variant, ruleset version).
@@ -14,8 +15,13 @@ cookie and is bounded, and a page with parallel requests can decide twice
 before the cookie comes back; so this log keeps its own bounded, expiring set
 of the keys it has written (in-process: per worker). Conversions with an
 ``order_id`` are written once per order (a reloaded receipt page is not a
-second sale). No IP address or personal data goes into an event: only the
-random first-party visitor id.
+second sale): those the shop's server records (``source: server``) once per
+order id, those a browser posts (``source: browser``) once per order id and
+visitor, so a browser posting someone else's order id first never stops the real
+one; ``smalldata report`` counts a server's order over any browser's of that id.
+A store every worker shares (Redis) can decide "once" for all of them (``first``).
+No IP address or personal data goes into an event: only the random first-party
+visitor id.
 """
 
 from __future__ import annotations
@@ -89,11 +95,23 @@ class EventLog:
         currency: str | None = None,
         order_id: str | None = None,
         path: str | None = None,
+        source: Literal["server", "browser"] = "browser",
+        first: bool | None = None,
     ) -> bool:
-        """A purchase (or any goal); False when this ``order_id`` was already written."""
-        if order_id is not None and self._already(("o", order_id)):
-            return False
-        self._emit("conversion", visitor_id, value=value, currency=currency, order_id=order_id, path=path)
+        """A purchase (or any goal); False when this ``order_id`` was already written (from this source).
+
+        ``first``: whether a store every worker shares saw the order for the first time
+        (``None``: this log's own memory decides)."""
+        if order_id is not None:
+            key = ("o", source, order_id) if source == "server" else ("o", source, order_id, visitor_id)
+            if first is None:
+                first = not self._already(key)
+            elif not first:
+                self.duplicates += 1
+            if not first:
+                return False
+        self._emit("conversion", visitor_id, value=value, currency=currency, order_id=order_id, path=path,
+                   source=source)  # fmt: skip
         return True
 
     def client_event(self, event: Any, *, visitor_id: str | None) -> None:

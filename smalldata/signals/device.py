@@ -95,6 +95,10 @@ class DeviceType:
         self.classified = 0  # cache misses (tests and benchmarks read it)
 
     def __call__(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
+        return self.of(request)
+
+    def of(self, request: Request) -> Mapping[str, Any]:
+        """The three values for the request's User-Agent (remembered by User-Agent)."""
         user_agent = request.header(b"user-agent")
         if not user_agent or not user_agent.strip():
             return _NO_TYPE
@@ -104,6 +108,10 @@ class DeviceType:
             self.classified += 1
             found = self.cache.put(key, type_values(*key))
         return found
+
+    def is_bot(self, request: Request) -> bool:
+        """Whether the request's User-Agent names a crawler, a link previewer or a monitor."""
+        return bool(self.of(request)["device.is_bot"])
 
     def clear(self) -> None:
         """Forget every classification (tests)."""

@@ -15,6 +15,7 @@ that fails, is slow or cannot be imported make the fields unknown, never an erro
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -128,7 +129,7 @@ class Fields:
             raw = found.get(field)
             value = coerce(raw, self.zone) if raw is not None else None
             if value is None and raw is not None:
-                self._warn(field, f"{raw!r} is not {self.types[field]}")
+                self._warn(field, f"{_shown(raw)} is not {self.types[field]}")
             values[name] = value
         return values
 
@@ -146,21 +147,43 @@ def read_source(found: Any) -> Any:
     raise WrongAnswer(f"answered a {type(found).__name__}, not a mapping of field names to values")
 
 
+def _shown(value: Any) -> str:
+    """A value for a log line: short, and never an error itself (``repr(10**5000)`` raises)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
+        return f"a number of about {value.bit_length() * 3 // 10} digits"
+    try:
+        text = repr(value)
+    except ValueError:  # a huge number inside a list or a mapping
+        return f"a {type(value).__name__} holding a number too large to show"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+#: The largest number a field holds: about what a float holds (a rule compares numbers as floats,
+#: a page's script reads them as doubles); beyond it (10**5000, say) the field is unknown.
+MAX_NUMBER = 10**308
+
+
 def _text(value: Any, zone: ZoneInfo) -> str | None:
     if isinstance(value, str):
         return value[:MAX_TEXT]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return None
+    number = _number(value, zone) if not isinstance(value, bool) else None  # str(10**5000) raises
+    return str(number) if number is not None else None
 
 
 def _number(value: Any, zone: ZoneInfo) -> int | float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):  # services often send amounts as text
+    """A finite number within ±:data:`MAX_NUMBER`, from a number or its text; else None (NaN, inf, too big)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if -MAX_NUMBER <= value <= MAX_NUMBER else None
+    if isinstance(value, float):
+        return value if math.isfinite(value) and -MAX_NUMBER <= value <= MAX_NUMBER else None
+    if isinstance(value, str) and len(value) <= 64:  # services often send amounts as text
         try:
             number = float(value.strip())
         except ValueError:
+            return None
+        if not (math.isfinite(number) and -MAX_NUMBER <= number <= MAX_NUMBER):  # "nan", "inf", "1e999"
             return None
         return int(number) if number.is_integer() and "." not in value else number
     return None
@@ -185,7 +208,8 @@ def _datetime(value: Any, zone: ZoneInfo) -> datetime | None:
 def _list(value: Any, zone: ZoneInfo) -> list[Any] | None:
     if not isinstance(value, list | tuple):
         return None
-    return [item for item in value[:MAX_LIST] if isinstance(item, str | int | float | bool)]
+    return [item for item in value[:MAX_LIST]
+            if isinstance(item, str | bool) or (isinstance(item, int | float) and _number(item, zone) is not None)]
 
 
 _COERCE: dict[str, Callable[[Any, ZoneInfo], Any]] = {

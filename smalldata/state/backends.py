@@ -35,6 +35,10 @@ class Backend(Protocol):
         """Count one less on each counter (never below zero)."""
         ...
 
+    async def first(self, key: str, seconds: int) -> bool:
+        """Mark ``key`` for ``seconds``; whether it was unmarked (one step, across every client)."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -67,6 +71,14 @@ class MemoryBackend:
             found = self._items.get(key)
             if found and int(found[0]) > 0:
                 self._items[key] = (str(int(found[0]) - 1).encode(), found[1])
+
+    async def first(self, key: str, seconds: int) -> bool:
+        now = time.monotonic()
+        found = self._items.get(key)
+        if found is not None and found[1] > now:
+            return False
+        self._items[key] = (b"1", now + seconds)
+        return True
 
     async def aclose(self) -> None:
         self._items.clear()
@@ -126,6 +138,9 @@ class RedisBackend:
 
     async def release(self, keys: Sequence[str]) -> None:
         await self._call(self._client.eval(_RELEASE, len(keys), *keys))
+
+    async def first(self, key: str, seconds: int) -> bool:
+        return bool(await self._call(self._client.set(key, b"1", nx=True, ex=seconds)))
 
     async def _call(self, awaitable: Any) -> Any:
         try:

@@ -6,6 +6,7 @@ Example::
       store: redis://localhost:6379/0   # or "cookie" (default) or "memory" (tests)
       # keys: $SMALLDATA_SECRET_KEYS=new-key,old-key (first signs, all verify), never in this file
       max_age_days: 180
+      ttl_days: 90     # a server store forgets a visitor this long after their last change
     consent:
       cookie: cookie_consent
       accepted: [all, statistics]
@@ -63,8 +64,14 @@ class StateSettings(_Model):
     secret_keys: tuple[SecretStr, ...] = ()
     # Browsers cap cookie lifetimes at 400 days, so a longer setting would be a lie.
     max_age_days: int = Field(default=365, ge=1, le=400)
+    # A server store's record of a visitor lives this long after its last write (every page view
+    # that changes the state refreshes it): the store's size follows the visitors of the last
+    # 90 days, not every client ever seen. The cookie still carries the counters for max_age_days.
+    ttl_days: int = Field(default=90, ge=1, le=400)
     visit_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    redis_timeout_ms: int = Field(default=100, ge=5, le=5000)
+    # 500, not 100: on a busy two-core machine an event-loop stall alone makes a 100 ms read time out,
+    # and a capped rule whose count times out is not shown (the store gives up after 3 in a row).
+    redis_timeout_ms: int = Field(default=500, ge=5, le=5000)
     history: HistorySettings = HistorySettings()
 
     @field_validator("store")
@@ -84,6 +91,10 @@ class StateSettings(_Model):
     @property
     def max_age(self) -> timedelta:
         return timedelta(days=self.max_age_days)
+
+    @property
+    def ttl(self) -> timedelta:
+        return timedelta(days=self.ttl_days)
 
     @property
     def visit_timeout(self) -> timedelta:

@@ -56,6 +56,11 @@ class CookieStore:
         visitor_id = data.get("i") if data else None
         return visitor_id if is_visitor_id(visitor_id) else None
 
+    def first_seen(self, cookies: Mapping[str, str]) -> int | None:
+        data = self.read_cookie(cookies)
+        first = data.get("f") if data else None
+        return first if type(first) is int else None
+
     async def claim(self, state: VisitorState, claims: Sequence[CapClaim]) -> list[bool]:
         # Nothing is shared between the responses to one cookie but the browser: the client
         # script keeps an invitation's cap there (the payload carries the cap and its period).
@@ -63,6 +68,9 @@ class CookieStore:
 
     async def release(self, state: VisitorState, claims: Sequence[CapClaim]) -> None:
         return None
+
+    async def once(self, name: str, seconds: int) -> bool | None:
+        return None  # no server every worker shares: the caller keeps its own memory
 
     async def aclose(self) -> None:
         return None

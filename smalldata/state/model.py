@@ -73,11 +73,14 @@ class VisitorState:
     """One visitor's stored dict (:attr:`data`) and what this request did to it.
 
     ``changed`` says whether anything a rule or a cap can read changed, so the
-    state must be written back. ``is_new``, ``previous_last`` and ``touched`` live
-    for one request only and are never stored.
+    state must be written back. ``is_new``, ``previous_last``, ``touched`` and
+    ``transient`` live for one request only and are never stored. ``transient``: a
+    server store keeps nothing of this request's state, because it brought no visitor
+    cookie of ours (a first request, a client that drops cookies: the cookie carries
+    the state until the visitor comes back with it) or came from a known bot.
     """
 
-    __slots__ = ("changed", "data", "idle", "is_new", "limits", "previous_last", "touched")
+    __slots__ = ("changed", "data", "idle", "is_new", "limits", "previous_last", "touched", "transient")
 
     def __init__(self, data: dict[str, Any], *, limits: HistorySettings = _DEFAULT_LIMITS,
                  idle: timedelta | int = DEFAULT_IDLE, is_new: bool = False) -> None:
@@ -87,6 +90,7 @@ class VisitorState:
         self.is_new = is_new
         self.changed = is_new
         self.touched = False
+        self.transient = False
         self.previous_last: int | None = None  # the visitor's last request before this one (epoch seconds)
 
     @classmethod

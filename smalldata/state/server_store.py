@@ -3,7 +3,13 @@ the signed visitor id and counters in the cookie (see :mod:`smalldata.state.stor
 
 A server that fails never fails the request: the store logs once, serves from the
 cookie, tries again after ``retry_after`` seconds, and merges what the cookie carried
-through the outage into the stored state when the server is back.
+through the outage into the stored state when the server is back. A capped rule whose
+count the server cannot take is not shown (caps fail closed); the rest of the page is.
+
+A client that brings no visitor cookie (a first request, a bot, a one-page visitor)
+costs the server nothing: its first response sets a cookie carrying the whole state,
+and the server record is written only when that cookie comes back. Records live
+``ttl_days`` after their last write.
 """
 
 from __future__ import annotations
@@ -27,10 +33,15 @@ __all__ = ["MemoryStore", "RedisStore"]
 log = logging.getLogger("smalldata.state")
 
 
+#: Calls that fail in a row before the store counts its server away and stops asking it for ``retry_after``.
+FAILURES_BEFORE_AWAY = 3
+
+
 class _ServerStore:
-    """State in a key-value server, the signed visitor id in the cookie."""
+    """State in a key-value server, the signed visitor id in the cookie; ``failures`` counts failed calls."""
 
     keys_users = True  # a logged-in user's history follows them across devices
+    failures = 0
 
     def __init__(
         self, backend: Backend, settings: StateSettings | None, *, retry_after: float
@@ -40,6 +51,8 @@ class _ServerStore:
         self._backend = backend
         self._retry_after = retry_after
         self._down_until: float | None = None
+        self._failures = 0  # calls failed in a row: one slow reply is not an outage
+        self.ttl = int(self.settings.ttl.total_seconds())
 
     async def load(
         self, cookies: Mapping[str, str], *, now: datetime | int, user_id: str | None = None
@@ -51,38 +64,47 @@ class _ServerStore:
         records = await self._get(keys)
         in_cookie = self.cookies.state_from(data)
         if records is None:  # server away: the cookie is all we have (its counters, at least)
-            return in_cookie if in_cookie is not None else self.cookies.new_state(now, visitor_id)
+            away = in_cookie if in_cookie is not None else self.cookies.new_state(now, visitor_id)
+            away.transient = visitor_id is None
+            return away
         stored = _parse(records.pop(0)) if visitor_id else None
         outage = data is not None and not data.get("k")  # the whole state rode in the cookie
         state = self._newest(stored, in_cookie, outage=outage)
         if state is None:
             state = self.cookies.new_state(now, visitor_id)
+        state.transient = visitor_id is None
         _link_user(state, user_id, _parse(records.pop(0)) if user_id else None, merge=outage)
         return state
 
     async def save(self, state: VisitorState, *, secure: bool, user_id: str | None = None) -> list[str]:
-        ttl = int(self.settings.max_age.total_seconds())
-        items = {_visitor_key(state.id): _dump(state.to_json())}
-        if user_id:
+        # A client that brought no cookie gets its state in the cookie and nothing on the server:
+        # only a visitor who comes back with it is worth a record (bots and one-page visitors never do).
+        items = {} if state.transient else {_visitor_key(state.id): _dump(state.to_json())}
+        if user_id:  # bounded by the shop's customers, not by its clients
             state.user = _user_hash(user_id)
             user = {"h": state.history.to_json(), "c": state.caps.to_json()}
             items[_user_key(user_id)] = _dump(user)
-        if await self._put(items, ttl):
+        if items and await self._put(items, self.ttl) and not state.transient:
             return [self.cookies.core_cookie(state, secure)]
         return [self.cookies.state_cookie(state, secure)]
 
     def visitor_id(self, cookies: Mapping[str, str]) -> str | None:
         return self.cookies.visitor_id(cookies)
 
+    def first_seen(self, cookies: Mapping[str, str]) -> int | None:
+        return self.cookies.first_seen(cookies)
+
     async def claim(self, state: VisitorState, claims: Sequence[CapClaim]) -> list[bool]:
-        counters = self._counters(state, claims)
-        if not self._available():
+        if state.transient and not state.user:
+            # a fresh id no other request holds: the state's own count is the whole truth
             return [True] * len(claims)
+        if not self._available():
+            return [False] * len(claims)  # a cap that cannot be checked is not shown
         try:
-            granted = await self._backend.claim(counters)
+            granted = await self._backend.claim(self._counters(state, claims))
         except BackendError as exc:
             self._failed(exc)
-            return [True] * len(claims)
+            return [False] * len(claims)
         self._recovered()
         return granted
 
@@ -93,13 +115,24 @@ class _ServerStore:
             except BackendError as exc:
                 self._failed(exc)
 
+    async def once(self, name: str, seconds: int) -> bool | None:
+        if not self._available():
+            return None
+        try:
+            first = await self._backend.first(_ONCE_PREFIX + name, seconds)
+        except BackendError as exc:
+            self._failed(exc)
+            return None
+        self._recovered()
+        return first
+
     async def aclose(self) -> None:
         await self._backend.aclose()
 
     def _counters(self, state: VisitorState, claims: Sequence[CapClaim]) -> list[tuple[str, int, int, int]]:
         """``(key, max, seen, seconds)`` per claim; a logged-in user's caps are theirs on every device."""
         owner = f"u:{state.user}" if state.user else state.id
-        ever = int(self.settings.max_age.total_seconds())
+        ever = self.ttl
         return [(_CAP_PREFIX + claim.key(owner), claim.max, claim.seen, _CAP_SECONDS.get(claim.per, ever))
                 for claim in claims]
 
@@ -145,11 +178,16 @@ class _ServerStore:
         return self._down_until is None or time.monotonic() >= self._down_until
 
     def _failed(self, exc: BackendError) -> None:
+        self._failures += 1
+        self.failures += 1
+        if self._failures < FAILURES_BEFORE_AWAY and self._down_until is None:
+            return  # one slow reply (a busy loop, a GC pause) is not an outage: this request did without
         if self._down_until is None:  # log once per outage, not once per request
             log.warning("smalldata: visitor store unavailable (%s); using the cookie", exc)
         self._down_until = time.monotonic() + self._retry_after
 
     def _recovered(self) -> None:
+        self._failures = 0
         if self._down_until is not None:
             log.warning("smalldata: visitor store is back")
             self._down_until = None
@@ -166,8 +204,9 @@ class RedisStore(_ServerStore):
     """State in Redis (``settings.store`` is the URL), shared by every app instance and device.
 
     Needs the ``redis`` package (``pip install smalldata[redis]``). Socket
-    timeouts are ``settings.redis_timeout_ms`` with no retries, so a dead server
-    costs one short wait per ``retry_after`` seconds, not one per request.
+    timeouts are ``settings.redis_timeout_ms`` with no retries; after
+    :data:`FAILURES_BEFORE_AWAY` failed calls in a row the store stops asking for
+    ``retry_after`` seconds, so a dead server costs a few short waits, not one per request.
     """
 
     def __init__(self, settings: StateSettings, *, retry_after: float = 5.0) -> None:
@@ -177,6 +216,7 @@ class RedisStore(_ServerStore):
 #: Counters of capped rules that every worker shares (``RedisStore``, ``MemoryStore``), and how
 #: long each is kept: a little longer than its period; ``ever`` as long as the visitor's state.
 _CAP_PREFIX = "sd:cap:"
+_ONCE_PREFIX = "sd:once:"  # things that happen once across every worker (an order recorded)
 _CAP_SECONDS = {"visit": 2 * 86_400, "day": 2 * 86_400, "week": 8 * 86_400}
 
 

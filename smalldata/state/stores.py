@@ -62,6 +62,11 @@ class StateStore(Protocol):
         """The id in a valid visitor cookie, without loading the state (rate limits, client events)."""
         ...
 
+    def first_seen(self, cookies: Mapping[str, str]) -> int | None:
+        """When the visitor of a valid cookie was first seen (epoch seconds), without loading the state:
+        a cookie minted a moment ago is not yet an established visitor's (rate limits)."""
+        ...
+
     async def claim(self, state: VisitorState, claims: Sequence[CapClaim]) -> list[bool]:
         """Count each showing of a capped rule where every worker sees it, atomically; ``False``
         for one whose cap another request of this visitor reached first. A store with no
@@ -70,6 +75,11 @@ class StateStore(Protocol):
 
     async def release(self, state: VisitorState, claims: Sequence[CapClaim]) -> None:
         """Give back claims the request did not use (its response was not a page)."""
+        ...
+
+    async def once(self, name: str, seconds: int) -> bool | None:
+        """Whether this is the first time ``name`` is marked (kept ``seconds``), as every worker sees it;
+        ``None`` when the store has no shared server or it is away (the caller remembers it itself)."""
         ...
 
     async def aclose(self) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -122,3 +125,74 @@ def test_the_command_refuses_another_address_without_a_token(monkeypatch: pytest
     monkeypatch.delenv("SMALLDATA_CONSOLE_TOKEN", raising=False)
     assert main(["console", "--host", "0.0.0.0"]) == 2
     assert "--token" in capsys.readouterr().err
+
+
+def _post_raw(app: Any, chunks: Iterator[bytes], headers: list[tuple[bytes, bytes]]) -> tuple[int, int]:
+    """POST a body of ``chunks`` straight to the ASGI app: (status, bytes the app read of it)."""
+    read, status = [0], [0]
+
+    async def receive() -> dict[str, Any]:
+        chunk = next(chunks, None)
+        if chunk is None:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        read[0] += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status[0] = message["status"]
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/edit/chat.yaml", "raw_path": b"/edit/chat.yaml", "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"127.0.0.1:8001"), (b"content-type", b"application/x-www-form-urlencoded"),
+                         *headers], "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8001)}  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    return status[0], read[0]
+
+
+def _megabytes(count: int) -> Iterator[bytes]:
+    return (b"text=" + b"x" * (1024 * 1024 - 5) for _ in range(count))
+
+
+def test_a_body_larger_than_the_limit_is_refused_at_its_content_length_before_a_byte_is_read(rules: Path) -> None:
+    status, read = _post_raw(console_app(rules), _megabytes(300), [(b"content-length", str(300 * 2**20).encode())])
+    assert (status, read) == (413, 0)
+
+
+def test_a_large_body_streamed_without_a_length_is_refused_as_soon_as_it_passes_the_limit(rules: Path) -> None:
+    status, read = _post_raw(console_app(rules), _megabytes(300), [(b"transfer-encoding", b"chunked")])
+    assert status == 413
+    assert read <= 9 * 2**20  # stopped at the limit (8 MB), not after 300 MB
+
+
+@pytest.mark.parametrize(("method", "path", "query", "body"), [
+    ("GET", "/edit/\ufffd\ufffd.yaml", b"", b""),
+    ("GET", "/edit/%FF%FE", b"", b""),
+    ("GET", "/try", b"persona=%FF%FE&set=visitor.visits%3D1e99999&at=9999-99-99T99:99", b""),
+    ("GET", "/", b"group=\xff\xfe&q=%ED%A0%80", b""),
+    ("GET", "/preview", b"path=/%FF&variant=\xc3\xa9&set=user.tier%3D%00", b""),
+    ("GET", "/experiments", b"experiment=%FF%FE", b""),
+    ("POST", "/check", b"", b'{"name": "\xff\xfe", "text": "\xed\xa0\x80"}'),
+    ("POST", "/check", b"", b'{"name": "chat.yaml", "text": ' + b"[" * 5000 + b"}"),
+], ids=range(8))  # fmt: skip
+def test_hostile_console_input_is_answered_without_a_server_error(
+    rules: Path, method: str, path: str, query: bytes, body: bytes
+) -> None:
+    app = console_app(rules)
+    status = [0]
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status[0] = message["status"]
+
+    csrf = csrf_of(TestClient(app, base_url="http://127.0.0.1:8001").get("/edit/chat.yaml").text)
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode("utf-8", "surrogateescape"), "query_string": query,
+             "root_path": "", "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8001),
+             "headers": [(b"host", b"127.0.0.1:8001"), (b"content-type", b"application/json"),
+                         (b"x-csrf-token", csrf.encode())]}  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    assert 0 < status[0] < 500

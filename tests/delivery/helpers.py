@@ -9,7 +9,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smalldata.app import Parts
 from smalldata.decision import Decision, Exposure
-from smalldata.delivery.visit import ClientEvent, Visit
+from smalldata.delivery.endpoints import EventLimits
+from smalldata.delivery.visit import ClientEvent, ServerConversion, Visit
 
 
 def greeting_decision(text: str = "Welcome back!") -> Decision:
@@ -32,10 +33,14 @@ class FakePersonaliser:
     paths: list[str | None] = field(default_factory=list)
     closed: int = 0
     started: int = 0
+    regular: bool = True  # every visitor counts as an established one
+    orders: list[ServerConversion] = field(default_factory=list)
 
-    def parts(self) -> Parts:
-        """The parts for ``SmallData(app, parts=...)``: this fake as pages, client events and health."""
-        return Parts(self, self, self, closers=[self.aclose], starters=[self.start])
+    def parts(self, limits: EventLimits | None = None) -> Parts:
+        """The parts for ``SmallData(app, parts=...)``: this fake as pages, client events and health
+        (browsers' conversions taken, unless ``limits`` say otherwise)."""
+        limits = limits or EventLimits(browser_conversions=True)
+        return Parts(self, self, self, closers=[self.aclose], starters=[self.start], event_limits=limits)
 
     async def start(self) -> None:
         self.started += 1
@@ -59,6 +64,14 @@ class FakePersonaliser:
 
     def visitor_key(self, scope: Scope) -> str | None:
         return "visitor-1"
+
+    def established(self, scope: Scope) -> bool:
+        return self.regular
+
+    async def server_conversion(self, scope: Scope | None, order: ServerConversion) -> bool:
+        first = order.order_id not in {o.order_id for o in self.orders}
+        self.orders.append(order)
+        return first
 
     async def report(self) -> dict[str, Any]:
         return {"ruleset_version": "v1", "errors": []}

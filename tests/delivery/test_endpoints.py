@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -151,13 +152,14 @@ def test_health_details_need_the_token_or_a_request_from_this_host_no_proxy_forw
     assert forwarded.json() == {"status": "ok"}
 
 
-def limited(fake: FakePersonaliser, now: list[float], **limits: float) -> TestClient:
+def limited(fake: FakePersonaliser, now: list[float], **limits: Any) -> TestClient:
     from collections import Counter
 
     from smalldata.delivery.endpoints import Endpoints, EventLimits
 
+    limits.setdefault("browser_conversions", True)
     endpoints = Endpoints(fake, fake, fake, prefix="/_smalldata/", counters=Counter(),
-                          limits=EventLimits(**limits), clock=lambda: now[0])  # type: ignore[arg-type]  # fmt: skip
+                          limits=EventLimits(**limits), clock=lambda: now[0])  # fmt: skip
     return TestClient(endpoints)
 
 

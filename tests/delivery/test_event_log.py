@@ -9,7 +9,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -19,10 +18,10 @@ from starlette.testclient import TestClient
 from smalldata.events import CallableSink
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
-from smalldata.state import StateSettings
 
 WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
-SETTINGS = Settings(default_language="en", state=StateSettings(secret_keys=(SecretStr("events-test-secret-key"),)))
+SETTINGS = Settings.model_validate({"default_language": "en", "state": {"secret_keys": ["events-test-secret-key"]},
+                                    "events": {"browser_conversions": True}})
 
 RULES = """
 rules:
@@ -83,7 +82,7 @@ def test_a_response_that_is_not_a_page_exposes_nobody(client: Any, events: list[
         ({"type": "chat_shown", "rule": "pricing-chat"}, {"type": "chat_shown", "rule": "pricing-chat"}),
         ({"type": "chat_accepted", "rule": "pricing-chat"}, {"type": "chat_accepted", "rule": "pricing-chat"}),
         ({"type": "conversion", "value": 349, "currency": "DKK", "order_id": "A-1"},
-         {"type": "conversion", "value": 349, "currency": "DKK", "order_id": "A-1"}),
+         {"type": "conversion", "value": 349, "currency": "DKK", "order_id": "A-1", "source": "browser"}),
     ],
 )  # fmt: skip
 def test_client_events_are_logged_for_the_visitor(

@@ -91,38 +91,39 @@ def test_broken_rules_at_start_up_fail_loudly(tmp_path: Path) -> None:
 
 
 def live_rules(client: TestClient) -> Any:
-    """The app's live rules, checking the folder on every request."""
-    live = client.app.middleware_stack.app.pages.rules  # type: ignore[attr-defined]
-    live.interval = 0
-    return live
+    """The app's live rules (and their watcher)."""
+    return client.app.middleware_stack.app.pages.rules  # type: ignore[attr-defined]
 
 
 def reload_after(client: TestClient, edit: Callable[[], object]) -> None:
-    """Edit the rules folder, let a request notice it, and wait for the background reload."""
+    """Edit the rules folder and wait for the watcher's signal that it caught up (no fixed sleep)."""
     live = live_rules(client)
+    handled = live.changes_handled
     edit()
-    client.get("/")
-    live.wait(10)
+    client.portal.call(live.changed_since, handled)  # type: ignore[union-attr]
+
+
+def test_a_saved_rule_is_live_on_the_very_next_request(rules: Path) -> None:
+    with make_client(rules) as client:
+        assert decision(client.get("/"))["greeting"] == "Hello"  # type: ignore[index]
+        reload_after(client, lambda: write_rules(rules, greeting="Hello again"))
+
+        assert decision(client.get("/"))["greeting"] == "Hello again"  # type: ignore[index]  # no request before it
 
 
 def test_edited_rules_are_picked_up_and_a_broken_edit_keeps_the_last_good_ones(
     rules: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with make_client(rules) as client:
-        live = live_rules(client)
-        (rules / "rules.yaml").write_text("rules: [\n", encoding="utf-8")
         with caplog.at_level(logging.ERROR, logger="smalldata"):
-            assert decision(client.get("/"))["greeting"] == "Hello"  # type: ignore[index]
-            live.wait(10)
+            reload_after(client, lambda: (rules / "rules.yaml").write_text("rules: [\n", encoding="utf-8"))
             assert decision(client.get("/"))["greeting"] == "Hello"  # type: ignore[index]
         health = client.get("/_smalldata/health").json()
         assert health["status"] == "degraded"
         assert health["errors"] and "rules.yaml" in health["errors"][0]
         assert "not reloaded" in caplog.text
 
-        write_rules(rules, greeting="Hello again")
-        client.get("/")  # notices the edit; the reload runs beside it
-        live.wait(10)
+        reload_after(client, lambda: write_rules(rules, greeting="Hello again"))
         assert decision(client.get("/"))["greeting"] == "Hello again"  # type: ignore[index]
         health = client.get("/_smalldata/health").json()
         assert (health["status"], health["errors"], health["reloads"]) == ("ok", [], 1)
@@ -320,13 +321,14 @@ def test_a_slow_reload_keeps_no_request_waiting(rules: Path, monkeypatch: pytest
 
     with make_client(rules) as client:
         live = live_rules(client)
+        handled = live.changes_handled
         monkeypatch.setattr(live_module, "load_ruleset", slow_load)
         write_rules(rules, greeting="Hello again")
         started = time.monotonic()
         greetings = [decision(client.get("/"))["greeting"] for _ in range(3)]  # type: ignore[index]
         waited = time.monotonic() - started
         release.set()
-        live.wait(10)
+        client.portal.call(live.changed_since, handled)  # type: ignore[union-attr]
         assert decision(client.get("/"))["greeting"] == "Hello again"  # type: ignore[index]
     assert greetings == ["Hello"] * 3
     assert waited < 5

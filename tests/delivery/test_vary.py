@@ -75,6 +75,11 @@ def test_vary_names_cookie_once(tmp_path: Path, rules: str, sessions: bool, path
         pytest.param("when: {device.type: mobile}\n    then: {greeting: Hi}", ["user-agent", "sec-ch-ua-mobile"],
                      id="device type"),
         pytest.param("when: {device.browser: Firefox}\n    then: {greeting: Hi}", ["user-agent"], id="browser"),
+        # Sec-GPC: 1 refuses storage, so a page decided from the visitor's state differs with it
+        pytest.param("when: {visitor.returning: true}\n    then: {greeting: Hi}", ["sec-gpc"], id="returning"),
+        pytest.param("then: {greeting: Hi}\n    cap: {max: 1, per: day}", ["sec-gpc"], id="capped"),
+        pytest.param("experiment: {key: e, variants: [{name: a, weight: 50, then: {greeting: A}}, "
+                     "{name: b, weight: 50, then: {greeting: B}}]}", ["sec-gpc"], id="experiment"),
     ],
 )
 def test_vary_names_only_the_request_headers_the_rules_read(tmp_path: Path, rules: str, headers: list[str]) -> None:

@@ -10,20 +10,24 @@ and no worker died. See README.md in this folder.
 from __future__ import annotations
 
 import asyncio
+import json
+from collections import Counter
 from collections.abc import Callable
 
+import httpx
 import redis
 
 from smalldata.state.codec import CookieCodec
 
 from .conftest import Suite
 from .crm import GARBAGE
-from .harness import BROKEN_RULES, SECRET, rules
-from .load import Call, Tally, Visitor, burst, mixed, run, under_load
+from .harness import BROKEN_RULES, ORDERS_TOKEN, SECRET, rules
+from .load import Call, Tally, Visitor, burst, mixed, run, send, under_load
 
 STORE_RETRY = 5.0  # RedisStore tries a server it lost again after this many seconds
 GEOIP_CHECK = 5.0  # GeoDatabase looks at its file this often
 RSS_BOUND_MB = 30.0
+SEEN_WITHIN = 60.0  # a bound on waiting for what a phase expects: generous, for a busy CI runner
 
 
 def batches(visitors: list[Visitor], size: int = 48) -> Callable[[int], list[Call]]:
@@ -131,7 +135,9 @@ async def test_redis_killed_and_restarted_under_load(suite: Suite) -> None:
 
     finish(suite, "redis", tally, chats_in_outage=tally.chats_in_outage)
     assert suite.shown_to(one_by_one, counted=True) == [1] * len(one_by_one)
-    assert min(suite.shown_to(at_once)) >= 1 and tally.chats_in_outage > 0  # each with its cap (finish)
+    # a cap Redis cannot count is not shown: the parallel pages while it was away showed none, the first
+    # pages after its return one, however the outage fell
+    assert suite.shown_to(waiting) == [1] * len(waiting)
     assert min(suite.shown_to(after)) >= 1
     client = shop.redis()
     assert all(client.exists(f"sd:v:{_visitor_id(v)}") for v in after)
@@ -154,7 +160,7 @@ async def test_a_slow_or_broken_crm_never_breaks_or_stalls_a_page(suite: Suite) 
         crm.mode = "ok"
         tally = suite.tally()
         greeted = lambda: any(g.startswith("Hej Mette") for g in tally.greetings)  # noqa: E731
-        await under_load(client, batches(customers), tally, lambda: until(greeted, 10))
+        await under_load(client, batches(customers), tally, lambda: until(greeted, SEEN_WITHIN))
         _merge(whole, tally)
 
     finish(suite, "crm", whole, modes=figures)
@@ -168,7 +174,7 @@ async def test_a_geoip_file_changed_in_place_or_replaced_never_crashes_a_worker(
         moved = suite.tally()  # `cp` of another database over the served file: picked up by both workers
         await asyncio.to_thread(shop.copy_geoip, shop.geoip_dk)
         await under_load(client, batches(everyone), moved,
-                         lambda: until(lambda: moved.seen_on_every_worker("hero:From DK"), 3 * GEOIP_CHECK))
+                         lambda: until(lambda: moved.seen_on_every_worker("hero:From DK"), SEEN_WITHIN))
 
         broken = suite.tally()  # truncated to nothing, then half a database: the last good one stays
 
@@ -183,7 +189,7 @@ async def test_a_geoip_file_changed_in_place_or_replaced_never_crashes_a_worker(
         renamed = suite.tally()  # a new file moved over it, as geoipupdate does
         await asyncio.to_thread(shop.rename_geoip, shop.geoip_gb)
         await under_load(client, batches(everyone), renamed,
-                         lambda: until(lambda: renamed.seen_on_every_worker("hero:From GB"), 3 * GEOIP_CHECK))
+                         lambda: until(lambda: renamed.seen_on_every_worker("hero:From GB"), SEEN_WITHIN))
         for tally in (moved, broken, renamed):
             _merge(whole, tally)
 
@@ -200,23 +206,27 @@ async def test_a_rule_file_replaced_broken_and_deleted_under_load(suite: Suite) 
         edited = suite.tally()
         await asyncio.to_thread(shop.write_rules, rules("v2"))
         await under_load(client, batches(everyone), edited,
-                         lambda: until(lambda: edited.seen_on_every_worker("version:rules v2"), 10))
+                         lambda: until(lambda: edited.seen_on_every_worker("version:rules v2"), SEEN_WITHIN))
 
+        # each worker's watcher refuses the broken file, then the missing one, and logs it: wait for both
         broken = suite.tally()
+        refused = shop.log().count("not reloaded")
         await asyncio.to_thread(shop.write_rules, BROKEN_RULES)
-        await under_load(client, batches(everyone), broken, lambda: asyncio.sleep(2.5))
+        await under_load(client, batches(everyone), broken,
+                         lambda: until(lambda: shop.log().count("not reloaded") >= refused + 2, SEEN_WITHIN))
         broken_health = [await asyncio.to_thread(shop.health) for _ in range(4)]
 
         deleted = suite.tally()
+        missing = shop.log().count("has no rule files")
         await asyncio.to_thread(shop.delete_rules)
-        await under_load(client, batches(everyone), deleted, lambda: asyncio.sleep(2.5))
+        await under_load(client, batches(everyone), deleted,
+                         lambda: until(lambda: shop.log().count("has no rule files") >= missing + 2, SEEN_WITHIN))
         deleted_health = [await asyncio.to_thread(shop.health) for _ in range(4)]
 
         restored = suite.tally()
         await asyncio.to_thread(shop.replace_rules, rules("v1"))
         await under_load(client, batches(everyone), restored,
-                         lambda: until(lambda: restored.seen_on_every_worker("version:rules v1"), 10))
-        await asyncio.sleep(1.5)  # both workers have checked the folder since
+                         lambda: until(lambda: restored.seen_on_every_worker("version:rules v1"), SEEN_WITHIN))
         restored_health = [await asyncio.to_thread(shop.health) for _ in range(4)]
         for tally in (edited, broken, deleted, restored):
             _merge(whole, tally)
@@ -274,6 +284,64 @@ async def test_worker_memory_stays_bounded_under_load(suite: Suite) -> None:
     }
     assert set(after) == set(suite.rss_before)
     assert max(growth.values()) < RSS_BOUND_MB, suite.figures["rss_mb"]
+
+
+async def test_a_one_a_day_banner_is_shown_once_to_visitors_sending_200_pages_at_once(suite: Suite) -> None:
+    tally = suite.tally()
+    visitors = await meet(suite, "sale", 3, tally)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)  # 200 in flight, over both workers
+    async with httpx.AsyncClient(base_url=suite.shop.url, timeout=60, limits=limits) as client:
+        calls = [Call(visitor, f"/pages/sale-{n}", parallel=True) for n in range(200) for visitor in visitors]
+        responses = await asyncio.gather(*(send(client, call, tally) for call in calls))
+
+    finish(suite, "banner-cap", tally)
+    shown = Counter(call.visitor.key for call, response in zip(calls, responses, strict=True)
+                    if response is not None and b"Sale today" in response.content)
+    assert all(shown[visitor.key] <= 1 for visitor in visitors) and sum(shown.values()) >= 1, shown
+    assert tally.banners["hero:From GB"] > 0  # the rest of each page was still personalised
+
+
+async def test_an_order_is_recorded_once_over_both_workers_and_no_browser_post_of_its_id_displaces_it(
+    suite: Suite,
+) -> None:
+    tally = suite.tally()
+    shoppers = await meet(suite, "order", 10, tally)
+    await asyncio.sleep(0.5)  # the event sinks flush
+    lines_before = len(suite.events())
+    squat = json.dumps({"type": "conversion", "value": 0.01, "currency": "DKK", "order_id": "F-1001"}).encode()
+    order = {"order_id": "F-1001", "value": 849, "currency": "DKK", "cookie": shoppers[0].jar["sd_visitor"]}
+    auth = {"authorization": f"Bearer {ORDERS_TOKEN}"}
+    async with suite.client() as client:
+        await run(client, [Call(visitor, "/_smalldata/events", "POST", squat) for visitor in shoppers], tally)
+    limits = httpx.Limits(max_keepalive_connections=0)  # a new connection per call: both workers get some
+    async with httpx.AsyncClient(base_url=suite.shop.url, timeout=15, limits=limits) as service:
+        answers = await asyncio.gather(*(service.post("/_smalldata/conversions", json=order, headers=auth)
+                                         for _ in range(10)))  # fmt: skip
+    await asyncio.sleep(0.6)  # the event sinks flush
+
+    finish(suite, "orders", tally)
+    assert [answer.status_code for answer in answers] == [200] * 10
+    assert sorted(answer.json()["recorded"] for answer in answers) == [False] * 9 + [True]
+    lines = [line for line in suite.events()[lines_before:] if line.get("order_id") == "F-1001"]
+    server = [line for line in lines if line["source"] == "server"]
+    assert [(line["value"], line["visitor"]) for line in server] == [(849, _visitor_id(shoppers[0]))]
+    assert len(lines) == 11  # and each browser's post of the id once, provisionally: reports count the server's
+
+
+async def test_clients_that_never_return_the_cookie_leave_no_key_in_redis(suite: Suite) -> None:
+    store = suite.shop.redis()
+    keys_before = _snapshot(store)
+    crawler = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    browser = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+    async with suite.client() as client:  # keeps no cookies: every request is a first one
+        answers = await asyncio.gather(*(client.get(path, headers={"user-agent": agent})
+                                         for path in ("/pricing", "/pages/1", "/pages/sale-x", "/")
+                                         for agent in (crawler, browser) * 50))  # fmt: skip
+
+    assert {answer.status_code for answer in answers} == {200}
+    assert sum("sd_visitor=" in answer.headers.get("set-cookie", "") for answer in answers) >= 200  # the browsers'
+    assert _snapshot(store) == keys_before  # 400 first requests, capped pages among them: no key written
+    store.close()
 
 
 def _merge(into: Tally, tally: Tally) -> None:

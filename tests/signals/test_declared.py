@@ -213,6 +213,23 @@ rules:
     assert "loyalty.b2b: 'yes' is not yesno" in caplog.text
 
 
+@pytest.mark.parametrize("points", [10**5000, -(10**400), "nan", "inf", float("nan"), float("-inf"), "1e999",
+                                    "9" * 5000],
+                         ids=["10**5000", "-10**400", "text nan", "text inf", "nan", "-inf", "text 1e999", "9s"])
+async def test_a_number_field_that_is_not_a_finite_number_is_unknown_and_the_rest_of_the_page_personalised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, points: Any
+) -> None:
+    ANSWER.update(points=points)
+    rules = """
+rules:
+  - {id: r, when: {loyalty.points: null}, then: {greeting: "no points, {loyalty.tier}"}}
+"""
+    with caplog.at_level(logging.INFO, logger="smalldata"):
+        assert await _greeting(_settings(tmp_path, rules, loyalty=_source())) == "no points, gold"
+    assert not [record for record in caplog.records if record.exc_info]  # a one-line warning, no traceback
+    assert "loyalty.points" in caplog.text
+
+
 @respx.mock
 async def test_a_url_source_is_fetched_with_the_customers_id(tmp_path: Path) -> None:
     route = respx.get("https://crm.test/loyalty/42").mock(return_value=httpx.Response(200, json={"points": 2000}))

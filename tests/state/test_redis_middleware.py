@@ -118,3 +118,19 @@ async def test_with_redis_down_pages_are_served_and_the_visitor_kept_in_the_cook
 
     assert (first.status_code, second.status_code) == (200, 200)
     assert "<h1>Page 2 of this visit</h1>" in second.text
+
+
+async def test_a_crawler_that_keeps_its_cookie_still_leaves_nothing_in_redis(
+    redis_url: str, tmp_path: Path, now: datetime
+) -> None:
+    app = _instance(_settings(tmp_path, redis_url), lambda: now)
+    jar: dict[str, str] = {}
+    crawler = {"user-agent": "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"}
+
+    for _ in range(3):
+        response = await _get(app, jar, **crawler)
+        jar.update(cookies_from(response.headers.get_list("set-cookie")))
+
+    client = redis.Redis.from_url(redis_url)
+    assert jar and client.dbsize() == 0
+    client.close()

@@ -72,12 +72,39 @@ async def test_state_lives_in_redis_and_the_cookie_holds_only_the_id_and_counter
 ) -> None:
     one, _ = stores
     jar: dict[str, str] = {}
-    state = await _request(one, jar, now, product="p1")
+    await _request(one, jar, now, product="p1")
+    state = await _request(one, jar, now + timedelta(minutes=1), product="p2")  # back with the cookie
 
     codec = CookieCodec(make_settings().signing_keys())
     assert carries_only_counters(codec.loads(jar["sd_visitor"]), state.id)
     assert redis_client.exists(f"sd:v:{state.id}")
-    assert 364 * 86400 < redis_client.ttl(f"sd:v:{state.id}") <= 365 * 86400
+    assert 89 * 86400 < redis_client.ttl(f"sd:v:{state.id}") <= 90 * 86400  # ttl_days, refreshed on write
+
+
+async def test_a_client_without_the_cookie_costs_the_server_nothing_until_it_comes_back(
+    stores: tuple[RedisStore, RedisStore], redis_client: redis.Redis, now: datetime
+) -> None:
+    one, two = stores
+    jar: dict[str, str] = {}
+    first = await _request(one, jar, now, product="p1")
+    assert redis_client.dbsize() == 0
+    assert "h" in (CookieCodec(make_settings().signing_keys()).loads(jar["sd_visitor"]) or {})  # the state itself
+
+    state = await _request(two, jar, now + timedelta(minutes=1), product="p2")
+
+    assert state.id == first.id and state.history.products == ["p2", "p1"]
+    assert redis_client.keys("*") == [f"sd:v:{first.id}".encode()]
+
+
+async def test_the_servers_record_lives_as_long_as_ttl_days_says(redis_url: str, redis_client: redis.Redis,
+                                                                 now: datetime) -> None:
+    store = RedisStore(make_settings(store=redis_url, ttl_days=7))
+    jar: dict[str, str] = {}
+    await _request(store, jar, now)
+    state = await _request(store, jar, now + timedelta(minutes=1))
+    await store.aclose()
+
+    assert 6 * 86400 < redis_client.ttl(f"sd:v:{state.id}") <= 7 * 86400
 
 
 async def test_a_users_history_follows_them_to_another_device(
@@ -104,6 +131,8 @@ async def test_the_user_record_keeps_the_latest_history_across_devices(
     one, two = stores
     phone: dict[str, str] = {}
     laptop: dict[str, str] = {}
+    await _request(one, phone, now - timedelta(days=1))  # both devices came back before (a server record each)
+    await _request(two, laptop, now - timedelta(days=1))
     await _request(one, phone, now, user_id="u1", product="p1")
     await _request(two, laptop, now + timedelta(minutes=10), user_id="u1", product="p2")
 
@@ -150,11 +179,12 @@ async def test_redis_down_falls_back_to_the_cookie(
 
     with caplog.at_level(logging.WARNING, logger="smalldata.state"):
         first = await _request(store, jar, now, product="p1")
-        state = await _request(store, jar, now + timedelta(minutes=1), product="p2")
+        for minute, product in enumerate(("p2", "p3", "p4"), 1):
+            state = await _request(store, jar, now + timedelta(minutes=minute), product=product)
     await store.aclose()
 
     assert state.id == first.id
-    assert state.history.products == ["p2", "p1"]
+    assert state.history.products == ["p4", "p3", "p2", "p1"]
     assert caplog.text.count("visitor store unavailable") == 1
 
 
@@ -181,7 +211,8 @@ async def test_state_written_to_the_cookie_during_an_outage_returns_to_redis(now
         settings = make_settings(store=url)
         store = RedisStore(settings, retry_after=0)
         jar: dict[str, str] = {}
-        first = await _request(store, jar, now, product="p1")
+        await _request(store, jar, now - timedelta(minutes=1), product="p0")
+        first = await _request(store, jar, now, product="p1")  # back with the cookie: a record in Redis
 
     # The server is gone: the visitor keeps their id, and the state rides in the cookie.
     during = await _request(store, jar, now + timedelta(minutes=1), product="p2")
@@ -196,7 +227,7 @@ async def test_state_written_to_the_cookie_during_an_outage_returns_to_redis(now
         await store.aclose()
 
     assert after.id == first.id
-    assert (after.visits, after.pageviews) == (1, 3)  # the counters rode in the cookie; p1 itself was out of reach
+    assert (after.visits, after.pageviews) == (1, 4)  # the counters rode in the cookie; p0, p1 were out of reach
     assert after.history.products == ["p3", "p2"]
     assert carries_only_counters(CookieCodec(settings.signing_keys()).loads(jar["sd_visitor"]), first.id)
 
@@ -224,11 +255,13 @@ async def test_a_restarted_redis_is_used_again(
     with caplog.at_level(logging.WARNING, logger="smalldata.state"):
         with redis_server(port) as url:
             store = RedisStore(make_settings(store=url), retry_after=0)
+            await _request(store, jar, now - timedelta(minutes=1), product="p0")
             first = await _request(store, jar, now, product="p1")
-        during = await _request(store, jar, now + timedelta(minutes=1), product="p2")
+        await _request(store, jar, now + timedelta(seconds=70))  # a few calls fail before it counts as away
+        during = await _request(store, jar, now + timedelta(minutes=2), product="p2")
         with redis_server(port):
-            after = await _request(store, jar, now + timedelta(minutes=2), product="p3")
-            again = await _request(store, jar, now + timedelta(minutes=3))
+            after = await _request(store, jar, now + timedelta(minutes=3), product="p3")
+            again = await _request(store, jar, now + timedelta(minutes=4))
         await store.aclose()
 
     assert first.id == during.id == after.id == again.id
@@ -284,3 +317,20 @@ async def test_a_logged_in_customers_outage_era_caps_and_history_are_merged_into
     assert again.caps.count("pricing-chat", "day", again.period(now)) == 1
     await up.aclose()
     await down.aclose()
+
+
+async def test_a_name_is_marked_once_for_every_app_instance_and_forgotten_after_its_time(
+    stores: tuple[RedisStore, RedisStore], redis_client: redis.Redis
+) -> None:
+    one, two = stores
+
+    answers = await asyncio.gather(*(store.once("order:A-1", 3600) for store in (one, two, one, two)))
+
+    assert sorted(answers) == [False, False, False, True]
+    assert 3590 < redis_client.ttl("sd:once:order:A-1") <= 3600
+
+
+async def test_with_redis_away_once_says_it_does_not_know(now: datetime) -> None:
+    store = RedisStore(make_settings(store=f"redis://127.0.0.1:{closed_port()}/0"))
+    assert await store.once("order:A-1", 60) is None  # the caller falls back on its own memory
+    await store.aclose()

@@ -101,7 +101,9 @@ async def test_cookie_store_keeps_the_whole_state_in_the_cookie(now: datetime) -
 async def test_memory_store_cookie_carries_only_the_visitor_id_and_counters(now: datetime) -> None:
     settings = make_settings()
     jar: dict[str, str] = {}
-    state = await _request(MemoryStore(settings), jar, now, product="p1")
+    store = MemoryStore(settings)
+    await _request(store, jar, now, product="p1")
+    state = await _request(store, jar, now + timedelta(minutes=1), product="p2")  # back with the cookie
 
     assert carries_only_counters(CookieCodec(settings.signing_keys()).loads(jar["sd_visitor"]), state.id)
 

@@ -105,7 +105,7 @@ async def check_text(request: Request) -> Response:
         data = await request.json()
         name, text = str(data["name"]), normalise(str(data["text"]))
         workspace.path(name)
-    except (ValueError, KeyError, TypeError, UnknownFile):
+    except (ValueError, KeyError, TypeError, RecursionError, UnknownFile):  # RecursionError: 5,000 "[" nest too deep
         return JSONResponse({"error": "send {name, text} of a rule file"}, status_code=400)
     if len(text.encode("utf-8")) > MAX_TEXT:
         return JSONResponse({"error": "too large"}, status_code=413)
