@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks import budget, inprocess, peers, rulegen, traffic
+from smalldata.bench import budget, inprocess, peers, rulegen, traffic
 from smalldata.rules import load_ruleset
 from smalldata.settings import Settings
 from smalldata.signals.catalog import NAMESPACES
@@ -144,7 +144,7 @@ def test_html_page_has_the_size_asked_for_and_ends_with_body(size: int) -> None:
 
 
 def test_budget_table_and_plot_render_from_a_report(tmp_path: Path) -> None:
-    from benchmarks import run
+    from smalldata.bench import run
 
     stats = {"p50_ms": 0.08, "p90_ms": 0.1, "p99_ms": 0.2, "max_ms": 2.0, "bare_p50_ms": 0.02,
              "personalised_share": 1, "p50_s": 8.0, "p90_s": 10.0, "p99_s": 20.0}  # fmt: skip
@@ -184,7 +184,7 @@ def _with(report: dict[str, object], path: tuple[str, ...], value: float) -> dic
 
 
 def test_throughput_report_says_what_the_ninety_percent_budget_allows_per_request() -> None:
-    from benchmarks.throughput import server_cost
+    from smalldata.bench.throughput import server_cost
 
     cost = server_cost(bare_rps=2000, smalldata_rps=1000)
 
@@ -192,7 +192,7 @@ def test_throughput_report_says_what_the_ninety_percent_budget_allows_per_reques
 
 
 def test_stats_give_every_overhead_figure_in_ms_and_in_units_of_the_reference_request() -> None:
-    from benchmarks import inprocess, run
+    from smalldata.bench import inprocess, run
 
     paired = inprocess.Paired(bare=[100_000, 200_000, 300_000], with_smalldata=[300_000, 500_000, 700_000])
     figures = run.stats(paired, s_ns=20_000)
@@ -212,7 +212,7 @@ async def test_the_reference_row_times_the_bare_app_alone_in_the_same_turns(monk
 
 
 def test_the_cold_row_sends_a_user_agent_address_and_visitor_never_seen_before() -> None:
-    from benchmarks import run
+    from smalldata.bench import run
 
     mix = run.ColdMix(traffic.plan_geo())
     requests = [mix.next() for _ in range(600)]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from benchmarks.traffic import SECRET, Request, remember, scope_for
+from smalldata.bench.traffic import SECRET, Request, remember, scope_for
 
 App = Callable[..., Any]
 COOKIE = "sd_visitor"
@@ -62,6 +62,7 @@ class Paired:
     personalised: int = 0
     errors: int = 0
     requests: list[Request] = field(default_factory=list)  # what was measured, when kept (interleaved)
+    round_p50: list[float] = field(default_factory=list)  # ns: the median overhead (or bare time) of each round
 
     @property
     def overhead(self) -> list[int]:
@@ -110,7 +111,7 @@ async def paired(
 
 
 class Draws(Protocol):
-    """Where a row's requests come from (a :class:`~benchmarks.traffic.Mix`, or the cold row's new visitors)."""
+    """Where a row's requests come from (a :class:`~smalldata.bench.traffic.Mix`, or the cold row's new visitors)."""
 
     def next(self) -> Request: ...
 
@@ -159,6 +160,8 @@ async def interleaved(rows: dict[str, Row], rounds: int) -> dict[str, Paired]:
             measured = await paired(row.bare, row.smalldata, requests, start=turn)
             measured.requests = requests
             results[key].extend(measured)
+            times = sorted(measured.overhead if row.smalldata is not None else measured.bare)
+            results[key].round_p50.append(float(times[len(times) // 2]) if times else float("nan"))
     return results
 
 
@@ -320,7 +323,7 @@ def rendered_pair(rules: Path, config: Path, products: int = RENDERED_PRODUCTS) 
     import jinja2
     from starlette.responses import HTMLResponse
 
-    from benchmarks.rulegen import CATEGORIES
+    from smalldata.bench.rulegen import CATEGORIES
 
     template = jinja2.Environment(autoescape=True).from_string(_TEMPLATE)
     items = [{"id": f"p-{n}", "name": f"Product {n}", "price": n * 1.5, "tags": ["new", "eco", "dk"]}
