@@ -27,6 +27,7 @@ from smalldata.rules.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, 
 from smalldata.settings import Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_NO_TESTS = 5  # `smalldata test` found no tests: pytest's convention, so a CI gate does not pass on nothing
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -92,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     test = verbs.add_parser("test", parents=[common], help="run the tests: blocks of the rule files")
     test.add_argument("path", nargs="?", help="rules folder or file (same as --rules)")
     test.add_argument("-v", "--verbose", action="store_true", help="list every test")
+    test.add_argument("--allow-empty", action="store_true",
+                      help=f"exit 0 when the rules have no tests (default: exit {EXIT_NO_TESTS}, as pytest does)")
     test.set_defaults(run=_test)
 
     demo = verbs.add_parser("demo", parents=[common], help="start the example shop on http://127.0.0.1:8000")
@@ -306,6 +309,10 @@ def _test(args: argparse.Namespace) -> int:
     passed = len(results) - len(failed)
     parts = ([f"{len(failed)} failed"] if failed else []) + [f"{passed} passed"]
     print(f"\n{'=' * 10} {', '.join(parts)} in {elapsed:.2f}s {'=' * 10}")
+    if not results and not args.allow_empty:
+        print(f"no tests: the rule files have no tests: blocks (exit {EXIT_NO_TESTS}; --allow-empty when that is "
+              "on purpose)", file=sys.stderr)
+        return EXIT_NO_TESTS
     return EXIT_FAILED if failed else EXIT_OK
 
 

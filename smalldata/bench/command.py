@@ -45,11 +45,11 @@ class Options:
     progress: bool | None = None  # None: a progress line when stderr is a terminal
 
 
-def main(options: Options) -> int:
-    """Run the shop's gate; returns the exit code."""
+def main(options: Options, plan: Any = None) -> int:
+    """Run the shop's gate; returns the exit code. ``plan``: a :class:`~smalldata.bench.shop.Plan` of one's own."""
     try:
         require("fake_useragent", "itsdangerous", "httpx")
-        result = _run(options)
+        result = _run(options, plan)
     except BenchUnavailable as exc:
         print(f"smalldata bench: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -70,7 +70,7 @@ def main(options: Options) -> int:
     return {HOLDS: EXIT_OK, BROKEN: EXIT_BROKEN, INCONCLUSIVE: EXIT_INCONCLUSIVE}[result["verdict"]]
 
 
-def _run(options: Options) -> dict[str, Any]:
+def _run(options: Options, chosen: Any = None) -> dict[str, Any]:
     from smalldata.bench import callables, population, shop
     from smalldata.problems import ProblemsError
     from smalldata.rules import load_ruleset
@@ -94,7 +94,7 @@ def _run(options: Options) -> dict[str, Any]:
         ruleset = load_ruleset(rules, settings)
     except ProblemsError as exc:
         raise UsageProblem("the rules do not load: " + "; ".join(str(p) for p in exc.problems)) from None
-    plan = shop.QUICK if options.quick else shop.FULL
+    plan = chosen or (shop.QUICK if options.quick else shop.FULL)
     if options.seconds is not None:
         plan = shop.Plan(**{**vars(plan), "seconds": options.seconds})
     app = _import_app(options.app) if options.app else None
