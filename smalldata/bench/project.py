@@ -83,8 +83,8 @@ class Plan:
 FULL = Plan(warmup=1500, requests=6000, requests_other=3000, phases=2000, visitors=5000, throughput_seconds=3,
             throughput_rounds=10, peer_contexts=100, peer_rounds=9, rounds=10, everything=True)  # fmt: skip
 # --quick: the gate's figures only, within 60 s on a 2-core runner
-QUICK = Plan(warmup=300, requests=1200, requests_other=1200, phases=400, visitors=800, throughput_seconds=2,
-             throughput_rounds=6, peer_contexts=40, peer_rounds=6, rounds=6, everything=False)  # fmt: skip
+QUICK = Plan(warmup=300, requests=1200, requests_other=1200, phases=400, visitors=800, throughput_seconds=1,
+             throughput_rounds=8, peer_contexts=40, peer_rounds=6, rounds=6, everything=False)  # fmt: skip
 
 
 def main(*, quick: bool = False, check: bool = False, output: str | None = None) -> int:
