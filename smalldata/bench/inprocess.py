@@ -36,8 +36,18 @@ async def call(app: App, scope: dict[str, Any]) -> tuple[int, Response]:
     response = Response()
     chunks: list[bytes] = []
 
+    asked = False
+    finished = asyncio.Event()
+
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        # the request once; after that, as a server does, nothing until the client goes away (Django
+        # listens for the disconnect while its view runs)
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await finished.wait()
+        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
@@ -49,6 +59,7 @@ async def call(app: App, scope: dict[str, Any]) -> tuple[int, Response]:
     start = time.perf_counter_ns()
     await app(scope, receive, send)
     elapsed = time.perf_counter_ns() - start
+    finished.set()
     response.body = b"".join(chunks)
     return elapsed, response
 

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from smalldata.bench import floor, inprocess, peers, phases, throughput, traffic
+from smalldata.bench import djangopage, floor, inprocess, peers, phases, throughput, traffic
 from smalldata.bench import gate as budget
 from smalldata.bench.machine import machine
 from smalldata.bench.machine import version as _version
@@ -57,6 +57,7 @@ ROW_LABELS = {
     "shipped": "the shipped rules/",
     "cold": "cold: new UA + IP + visitor, 100 rules",
     "shop": "example shop, shipped rules (info)",
+    "django": "Django page, 100 rules (info)",
 }
 PAGE_SIZES = {"5KB": 5 * 1024, "100KB": 100 * 1024, "1MB": 1024 * 1024}
 FLOOR_ROWS = ("fixed", "100", "1000")  # the hand-written floor (floor.py) on the same rules, for comparison
@@ -84,7 +85,7 @@ FULL = Plan(warmup=1500, requests=6000, requests_other=3000, phases=2000, visito
             throughput_rounds=10, peer_contexts=100, peer_rounds=9, rounds=10, everything=True)  # fmt: skip
 # --quick: the gate's figures only, within 60 s on a 2-core runner
 QUICK = Plan(warmup=300, requests=1200, requests_other=1200, phases=400, visitors=800, throughput_seconds=1,
-             throughput_rounds=8, peer_contexts=40, peer_rounds=6, rounds=6, everything=False)  # fmt: skip
+             throughput_rounds=9, peer_contexts=40, peer_rounds=9, rounds=9, everything=False)  # fmt: skip
 
 
 def main(*, quick: bool = False, check: bool = False, output: str | None = None) -> int:
@@ -101,13 +102,15 @@ def main(*, quick: bool = False, check: bool = False, output: str | None = None)
               "a shop measures itself with `smalldata bench` (docs/qa.md)", file=sys.stderr)
         return 2
     plan = QUICK if quick else FULL
-    started = time.monotonic()
+    global _STARTED
+    started = _STARTED = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="smalldata-bench-") as work:
         report = asyncio.run(_measure(plan, Path(work)))
         requests = report.pop("_throughput_requests")
         report["throughput"] = _throughput(plan, Path(work), requests, "rendered")
         if plan.everything:
             report["throughput_static"] = _throughput(plan, Path(work), requests, "static")
+    _progress("done")
     report["run"] = {"quick": quick, "seconds": round(time.monotonic() - started, 1), "plan": vars(plan)}
     report["budgets"] = results = budget.check(report)
     out = Path(output) if output else RESULTS / ("quick" if quick else "")
@@ -164,6 +167,11 @@ async def _measure(plan: Plan, work: Path) -> dict[str, Any]:
     if plan.everything:
         bare, with_smalldata = inprocess.shop_pair(rulesets["shipped"], config)
         rows["shop"] = inprocess.Row(bare, with_smalldata, mix(len(rows)), plan.requests_other, plan.warmup)
+    if plan.everything and djangopage.available():  # informative: Django's own ASGI handler, the same page
+        from examples.shop.app import shop_settings
+
+        bare, with_smalldata = djangopage.django_pair(rulesets["100"], shop_settings(config))
+        rows["django"] = inprocess.Row(bare, with_smalldata, mix(len(rows)), plan.requests_other, plan.warmup)
     for key in FLOOR_ROWS:
         bare, with_floor = floor.floor_pair(rulesets[key], config, work / GEO_DATABASE)
         rows[f"floor-{key}"] = inprocess.Row(bare, with_floor, mix(len(rows)), plan.requests_other, plan.warmup)
@@ -182,6 +190,9 @@ async def _measure(plan: Plan, work: Path) -> dict[str, Any]:
     report["cold"] = stats(measured["cold"], s_ns)
     report["cold"]["what"] = "first request of a never-seen User-Agent and IP, new visitor"
     report["page_size"] = {label: stats(measured[label], s_ns) for label in PAGE_SIZES if label in measured}
+    if "django" in measured:
+        report["django"] = stats(measured["django"], s_ns)
+        report["django"]["what"] = "a minimal Django project (one async view, the 20 KB page), 100 rules"
     if "shop" in measured:
         report["shop"] = stats(measured["shop"], s_ns)
         report["shop"]["what"] = "the example shop with its shipped rules, paired with the same shop without smalldata"
@@ -313,8 +324,11 @@ def _ms(ns: float) -> float:
     return round(ns / 1e6, 4)
 
 
+_STARTED = time.monotonic()
+
+
 def _progress(what: str) -> None:
-    print(f"… {what}", file=sys.stderr, flush=True)
+    print(f"… {time.monotonic() - _STARTED:5.1f} s  {what}", file=sys.stderr, flush=True)
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -334,6 +348,7 @@ def table(report: dict[str, Any]) -> str:
     rows += [(ROW_LABELS["cold"], report["cold"])] if "cold" in report else []
     rows += [(f"100 rules, {label} page", v) for label, v in report.get("page_size", {}).items()]
     rows += [(ROW_LABELS["shop"], report["shop"])] if "shop" in report else []
+    rows += [(ROW_LABELS["django"], report["django"])] if "django" in report else []
     rows += [(f"floor: {ROW_LABELS.get(k, f'{k} rules').partition(',')[0]} (info)", v)
              for k, v in report.get("floor", {}).items()]  # fmt: skip
     for label, s in rows:

@@ -148,7 +148,9 @@ async def run_rounds(rows: list[Row], plan: Plan, budgets: list[Budget], timer: 
         turn += 1
         if turn < plan.min_rounds:
             continue
-        pending = INCONCLUSIVE in verdicts(rows, budgets).values() or (regression is not None and regression(rows))
+        found = set(verdicts(rows, budgets).values())
+        # a broken budget already decides the exit code: more rounds would not change it
+        pending = BROKEN not in found and (INCONCLUSIVE in found or (regression is not None and regression(rows)))
         elapsed = time.monotonic() - started
         per_round = elapsed / turn
         if not pending or turn >= plan.max_rounds or elapsed + per_round > plan.seconds:
