@@ -6,6 +6,7 @@ import json
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,8 +52,8 @@ def _shop(folder: Path, spin_seconds: float, module: str) -> Path:
     return folder / "smalldata.yaml"
 
 
-def _run(config: Path, capsys: pytest.CaptureFixture[str], *budgets: str, **more: str) -> tuple[int, str]:
-    options = command.Options(config=str(config), budgets=list(budgets), progress=False, **more)  # type: ignore[arg-type]
+def _run(config: Path, capsys: pytest.CaptureFixture[str], *budgets: str, **more: Any) -> tuple[int, str]:
+    options = command.Options(config=str(config), budgets=list(budgets), progress=False, **more)
     code = command.main(options, plan=SMALL)
     captured = capsys.readouterr()
     return code, captured.out + captured.err
@@ -176,3 +177,57 @@ def test_the_interval_of_the_median_holds_the_middle_rounds() -> None:
     low, high = median_interval([float(n) for n in range(1, 21)])
 
     assert low <= 10.5 <= high and low > 1 and high < 20
+
+
+APP = """\
+import time
+
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+
+async def page(request):
+    end = time.perf_counter() + 0.002  # the shop's own page costs 2 ms to render
+    while time.perf_counter() < end:
+        pass
+    return HTMLResponse("<html><body>" + "<p>card</p>" * 500 + "</body></html>")
+
+
+app = Starlette(routes=[Route("/{path:path}", page)])
+"""
+
+
+def test_the_shops_own_pages_are_measured_bare_and_wrapped_with_a_share_budget(
+        shop_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _shop(shop_folder, 0.0, "app_source")
+    (shop_folder / "shop_pages.py").write_text(APP, encoding="utf-8")
+    result = shop_folder / "app.json"
+
+    code, out = _run(config, capsys, "share=0.01%", app="shop_pages:app", urls=["/", "/products/mug"],
+                     json=str(result))
+
+    rows = json.loads(result.read_text())["rows"]
+    assert code == command.EXIT_BROKEN
+    assert set(rows) == {"/", "/products/mug"}
+    assert all(row["bare_p50"]["median"] > 1.5 for row in rows.values())  # the page's own 2 ms, in ms
+    assert "BUDGET BROKEN: share: measured" in out
+
+
+def test_the_shops_source_is_timed_apart(shop_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _shop(shop_folder, 0.001, "timed_source")  # 1 ms in the shop's own source, on every page
+    result = shop_folder / "timed.json"
+
+    _run(config, capsys, json=str(result))
+
+    report = json.loads(result.read_text())
+    assert report["callables"] == ["timed_source:slow"]
+    assert report["gate"]["callables"]["median"] >= 0.9
+
+
+def test_a_missing_bench_tool_is_named_with_the_extra_to_install() -> None:
+    from smalldata.bench import BenchUnavailable, require
+
+    with pytest.raises(BenchUnavailable, match=r"needs no_such_tool_xyz, from the bench extra: "
+                                               r"pip install 'smalldata\[bench\]'"):
+        require("json", "no_such_tool_xyz")
