@@ -211,7 +211,7 @@ def summary(measured: Measured, budgets: list[Budget]) -> dict[str, Any]:
         out["rows"][row.label] = {name: _figure(values) for name, values in row.rounds.items()} | {
             "requests": row.requests, "errors": row.errors,
             "personalised_share": round(row.personalised / row.requests, 3) if row.requests else None}
-    for name in row.rounds:
+    for name in rows[0].rounds:
         out["gate"][name] = _figure(pooled(rows, name))
     for budget in budgets:
         judged = judge(pooled(rows, budget.name), budget.limit)
