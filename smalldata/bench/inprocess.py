@@ -248,14 +248,38 @@ async def _start(app: App) -> Callable[[], Awaitable[None]]:
 
 def shop_pair(rules: Path, config: Path) -> tuple[App, App]:
     """The example shop without and with ``SmallData`` (same factory, same settings and rules)."""
+    from starlette.middleware import Middleware
+
     from smalldata.demo import load_app
     from smalldata.middleware import SmallData
 
     with_smalldata = load_app(rules=rules, config=config)
     bare = load_app(rules=rules, config=config)
-    # Starlette builds its middleware stack on the first request, so dropping the entry is enough.
-    bare.user_middleware = [m for m in bare.user_middleware if m.cls is not SmallData]
+    # Starlette builds its middleware stack on the first request, so replacing the entry is enough.
+    bare.user_middleware = [Middleware(NoDecision) if m.cls is SmallData else m for m in bare.user_middleware]
     return bare, with_smalldata
+
+
+class _Nothing:
+    """An awaitable that is already done and holds no decision."""
+
+    def __await__(self) -> Any:
+        return None
+        yield  # a generator: awaiting it returns at once
+
+
+class NoDecision:
+    """What stands in for ``SmallData`` in the bare example shop: its pages ``await request.state.smalldata``
+    (the decision, made when first asked for), so the bare shop hands them one that holds nothing."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.nothing = _Nothing()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["smalldata"] = self.nothing
+        await self.app(scope, receive, send)
 
 
 def reference_app(size: int = 20 * 1024) -> App:
