@@ -234,7 +234,9 @@ async def _start(app: App) -> Callable[[], Awaitable[None]]:
     scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
     task = asyncio.create_task(app(scope, receive, send))
     await inbox.put({"type": "lifespan.startup"})
-    await asyncio.wait({task, asyncio.create_task(started.wait())}, return_when=asyncio.FIRST_COMPLETED)
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()  # an app without lifespan support (Django) ends its task instead of starting
 
     async def stop() -> None:
         await inbox.put({"type": "lifespan.shutdown"})
