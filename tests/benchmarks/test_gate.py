@@ -231,3 +231,27 @@ def test_a_missing_bench_tool_is_named_with_the_extra_to_install() -> None:
     with pytest.raises(BenchUnavailable, match=r"needs no_such_tool_xyz, from the bench extra: "
                                                r"pip install 'smalldata\[bench\]'"):
         require("json", "no_such_tool_xyz")
+
+
+def test_the_command_line_passes_rules_and_budgets_to_the_gate(
+        shop_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from smalldata.cli import main
+
+    config = _shop(shop_folder, 0.0, "cli_source")
+
+    code = main(["bench", "--quick", "--config", str(config), "--rules", str(shop_folder / "rules"), "--seconds", "3",
+                 "--budget", "p50=0.0001ms"])
+
+    out = capsys.readouterr()
+    assert code == command.EXIT_BROKEN
+    assert f"{shop_folder / 'rules'} (2 rules, 1 rule tests)" in out.out
+    assert "BUDGET BROKEN: p50: measured" in out.err
+
+
+def test_url_without_app_is_a_usage_error(shop_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from smalldata.cli import main
+
+    config = _shop(shop_folder, 0.0, "url_source")
+
+    assert main(["bench", "--config", str(config), "--url", "/"]) == command.EXIT_USAGE
+    assert "--url needs --app module:attr" in capsys.readouterr().err
