@@ -34,7 +34,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("delivery", ("smalldata.delivery",)),
     ("settings", ("smalldata.settings",)),
     ("app", ("smalldata.app", "smalldata.middleware", "smalldata.jinja", "smalldata.conversions")),
-    ("tools", ("smalldata.report", "smalldata.demo", "smalldata.console", "smalldata.commands", "smalldata.cli")),
+    ("tools", ("smalldata.report", "smalldata.demo", "smalldata.console", "smalldata.commands", "smalldata.bench",
+               "smalldata.cli")),
     ("package", ("smalldata",)),
 ]
 

@@ -28,6 +28,7 @@ from smalldata.rules.imagine import DEFAULT_VISITOR_ID, Imagined, parse_moment, 
 from smalldata.settings import Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_NO_TESTS = 5  # `smalldata test` found no tests: pytest's convention, so a CI gate does not pass on nothing
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     test = verbs.add_parser("test", parents=[common], help="run the tests: blocks of the rule files")
     test.add_argument("path", nargs="?", help="rules folder or file (same as --rules)")
     test.add_argument("-v", "--verbose", action="store_true", help="list every test")
+    test.add_argument("--allow-empty", action="store_true",
+                      help=f"exit 0 when the rules have no tests (default: exit {EXIT_NO_TESTS}, as pytest does)")
     test.set_defaults(run=_test)
 
     demo = verbs.add_parser("demo", parents=[common], help="start the example shop on http://127.0.0.1:8000")
@@ -136,10 +139,32 @@ def _parser() -> argparse.ArgumentParser:
                          help="the events file the experiments page reads (default: events.path of the settings)")
     console.set_defaults(run=_console)
 
-    bench = verbs.add_parser("bench", parents=[common], help="run the benchmark suite")
-    bench.add_argument("--quick", action="store_true", help="a shorter run (under two minutes)")
-    bench.add_argument("--check", action="store_true", help="exit 1 when a budget in benchmarks/README.md is broken")
-    bench.add_argument("--output", default=None, help="where to write the JSON report and plot")
+    bench = verbs.add_parser("bench", parents=[common],
+                             help="what smalldata costs on the shop's rules, traffic and pages; budgets in ms",
+                             description="Measure smalldata's overhead on the shop's own rules (--rules, --config) "
+                                         "and traffic, and gate on budgets. Exit 0: every budget holds; 1: a budget "
+                                         "is broken; 2: usage error; 3: inconclusive (see docs/qa.md).")
+    bench.add_argument("--quick", action="store_true", help="a shorter run (within 60 s on a 2-core runner)")
+    bench.add_argument("--budget", dest="budgets", action="append", default=[], metavar="NAME=VALUE",
+                       help="p50=1ms, p90=2ms, p99=5ms, mean=1ms or (with --app) share=5%% (repeatable; "
+                            "overrides bench: budget: in the settings)")
+    bench.add_argument("--app", metavar="MODULE:ATTR", help="the shop's ASGI app without smalldata, measured bare "
+                                                            "and wrapped on its own pages (--url)")
+    bench.add_argument("--url", dest="urls", action="append", default=[], metavar="PATH",
+                       help="a page of --app to measure (repeatable; default /)")
+    bench.add_argument("--baseline", metavar="FILE", help="a run written with --json to compare with")
+    bench.add_argument("--max-regression", metavar="PERCENT", help="how much slower than --baseline a figure "
+                                                                   "may be (default 15%%)")
+    bench.add_argument("--json", metavar="FILE", help="write the run as JSON (a later --baseline)")
+    bench.add_argument("--junit", metavar="FILE", help="write JUnit XML: each budget a test case")
+    bench.add_argument("--markdown", metavar="FILE", help="write a Markdown summary for the CI job page")
+    bench.add_argument("--seconds", type=float, default=None,
+                       help="time limit of the rounds (default 35 with --quick, 240 without)")
+    bench.add_argument("--suite", choices=("shop", "project"), default=None,
+                       help="shop (default): the shop's gate; project: smalldata's own suite (a source checkout)")
+    bench.add_argument("--check", action="store_true",
+                       help="smalldata's own suite, exit 1 when its gate (SPEC §5.2) breaks (implies --suite project)")
+    bench.add_argument("--output", default=None, help="--suite project: where to write its JSON report and plot")
     bench.set_defaults(run=_bench)
     return parser
 
@@ -286,6 +311,10 @@ def _test(args: argparse.Namespace) -> int:
     passed = len(results) - len(failed)
     parts = ([f"{len(failed)} failed"] if failed else []) + [f"{passed} passed"]
     print(f"\n{'=' * 10} {', '.join(parts)} in {elapsed:.2f}s {'=' * 10}")
+    if not results and not args.allow_empty:
+        print(f"no tests: the rule files have no tests: blocks (exit {EXIT_NO_TESTS}; --allow-empty when that is "
+              "on purpose)", file=sys.stderr)
+        return EXIT_NO_TESTS
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -342,21 +371,16 @@ def _console(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    import importlib
-    from pathlib import Path
+    if args.check or args.suite == "project":
+        from smalldata.bench.project import main as project_main
 
-    # the suite lives beside the package in the repository, not inside the installed package
-    root = str(Path(__file__).resolve().parent.parent)
-    if (Path(root) / "benchmarks" / "run.py").is_file() and root not in sys.path:
-        sys.path.insert(0, root)
-    try:
-        bench_main = importlib.import_module("benchmarks.run").main
-    except ImportError:
-        print("the benchmark suite lives in benchmarks/ of the smalldata repository; run from its root",
-              file=sys.stderr)
-        return EXIT_USAGE
-    result: int = bench_main(quick=args.quick, check=args.check, output=args.output)
-    return result
+        return project_main(quick=args.quick, check=args.check, output=args.output)
+    from smalldata.bench.command import Options
+    from smalldata.bench.command import main as bench_main
+
+    return bench_main(Options(rules=args.rules, config=args.config, quick=args.quick, budgets=args.budgets,
+                              app=args.app, urls=args.urls, baseline=args.baseline, max_regression=args.max_regression,
+                              json=args.json, junit=args.junit, markdown=args.markdown, seconds=args.seconds))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -63,6 +63,15 @@ class HealthSettings(_Model):
     token: SecretStr | None = None
 
 
+class BenchSettings(_Model):
+    """``bench:``: the shop's performance budgets for ``smalldata bench`` (e.g. ``budget: {p50: 1ms}``).
+
+    Names and values are read by ``smalldata bench`` (docs/qa.md), which says what is wrong with one.
+    """
+
+    budget: dict[str, str | float] = {}
+
+
 class Settings(_Model):
     """Everything a shop configures. Every field has a default, so an empty file works."""
 
@@ -90,6 +99,7 @@ class Settings(_Model):
     events: EventSettings = EventSettings()
     preview: PreviewSettings = PreviewSettings()
     health: HealthSettings = HealthSettings()
+    bench: BenchSettings = BenchSettings()
     signals: dict[str, NamespaceSettings] = {}
     shop_code: ShopCodeSettings = ShopCodeSettings()
     client: ClientSettings = Field(default=ClientSettings(), validate_default=True)

@@ -10,17 +10,24 @@ from typing import Any
 
 import pytest
 
-from benchmarks import budget, inprocess, peers, rulegen, traffic
+from smalldata.bench import gate, inprocess, peers, rulegen, traffic
 from smalldata.rules import load_ruleset
 from smalldata.settings import Settings
 from smalldata.signals.catalog import NAMESPACES
 
-GOOD = {
-    "overhead": {"fixed": {"p50_s": 2.1}, "100": {"p50_s": 4.5, "p99_s": 12.0}, "1000": {"p50_s": 11.0}},
-    "cold": {"p50_s": 8.0, "p99_s": 20.0},
-    "throughput": {"ratio": 0.93},
-    "peers": {"speedup": 12.0, "engine": {"speedup": 7.0}},
-}
+
+def _report(**ratios: float) -> dict[str, Any]:
+    """A project report whose gate ratios are the given ones in every round (default: comfortably inside)."""
+    r = {"fixed": 1.5, "100": 3.0, "1000": 1.3, "cold": 1.1, "throughput": 0.92, "engine": 9.0, "conditions": 12.0}
+    r.update(ratios)
+    floor = [0.02] * 6
+    return {
+        "floor": {key: {"p50_rounds_ms": floor} for key in ("fixed", "100", "1000")},
+        "overhead": {key: {"p50_rounds_ms": [0.02 * r[key]] * 6} for key in ("fixed", "100", "1000")},
+        "cold": {"p50_rounds_ms": [0.02 * r["100"] * r["cold"]] * 6},
+        "throughput": {"ratio_rounds": [r["throughput"]] * 6},
+        "peers": {"speedup_rounds": [r["conditions"]] * 6, "engine": {"speedup_rounds": [r["engine"]] * 6}},
+    }
 
 
 def test_generated_rules_are_valid_distinct_and_varied(tmp_path: Path) -> None:
@@ -46,40 +53,40 @@ def test_growthbook_translation_gives_the_same_answers(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("broken_path", "value", "named"),
+    ("ratio", "value", "named"),
     [
-        (("overhead", "fixed", "p50_s"), 3.5, "fixed cost p50, 1 rule never matching: measured 3.5 S"),
-        (("overhead", "100", "p50_s"), 6.5, "overhead p50, 100 rules, all signals: measured 6.5 S"),
-        (("overhead", "100", "p99_s"), 31.0, "overhead p99, 100 rules, all signals: measured 31 S"),
-        (("overhead", "1000", "p50_s"), 16.0, "overhead p50, 1,000 rules: measured 16 S"),
-        (("cold", "p50_s"), 12.0, "cold p50: new User-Agent, IP and visitor, 100 rules: measured 12 S"),
-        (("cold", "p99_s"), 40.0, "cold p99: new User-Agent, IP and visitor, 100 rules: measured 40 S"),
-        (("throughput", "ratio"), 0.31, "share of bare: measured 0.31 ×"),
-        (("peers", "engine", "speedup"), 4.2, "engine vs GrowthBook, new context + 100 rules per request: "
-                                              "measured 4.2 ×"),
-        (("peers", "speedup"), 4.8, "GrowthBook evalCondition: measured 4.8 ×"),
+        ("fixed", 3.0, "fixed cost p50 (1 rule, never matches): measured 3.00×"),
+        ("100", 6.0, "overhead p50, 100 rules, all signals: measured 6.00×"),
+        ("1000", 2.5, "overhead p50, 1,000 rules: measured 2.50×"),
+        ("cold", 2.5, "cold p50 (new UA, IP, visitor; 100 rules): measured 2.50×"),
+        ("throughput", 0.7, "throughput, uvicorn, page rendered in 2-3 ms: measured 70.0%"),
+        ("engine", 4.0, "a decision (new context + 100 rules) vs GrowthBook: measured 4.00×"),
+        ("conditions", 6.0, "condition evaluation vs GrowthBook evalCondition: measured 6.00×"),
     ],
 )
-def test_budget_check_names_each_broken_figure(broken_path: tuple[str, ...], value: float, named: str) -> None:
-    report = _with(GOOD, broken_path, value)
-
-    lines = budget.broken(budget.check(report))
+def test_the_project_gate_names_each_broken_ratio(ratio: str, value: float, named: str) -> None:
+    lines = gate.broken(gate.check(_report(**{ratio: value})))
 
     assert len(lines) == 1
     assert named in lines[0]
 
 
-def test_budget_check_passes_a_report_inside_the_budget() -> None:
-    assert budget.broken(budget.check(GOOD)) == []
+def test_the_project_gate_passes_ratios_inside_it() -> None:
+    assert gate.broken(gate.check(_report())) == []
 
 
-def test_a_figure_that_was_not_measured_breaks_the_budget() -> None:
-    report = {key: value for key, value in GOOD.items() if key != "throughput"}
+def test_a_gate_figure_that_was_not_measured_breaks_the_gate() -> None:
+    report = {key: value for key, value in _report().items() if key != "throughput"}
 
-    assert budget.broken(budget.check(report)) == [
-        "BUDGET BROKEN: throughput behind uvicorn, 100 rules, rendered page, share of bare: measured not measured, "
-        "budget ≥ 0.9 ×"
+    assert gate.broken(gate.check(report)) == [
+        "BUDGET BROKEN: throughput, uvicorn, page rendered in 2-3 ms: measured not measured, budget ≥ 85% of bare"
     ]
+
+
+def test_throughput_above_bare_reads_as_one_hundred_percent() -> None:
+    result = next(r for r in gate.check(_report(throughput=1.3)) if r["name"].startswith("throughput"))
+
+    assert result["measured"] == 1.0
 
 
 def test_user_agent_pool_is_thousands_of_distinct_strings_real_ones_first() -> None:
@@ -143,8 +150,8 @@ def test_html_page_has_the_size_asked_for_and_ends_with_body(size: int) -> None:
     assert page.endswith(b"</body></html>")
 
 
-def test_budget_table_and_plot_render_from_a_report(tmp_path: Path) -> None:
-    from benchmarks import run
+def test_gate_table_and_plot_render_from_a_report(tmp_path: Path) -> None:
+    from smalldata.bench import project as run
 
     stats = {"p50_ms": 0.08, "p90_ms": 0.1, "p99_ms": 0.2, "max_ms": 2.0, "bare_p50_ms": 0.02,
              "personalised_share": 1, "p50_s": 8.0, "p90_s": 10.0, "p99_s": 20.0}  # fmt: skip
@@ -156,11 +163,13 @@ def test_budget_table_and_plot_render_from_a_report(tmp_path: Path) -> None:
         "cold": stats,
         "throughput": {"error": "not run"},
     }
-    report["budgets"] = budget.check(report)
+    report["budgets"] = gate.check({**report, **_report(fixed=3.0)})
 
     text = run.table(report)
     assert "S = 10.0 µs" in text
-    assert "FAIL overhead p50, 100 rules, all signals: 8 S (budget ≤ 6 S)" in text
+    fixed_gate = next(line for line in text.splitlines() if line.startswith("fixed cost p50 (1 rule"))
+    assert "3.00×  3.00×–3.00×     ≤ 2.5× floor" in fixed_gate
+    assert "BROKEN" in fixed_gate and "≤ 1.2× floor not yet" in fixed_gate
     assert "throughput (rendered page (~2.5 ms)): not measured (not run)" in text
     fixed_line = next(line for line in text.splitlines() if line.startswith("fixed cost: 1 rule, never matches"))
     assert fixed_line.split()[-3:] == ["8.0", "20.0", "100%"]
@@ -170,21 +179,8 @@ def test_budget_table_and_plot_render_from_a_report(tmp_path: Path) -> None:
     assert plot is not None and plot.read_bytes().startswith(b"\x89PNG")
 
 
-def _with(report: dict[str, object], path: tuple[str, ...], value: float) -> dict[str, object]:
-    import copy
-
-    changed = copy.deepcopy(report)
-    node: dict[str, object] = changed
-    for key in path[:-1]:
-        child = node[key]
-        assert isinstance(child, dict)
-        node = child
-    node[path[-1]] = value
-    return changed
-
-
 def test_throughput_report_says_what_the_ninety_percent_budget_allows_per_request() -> None:
-    from benchmarks.throughput import server_cost
+    from smalldata.bench.throughput import server_cost
 
     cost = server_cost(bare_rps=2000, smalldata_rps=1000)
 
@@ -192,7 +188,8 @@ def test_throughput_report_says_what_the_ninety_percent_budget_allows_per_reques
 
 
 def test_stats_give_every_overhead_figure_in_ms_and_in_units_of_the_reference_request() -> None:
-    from benchmarks import inprocess, run
+    from smalldata.bench import inprocess
+    from smalldata.bench import project as run
 
     paired = inprocess.Paired(bare=[100_000, 200_000, 300_000], with_smalldata=[300_000, 500_000, 700_000])
     figures = run.stats(paired, s_ns=20_000)
@@ -212,7 +209,7 @@ async def test_the_reference_row_times_the_bare_app_alone_in_the_same_turns(monk
 
 
 def test_the_cold_row_sends_a_user_agent_address_and_visitor_never_seen_before() -> None:
-    from benchmarks import run
+    from smalldata.bench import project as run
 
     mix = run.ColdMix(traffic.plan_geo())
     requests = [mix.next() for _ in range(600)]

@@ -252,3 +252,26 @@ def test_preview_help_says_the_limits_of_the_ttl_and_the_base_url(capsys: pytest
     help_text = " ".join(capsys.readouterr().out.split())
     assert "60 seconds to 30 days" in help_text
     assert "--base-url URL" in help_text
+
+
+def test_test_exits_5_when_the_rules_have_no_tests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_rules(tmp_path, """
+        rules:
+          - id: welcome-back
+            when: {visitor.returning: true}
+            then: {greeting: Velkommen tilbage}
+        """)
+
+    assert main(["test", str(tmp_path)]) == 5
+    assert "no tests" in capsys.readouterr().err
+
+
+def test_test_allow_empty_passes_rules_without_tests(tmp_path: Path) -> None:
+    write_rules(tmp_path, """
+        rules:
+          - id: welcome-back
+            when: {visitor.returning: true}
+            then: {greeting: Velkommen tilbage}
+        """)
+
+    assert main(["test", str(tmp_path), "--allow-empty"]) == 0

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks import peers, rulegen
+from smalldata.bench import peers, rulegen
 from smalldata.rules import load_ruleset
 from smalldata.settings import Settings
 from smalldata.signals.base import StaticSignals

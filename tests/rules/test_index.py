@@ -7,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import peers, rulegen
 from smalldata.asgi import make_scope
+from smalldata.bench import peers, rulegen
 from smalldata.decision import Decision
 from smalldata.rules import Engine, StaticCaps, load_ruleset
 from smalldata.rules.index import key_of

@@ -27,7 +27,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from benchmarks.rulegen import CATEGORIES, PRODUCTS
+from smalldata.bench.rulegen import CATEGORIES, PRODUCTS
 
 SECRET = "smalldata-demo-shop-secret-key"  # the example shop's default
 LANGUAGES = ("da-DK,da;q=0.9,en;q=0.8", "en-US,en;q=0.9", "en-GB,en;q=0.8", "sv-SE,sv;q=0.9,en;q=0.7", "de-DE,de")
@@ -220,13 +220,16 @@ class Visitor:
         return headers
 
 
-def returning_cookie(rng: random.Random, now: datetime) -> str:
-    """A real signed visitor cookie for someone seen before: past visits, history, tags, caps."""
+def returning_cookie(rng: random.Random, now: datetime, settings: Any = None) -> str:
+    """A real signed visitor cookie for someone seen before: past visits, history, tags, caps.
+
+    ``settings``: the shop's :class:`~smalldata.state.StateSettings` (default: the example shop's key).
+    """
     from pydantic import SecretStr
 
     from smalldata.state import CookieStore, StateSettings, VisitorState
 
-    store = CookieStore(StateSettings(secret_keys=(SecretStr(SECRET),)))
+    store = CookieStore(settings or StateSettings(secret_keys=(SecretStr(SECRET),)))
     first = now - timedelta(days=rng.uniform(1, 300))
     state = VisitorState.new(first, limits=store.settings.history)
     state.touch(first)
@@ -289,8 +292,10 @@ class Mix:
         seed: int = 1,
         new_share: float = 0.2,
         now: datetime | None = None,
+        state_settings: Any = None,
     ) -> None:
         self.rng = random.Random(seed)
+        self.state_settings = state_settings
         self.user_agents = user_agents
         self.addresses = addresses
         self.sessions = sessions
@@ -310,7 +315,7 @@ class Mix:
             gpc=rng.random() < 0.05,
         )
         if returning:
-            visitor.state_cookie = returning_cookie(rng, now)
+            visitor.state_cookie = returning_cookie(rng, now, self.state_settings)
         if self.sessions and rng.random() < 0.35:
             visitor.session_cookie = rng.choice(self.sessions)
         return visitor

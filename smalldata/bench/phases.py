@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from benchmarks.inprocess import App, html_page
-from benchmarks.traffic import SECRET, Mix, remember, scope_for
 from smalldata.app import Parts, build
+from smalldata.bench.inprocess import App, html_page
+from smalldata.bench.traffic import SECRET, Mix, remember, scope_for
 from smalldata.delivery.page import PagePersonaliser
 from smalldata.delivery.payload import payload_tag
 from smalldata.delivery.visit import Visit, payload_data

@@ -1,4 +1,4 @@
-"""The app uvicorn serves in the throughput benchmark (``uvicorn --factory benchmarks.server:create``).
+"""The app uvicorn serves in the throughput benchmark (``uvicorn --factory smalldata.bench.server:create``).
 
 Configured by environment variables, because uvicorn runs it in a fresh process:
 ``BENCH_VARIANT`` (``bare`` or ``smalldata``), ``BENCH_PAGE`` (``rendered``: a page
@@ -15,7 +15,7 @@ from typing import Any
 
 def create() -> Any:
     """The page app, with or without ``SmallData``."""
-    from benchmarks.inprocess import page_pair, rendered_pair
+    from smalldata.bench.inprocess import page_pair, rendered_pair
 
     pair = rendered_pair if os.environ.get("BENCH_PAGE", "rendered") == "rendered" else page_pair
     bare, with_smalldata = pair(Path(os.environ["BENCH_RULES"]), Path(os.environ["BENCH_CONFIG"]))

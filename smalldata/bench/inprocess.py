@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from benchmarks.traffic import SECRET, Request, remember, scope_for
+from smalldata.bench.traffic import SECRET, Request, remember, scope_for
 
 App = Callable[..., Any]
 COOKIE = "sd_visitor"
@@ -36,8 +36,18 @@ async def call(app: App, scope: dict[str, Any]) -> tuple[int, Response]:
     response = Response()
     chunks: list[bytes] = []
 
+    asked = False
+    finished = asyncio.Event()
+
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        # the request once; after that, as a server does, nothing until the client goes away (Django
+        # listens for the disconnect while its view runs)
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await finished.wait()
+        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
@@ -49,6 +59,7 @@ async def call(app: App, scope: dict[str, Any]) -> tuple[int, Response]:
     start = time.perf_counter_ns()
     await app(scope, receive, send)
     elapsed = time.perf_counter_ns() - start
+    finished.set()
     response.body = b"".join(chunks)
     return elapsed, response
 
@@ -62,6 +73,7 @@ class Paired:
     personalised: int = 0
     errors: int = 0
     requests: list[Request] = field(default_factory=list)  # what was measured, when kept (interleaved)
+    round_p50: list[float] = field(default_factory=list)  # ns: the median overhead (or bare time) of each round
 
     @property
     def overhead(self) -> list[int]:
@@ -110,7 +122,7 @@ async def paired(
 
 
 class Draws(Protocol):
-    """Where a row's requests come from (a :class:`~benchmarks.traffic.Mix`, or the cold row's new visitors)."""
+    """Where a row's requests come from (a :class:`~smalldata.bench.traffic.Mix`, or the cold row's new visitors)."""
 
     def next(self) -> Request: ...
 
@@ -159,6 +171,8 @@ async def interleaved(rows: dict[str, Row], rounds: int) -> dict[str, Paired]:
             measured = await paired(row.bare, row.smalldata, requests, start=turn)
             measured.requests = requests
             results[key].extend(measured)
+            times = sorted(measured.overhead if row.smalldata is not None else measured.bare)
+            results[key].round_p50.append(float(times[len(times) // 2]) if times else float("nan"))
     return results
 
 
@@ -220,7 +234,9 @@ async def _start(app: App) -> Callable[[], Awaitable[None]]:
     scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
     task = asyncio.create_task(app(scope, receive, send))
     await inbox.put({"type": "lifespan.startup"})
-    await asyncio.wait({task, asyncio.create_task(started.wait())}, return_when=asyncio.FIRST_COMPLETED)
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()  # an app without lifespan support (Django) ends its task instead of starting
 
     async def stop() -> None:
         await inbox.put({"type": "lifespan.shutdown"})
@@ -234,14 +250,38 @@ async def _start(app: App) -> Callable[[], Awaitable[None]]:
 
 def shop_pair(rules: Path, config: Path) -> tuple[App, App]:
     """The example shop without and with ``SmallData`` (same factory, same settings and rules)."""
+    from starlette.middleware import Middleware
+
     from smalldata.demo import load_app
     from smalldata.middleware import SmallData
 
     with_smalldata = load_app(rules=rules, config=config)
     bare = load_app(rules=rules, config=config)
-    # Starlette builds its middleware stack on the first request, so dropping the entry is enough.
-    bare.user_middleware = [m for m in bare.user_middleware if m.cls is not SmallData]
+    # Starlette builds its middleware stack on the first request, so replacing the entry is enough.
+    bare.user_middleware = [Middleware(NoDecision) if m.cls is SmallData else m for m in bare.user_middleware]
     return bare, with_smalldata
+
+
+class _Nothing:
+    """An awaitable that is already done and holds no decision."""
+
+    def __await__(self) -> Any:
+        return None
+        yield  # a generator: awaiting it returns at once
+
+
+class NoDecision:
+    """What stands in for ``SmallData`` in the bare example shop: its pages ``await request.state.smalldata``
+    (the decision, made when first asked for), so the bare shop hands them one that holds nothing."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.nothing = _Nothing()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["smalldata"] = self.nothing
+        await self.app(scope, receive, send)
 
 
 def reference_app(size: int = 20 * 1024) -> App:
@@ -320,7 +360,7 @@ def rendered_pair(rules: Path, config: Path, products: int = RENDERED_PRODUCTS) 
     import jinja2
     from starlette.responses import HTMLResponse
 
-    from benchmarks.rulegen import CATEGORIES
+    from smalldata.bench.rulegen import CATEGORIES
 
     template = jinja2.Environment(autoescape=True).from_string(_TEMPLATE)
     items = [{"id": f"p-{n}", "name": f"Product {n}", "price": n * 1.5, "tags": ["new", "eco", "dk"]}

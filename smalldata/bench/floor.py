@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.inprocess import App, html_page, pair_with
-from benchmarks.traffic import SECRET
+from smalldata.bench.inprocess import App, html_page, pair_with
+from smalldata.bench.traffic import SECRET
 
 try:
     import orjson
