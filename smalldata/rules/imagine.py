@@ -16,6 +16,7 @@ from smalldata.dates import to_moment
 from smalldata.signals.catalog import BUILT_IN, Catalog
 from smalldata.signals.clock import system_clock
 from smalldata.signals.config import SignalSettings
+from smalldata.signals.declared import catalog as declared_catalog
 from smalldata.signals.providers import signals_for
 from smalldata.signals.request import RequestSignals
 from smalldata.state.model import VisitorState
@@ -60,7 +61,9 @@ class Imagined:
         now = (now if now.tzinfo else now.replace(tzinfo=settings.zone)).astimezone(settings.zone)
         visitor = VisitorState.new(now, id=self.visitor_id or DEFAULT_VISITOR_ID)
         visitor.touch(now)  # this request is the visitor's first page view
-        given = {name: _in_zone(value, settings) for name, value in self.given.items()}
+        known = declared_catalog(settings.signals)
+        # given: and --set values read as the shop would read them from a source (one coercion)
+        given = {name: known.coerce(name, _in_zone(value, settings)) for name, value in self.given.items()}
         signals = signals_for(scope, settings, now=now, overrides=given, visitor=visitor)
         # like the shop, the page being viewed is part of the history the rules see
         visitor.record_page(signals["page.product"], signals["page.category"])
@@ -109,7 +112,7 @@ def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN) -> dict[str, A
         if problem is not None:
             problems.append(f"--set {name}: {problem}")
             continue
-        values[name] = value
+        values[name] = catalog.coerce(name, value)
     if problems:
         raise ValueError("\n".join(problems))
     return values

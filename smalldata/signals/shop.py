@@ -26,6 +26,7 @@ from starlette.requests import Request as StarletteRequest
 
 from smalldata.dates import to_date, to_moment
 from smalldata.dotted import find_function
+from smalldata.signals.catalog import as_text, list_items
 from smalldata.signals.declared import NamespaceSettings
 from smalldata.signals.user import Users
 
@@ -170,11 +171,10 @@ def _starlette(request: Request) -> StarletteRequest:
 
 
 def _text(value: Any, zone: ZoneInfo) -> str | None:
-    if isinstance(value, str):
-        return value[:MAX_TEXT]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return None
+    if isinstance(value, bool):  # true is no text: a source's bug, read as unknown
+        return None
+    text = as_text(value)  # the one coercion given: and --set go through too (Catalog.coerce)
+    return text[:MAX_TEXT] if text is not None else None
 
 
 def _number(value: Any, zone: ZoneInfo) -> int | float | None:
@@ -208,7 +208,7 @@ def _datetime(value: Any, zone: ZoneInfo) -> datetime | None:
 def _list(value: Any, zone: ZoneInfo) -> list[Any] | None:
     if not isinstance(value, list | tuple):
         return None
-    return [item for item in value[:MAX_LIST] if isinstance(item, str | int | float | bool)]
+    return list_items(value[:MAX_LIST])
 
 
 _COERCE: dict[str, Callable[[Any, ZoneInfo], Any]] = {
