@@ -39,6 +39,13 @@ class Checked:
 
     ruleset: Ruleset | None
     problems: list[Problem] = field(default_factory=list)
+    # with errors: the last rules that checked, the ones the running shop keeps serving
+    last_good: Ruleset | None = None
+
+    @property
+    def serving(self) -> Ruleset | None:
+        """The rules the shop serves: these when they check, else the last good ones (None: none known)."""
+        return self.ruleset if self.ruleset is not None else self.last_good
 
     @property
     def errors(self) -> list[Problem]:
@@ -76,6 +83,8 @@ class Workspace:
         self.root = Path(rules)
         self.settings = settings
         self._cached: tuple[Signature, Checked] | None = None
+        self._last_good: Ruleset | None = None
+        self._aliases: dict[str, str] = {}  # the copy's file → its name, for rules checked in a copy
 
     @property
     def is_folder(self) -> bool:
@@ -94,6 +103,8 @@ class Workspace:
 
     def name_of(self, file: str) -> str | None:
         """The name of the rule file a problem's position names, or None for another file."""
+        if file in self._aliases:
+            return self._aliases[file]
         path = Path(file)
         if self.root.is_file():
             return self.root.name if path == self.root else None
@@ -129,8 +140,30 @@ class Workspace:
         signature = self._signature()
         if self._cached is None or self._cached[0] != signature:
             ruleset, problems = check_ruleset(self.root, self.settings)
-            self._cached = (signature, Checked(ruleset, problems))
+            if ruleset is not None:
+                self._last_good = ruleset
+            elif self._last_good is None:
+                self._last_good = self._without_broken_files(problems)
+            self._cached = (signature, Checked(ruleset, problems, self._last_good))
         return self._cached[1]
+
+    def _without_broken_files(self, problems: list[Problem]) -> Ruleset | None:
+        """The folder's rules less the files with errors: what a shop started before the break still serves
+        (a console opened on a broken folder has seen no good version of it)."""
+        broken = {p.position.file for p in problems if p.severity == "error"}
+        if not self.is_folder:
+            return None
+        with tempfile.TemporaryDirectory(prefix="smalldata-console-") as tmp:
+            copy = Path(tmp) / "rules"
+            copy.mkdir()
+            for path in rule_files(self.root):
+                if str(path) not in broken:
+                    dest = copy / path.relative_to(self.root)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, dest)
+                    self._aliases[str(dest)] = self._name(path)
+            ruleset, _ = check_ruleset(copy, self.settings)
+        return ruleset
 
     def _signature(self) -> Signature:
         if not self.root.exists():

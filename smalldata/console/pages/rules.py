@@ -18,9 +18,11 @@ async def rules_page(request: Request) -> Response:
     group = "slot" if request.query_params.get("group") == "slot" else "file"
     problems = problem_views(checked.problems, workspace)
     rules: list[RuleWords] = []
-    if checked.ruleset is not None:
-        name_of = {file: workspace.name_of(file) or file for file in checked.ruleset.files}
-        rules, _ = all_rule_words(checked.ruleset, name_of, checked.warnings)  # all are in ``problems`` too
+    serving = checked.serving  # with errors, the last good rules: the shop keeps serving them
+    if serving is not None:
+        name_of = {file: workspace.name_of(file) or file for file in serving.files}
+        warnings = checked.warnings if checked.ruleset is not None else []  # all are in ``problems`` too
+        rules, _ = all_rule_words(serving, name_of, warnings)
     by_file: dict[str, list[RuleWords]] = {name: [] for name in workspace.names()}
     for rule in rules:
         by_file.setdefault(rule.file, []).append(rule)

@@ -46,10 +46,10 @@ async def try_page(request: Request) -> Response:
         "chosen": request.query_params.get("persona", ""), "tried": None, "rows": [], "form_error": "",
         "problems": problem_views(checked.errors, state.workspace),
     }  # fmt: skip
-    if checked.ruleset is None:
+    if checked.serving is None:
         return render(request, "try.html", "try", **context)
-    try:
-        tried = await try_visitor(form, state.engine(checked.ruleset), state.settings, state.recommender)
+    try:  # with errors, the last good rules: what the shop serves meanwhile
+        tried = await try_visitor(form, state.engine(checked.serving), state.settings, state.recommender)
     except ValueError as exc:
         return render(request, "try.html", "try", status_code=400, **{**context, "form_error": str(exc)})
     on = {day.rule for day in tried.timeline if "m" in day.steps or "s" in day.steps}
