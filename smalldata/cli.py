@@ -133,6 +133,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="the token every page needs (default: $SMALLDATA_CONSOLE_TOKEN); required off 127.0.0.1")
     console.add_argument("--events", default=None,
                          help="the events file the experiments page reads (default: events.path of the settings)")
+    console.add_argument("--author", default=None,
+                         help="the name the history keeps with each save (default: $SMALLDATA_CONSOLE_AUTHOR, "
+                              "else your user name)")
     console.set_defaults(run=_console)
 
     bench = verbs.add_parser("bench", parents=[common], help="run the benchmark suite")
@@ -335,7 +338,7 @@ def _console(args: argparse.Namespace) -> int:
                          "or leave --host at 127.0.0.1")
     settings = _settings(args)
     run(host=args.host, port=args.port, rules=_rules_path(args, settings), config=args.config, settings=settings,
-        events=args.events, token=token)
+        events=args.events, token=token, author=args.author)
     return EXIT_OK
 
 

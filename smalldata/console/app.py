@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +42,7 @@ def create_app(
     host: str = "127.0.0.1",
     token: str | None = None,
     clock: Callable[[], datetime] | None = None,
+    author: str | None = None,
 ) -> Starlette:
     """The console over a rules folder (default: the settings' ``rules``), for a server bound to ``host``.
 
@@ -48,7 +51,8 @@ def create_app(
     events file) start at the folder of ``config``, as in the shop. ``events`` is
     the JSON-lines file the experiments page reads (default: ``events.path`` of a
     file sink). On an address other than loopback every page needs ``token``;
-    without one, every page is refused.
+    without one, every page is refused. ``author`` is the name the history keeps with
+    each save (default: ``$SMALLDATA_CONSOLE_AUTHOR``, else the system user's name).
     """
     if settings is None:
         settings = load_settings(config)
@@ -60,6 +64,7 @@ def create_app(
         events=_events_file(events, settings, base),
         recommender=CatalogueRecommender(catalogue, settings.recommender) if catalogue is not None else None,
         clock=clock or system_clock,
+        author=author or default_author(),
     )
     routes = [
         Route("/", rules_page),
@@ -78,6 +83,17 @@ def create_app(
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: _error_page})
     app.state.console = console
     return app
+
+
+def default_author() -> str:
+    """``$SMALLDATA_CONSOLE_AUTHOR``, else the system user's name (who started the console), else "console"."""
+    named = os.environ.get("SMALLDATA_CONSOLE_AUTHOR", "").strip()
+    if named:
+        return named
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name in a bare container
+        return "console"
 
 
 def _events_file(events: str | Path | None, settings: Settings, base: Path) -> Path | None:
@@ -106,11 +122,13 @@ def run(
     settings: Settings | None = None,
     events: str | Path | None = None,
     token: str | None = None,
+    author: str | None = None,
 ) -> None:
     """Serve the console with uvicorn until interrupted (the arguments are :func:`create_app`'s)."""
     import uvicorn
 
-    app = create_app(rules=rules, config=config, settings=settings, events=events, host=host, token=token)
+    app = create_app(rules=rules, config=config, settings=settings, events=events, host=host, token=token,
+                     author=author)
     shown = f"[{host}]" if ":" in host else host
     print(f"smalldata console on http://{shown}:{port}/  (rules: {app.state.console.workspace.root})")
     if token:

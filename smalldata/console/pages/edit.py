@@ -12,6 +12,7 @@ from smalldata.console.pages.common import console, form_of, language, refuse_wi
 from smalldata.console.problems import ProblemView, problem_views
 from smalldata.console.texts import texts
 from smalldata.console.workspace import Checked, UnknownFile, Workspace, digest, normalise
+from smalldata.rules.testing import TestResult
 
 MAX_TEXT = 2 * 1024 * 1024  # the rule loader's own limit for one file
 
@@ -63,14 +64,17 @@ async def editor_page(request: Request) -> Response:
     name = _name(request, workspace)
     text = workspace.read(name)
     checked = workspace.check()
-    return _editor(request, name, text, digest(text), checked, saved=request.query_params.get("saved") == "1")
+    return _editor(request, name, text, digest(text), checked, saved=request.query_params.get("saved") == "1",
+                   kept=request.query_params.get("kept", ""))
 
 
 def _editor(request: Request, name: str, text: str, base: str, checked: Checked, *, saved: bool = False,
-            outcome: str = "", status_code: int = 200) -> Response:
+            outcome: str = "", status_code: int = 200, broken_tests: list[TestResult] | None = None,
+            kept: str = "", summary: str = "") -> Response:
     workspace = console(request).workspace
     problems = _views(checked, workspace, name, text)
     return render(request, "edit.html", "edit", status_code=status_code, name=name, text=text, base=base,
+                  broken_tests=broken_tests or [], kept=kept, summary=summary,
                   problems=problems, saved=saved, outcome=outcome, editing=True, errors=len(checked.errors),
                   warnings=len(checked.warnings), lines=text.count("\n") + 1,
                   marked={p.line: p.severity for p in reversed(problems) if p.name == name})  # fmt: skip
@@ -85,11 +89,20 @@ async def save_file(request: Request) -> Response:
     if len(text.encode("utf-8")) > MAX_TEXT:
         raise HTTPException(413, texts(language(request))["too_large"])
     base = form.get("base", "") or None
-    if form.get("action") != "save":
+    if form.get("action") not in ("save", "confirm"):
         return _editor(request, name, text, base or "", workspace.check_text(name, text), outcome="checked")
-    saved = workspace.save(name, text, base)
+    summary = form.get("summary", "")
+    state = console(request)
+    saved = workspace.save(name, text, base, author=state.author, summary=summary,
+                           confirm=form.get("action") == "confirm")
     if saved.written:
-        return RedirectResponse(f"/edit/{quote(name)}?saved=1", status_code=303)
+        # the history's answer, said on the page: a git failure falls back to the folder and is shown
+        kept = "" if saved.recorded is None or not saved.recorded.problem else saved.recorded.problem
+        query = f"?saved=1&kept={quote(kept)}" if kept else "?saved=1"
+        return RedirectResponse(f"/edit/{quote(name)}{query}", status_code=303)
+    if saved.broken_tests:
+        return _editor(request, name, text, base or "", saved.checked, outcome="tests", status_code=409,
+                       broken_tests=saved.broken_tests, summary=summary)  # fmt: skip
     if saved.conflict:
         # the next save overwrites what is on disk now, having said so
         return _editor(request, name, text, digest(workspace.read(name)), saved.checked, outcome="conflict",
