@@ -21,7 +21,7 @@ from smalldata.console.guard import ConsoleGuard, is_loopback
 from smalldata.console.pages.common import render
 from smalldata.console.pages.edit import check_text, create_file, editor_page, files_page, save_file
 from smalldata.console.pages.results import experiments_page, tests_page
-from smalldata.console.pages.rules import rules_page
+from smalldata.console.pages.rules import rules_page, toggle_rule
 from smalldata.console.pages.trying import preview_page, try_page
 from smalldata.console.state import Console
 from smalldata.console.workspace import Workspace
@@ -68,6 +68,7 @@ def create_app(
     )
     routes = [
         Route("/", rules_page),
+        Route("/toggle", toggle_rule, methods=["POST"]),
         Route("/try", try_page),
         Route("/preview", preview_page),
         Route("/edit", files_page),

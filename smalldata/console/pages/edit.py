@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from smalldata.console.pages.common import console, form_of, language, refuse_without_token, render, templates
 from smalldata.console.problems import ProblemView, problem_views
 from smalldata.console.texts import texts
-from smalldata.console.workspace import Checked, UnknownFile, Workspace, digest, normalise
+from smalldata.console.workspace import Checked, Saved, UnknownFile, Workspace, digest, normalise
 from smalldata.rules.testing import TestResult
 
 MAX_TEXT = 2 * 1024 * 1024  # the rule loader's own limit for one file
@@ -95,19 +95,25 @@ async def save_file(request: Request) -> Response:
     state = console(request)
     saved = workspace.save(name, text, base, author=state.author, summary=summary,
                            confirm=form.get("action") == "confirm")
+    return editor_response(request, name, text, base or "", saved, summary)
+
+
+def editor_response(request: Request, name: str, text: str, base: str, saved: Saved, summary: str = "") -> Response:
+    """After a save: to the file (saved), or the editor with what held the text back."""
+    workspace = console(request).workspace
     if saved.written:
         # the history's answer, said on the page: a git failure falls back to the folder and is shown
         kept = "" if saved.recorded is None or not saved.recorded.problem else saved.recorded.problem
         query = f"?saved=1&kept={quote(kept)}" if kept else "?saved=1"
         return RedirectResponse(f"/edit/{quote(name)}{query}", status_code=303)
     if saved.broken_tests:
-        return _editor(request, name, text, base or "", saved.checked, outcome="tests", status_code=409,
+        return _editor(request, name, text, base, saved.checked, outcome="tests", status_code=409,
                        broken_tests=saved.broken_tests, summary=summary)  # fmt: skip
     if saved.conflict:
         # the next save overwrites what is on disk now, having said so
         return _editor(request, name, text, digest(workspace.read(name)), saved.checked, outcome="conflict",
                        status_code=409)  # fmt: skip
-    return _editor(request, name, text, base or "", saved.checked, outcome="refused", status_code=422)
+    return _editor(request, name, text, base, saved.checked, outcome="refused", status_code=422)
 
 
 async def check_text(request: Request) -> Response:
