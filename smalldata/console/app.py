@@ -20,6 +20,7 @@ from smalldata.catalogue import open_catalogue
 from smalldata.console.guard import ConsoleGuard, is_loopback
 from smalldata.console.pages.common import render
 from smalldata.console.pages.edit import check_text, create_file, editor_page, files_page, save_file
+from smalldata.console.pages.history import history_page, restore_version
 from smalldata.console.pages.results import experiments_page, tests_page
 from smalldata.console.pages.rules import rules_page, toggle_rule
 from smalldata.console.pages.trying import preview_page, try_page
@@ -76,6 +77,8 @@ def create_app(
         Route("/edit/{name:path}", editor_page),
         Route("/edit/{name:path}", save_file, methods=["POST"]),
         Route("/check", check_text, methods=["POST"]),
+        Route("/history/{name:path}", history_page),
+        Route("/history/{name:path}", restore_version, methods=["POST"]),
         Route("/tests", tests_page),
         Route("/experiments", experiments_page),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -14,12 +14,13 @@ import json
 import os
 import subprocess
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 FOLDER = ".history"
 GIT_TIMEOUT = 10.0  # seconds; a hanging git (a lock, a hook) must not hold a save up for long
 CONSOLE_EMAIL = "console@smalldata.invalid"
+ORIGINAL = "as it was before its first save in the console"
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,13 @@ class History:
 
     # -- keeping ---------------------------------------------------------------------
 
-    def record(self, path: Path, text: str, author: str, summary: str, now: datetime | None = None) -> Recorded:
-        """Keep the text just written to ``path``; a failing git falls back to the folder, saying why."""
+    def record(self, path: Path, text: str, author: str, summary: str, now: datetime | None = None, *,
+               previous: str | None = None) -> Recorded:
+        """Keep the text just written to ``path``; a failing git falls back to the folder, saying why.
+
+        ``previous`` is the text it replaced: the folder keeps it too before the file's first
+        kept version, so the first save can be undone as well.
+        """
         now = now or datetime.now(UTC)
         if self.repository is not None:
             problem = self._commit(path, author, summary)
@@ -59,6 +65,8 @@ class History:
                 return Recorded("git")
         else:
             problem = ""
+        if previous is not None and not self._folder_versions(path):
+            self._keep(path, previous, "", ORIGINAL, now - timedelta(microseconds=1))
         self._keep(path, text, author, summary, now)
         return Recorded("folder", problem)
 

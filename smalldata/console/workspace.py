@@ -249,7 +249,8 @@ class Workspace:
             line += f" (saved with failing tests, confirmed: {', '.join(r.case.test.name for r in broken)})"
         path = self.path(name)
         _write(path, text)
-        return Saved(True, checked, broken_tests=broken, recorded=self.history.record(path, text, author, line))
+        recorded = self.history.record(path, text, author, line, previous=current)
+        return Saved(True, checked, broken_tests=broken, recorded=recorded)
 
     def broken_tests(self, checked: Checked) -> list[TestResult]:
         """The rule tests that fail with ``checked``'s rules and did not fail with the rules on disk."""

@@ -17,7 +17,8 @@ from smalldata.rules.testing import TestResult
 MAX_TEXT = 2 * 1024 * 1024  # the rule loader's own limit for one file
 
 
-def _name(request: Request, workspace: Workspace) -> str:
+def editor_name(request: Request, workspace: Workspace) -> str:
+    """The rule file a page's path names; 404 for anything else."""
     name = str(request.path_params["name"])
     try:
         workspace.path(name)
@@ -61,7 +62,7 @@ async def create_file(request: Request) -> Response:
 async def editor_page(request: Request) -> Response:
     """``/edit/{name}``: the file in a text area with its check (``?saved=1`` after a save)."""
     workspace = console(request).workspace
-    name = _name(request, workspace)
+    name = editor_name(request, workspace)
     text = workspace.read(name)
     checked = workspace.check()
     return _editor(request, name, text, digest(text), checked, saved=request.query_params.get("saved") == "1",
@@ -84,7 +85,7 @@ async def save_file(request: Request) -> Response:
     """``POST /edit/{name}``: ``action=check`` shows the check; ``action=save`` writes the file if it checks."""
     form = await form_of(request)
     workspace = console(request).workspace
-    name = _name(request, workspace)
+    name = editor_name(request, workspace)
     text = normalise(form.get("text", ""))
     if len(text.encode("utf-8")) > MAX_TEXT:
         raise HTTPException(413, texts(language(request))["too_large"])
