@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from smalldata.decision import Decision, TraceEntry
@@ -151,7 +152,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _rules_path(args: argparse.Namespace, settings: Settings) -> str:
-    return str(getattr(args, "path", None) or args.rules or settings.rules)
+    """The rules to read: a path given on the command line (from the current folder), else the settings'
+    ``rules:``, which, like every path in a settings file, starts at the settings file's folder."""
+    given = getattr(args, "path", None) or args.rules
+    if given:
+        return str(given)
+    rules = Path(settings.rules)
+    if args.config and not rules.is_absolute():
+        return str(Path(args.config).parent / rules)
+    return str(rules)
 
 
 # -- check -------------------------------------------------------------------
@@ -183,6 +192,16 @@ def _count(n: int, word: str) -> str:
 # -- try ---------------------------------------------------------------------
 
 
+def _page_url(url: str | None) -> str | None:
+    """``--url pricing`` means the page /pricing: read it so, and say so (a path without its slash is
+    never a page of the shop)."""
+    if url is None or url.startswith("/") or "://" in url:
+        return url
+    fixed = "/" + url
+    print(f"smalldata try: --url {url} has no leading slash; trying the page {fixed}", file=sys.stderr)
+    return fixed
+
+
 def _try(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.geoip:
@@ -193,7 +212,7 @@ def _try(args: argparse.Namespace) -> int:
         given = parse_sets(args.sets, settings.catalog)
         visitor_id = args.visitor_id or str(given.get("visitor.id") or DEFAULT_VISITOR_ID)
         at = parse_moment(args.at, settings) if args.at else None
-        imagined = Imagined(given=given, url=args.url, user_agent=args.user_agent, ip=args.ip, at=at,
+        imagined = Imagined(given=given, url=_page_url(args.url), user_agent=args.user_agent, ip=args.ip, at=at,
                             language=args.language, visitor_id=visitor_id)
         decision, signals = asyncio.run(imagined.decide(Engine(ruleset), settings))
     except ValueError as exc:

@@ -48,8 +48,8 @@ def create_app(
     """The console over a rules folder (default: the settings' ``rules``), for a server bound to ``host``.
 
     ``settings`` are used as given, else read from ``config`` (default
-    ``smalldata.yaml`` when present). Relative paths in them (the catalogue, the
-    events file) start at the folder of ``config``, as in the shop. ``events`` is
+    ``smalldata.yaml`` when present). Relative paths in them (the rules, the
+    catalogue, the events file) start at the folder of ``config``, as in the shop. ``events`` is
     the JSON-lines file the experiments page reads (default: ``events.path`` of a
     file sink). On an address other than loopback every page needs ``token``;
     without one, every page is refused. ``author`` is the name the history keeps with
@@ -60,7 +60,7 @@ def create_app(
     base = Path(config).parent if config is not None else Path.cwd()
     catalogue = open_catalogue(settings.catalogue, base=base)
     console = Console(
-        workspace=Workspace(rules if rules is not None else settings.rules, settings),
+        workspace=Workspace(rules if rules is not None else base / settings.rules, settings),
         settings=settings,
         events=_events_file(events, settings, base),
         recommender=CatalogueRecommender(catalogue, settings.recommender) if catalogue is not None else None,

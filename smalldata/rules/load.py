@@ -148,7 +148,7 @@ class _Loader:
 
     def _documents(self, folder: FsPath) -> list[Document]:
         if not folder.exists():
-            self.error(Position(str(folder), 1, 1), "no such rules folder or file")
+            self.error(Position(str(folder), 1, 1), f"no such rules folder or file (looked for {folder.absolute()})")
             return []
         files = rule_files(folder)
         if len(files) > MAX_FILES:
