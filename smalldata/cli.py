@@ -349,6 +349,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _console(args: argparse.Namespace) -> int:
     from smalldata.console import is_loopback, run
+    from smalldata.console.app import PortInUse
 
     token = args.token or os.environ.get("SMALLDATA_CONSOLE_TOKEN") or None
     if token is None and not is_loopback(args.host):
@@ -356,8 +357,11 @@ def _console(args: argparse.Namespace) -> int:
                          "edits the shop's rules; give it a token (--token or SMALLDATA_CONSOLE_TOKEN), "
                          "or leave --host at 127.0.0.1")
     settings = _settings(args)
-    run(host=args.host, port=args.port, rules=_rules_path(args, settings), config=args.config, settings=settings,
-        events=args.events, token=token, author=args.author)
+    try:
+        run(host=args.host, port=args.port, rules=_rules_path(args, settings), config=args.config,
+            settings=settings, events=args.events, token=token, author=args.author)
+    except PortInUse as exc:
+        raise UsageError(f"smalldata console: {exc.strerror}") from None
     return EXIT_OK
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
 import os
+import socket
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -128,13 +130,40 @@ def run(
     token: str | None = None,
     author: str | None = None,
 ) -> None:
-    """Serve the console with uvicorn until interrupted (the arguments are :func:`create_app`'s)."""
+    """Serve the console with uvicorn until interrupted (the arguments are :func:`create_app`'s).
+
+    Raises :class:`PortInUse` before saying anything when the port is taken.
+    """
     import uvicorn
 
     app = create_app(rules=rules, config=config, settings=settings, events=events, host=host, token=token,
                      author=author)
+    listening = listen(host, port)  # bound before the address is announced: a taken port is said as such
     shown = f"[{host}]" if ":" in host else host
     print(f"smalldata console on http://{shown}:{port}/  (rules: {app.state.console.workspace.root})")
     if token:
         print("  open it once with ?token=<the token>; the browser then keeps it")
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", proxy_headers=False))
+    server.run(sockets=[listening])
+
+
+class PortInUse(OSError):
+    """The console's port is taken by another program (another console, the demo shop…)."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening; :class:`PortInUse` naming another port to try."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a restart need not wait
+    try:
+        listening.bind((host, port))
+        listening.listen(2048)
+    except OSError as exc:
+        listening.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(exc.errno, f"port {port} on {host} is already in use (another console, or the demo "
+                                       f"shop?); start the console on another one, e.g. --port {port + 1}") from None
+        raise
+    listening.set_inheritable(True)
+    return listening

@@ -83,12 +83,14 @@ class Imagined:
         return engine.decide(signals, caps=caps, visitor_id=self.visitor_id, trace=True), signals
 
 
-def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN) -> dict[str, Any]:
+def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN, *, option: str = "--set") -> dict[str, Any]:
     """``["geo.country=SE", "basket.total=400"]`` → signal values read as YAML.
 
     Raises ``ValueError`` naming every unknown signal, unreadable value or value of
-    the wrong kind at once.
+    the wrong kind at once. ``option`` is what the messages call a line (``--set`` on
+    the command line; ``""`` for a form, whose reader knows no options).
     """
+    said = f"{option} " if option else ""
     from smalldata.problems import did_you_mean
     from smalldata.yamlpos import YamlError, load_value
 
@@ -98,19 +100,20 @@ def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN) -> dict[str, A
         name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            problems.append(f"--set {item!r}: write SIGNAL=VALUE, e.g. --set visitor.returning=true")
+            problems.append(f"{said}{item!r}: write SIGNAL=VALUE, e.g. {said}visitor.returning=true")
             continue
         if catalog.resolve(name) is None:
-            problems.append(f"--set: unknown signal '{name}'{did_you_mean(name, list(catalog.specs))}")
+            problems.append(f"{option + ': ' if option else ''}unknown signal '{name}'"
+                            f"{did_you_mean(name, list(catalog.specs))}")
             continue
         try:
             value = load_value(text) if text.strip() else None
         except YamlError as exc:
-            problems.append(f"--set {name}: {exc.problem.message}")
+            problems.append(f"{said}{name}: {exc.problem.message}")
             continue
         problem = catalog.value_problem(name, value)
         if problem is not None:
-            problems.append(f"--set {name}: {problem}")
+            problems.append(f"{said}{name}: {problem}")
             continue
         values[name] = catalog.coerce(name, value)
     if problems:

@@ -43,7 +43,7 @@ async def try_page(request: Request) -> Response:
         "marks": MARKS, "catalog": state.settings.catalog, "languages": state.settings.languages,
         "zone": state.settings.timezone, "steps": STEPS, "clock": clock, "show_value": show_value,
         "trace_detail": trace_detail,
-        "chosen": request.query_params.get("persona", ""), "tried": None, "rows": [], "form_error": "",
+        "tried": None, "rows": [], "form_error": "",
         "problems": problem_views(checked.errors, state.workspace),
     }  # fmt: skip
     if checked.serving is None:
@@ -81,7 +81,7 @@ async def preview_page(request: Request) -> Response:
     if not settings.preview.enabled:
         return render(request, "preview.html", "preview", **context)
     try:
-        sets = parse_sets(form.set_lines(), settings.catalog)
+        sets = parse_sets(form.set_lines(), settings.catalog, option="")
         if form.language and "page.language" not in sets:
             sets["page.language"] = form.language.split(",")[0].split(";")[0].split("-")[0].strip().lower()
         moment = parse_moment(form.at, settings) if form.at else None
