@@ -24,6 +24,7 @@ from pathlib import Path
 from smalldata.console.history import History, Recorded
 from smalldata.problems import Position, Problem
 from smalldata.rules import Ruleset, check_ruleset, rule_files
+from smalldata.rules.drafts import draft_texts, drafts_folder
 from smalldata.rules.testing import TestResult, run_tests
 from smalldata.settings import Settings
 
@@ -262,6 +263,38 @@ class Workspace:
         on_disk = self.check().ruleset
         before = {r.case.test.name for r in run_tests(on_disk, self.settings) if not r.passed} if on_disk else set()
         return [r for r in failing if r.case.test.name not in before]
+
+    # -- drafts --------------------------------------------------------------------------
+
+    def drafts(self) -> dict[str, str]:
+        """The drafts waiting (``{file name: text}``): saved, not served, seen through a preview link."""
+        return {name: text for name, text in draft_texts(self.root).items() if name in self.names()}
+
+    def save_draft(self, name: str, text: str) -> Saved:
+        """Keep ``text`` as the draft of ``name`` when it checks with the other files (the live file is untouched)."""
+        text = normalise(text)
+        checked = self.check_text(name, text)
+        if checked.errors:
+            return Saved(False, checked, checked.errors)
+        path = drafts_folder(self.root) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write(path, text)
+        return Saved(True, checked)
+
+    def discard_draft(self, name: str) -> None:
+        """Throw the draft of ``name`` away (preview links made with it show the live rules from now on)."""
+        self.path(name)  # a known file only
+        (drafts_folder(self.root) / name).unlink(missing_ok=True)
+
+    def publish_draft(self, name: str, author: str, *, confirm: bool = False) -> Saved:
+        """Save the draft of ``name`` as the live file (checked, tested and kept like any save), then drop it."""
+        text = self.drafts().get(name)
+        if text is None:
+            raise UnknownFile(name)
+        saved = self.save(name, text, None, author=author, summary=f"{name}: published its draft", confirm=confirm)
+        if saved.written:
+            self.discard_draft(name)
+        return saved
 
     @property
     def history(self) -> History:

@@ -65,8 +65,12 @@ async def editor_page(request: Request) -> Response:
     name = editor_name(request, workspace)
     text = workspace.read(name)
     checked = workspace.check()
+    draft = workspace.drafts().get(name)
+    if draft is not None and request.query_params.get("draft") == "1":  # the draft, to go on with
+        return _editor(request, name, draft, digest(text), workspace.check_text(name, draft), outcome="draft_open")
+    outcome = {"draft": "drafted", "discarded": "discarded"}.get(request.query_params.get("done", ""), "")
     return _editor(request, name, text, digest(text), checked, saved=request.query_params.get("saved") == "1",
-                   kept=request.query_params.get("kept", ""))
+                   kept=request.query_params.get("kept", ""), outcome=outcome)
 
 
 def _editor(request: Request, name: str, text: str, base: str, checked: Checked, *, saved: bool = False,
@@ -76,6 +80,7 @@ def _editor(request: Request, name: str, text: str, base: str, checked: Checked,
     problems = _views(checked, workspace, name, text)
     return render(request, "edit.html", "edit", status_code=status_code, name=name, text=text, base=base,
                   broken_tests=broken_tests or [], kept=kept, summary=summary,
+                  has_draft=name in workspace.drafts(),
                   problems=problems, saved=saved, outcome=outcome, editing=True, errors=len(checked.errors),
                   warnings=len(checked.warnings), lines=text.count("\n") + 1,
                   marked={p.line: p.severity for p in reversed(problems) if p.name == name})  # fmt: skip
@@ -90,10 +95,23 @@ async def save_file(request: Request) -> Response:
     if len(text.encode("utf-8")) > MAX_TEXT:
         raise HTTPException(413, texts(language(request))["too_large"])
     base = form.get("base", "") or None
-    if form.get("action") not in ("save", "confirm"):
+    action = form.get("action")
+    state = console(request)
+    if action == "draft":
+        drafted = workspace.save_draft(name, text)
+        if drafted.written:
+            return RedirectResponse(f"/edit/{quote(name)}?done=draft", status_code=303)
+        return _editor(request, name, text, base or "", drafted.checked, outcome="refused", status_code=422)
+    if action == "discard":
+        workspace.discard_draft(name)
+        return RedirectResponse(f"/edit/{quote(name)}?done=discarded", status_code=303)
+    if action in ("publish", "publish_confirm") and name in workspace.drafts():
+        draft = workspace.drafts()[name]
+        published = workspace.publish_draft(name, state.author, confirm=action == "publish_confirm")
+        return editor_response(request, name, draft, digest(workspace.read(name)), published)
+    if action not in ("save", "confirm"):
         return _editor(request, name, text, base or "", workspace.check_text(name, text), outcome="checked")
     summary = form.get("summary", "")
-    state = console(request)
     saved = workspace.save(name, text, base, author=state.author, summary=summary,
                            confirm=form.get("action") == "confirm")
     return editor_response(request, name, text, base or "", saved, summary)
