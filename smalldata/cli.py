@@ -137,6 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--author", default=None,
                          help="the name the history keeps with each save (default: $SMALLDATA_CONSOLE_AUTHOR, "
                               "else your user name)")
+    console.add_argument("--token-label", default=None,
+                         help="the name the history keeps for saves made with the token (default: token)")
     console.set_defaults(run=_console)
 
     bench = verbs.add_parser("bench", parents=[common], help="run the benchmark suite")
@@ -359,7 +361,8 @@ def _console(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         run(host=args.host, port=args.port, rules=_rules_path(args, settings), config=args.config,
-            settings=settings, events=args.events, token=token, author=args.author)
+            settings=settings, events=args.events, token=token, author=args.author,
+            token_label=args.token_label)
     except PortInUse as exc:
         raise UsageError(f"smalldata console: {exc.strerror}") from None
     return EXIT_OK

@@ -46,6 +46,7 @@ def create_app(
     token: str | None = None,
     clock: Callable[[], datetime] | None = None,
     author: str | None = None,
+    token_label: str | None = None,
 ) -> Starlette:
     """The console over a rules folder (default: the settings' ``rules``), for a server bound to ``host``.
 
@@ -55,7 +56,9 @@ def create_app(
     the JSON-lines file the experiments page reads (default: ``events.path`` of a
     file sink). On an address other than loopback every page needs ``token``;
     without one, every page is refused. ``author`` is the name the history keeps with
-    each save (default: ``$SMALLDATA_CONSOLE_AUTHOR``, else the system user's name).
+    each save (default: ``$SMALLDATA_CONSOLE_AUTHOR``, else the system user's name); on
+    an address that needs the token, whoever holds it saves as ``token_label`` (default
+    "token").
     """
     if settings is None:
         settings = load_settings(config)
@@ -67,7 +70,7 @@ def create_app(
         events=_events_file(events, settings, base),
         recommender=CatalogueRecommender(catalogue, settings.recommender) if catalogue is not None else None,
         clock=clock or system_clock,
-        author=author or default_author(),
+        author=author or (token_label or "token" if token and not is_loopback(host) else default_author()),
     )
     routes = [
         Route("/", rules_page),
@@ -129,6 +132,7 @@ def run(
     events: str | Path | None = None,
     token: str | None = None,
     author: str | None = None,
+    token_label: str | None = None,
 ) -> None:
     """Serve the console with uvicorn until interrupted (the arguments are :func:`create_app`'s).
 
@@ -137,7 +141,7 @@ def run(
     import uvicorn
 
     app = create_app(rules=rules, config=config, settings=settings, events=events, host=host, token=token,
-                     author=author)
+                     author=author, token_label=token_label)
     listening = listen(host, port)  # bound before the address is announced: a taken port is said as such
     shown = f"[{host}]" if ":" in host else host
     print(f"smalldata console on http://{shown}:{port}/  (rules: {app.state.console.workspace.root})")

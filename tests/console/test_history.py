@@ -116,3 +116,11 @@ def test_a_failing_git_never_fails_the_save_and_the_console_says_so(rules: Path)
     assert (rules / "chat.yaml").read_text() == edited
     assert "git could not record it" in text_of(response.text)
     assert (rules / ".history" / "log.jsonl").exists()
+
+
+def test_a_save_through_the_token_is_kept_under_the_tokens_label(rules: Path) -> None:
+    client = TestClient(console_app(rules, host="0.0.0.0", token="s3cret", token_label="Shop floor team"),
+                        base_url="http://192.0.2.7:8001", headers={"Authorization": "Bearer s3cret"})
+    _, edited = _chat_20_to_10(rules)
+    _save(client, "chat.yaml", edited)
+    assert "Shop floor team" in text_of(client.get("/history/chat.yaml").text)
