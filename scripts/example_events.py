@@ -1,6 +1,9 @@
 """Write an example events file, to try ``smalldata report`` without a running shop.
 
-    python scripts/example_events.py [OUTPUT.jsonl]     (default: smalldata-events.jsonl)
+    python scripts/example_events.py [OUTPUT.jsonl] [--force]     (default: smalldata-events.jsonl)
+
+An existing file other than this script's own example (the demo shop's live events, say) is
+left alone unless ``--force`` is given: the script says so and exits with 2.
 
 The file has the shape the shop writes (``smalldata/events/log.py``): an exposure per visitor and
 variant of two experiments of the example shop, orders from some of those visitors after they saw
@@ -46,13 +49,19 @@ def _at(minute: int) -> str:
     return f"2026-12-0{1 + minute // 600}T{8 + (minute % 600) // 60:02d}:{minute % 60:02d}:00Z"
 
 
-def main(output: str = "smalldata-events.jsonl") -> Path:
-    """Write the events to ``output``."""
+def main(output: str = "smalldata-events.jsonl", *, force: bool = False) -> Path:
+    """Write the events to ``output``; an existing file with other events only with ``force``."""
     path = Path(output)
-    path.write_text("".join(json.dumps(event) + "\n" for event in events()), encoding="utf-8")
+    text = "".join(json.dumps(event) + "\n" for event in events())
+    if not force and path.exists() and path.read_text(encoding="utf-8", errors="replace") != text:
+        print(f"{path} exists and holds other events (a shop's own?); not overwritten. Give another file name, "
+              f"or add --force to replace it.", file=sys.stderr)
+        raise SystemExit(2)
+    path.write_text(text, encoding="utf-8")
     print(f"wrote {path}: try it with smalldata report {path}")
     return path
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    names = [argument for argument in sys.argv[1:] if argument != "--force"]
+    main(*names[:1], force="--force" in sys.argv[1:])

@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from smalldata.commands.shop_code import shop_code_problems
@@ -137,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
                          help="the token every page needs (default: $SMALLDATA_CONSOLE_TOKEN); required off 127.0.0.1")
     console.add_argument("--events", default=None,
                          help="the events file the experiments page reads (default: events.path of the settings)")
+    console.add_argument("--author", default=None,
+                         help="the name the history keeps with each save (default: $SMALLDATA_CONSOLE_AUTHOR, "
+                              "else your user name)")
+    console.add_argument("--token-label", default=None,
+                         help="the name the history keeps for saves made with the token (default: token)")
     console.set_defaults(run=_console)
 
     bench = verbs.add_parser("bench", parents=[common],
@@ -174,7 +180,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _rules_path(args: argparse.Namespace, settings: Settings) -> str:
-    return str(getattr(args, "path", None) or args.rules or settings.rules)
+    """The rules to read: a path given on the command line (from the current folder), else the settings'
+    ``rules:``, which, like every path in a settings file, starts at the settings file's folder."""
+    given = getattr(args, "path", None) or args.rules
+    if given:
+        return str(given)
+    rules = Path(settings.rules)
+    if args.config and not rules.is_absolute():
+        return str(Path(args.config).parent / rules)
+    return str(rules)
 
 
 # -- check -------------------------------------------------------------------
@@ -207,6 +221,16 @@ def _count(n: int, word: str) -> str:
 # -- try ---------------------------------------------------------------------
 
 
+def _page_url(url: str | None) -> str | None:
+    """``--url pricing`` means the page /pricing: read it so, and say so (a path without its slash is
+    never a page of the shop)."""
+    if url is None or url.startswith("/") or "://" in url:
+        return url
+    fixed = "/" + url
+    print(f"smalldata try: --url {url} has no leading slash; trying the page {fixed}", file=sys.stderr)
+    return fixed
+
+
 def _try(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.geoip:
@@ -217,7 +241,7 @@ def _try(args: argparse.Namespace) -> int:
         given = parse_sets(args.sets, settings.catalog)
         visitor_id = args.visitor_id or str(given.get("visitor.id") or DEFAULT_VISITOR_ID)
         at = parse_moment(args.at, settings) if args.at else None
-        imagined = Imagined(given=given, url=args.url, user_agent=args.user_agent, ip=args.ip, at=at,
+        imagined = Imagined(given=given, url=_page_url(args.url), user_agent=args.user_agent, ip=args.ip, at=at,
                             language=args.language, visitor_id=visitor_id)
         decision, signals = asyncio.run(imagined.decide(Engine(ruleset), settings))
     except ValueError as exc:
@@ -358,6 +382,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _console(args: argparse.Namespace) -> int:
     from smalldata.console import is_loopback, run
+    from smalldata.console.app import PortInUse
 
     token = args.token or os.environ.get("SMALLDATA_CONSOLE_TOKEN") or None
     if token is None and not is_loopback(args.host):
@@ -365,8 +390,12 @@ def _console(args: argparse.Namespace) -> int:
                          "edits the shop's rules; give it a token (--token or SMALLDATA_CONSOLE_TOKEN), "
                          "or leave --host at 127.0.0.1")
     settings = _settings(args)
-    run(host=args.host, port=args.port, rules=_rules_path(args, settings), config=args.config, settings=settings,
-        events=args.events, token=token)
+    try:
+        run(host=args.host, port=args.port, rules=_rules_path(args, settings), config=args.config,
+            settings=settings, events=args.events, token=token, author=args.author,
+            token_label=args.token_label)
+    except PortInUse as exc:
+        raise UsageError(f"smalldata console: {exc.strerror}") from None
     return EXIT_OK
 
 

@@ -70,6 +70,7 @@ class Preview:
     at: datetime | None = None
     variants: dict[str, str] = field(default_factory=dict)
     expires: datetime | None = None
+    draft: str | None = None  # the drafts' fingerprint (smalldata.rules.drafts): decide with them, this link only
 
 
 def preview_keys(preview: PreviewSettings, state: StateSettings | None = None) -> tuple[bytes, ...]:
@@ -105,8 +106,10 @@ def make_preview_token(
     secret: bytes,
     ttl_seconds: int,
     now: datetime | None = None,
+    draft: str | None = None,
 ) -> str:
-    """A signed token; ``at`` must be time-zone aware (the shop's zone is kept in the offset)."""
+    """A signed token; ``at`` must be time-zone aware (the shop's zone is kept in the offset).
+    ``draft`` names the drafts the link applies (:func:`smalldata.rules.drafts.drafts_digest`)."""
     if at is not None and at.tzinfo is None:
         raise ValueError("the preview time needs a time zone")
     issued = now or datetime.now(UTC)
@@ -116,6 +119,8 @@ def make_preview_token(
         "x": dict(variants),
         "e": int((issued + timedelta(seconds=ttl_seconds)).timestamp()),
     }
+    if draft is not None:
+        payload["d"] = draft
     body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     signed = f"{VERSION}.{body}"
     return f"{signed}.{_sign(secret, signed)}"
@@ -142,9 +147,11 @@ def make_preview_url(
     ttl_seconds: int,
     now: datetime | None = None,
     param: str = PARAM,
+    draft: str | None = None,
 ) -> str:
     """``base_url`` (absolute or a path, its query kept) with the signed token added as ``param``."""
-    token = make_preview_token(sets=sets, at=at, variants=variants, secret=secret, ttl_seconds=ttl_seconds, now=now)
+    token = make_preview_token(sets=sets, at=at, variants=variants, secret=secret, ttl_seconds=ttl_seconds, now=now,
+                               draft=draft)
     parts = urlsplit(base_url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != param]
     query.append((param, token))
@@ -184,7 +191,9 @@ def _preview(payload: Any, now: datetime, catalog: Catalog) -> Preview | None:
     moment = datetime.fromisoformat(at) if isinstance(at, str) else None
     if moment is not None and moment.tzinfo is None:
         return None
-    return Preview(overrides=dict(sets), at=moment, variants={str(k): v for k, v in variants.items()}, expires=expires)
+    draft = payload.get("d")
+    return Preview(overrides=dict(sets), at=moment, variants={str(k): v for k, v in variants.items()}, expires=expires,
+                   draft=draft if isinstance(draft, str) else None)
 
 
 def preview_from_query(query_string: bytes | str, secrets: Iterable[bytes], now: datetime,

@@ -33,12 +33,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from examples.shop.catalog import DATA, Catalog, category_of
+from examples.shop.words import translate
 from smalldata import record_conversion
 from smalldata.catalogue import CatalogueSettings, format_price, open_catalogue
 from smalldata.events import EventSink
 from smalldata.jinja import install
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings, load_settings
+from smalldata.signals.page import preferred_language
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -97,9 +99,10 @@ def create_app(
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     install(templates.env)
     templates.env.globals.update(
-        categories=catalog.categories, money=_money, category_of=category_of, describe=catalog.describe
+        categories=catalog.categories, money=_money, category_of=category_of, describe=catalog.describe,
+        _=translate,
     )
-    shop = _Shop(catalog, templates, settings.user.session_key or "user")
+    shop = _Shop(catalog, templates, settings.user.session_key or "user", settings)
     middleware = [
         Middleware(GZipMiddleware),  # outermost: compresses what smalldata produced
         Middleware(SessionMiddleware, secret_key=secret_key, same_site="lax"),
@@ -125,7 +128,9 @@ def shop_settings(config: Path = SETTINGS) -> Settings:
 
 
 class _Shop:
-    def __init__(self, catalog: Catalog, templates: Jinja2Templates, session_key: str) -> None:
+    def __init__(self, catalog: Catalog, templates: Jinja2Templates, session_key: str, settings: Settings) -> None:
+        self.languages = settings.languages
+        self.default_language = settings.default_language
         self.catalog = catalog
         self.templates = templates
         self.session_key = session_key  # where the log-in puts the customer (user.session_key)
@@ -145,6 +150,7 @@ class _Shop:
             Route("/stores", self.page("stores.html")),
             Route("/checkout", self.checkout, methods=["GET", "POST"]),
             Route("/static/img/{product}.svg", self.image),
+            Route("/favicon.ico", favicon),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
 
@@ -154,7 +160,18 @@ class _Shop:
         await request.state.smalldata
         context.setdefault("customer", request.session.get(self.session_key))
         context.setdefault("basket", _basket(request))
-        return self.templates.TemplateResponse(request, template, context)
+        context.setdefault("lang", self.language(request))
+        response = self.templates.TemplateResponse(request, template, context)
+        response.headers["content-language"] = context["lang"]
+        vary = response.headers.get("vary")
+        response.headers["vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
+        return response
+
+    def language(self, request: Request) -> str:
+        """The page's language: the one smalldata's ``page.language`` picks for the personalisation (the
+        browser's preferred among the shop's languages), else the shop's default, so the shop's own words
+        and the personalised ones always agree."""
+        return preferred_language(request.headers.get("accept-language"), self.languages) or self.default_language
 
     def page(self, name: str) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
@@ -247,6 +264,15 @@ class _Shop:
             media_type="image/svg+xml",
             headers={"Cache-Control": "public, max-age=86400"},
         )
+
+
+FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" '
+           'fill="#2b2118"/><path d="M8 24V12l8-5 8 5v12h-6v-7h-4v7z" fill="#ffe9b8"/></svg>')
+
+
+async def favicon(request: Request) -> Response:
+    """The shop's icon (a little house), so browsers asking for /favicon.ico get one instead of a 404."""
+    return Response(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
 async def _form(request: Request) -> dict[str, str]:

@@ -24,6 +24,7 @@ class Console:
     events: Path | None  # the JSON-lines events file the experiments page reads
     recommender: CatalogueRecommender | None = None  # fills recommendation cards from the shop's catalogue
     clock: Callable[[], datetime] = system_clock  # "now" for a Try form that names no time
+    author: str = "console"  # who the history says saved (--author, else the system user's name)
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     _engine: tuple[Ruleset, Engine] | None = field(default=None, repr=False)
 

@@ -85,6 +85,7 @@ class TryForm:
     visitor_id: str = ""
     sets: str = ""  # SIGNAL=VALUE, one a line, as `smalldata try --set` takes them
     caps: str = ""  # RULE=COUNT, one a line: how often the visitor has had a capped rule (as a test's caps:)
+    picked: str = ""  # the persona the fields started from: the persona box keeps showing it
 
     @classmethod
     def from_query(cls, query: Mapping[str, str], settings: Settings, now: datetime,
@@ -101,7 +102,7 @@ class TryForm:
     def with_persona(self, persona: Persona) -> TryForm:
         clock = f"{self.at[:10]}T{persona.clock}" if persona.clock and len(self.at) >= 10 else self.at
         return replace(self, url=persona.url or self.url, sets="\n".join(persona.sets), at=clock,
-                       language=persona.language or "", device=persona.device or "")
+                       language=persona.language or "", device=persona.device or "", picked=persona.key)
 
     def set_lines(self) -> list[str]:
         return _lines(self.sets)
@@ -129,7 +130,7 @@ class TryForm:
 
     def imagined(self, settings: Settings, at: datetime | None = None) -> Imagined:
         """The imagined request; ``ValueError`` naming every value that cannot be used."""
-        given = parse_sets(self.set_lines(), settings.catalog)
+        given = parse_sets(self.set_lines(), settings.catalog, option="")  # a form: no command-line words
         moment = at or (parse_moment(self.at, settings) if self.at else None)
         visitor_id = self.visitor_id or str(given.get("visitor.id") or DEFAULT_VISITOR_ID)
         return Imagined(given=given, url=self.url or "/", user_agent=DEVICES.get(self.device), at=moment,

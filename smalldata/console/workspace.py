@@ -12,6 +12,7 @@ new one, never half of it. (Its loader skips names starting with ``.``.)
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import re
@@ -20,8 +21,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smalldata.console.history import History, Recorded
 from smalldata.problems import Position, Problem
 from smalldata.rules import Ruleset, check_ruleset, rule_files
+from smalldata.rules.drafts import draft_texts, drafts_folder
+from smalldata.rules.testing import TestResult, run_tests
 from smalldata.settings import Settings
 
 NEW_FILE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,60}\.ya?ml$")
@@ -39,6 +43,13 @@ class Checked:
 
     ruleset: Ruleset | None
     problems: list[Problem] = field(default_factory=list)
+    # with errors: the last rules that checked, the ones the running shop keeps serving
+    last_good: Ruleset | None = None
+
+    @property
+    def serving(self) -> Ruleset | None:
+        """The rules the shop serves: these when they check, else the last good ones (None: none known)."""
+        return self.ruleset if self.ruleset is not None else self.last_good
 
     @property
     def errors(self) -> list[Problem]:
@@ -57,6 +68,8 @@ class Saved:
     checked: Checked
     blocking: list[Problem] = field(default_factory=list)  # errors this text brings
     conflict: bool = False  # the file changed on disk since the editor opened it
+    broken_tests: list[TestResult] = field(default_factory=list)  # tests this text breaks (held back unless confirmed)
+    recorded: Recorded | None = None  # how the history kept it (None: nothing written)
 
 
 def digest(text: str) -> str:
@@ -76,6 +89,9 @@ class Workspace:
         self.root = Path(rules)
         self.settings = settings
         self._cached: tuple[Signature, Checked] | None = None
+        self._last_good: Ruleset | None = None
+        self._history: History | None = None
+        self._aliases: dict[str, str] = {}  # the copy's file → its name, for rules checked in a copy
 
     @property
     def is_folder(self) -> bool:
@@ -94,6 +110,8 @@ class Workspace:
 
     def name_of(self, file: str) -> str | None:
         """The name of the rule file a problem's position names, or None for another file."""
+        if file in self._aliases:
+            return self._aliases[file]
         path = Path(file)
         if self.root.is_file():
             return self.root.name if path == self.root else None
@@ -129,8 +147,30 @@ class Workspace:
         signature = self._signature()
         if self._cached is None or self._cached[0] != signature:
             ruleset, problems = check_ruleset(self.root, self.settings)
-            self._cached = (signature, Checked(ruleset, problems))
+            if ruleset is not None:
+                self._last_good = ruleset
+            elif self._last_good is None:
+                self._last_good = self._without_broken_files(problems)
+            self._cached = (signature, Checked(ruleset, problems, self._last_good))
         return self._cached[1]
+
+    def _without_broken_files(self, problems: list[Problem]) -> Ruleset | None:
+        """The folder's rules less the files with errors: what a shop started before the break still serves
+        (a console opened on a broken folder has seen no good version of it)."""
+        broken = {p.position.file for p in problems if p.severity == "error"}
+        if not self.is_folder:
+            return None
+        with tempfile.TemporaryDirectory(prefix="smalldata-console-") as tmp:
+            copy = Path(tmp) / "rules"
+            copy.mkdir()
+            for path in rule_files(self.root):
+                if str(path) not in broken:
+                    dest = copy / path.relative_to(self.root)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, dest)
+                    self._aliases[str(dest)] = self._name(path)
+            ruleset, _ = check_ruleset(copy, self.settings)
+        return ruleset
 
     def _signature(self) -> Signature:
         if not self.root.exists():
@@ -175,7 +215,8 @@ class Workspace:
 
     # -- saving ------------------------------------------------------------------------
 
-    def save(self, name: str, text: str, base: str | None) -> Saved:
+    def save(self, name: str, text: str, base: str | None, *, author: str = "console", summary: str = "",
+             confirm: bool = False) -> Saved:
         """Write ``text`` to ``name`` when it checks; the shop's running rules never see an edit that does not.
 
         Errors in the edited file stop the save, and so do errors it causes elsewhere
@@ -183,6 +224,11 @@ class Workspace:
         not: the shop keeps its last good rules until they are fixed either way.
         ``base`` is :func:`digest` of the text the editor started from: when the file
         has changed on disk since, nothing is written (``conflict``).
+
+        The folder's rule tests run on the edited rules: a text that makes a passing test
+        fail is held back (``broken_tests``) unless ``confirm``, and then the history
+        records that it was saved with those tests failing. Every save is kept in the
+        history with ``author`` and ``summary`` (a summary of the change when empty).
         """
         text = normalise(text)
         checked = self.check_text(name, text)
@@ -194,9 +240,91 @@ class Workspace:
         blocking = [p for p in checked.errors if p.position.file == own or _key(p) not in before]
         if blocking:
             return Saved(False, checked, blocking)
-        if text != current:
-            _write(self.path(name), text)
+        if text == current:
+            return Saved(True, checked)
+        broken = self.broken_tests(checked)
+        if broken and not confirm:
+            return Saved(False, checked, broken_tests=broken)
+        line = summary.strip().splitlines()[0][:200] if summary.strip() else describe(name, current, text)
+        if broken:
+            line += f" (saved with failing tests, confirmed: {', '.join(r.case.test.name for r in broken)})"
+        path = self.path(name)
+        _write(path, text)
+        recorded = self.history.record(path, text, author, line, previous=current)
+        return Saved(True, checked, broken_tests=broken, recorded=recorded)
+
+    def broken_tests(self, checked: Checked) -> list[TestResult]:
+        """The rule tests that fail with ``checked``'s rules and did not fail with the rules on disk."""
+        if checked.ruleset is None:
+            return []
+        failing = [r for r in run_tests(checked.ruleset, self.settings) if not r.passed]
+        if not failing:
+            return []
+        on_disk = self.check().ruleset
+        before = {r.case.test.name for r in run_tests(on_disk, self.settings) if not r.passed} if on_disk else set()
+        return [r for r in failing if r.case.test.name not in before]
+
+    # -- drafts --------------------------------------------------------------------------
+
+    def drafts(self) -> dict[str, str]:
+        """The drafts waiting (``{file name: text}``): saved, not served, seen through a preview link."""
+        return {name: text for name, text in draft_texts(self.root).items() if name in self.names()}
+
+    def save_draft(self, name: str, text: str) -> Saved:
+        """Keep ``text`` as the draft of ``name`` when it checks with the other files (the live file is untouched)."""
+        text = normalise(text)
+        checked = self.check_text(name, text)
+        if checked.errors:
+            return Saved(False, checked, checked.errors)
+        path = drafts_folder(self.root) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write(path, text)
         return Saved(True, checked)
+
+    def discard_draft(self, name: str) -> None:
+        """Throw the draft of ``name`` away (preview links made with it show the live rules from now on)."""
+        self.path(name)  # a known file only
+        (drafts_folder(self.root) / name).unlink(missing_ok=True)
+
+    def publish_draft(self, name: str, author: str, *, confirm: bool = False) -> Saved:
+        """Save the draft of ``name`` as the live file (checked, tested and kept like any save), then drop it."""
+        text = self.drafts().get(name)
+        if text is None:
+            raise UnknownFile(name)
+        saved = self.save(name, text, None, author=author, summary=f"{name}: published its draft", confirm=confirm)
+        if saved.written:
+            self.discard_draft(name)
+        return saved
+
+    @property
+    def history(self) -> History:
+        """Where saves are kept (git, or the hidden ``.history`` folder)."""
+        if self._history is None:
+            self._history = History(self.root if self.is_folder else self.root.parent)
+        return self._history
+
+
+def describe(name: str, old: str, new: str) -> str:
+    """A one-line summary of an edit: the file, the rules whose lines changed, how many lines."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    changed: list[int] = []  # indexes into the new text (or where a removal was)
+    count = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False).get_opcodes():
+        if tag != "equal":
+            count += max(i2 - i1, j2 - j1)
+            changed.extend(range(j1, max(j2, j1 + 1)))
+    ids: dict[str, None] = {}
+    for index in changed:
+        for line in reversed(new_lines[: index + 1]):
+            found = _RULE_ID.match(line)
+            if found:
+                ids[found.group(1)] = None
+                break
+    rules = f" ({', '.join(ids)})" if ids else ""
+    return f"{name}: {count} line{'s' if count != 1 else ''} changed{rules}"
+
+
+_RULE_ID = re.compile(r"^\s*-\s+id:\s*['\"]?([\w.-]+)")
 
 
 def _key(problem: Problem) -> tuple[str, int, int, str]:

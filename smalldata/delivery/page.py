@@ -39,6 +39,7 @@ from smalldata.delivery.plan import RequestPlan
 from smalldata.delivery.visit import Visit
 from smalldata.events import EventLog
 from smalldata.preview import Preview, preview_from_query
+from smalldata.rules.drafts import DraftPlans
 from smalldata.rules.engine import CapCounts
 from smalldata.signals.base import Signals
 from smalldata.signals.catalog import BUILT_IN, Catalog
@@ -103,6 +104,7 @@ class PagePersonaliser:
         search_param: str = "q",
     ) -> None:
         self.rules = rules
+        self.drafts = DraftPlans(rules.folder, rules.settings, rules.compile)  # for preview links with drafts
         self.providers = providers
         self.store = store
         self.clock = clock
@@ -125,6 +127,8 @@ class PagePersonaliser:
         moment = self.clock()
         preview = self.previews.read(scope, moment) if self.previews is not None else None
         if preview is not None:
+            if preview.draft is not None:  # the link's drafts, for this request only (stale: the live rules)
+                plan = self.drafts.plan(preview.draft) or plan
             return await self._preview(scope, moment, preview, plan)
         request = Request(scope, moment, zone=self.zone, sources=self.sources)
         signals = RequestSignals(request, self.providers.map)

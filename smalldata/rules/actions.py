@@ -106,8 +106,10 @@ class Text:
         if self.fixed is not None:
             return self.fixed[language]
         template: Template = self.versions[language]
+        # numbers are written as the version's language writes them; one version for all: as the page's
+        written = language or (signals.get("page.language") if template.reads else None)
         try:
-            return template.render(signals, escape=self.escape)
+            return template.render(signals, escape=self.escape, language=written)
         except Unknown as exc:
             raise NotApplied(f"{exc.signal} is unknown", exc.signal) from None
 

@@ -16,6 +16,7 @@ from smalldata.dates import to_moment
 from smalldata.signals.catalog import BUILT_IN, Catalog
 from smalldata.signals.clock import system_clock
 from smalldata.signals.config import SignalSettings
+from smalldata.signals.declared import catalog as declared_catalog
 from smalldata.signals.providers import signals_for
 from smalldata.signals.request import RequestSignals
 from smalldata.state.model import VisitorState
@@ -60,7 +61,9 @@ class Imagined:
         now = (now if now.tzinfo else now.replace(tzinfo=settings.zone)).astimezone(settings.zone)
         visitor = VisitorState.new(now, id=self.visitor_id or DEFAULT_VISITOR_ID)
         visitor.touch(now)  # this request is the visitor's first page view
-        given = {name: _in_zone(value, settings) for name, value in self.given.items()}
+        known = declared_catalog(settings.signals)
+        # given: and --set values read as the shop would read them from a source (one coercion)
+        given = {name: known.coerce(name, _in_zone(value, settings)) for name, value in self.given.items()}
         signals = signals_for(scope, settings, now=now, overrides=given, visitor=visitor)
         # like the shop, the page being viewed is part of the history the rules see
         visitor.record_page(signals["page.product"], signals["page.category"])
@@ -83,12 +86,14 @@ class Imagined:
         return engine.decide(signals, caps=caps, visitor_id=self.visitor_id, trace=True), signals
 
 
-def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN) -> dict[str, Any]:
+def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN, *, option: str = "--set") -> dict[str, Any]:
     """``["geo.country=SE", "basket.total=400"]`` → signal values read as YAML.
 
     Raises ``ValueError`` naming every unknown signal, unreadable value or value of
-    the wrong kind at once.
+    the wrong kind at once. ``option`` is what the messages call a line (``--set`` on
+    the command line; ``""`` for a form, whose reader knows no options).
     """
+    said = f"{option} " if option else ""
     from smalldata.problems import did_you_mean
     from smalldata.yamlpos import YamlError, load_value
 
@@ -98,21 +103,22 @@ def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN) -> dict[str, A
         name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            problems.append(f"--set {item!r}: write SIGNAL=VALUE, e.g. --set visitor.returning=true")
+            problems.append(f"{said}{item!r}: write SIGNAL=VALUE, e.g. {said}visitor.returning=true")
             continue
         if catalog.resolve(name) is None:
-            problems.append(f"--set: unknown signal '{name}'{did_you_mean(name, list(catalog.specs))}")
+            problems.append(f"{option + ': ' if option else ''}unknown signal '{name}'"
+                            f"{did_you_mean(name, list(catalog.specs))}")
             continue
         try:
             value = load_value(text) if text.strip() else None
         except YamlError as exc:
-            problems.append(f"--set {name}: {exc.problem.message}")
+            problems.append(f"{said}{name}: {exc.problem.message}")
             continue
         problem = catalog.value_problem(name, value)
         if problem is not None:
-            problems.append(f"--set {name}: {problem}")
+            problems.append(f"{said}{name}: {problem}")
             continue
-        values[name] = value
+        values[name] = catalog.coerce(name, value)
     if problems:
         raise ValueError("\n".join(problems))
     return values

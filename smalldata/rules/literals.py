@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from smalldata.problems import did_you_mean
-from smalldata.signals.catalog import Kind, SignalRef
+from smalldata.signals.catalog import Kind, SignalRef, as_text
 
 Predicate = Callable[[Any], bool]
 MAX_PATTERN = 500
@@ -141,7 +141,9 @@ class Literals:
         """A text literal; on a signal with a fixed set of words, one that ``op`` finds in at least one of them."""
         if isinstance(value, bool) or value is None or isinstance(value, list | dict):
             raise ValueError(f"{self.ref.name} holds text, not {show(value)}")
-        text = str(value)
+        text = as_text(value)  # the one coercion a source's answer goes through too: 3 and 3.0 are "3"
+        if text is None:
+            raise ValueError(f"{self.ref.name} holds text, not {show(value)}")
         choices = self.spec.choices
         fits = _FITS.get(op, _FITS["eq"])
         if choices and not any(fits(choice, text) for choice in choices):

@@ -15,13 +15,14 @@ from smalldata.rules.actions import ActionSet, compile_actions
 from smalldata.rules.chat_texts import ChatTexts, ClientSettings
 from smalldata.rules.conditions import Node
 from smalldata.rules.experiments import Arm, CompiledExperiment
+from smalldata.rules.lists import named_lists
 from smalldata.rules.ruleset import ActiveWindow, CompiledRule, Ruleset, TestCase
 from smalldata.rules.when import ConditionCompiler, unknown_signal_message
 from smalldata.signals.catalog import BUILT_IN, Catalog
 from smalldata.validation import validate
 from smalldata.yamlpos import Document, YamlError, load_text
 
-FILE_KEYS = ("segments", "rules", "tests")
+FILE_KEYS = ("segments", "rules", "tests", "lists")
 MAX_FILES = 500
 
 #: A shop's defaults (``smalldata.settings.Settings`` starts from the same).
@@ -132,7 +133,8 @@ class _Loader:
     def load(self, folder: FsPath) -> Ruleset:
         docs = self._documents(folder)
         segments = self._segment_sources(docs)
-        compiler = ConditionCompiler(segments, self.settings.zone, self.settings.catalog)
+        lists = named_lists(docs, self.error)
+        compiler = ConditionCompiler(segments, self.settings.zone, self.settings.catalog, lists)
         segment_nodes = {name: compiler.segment(name) for name in segments}
         rules = self._rules(docs, compiler)
         # a test may name any rule written in the files: a disabled one (it fails when expected to match),
@@ -148,7 +150,7 @@ class _Loader:
 
     def _documents(self, folder: FsPath) -> list[Document]:
         if not folder.exists():
-            self.error(Position(str(folder), 1, 1), "no such rules folder or file")
+            self.error(Position(str(folder), 1, 1), f"no such rules folder or file (looked for {folder.absolute()})")
             return []
         files = rule_files(folder)
         if len(files) > MAX_FILES:

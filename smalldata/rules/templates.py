@@ -42,10 +42,12 @@ class Placeholder:
     base: str
     key: str | None = None
     missing: Any = None
+    money: bool = False  # ``{basket.total:money}``: an amount in the basket's currency
+    number: bool = False  # a number (or list) the page's language writes its own way
 
     @classmethod
-    def of(cls, ref: SignalRef) -> Placeholder:
-        return cls(ref.name, ref.base, ref.key, ref.missing)
+    def of(cls, ref: SignalRef, *, money: bool = False) -> Placeholder:
+        return cls(ref.name, ref.base, ref.key, ref.missing, money, ref.kind in ("number", "list"))
 
     def value(self, signals: Signals) -> Any:
         return read_signal(signals, self.base, self.key, self.missing)
@@ -67,8 +69,9 @@ class Template:
             return ""
         return parts[0] if len(parts) == 1 and type(parts[0]) is str else None
 
-    def render(self, signals: Signals, *, escape: bool = True) -> str:
-        """The filled text; raises :class:`Unknown` when a placeholder has no value."""
+    def render(self, signals: Signals, *, escape: bool = True, language: str | None = None) -> str:
+        """The filled text, numbers written as ``language`` writes them; raises :class:`Unknown` when a
+        placeholder has no value."""
         out: list[str] = []
         for part in self.parts:
             if type(part) is str:
@@ -78,21 +81,56 @@ class Template:
             value = part.value(signals)
             if value is None or value == "" or value == []:
                 raise Unknown(part.name)
-            text = format_value(value)
+            if part.money and _is_number(value):
+                text = format_money(value, signals.get("basket.currency"), language)
+            else:
+                text = format_value(value, language)
             out.append(html.escape(text) if escape else text)
         return "".join(out)
 
 
-def format_value(value: Any) -> str:
-    """A value as a shopper should read it."""
+# (thousands, decimal) separators by language; others write numbers as English does
+_SEPARATORS = {"da": (".", ","), "de": (".", ","), "nl": (".", ","), "es": (".", ","), "it": (".", ","),
+               "sv": ("\u00a0", ","), "nb": ("\u00a0", ","), "no": ("\u00a0", ","), "fi": ("\u00a0", ","),
+               "fr": ("\u202f", ",")}  # fmt: skip
+# how an amount is written with its currency, by (currency, language); else "<amount> <code>"
+_MONEY = {("DKK", "da"): "{} kr.", ("DKK", "en"): "DKK {}", ("SEK", "sv"): "{} kr", ("NOK", "nb"): "{} kr",
+          ("EUR", "en"): "€{}", ("EUR", "da"): "{} €", ("EUR", "de"): "{} €", ("USD", "en"): "${}",
+          ("GBP", "en"): "£{}"}  # fmt: skip
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def format_number(value: float, language: str | None, decimals: int | None = None) -> str:
+    """``2450`` → ``"2.450"`` (da) or ``"2,450"`` (en); a fraction with two decimals (``"12,50"`` in da)."""
+    if decimals is None:
+        decimals = 0 if float(value).is_integer() else 2
+    written = f"{value:,.{decimals}f}"  # "2,450.00"
+    thousands, decimal = _SEPARATORS.get(language or "", (",", "."))
+    return written.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
+
+
+def format_money(value: float, currency: Any, language: str | None) -> str:
+    """An amount with its currency as ``language`` writes it: ``"60,00 kr."`` (da), ``"DKK 60.00"`` (en)."""
+    amount = format_number(value, language, decimals=2)
+    if not isinstance(currency, str) or not currency:
+        return amount
+    code = currency.upper()
+    return _MONEY.get((code, language or ""), "{} " + code).format(amount)
+
+
+def format_value(value: Any, language: str | None = None) -> str:
+    """A value as a shopper reading ``language`` should read it (numbers grouped and separated their way)."""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else f"{value:.2f}"
+    if isinstance(value, int | float):
+        return format_number(value, language)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return ", ".join(format_value(v) for v in value)
+        return ", ".join(format_value(v, language) for v in value)
     return str(value)
 
 
@@ -118,15 +156,21 @@ def compile_template(source: str, *, literal_is_html: bool, catalog: Catalog = B
         name = match.group(1)
         if name is None:
             raise TemplateError(f"unmatched '{token}' in text; write '{token * 2}' for a literal brace")
-        name = name.strip()
+        name, _, style = name.strip().partition(":")
+        name, style = name.strip(), style.strip()
         if not name:
             raise TemplateError("empty placeholder '{}'; name a signal such as {user.first_name}, "
                                 "or write '{{}}' for literal braces")
         ref = catalog.resolve(name)
         if ref is None:
             raise TemplateError(f"{unknown_signal_message(name, catalog)} (in placeholder '{{{name}}}')")
-        parts.append(Placeholder.of(ref))
+        if style and (style != "money" or ref.kind != "number"):
+            raise TemplateError(f"'{{{name}:{style}}}': the one format is ':money', for an amount such as "
+                                "{basket.total:money}")
+        parts.append(Placeholder.of(ref, money=style == "money"))
         reads.add(ref.base)
+        if style:
+            reads.add("basket.currency")
     literal(source[position:])
     return Template(source, tuple(parts), frozenset(reads))
 
@@ -141,7 +185,13 @@ class LangText:
     @property
     def reads(self) -> frozenset[str]:
         reads = frozenset().union(*(t.reads for t in self.versions.values()))
-        return reads | {"page.language"} if len(self.versions) > 1 else reads
+        return reads | {"page.language"} if self._by_language else reads
+
+    @property
+    def _by_language(self) -> bool:
+        """Does the page's language change this text: a version per language, or a number to write its way?"""
+        return len(self.versions) > 1 or any(
+            isinstance(part, Placeholder) and part.number for t in self.versions.values() for part in t.parts)
 
     def choose(self, language: str | None) -> Template:
         if language is not None and language in self.versions:
@@ -151,8 +201,11 @@ class LangText:
         return next(iter(self.versions.values()))
 
     def render(self, signals: Signals, *, escape: bool = True) -> str:
-        language = signals.get("page.language") if len(self.versions) > 1 else None
-        return self.choose(language).render(signals, escape=escape)
+        language = signals.get("page.language") if self._by_language else None
+        template = self.choose(language)
+        # numbers are written as the chosen version's language writes them (one text for all: the page's)
+        written = next((code for code, version in self.versions.items() if version is template and code), language)
+        return template.render(signals, escape=escape, language=written)
 
 
 def compile_text(text: str | dict[str, str], *, fallback: str, literal_is_html: bool = False,

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from smalldata.problems import Position, Problem, did_you_mean
 from smalldata.rules.conditions import Group, Invalid, Leaf, Node, all_of, always, any_of, impossible, not_of
+from smalldata.rules.lists import LIST_OPERATORS, compile_in_list
 from smalldata.rules.literals import OPERATORS, Literals
 from smalldata.rules.operators import compile_operator
 from smalldata.signals.catalog import BUILT_IN, Catalog, SignalRef
@@ -39,8 +40,9 @@ class ConditionCompiler:
     """Compiles conditions of one ruleset, sharing named segments and collecting problems."""
 
     def __init__(self, segments: Mapping[str, tuple[Any, Document, Path]], zone: ZoneInfo,
-                 catalog: Catalog = BUILT_IN) -> None:
+                 catalog: Catalog = BUILT_IN, lists: Mapping[str, frozenset[str]] | None = None) -> None:
         self.segment_sources = segments
+        self.lists = lists or {}  # the named lists of the rule files (``in_list: vip``)
         self.zone = zone
         self.catalog = catalog
         self.problems: list[Problem] = []
@@ -131,6 +133,9 @@ class ConditionCompiler:
         parts: list[Node] = []
         for op, literal in ops.items():
             where = (*path, op)
+            if op in LIST_OPERATORS:
+                parts.append(self._leaf(ref, lit, op, literal, doc, where))
+                continue
             if op not in OPERATORS:
                 if ref.spec.map_of is not None and ref.key is None:
                     # history.category_views: {shoes: {gte: 3}} addresses a key of the mapping
@@ -146,7 +151,10 @@ class ConditionCompiler:
     def _leaf(self, ref: SignalRef, lit: Literals, op: str, literal: Any, doc: Document, path: Path) -> Node:
         position = doc.at(path)
         try:
-            compiled = compile_operator(op, literal, lit)
+            if op in LIST_OPERATORS:
+                compiled = compile_in_list(op, literal, lit, self.lists)
+            else:
+                compiled = compile_operator(op, literal, lit)
         except ValueError as exc:
             return self._fail(position, str(exc))
         reads = frozenset({ref.base, "time.now"} if compiled.needs_now else {ref.base})
@@ -181,4 +189,4 @@ OPERATOR_SYNONYMS = {
 def _operator_hint(op: str) -> str:
     if op.lower() in OPERATOR_SYNONYMS:
         return f" — did you mean '{OPERATOR_SYNONYMS[op.lower()]}'?"
-    return did_you_mean(op, list(OPERATORS))
+    return did_you_mean(op, [*OPERATORS, *LIST_OPERATORS])

@@ -7,6 +7,7 @@ kind, which decides the operators and literal types a rule may use with it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -239,9 +240,48 @@ class Catalog:
         if not fits:
             return f"{name} is {_KIND_WORDS[kind]}, not {value!r}"
         choices = ref.value_spec.choices
-        if choices and str(value) not in choices:
+        if choices and as_text(value) not in choices:
             return f"{name} is one of {', '.join(choices)}, not {value!r}"
         return None
+
+    def coerce(self, name: str, value: Any) -> Any:
+        """``value`` as the shop would hold it for signal ``name`` (given by ``given:``, ``--set`` or a preview):
+        a number for a text field becomes its text, a list's numbers their texts — what a source's answer
+        becomes (:func:`as_text`), so ``try``, tests, previews and the shop agree. Other values are unchanged."""
+        ref = self.resolve(name)
+        if ref is None or value is None:
+            return value
+        if ref.kind == "text" and not isinstance(value, str):
+            text = as_text(value)
+            return value if text is None else text
+        if ref.kind == "list" and isinstance(value, list | tuple):
+            return list_items(value)
+        return value
+
+
+_LARGEST = 10**308
+
+
+def as_text(value: object) -> str | None:
+    """The one way a value becomes text for a text field or a list item, wherever it comes from (a source,
+    ``given:``, ``--set``, a preview, a rule's literal): ``10`` and ``10.0`` are ``"10"``, ``2.5`` is ``"2.5"``,
+    true is ``"true"``; None for what is no single value (a mapping, a list, null)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):  # beyond what a float holds (10**5000) no field keeps it, and str() of it raises
+        return str(value) if -_LARGEST <= value <= _LARGEST else None
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            return str(int(value))
+        return repr(value) if math.isfinite(value) else None
+    return None
+
+
+def list_items(values: Iterable[object]) -> list[str]:
+    """A list signal's items as texts (:func:`as_text`); what is no single value is left out."""
+    return [text for text in map(as_text, values) if text is not None]
 
 
 #: The built-in signals, for code that reads no shop's settings.

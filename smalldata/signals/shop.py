@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from smalldata.dates import to_date, to_moment
 from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer, shared_pool
+from smalldata.signals.catalog import as_text, list_items
 from smalldata.signals.declared import NamespaceSettings
 from smalldata.signals.user import Users
 
@@ -164,10 +165,10 @@ MAX_NUMBER = 10**308
 
 
 def _text(value: Any, zone: ZoneInfo) -> str | None:
-    if isinstance(value, str):
-        return value[:MAX_TEXT]
-    number = _number(value, zone) if not isinstance(value, bool) else None  # str(10**5000) raises
-    return str(number) if number is not None else None
+    if isinstance(value, bool):  # true is no text: a source's bug, read as unknown
+        return None
+    text = as_text(value)  # the one coercion given: and --set go through too (Catalog.coerce)
+    return text[:MAX_TEXT] if text is not None else None
 
 
 def _number(value: Any, zone: ZoneInfo) -> int | float | None:
@@ -208,8 +209,7 @@ def _datetime(value: Any, zone: ZoneInfo) -> datetime | None:
 def _list(value: Any, zone: ZoneInfo) -> list[Any] | None:
     if not isinstance(value, list | tuple):
         return None
-    return [item for item in value[:MAX_LIST]
-            if isinstance(item, str | bool) or (isinstance(item, int | float) and _number(item, zone) is not None)]
+    return list_items(value[:MAX_LIST])
 
 
 _COERCE: dict[str, Callable[[Any, ZoneInfo], Any]] = {

@@ -61,3 +61,20 @@ def test_a_disabled_rule_is_listed_as_disabled(tmp_path: Path) -> None:
     [shown] = [rule for rule in words if rule.id == first.id]
     assert not shown.enabled
     assert len(words) == len(others) + 1
+
+
+def test_a_port_in_use_is_said_with_a_hint_of_port_and_nothing_announced(tmp_path: Path) -> None:
+    rules = copy_rules(tmp_path / "rules")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "smalldata.cli", "console", "--rules", str(rules), "--config", str(CONFIG),
+                   "--port", str(port)]
+        done = subprocess.run(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                              text=True, timeout=30, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stdout == ""  # no "on http://…" line for a console that is not there
+    assert f"port {port} on 127.0.0.1 is already in use" in done.stderr
+    assert f"--port {port + 1}" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -97,7 +97,7 @@ def test_a_member_is_reminded_of_their_points_from_the_shops_own_loyalty_namespa
     assert "loyalty" not in decision(client.get("/"))["banners"]  # not logged in: no loyalty account
     client.post("/login", data={"customer": "mette"})  # 2450 points in examples/shop/loyalty.py
     banner = decision(client.get("/"))["banners"]["loyalty"]
-    assert banner["html"] == "You have 2450 bonus points — use them at checkout"
+    assert banner["html"] == "You have 2,450 bonus points — use them at checkout"
     client.post("/login", data={"customer": "jonas"})  # 120 points: too few
     assert "loyalty" not in decision(client.get("/"))["banners"]
 
@@ -107,7 +107,7 @@ def test_basket_close_to_free_shipping_shows_the_nudge(client: Any) -> None:
     client.post("/basket/remove", data={"sku": "throw-wool"})
     client.post("/basket/add", data={"sku": "lantern"})  # 349 kr.: 150 kr. to go
     found = decision(client.get("/basket"))
-    assert found["banners"]["basket"]["html"] == "Only 150 DKK to go for free shipping"
+    assert found["banners"]["basket"]["html"] == "Only DKK 150.00 to go for free shipping"
     items = found["recommendations"]["recommendations"]["items"]
     assert items and "lantern" not in [item["id"] for item in items]
 

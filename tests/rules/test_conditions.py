@@ -138,3 +138,11 @@ def test_a_negation_says_whether_it_failed_on_a_value_or_on_an_unknown() -> None
     assert held is not None and (held.condition, held.actual) == ("not (user.tier = 'gold')", "gold")
     unknown = node.explain(StaticSignals({}))
     assert unknown is not None and unknown.condition == "not (user.tier = 'gold'), but user.tier is unknown"
+
+
+def test_a_number_in_a_list_condition_matches_the_number_in_the_list() -> None:
+    # a list from a source, given: or --set holds "3" for 3 (one coercion), and so does the rule's literal
+    assert holds({"visitor.tags": {"contains": 3}}, {"visitor.tags": ["1", "2", "3"]})
+    assert holds({"visitor.tags": {"contains_any": [3, 9]}}, {"visitor.tags": ["3"]})
+    assert holds({"visitor.tags": {"contains_all": [3.0, 1]}}, {"visitor.tags": ["1", "3"]})
+    assert not holds({"visitor.tags": {"contains": 4}}, {"visitor.tags": ["1", "2", "3"]})

@@ -6,6 +6,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from smalldata.rules import StaticCaps
 from tests.rules.helpers import decide, write_rules
 
@@ -204,3 +206,22 @@ def test_decision_json_has_the_keys_of_spec_section_4(tmp_path: Path) -> None:
     rules = write_rules(tmp_path, GREETINGS)
     assert set(decide(rules, {}).to_json()) == {
         "greeting", "chat", "prefill", "recommendations", "banners", "tags", "experiments"}
+
+
+@pytest.mark.parametrize(("language", "banner"), [("da", "Du har 2.450 point, 60,00 kr. til fri fragt"),
+                                                  ("en", "You have 2,450 points, DKK 60.00 to free shipping")])
+def test_placeholders_write_numbers_and_money_as_the_pages_language_does(tmp_path: Path, language: str,
+                                                                        banner: str) -> None:
+    write_rules(tmp_path, """
+        rules:
+          - id: points
+            then:
+              banner:
+                slot: hero
+                text:
+                  da: "Du har {visitor.visits} point, {basket.free_shipping_gap:money} til fri fragt"
+                  en: "You have {visitor.visits} points, {basket.free_shipping_gap:money} to free shipping"
+        """)
+    signals = {"visitor.visits": 2450, "basket.free_shipping_gap": 60, "basket.currency": "DKK",
+               "page.language": language}
+    assert decide(tmp_path, signals).banners["hero"].html == banner

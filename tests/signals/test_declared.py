@@ -153,7 +153,7 @@ tests:
   - name: a gold member
     given: {page.path: /, loyalty.points: 1500, loyalty.favourite_stores: [aarhus], loyalty.member_since: 2020-01-01,
             loyalty.b2b: false}
-    expect: {matched: [gold], greeting: "You have 1500 points"}
+    expect: {matched: [gold], greeting: "You have 1,500 points"}
   - name: too few points
     given: {page.path: /, loyalty.points: 10}
     expect: {not_matched: [gold]}
@@ -179,7 +179,7 @@ def test_a_given_value_of_the_wrong_type_is_reported_at_its_line(tmp_path: Path)
 @pytest.mark.parametrize("function", ["loyalty", "loyalty_async"])
 async def test_a_page_reads_the_shops_source_sync_or_async(tmp_path: Path, function: str) -> None:
     settings = _settings(tmp_path, GOLD, loyalty=_source(function))
-    assert await _greeting(settings) == "You have 1200 points"
+    assert await _greeting(settings) == "You have 1,200 points"
     assert CALLS == ["/"]
 
 
@@ -209,7 +209,7 @@ async def test_wrong_values_are_unknown_while_the_right_ones_are_read(
 rules:
   - {id: r, when: {loyalty.points: {gte: 1000}, loyalty.b2b: null}, then: {greeting: "{loyalty.points} {loyalty.tier}"}}
 """
-    assert await _greeting(_settings(tmp_path, rules, loyalty=_source())) == "1500 gold"
+    assert await _greeting(_settings(tmp_path, rules, loyalty=_source())) == "1,500 gold"
     assert "loyalty.b2b: 'yes' is not yesno" in caplog.text
 
 
@@ -236,7 +236,7 @@ async def test_a_url_source_is_fetched_with_the_customers_id(tmp_path: Path) -> 
     rules = "rules: [{id: r, when: {loyalty.points: {gte: 1000}}, then: {greeting: '{loyalty.points} points'}}]"
     declared = {**LOYALTY, "url": "https://crm.test/loyalty/{user.id}", "timeout_ms": 5000}
     settings = _settings(tmp_path, rules, loyalty=declared)
-    assert await _greeting(settings) == "2000 points"
+    assert await _greeting(settings) == "2,000 points"
     assert route.call_count == 1
 
 

@@ -11,12 +11,14 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from smalldata.console.pages.common import console, form_of, language, refuse_without_token, render, templates
 from smalldata.console.problems import ProblemView, problem_views
 from smalldata.console.texts import texts
-from smalldata.console.workspace import Checked, UnknownFile, Workspace, digest, normalise
+from smalldata.console.workspace import Checked, Saved, UnknownFile, Workspace, digest, normalise
+from smalldata.rules.testing import TestResult
 
 MAX_TEXT = 2 * 1024 * 1024  # the rule loader's own limit for one file
 
 
-def _name(request: Request, workspace: Workspace) -> str:
+def editor_name(request: Request, workspace: Workspace) -> str:
+    """The rule file a page's path names; 404 for anything else."""
     name = str(request.path_params["name"])
     try:
         workspace.path(name)
@@ -60,17 +62,25 @@ async def create_file(request: Request) -> Response:
 async def editor_page(request: Request) -> Response:
     """``/edit/{name}``: the file in a text area with its check (``?saved=1`` after a save)."""
     workspace = console(request).workspace
-    name = _name(request, workspace)
+    name = editor_name(request, workspace)
     text = workspace.read(name)
     checked = workspace.check()
-    return _editor(request, name, text, digest(text), checked, saved=request.query_params.get("saved") == "1")
+    draft = workspace.drafts().get(name)
+    if draft is not None and request.query_params.get("draft") == "1":  # the draft, to go on with
+        return _editor(request, name, draft, digest(text), workspace.check_text(name, draft), outcome="draft_open")
+    outcome = {"draft": "drafted", "discarded": "discarded"}.get(request.query_params.get("done", ""), "")
+    return _editor(request, name, text, digest(text), checked, saved=request.query_params.get("saved") == "1",
+                   kept=request.query_params.get("kept", ""), outcome=outcome)
 
 
 def _editor(request: Request, name: str, text: str, base: str, checked: Checked, *, saved: bool = False,
-            outcome: str = "", status_code: int = 200) -> Response:
+            outcome: str = "", status_code: int = 200, broken_tests: list[TestResult] | None = None,
+            kept: str = "", summary: str = "") -> Response:
     workspace = console(request).workspace
     problems = _views(checked, workspace, name, text)
     return render(request, "edit.html", "edit", status_code=status_code, name=name, text=text, base=base,
+                  broken_tests=broken_tests or [], kept=kept, summary=summary,
+                  has_draft=name in workspace.drafts(),
                   problems=problems, saved=saved, outcome=outcome, editing=True, errors=len(checked.errors),
                   warnings=len(checked.warnings), lines=text.count("\n") + 1,
                   marked={p.line: p.severity for p in reversed(problems) if p.name == name})  # fmt: skip
@@ -80,21 +90,49 @@ async def save_file(request: Request) -> Response:
     """``POST /edit/{name}``: ``action=check`` shows the check; ``action=save`` writes the file if it checks."""
     form = await form_of(request)
     workspace = console(request).workspace
-    name = _name(request, workspace)
+    name = editor_name(request, workspace)
     text = normalise(form.get("text", ""))
     if len(text.encode("utf-8")) > MAX_TEXT:
         raise HTTPException(413, texts(language(request))["too_large"])
     base = form.get("base", "") or None
-    if form.get("action") != "save":
+    action = form.get("action")
+    state = console(request)
+    if action == "draft":
+        drafted = workspace.save_draft(name, text)
+        if drafted.written:
+            return RedirectResponse(f"/edit/{quote(name)}?done=draft", status_code=303)
+        return _editor(request, name, text, base or "", drafted.checked, outcome="refused", status_code=422)
+    if action == "discard":
+        workspace.discard_draft(name)
+        return RedirectResponse(f"/edit/{quote(name)}?done=discarded", status_code=303)
+    if action in ("publish", "publish_confirm") and name in workspace.drafts():
+        draft = workspace.drafts()[name]
+        published = workspace.publish_draft(name, state.author, confirm=action == "publish_confirm")
+        return editor_response(request, name, draft, digest(workspace.read(name)), published)
+    if action not in ("save", "confirm"):
         return _editor(request, name, text, base or "", workspace.check_text(name, text), outcome="checked")
-    saved = workspace.save(name, text, base)
+    summary = form.get("summary", "")
+    saved = workspace.save(name, text, base, author=state.author, summary=summary,
+                           confirm=form.get("action") == "confirm")
+    return editor_response(request, name, text, base or "", saved, summary)
+
+
+def editor_response(request: Request, name: str, text: str, base: str, saved: Saved, summary: str = "") -> Response:
+    """After a save: to the file (saved), or the editor with what held the text back."""
+    workspace = console(request).workspace
     if saved.written:
-        return RedirectResponse(f"/edit/{quote(name)}?saved=1", status_code=303)
+        # the history's answer, said on the page: a git failure falls back to the folder and is shown
+        kept = "" if saved.recorded is None or not saved.recorded.problem else saved.recorded.problem
+        query = f"?saved=1&kept={quote(kept)}" if kept else "?saved=1"
+        return RedirectResponse(f"/edit/{quote(name)}{query}", status_code=303)
+    if saved.broken_tests:
+        return _editor(request, name, text, base, saved.checked, outcome="tests", status_code=409,
+                       broken_tests=saved.broken_tests, summary=summary)  # fmt: skip
     if saved.conflict:
         # the next save overwrites what is on disk now, having said so
         return _editor(request, name, text, digest(workspace.read(name)), saved.checked, outcome="conflict",
                        status_code=409)  # fmt: skip
-    return _editor(request, name, text, base or "", saved.checked, outcome="refused", status_code=422)
+    return _editor(request, name, text, base, saved.checked, outcome="refused", status_code=422)
 
 
 async def check_text(request: Request) -> Response:

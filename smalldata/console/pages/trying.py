@@ -12,6 +12,7 @@ from smalldata.console.pages.common import console, render
 from smalldata.console.problems import problem_views
 from smalldata.console.trying import DEVICES, STEPS, TryForm, clock, personas, step_of, try_visitor
 from smalldata.preview import make_preview_url, preview_keys
+from smalldata.rules.drafts import drafts_digest
 from smalldata.rules.explain import decision_rows, show_value, trace_detail
 from smalldata.rules.imagine import parse_moment, parse_sets
 
@@ -43,13 +44,13 @@ async def try_page(request: Request) -> Response:
         "marks": MARKS, "catalog": state.settings.catalog, "languages": state.settings.languages,
         "zone": state.settings.timezone, "steps": STEPS, "clock": clock, "show_value": show_value,
         "trace_detail": trace_detail,
-        "chosen": request.query_params.get("persona", ""), "tried": None, "rows": [], "form_error": "",
+        "tried": None, "rows": [], "form_error": "",
         "problems": problem_views(checked.errors, state.workspace),
     }  # fmt: skip
-    if checked.ruleset is None:
+    if checked.serving is None:
         return render(request, "try.html", "try", **context)
-    try:
-        tried = await try_visitor(form, state.engine(checked.ruleset), state.settings, state.recommender)
+    try:  # with errors, the last good rules: what the shop serves meanwhile
+        tried = await try_visitor(form, state.engine(checked.serving), state.settings, state.recommender)
     except ValueError as exc:
         return render(request, "try.html", "try", status_code=400, **{**context, "form_error": str(exc)})
     on = {day.rule for day in tried.timeline if "m" in day.steps or "s" in day.steps}
@@ -74,14 +75,18 @@ async def preview_page(request: Request) -> Response:
     base = request.query_params.get("base_url", settings.preview.base_url or "").strip()
     if not base.startswith(("http://", "https://")):
         base = ""  # a link to the shop, never a javascript: or data: one
+    drafts = state.workspace.drafts()
+    with_drafts = bool(drafts) and request.query_params.get("drafts") == "1"
+    draft = drafts_digest(state.workspace.root, drafts) if with_drafts else None
     context: dict[str, Any] = {
         "form": form, "experiments": experiments, "forced": forced, "base_url": base, "link": "", "form_error": "",
         "enabled": settings.preview.enabled, "ttl_hours": settings.preview.ttl_seconds / 3600,
+        "drafts": sorted(drafts), "with_drafts": with_drafts, "draft": draft,
     }  # fmt: skip
     if not settings.preview.enabled:
         return render(request, "preview.html", "preview", **context)
     try:
-        sets = parse_sets(form.set_lines(), settings.catalog)
+        sets = parse_sets(form.set_lines(), settings.catalog, option="")
         if form.language and "page.language" not in sets:
             sets["page.language"] = form.language.split(",")[0].split(";")[0].split("-")[0].strip().lower()
         moment = parse_moment(form.at, settings) if form.at else None
@@ -94,6 +99,6 @@ async def preview_page(request: Request) -> Response:
         target = base.rstrip("/") + "/" + target.lstrip("/")
     context["link"] = make_preview_url(
         target, sets=sets, at=moment, variants=forced, secret=preview_keys(settings.preview, settings.state)[0],
-        ttl_seconds=settings.preview.ttl_seconds, param=settings.preview.param,
+        ttl_seconds=settings.preview.ttl_seconds, param=settings.preview.param, draft=draft,
     )  # fmt: skip
     return render(request, "preview.html", "preview", **context)

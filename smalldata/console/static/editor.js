@@ -36,10 +36,16 @@
     var offset = 0;
     for (var i = 0; i < line - 1 && i < lines.length; i++) { offset += lines[i].length + 1; }
     offset += Math.max(0, col - 1);
-    text.focus();
+    // the text area grows with the file, so the page scrolls, not the text area: bring the line into view
+    // ourselves, above the view as well as below it (focus alone only scrolls down to the caret)
+    text.focus({preventScroll: true});
     text.setSelectionRange(offset, offset);
-    var lineHeight = text.scrollHeight / Math.max(lines.length, 1);
-    text.scrollTop = Math.max(0, (line - 5) * lineHeight);
+    var style = window.getComputedStyle(text);
+    var lineHeight = parseFloat(style.lineHeight) || text.scrollHeight / Math.max(lines.length + 1, 1);
+    text.scrollTop = Math.max(0, (line - 5) * lineHeight);  // for a text area that does scroll
+    var top = text.getBoundingClientRect().top + window.pageYOffset + (parseFloat(style.paddingTop) || 0) +
+      (line - 1) * lineHeight - text.scrollTop;
+    window.scrollTo(0, Math.max(0, top - window.innerHeight / 3));
   }
 
   function wire() {
