@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from asyncio import get_running_loop
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +36,7 @@ from smalldata.decision import Decision
 from smalldata.delivery.endpoints import CLIENT_VERSION, Endpoints
 from smalldata.delivery.headers import ResponseHeaders, add_vary, append_cookies, make_private, make_uncacheable
 from smalldata.delivery.inject import HtmlInjector, is_html
-from smalldata.delivery.lazy import LazyDecision
+from smalldata.delivery.lazy import LazyDecision, running_loop
 from smalldata.delivery.payload import PAGE_KEY, client_tag, csp_nonce, payload_tag, utf8_page
 from smalldata.delivery.visit import Visit, payload_data
 from smalldata.settings import Settings
@@ -168,7 +167,7 @@ class _PageHooks(LazyDecision):
         self.scope = scope
         self.path = path
         self.state = state  # the request's state, where an app may put its CSP nonce
-        self.loop = get_running_loop()
+        self.loop = running_loop()
         self.rendered = False
         self.visit: Visit | Literal[False] | None = False  # False: not decided yet
         self.deciding = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator
@@ -19,12 +20,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
 from smalldata.signals.config import BasketSettings, UserSettings
 from smalldata.state import CookieStore, StateSettings
+
+from .helpers import FakePersonaliser, call, raw_app
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 RULES = """
@@ -209,3 +213,23 @@ def test_a_template_rendered_in_a_sync_handler_shows_the_decision(tmp_path: Path
 
     with shop(tmp_path, [Route("/", page)]) as client:
         assert "<p>Hi Ada</p>" in client.get("/").text
+
+
+async def test_readers_asking_at_once_share_one_decision() -> None:
+    class SlowPersonaliser(FakePersonaliser):
+        async def begin(self, scope: Scope, *, path: str | None = None) -> Any:
+            await asyncio.sleep(0.01)  # a Redis round trip, say: the second reader arrives meanwhile
+            return await super().begin(scope, path=path)
+
+    fake = SlowPersonaliser()
+    page = raw_app([b"<html><body>Shop</body></html>"])
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        lazy = scope["state"]["smalldata"]
+        first, second = await asyncio.gather(lazy, lazy)
+        assert first is second
+        await page(scope, receive, send)
+
+    result = await call(SmallData(app, parts=fake.parts()))
+    assert fake.paths == [None]
+    assert b"Welcome back!" in result.body
