@@ -36,7 +36,7 @@ from smalldata.decision import Decision
 from smalldata.delivery.endpoints import CLIENT_VERSION, Endpoints
 from smalldata.delivery.headers import ResponseHeaders, add_vary, append_cookies, make_private, make_uncacheable
 from smalldata.delivery.inject import HtmlInjector, is_html
-from smalldata.delivery.lazy import LazyDecision, running_loop
+from smalldata.delivery.lazy import LazyDecision
 from smalldata.delivery.payload import PAGE_KEY, client_tag, csp_nonce, payload_tag, utf8_page
 from smalldata.delivery.visit import Visit, payload_data
 from smalldata.settings import Settings
@@ -112,6 +112,8 @@ class SmallData:
                                    limits=parts.event_limits, health_token=parts.health_token)  # fmt: skip
         self.script_src = f"{self.prefix}client.js?v={CLIENT_VERSION}"
         self.client_tag = client_tag(self.script_src).encode()  # the tag of every page without a CSP nonce
+        # The loop serving requests, remembered: asyncio.get_running_loop() on every page costs more than this check.
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -133,7 +135,10 @@ class SmallData:
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
-        state["smalldata"] = state[PAGE_KEY] = hooks = _PageHooks(self, scope, path, state)  # decided when asked
+        loop = self.loop
+        if loop is None or loop.is_closed():  # one loop serves every request (a server runs one per process)
+            loop = self.loop = asyncio.get_running_loop()  # a page's worker thread reads its decision on this loop
+        state["smalldata"] = state[PAGE_KEY] = hooks = _PageHooks(self, scope, path, state, loop)  # decided when asked
         await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
 
     def _around_lifespan(self, receive: Receive) -> Receive:
@@ -162,12 +167,13 @@ class _PageHooks(LazyDecision):
 
     __slots__ = ("deciding", "loop", "middleware", "path", "rendered", "scope", "state", "visit", "waiter")
 
-    def __init__(self, middleware: SmallData, scope: Scope, path: str, state: dict[str, Any]) -> None:
+    def __init__(self, middleware: SmallData, scope: Scope, path: str, state: dict[str, Any],
+                 loop: asyncio.AbstractEventLoop) -> None:
         self.middleware = middleware
         self.scope = scope
         self.path = path
         self.state = state  # the request's state, where an app may put its CSP nonce
-        self.loop = running_loop()
+        self.loop = loop
         self.rendered = False
         self.visit: Visit | Literal[False] | None = False  # False: not decided yet
         self.deciding = False

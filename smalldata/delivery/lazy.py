@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Generator
 from typing import Any, Literal
 
@@ -41,8 +40,8 @@ _EMPTY = Decision()
 class LazyDecision:
     """What ``request.state.smalldata`` holds: this request's decision, made when first asked for.
 
-    ``await`` it for the :class:`~smalldata.decision.Decision` (None when the request
-    has none: smalldata failed, or the visitor declined). Its attributes are the
+    ``await`` it for the :class:`~smalldata.decision.Decision` (None when deciding
+    failed: the page then goes out as the app made it). Its attributes are the
     decision's (``request.state.smalldata.greeting``), read as the module docstring says.
     The middleware's per-request object implements :meth:`settled`, :meth:`decision`
     and ``loop``.
@@ -94,50 +93,62 @@ class LazyDecision:
 
     @property
     def greeting(self) -> str | None:
+        """The decision's ``greeting``."""
         return self._read().greeting
 
     @property
     def chat(self) -> Chat | None:
+        """The decision's ``chat``."""
         return self._read().chat
 
     @property
     def prefill(self) -> dict[str, dict[str, str]]:
+        """The decision's ``prefill``."""
         return self._read().prefill
 
     @property
     def recommendations(self) -> dict[str, Recommendation]:
+        """The decision's ``recommendations``."""
         return self._read().recommendations
 
     @property
     def banners(self) -> dict[str, Banner]:
+        """The decision's ``banners``."""
         return self._read().banners
 
     @property
     def tags(self) -> list[str]:
+        """The decision's ``tags``."""
         return self._read().tags
 
     @property
     def experiments(self) -> dict[str, str]:
+        """The decision's ``experiments``."""
         return self._read().experiments
 
     @property
     def matched(self) -> list[str]:
+        """The decision's ``matched``."""
         return self._read().matched
 
     @property
     def slot_rules(self) -> dict[str, str]:
+        """The decision's ``slot_rules``."""
         return self._read().slot_rules
 
     @property
     def exposures(self) -> list[Exposure]:
+        """The decision's ``exposures``."""
         return self._read().exposures
 
     @property
     def ruleset_version(self) -> str:
+        """The decision's ``ruleset_version``."""
         return self._read().ruleset_version
 
     @property
     def empty(self) -> bool:
+        """The decision's ``empty``."""
         return self._read().empty
 
     def to_json(self) -> dict[str, Any]:
@@ -150,24 +161,6 @@ class LazyDecision:
 
 
 _warned = False
-_this_thread = threading.local()
-
-
-def running_loop() -> asyncio.AbstractEventLoop:
-    """The event loop running this code: :func:`asyncio.get_running_loop`, remembered per thread.
-
-    Asked on every page, and ``get_running_loop`` costs a page about 0.4 µs here. A thread
-    runs one loop at a time, so the loop this thread last saw is the running one while it
-    still runs (a later loop in the same thread replaces it once the first has stopped).
-    """
-    try:
-        loop: asyncio.AbstractEventLoop = _this_thread.loop
-        if loop.is_running():
-            return loop
-    except AttributeError:  # this thread's first
-        pass
-    loop = _this_thread.loop = asyncio.get_running_loop()
-    return loop
 
 
 def _warn_unawaited() -> None:
