@@ -13,7 +13,8 @@ basket, remote sources), so the app asks in one of three ways:
   before rendering a template on the event loop);
 - reading it in sync code that runs in a worker thread (Starlette's sync
   endpoints, Django's sync views and its template rendering): the read waits for
-  the decision, made on the event loop;
+  the decision, made on the event loop that serves the requests (a server runs
+  one per process);
 - reading it once it is decided (after an ``await`` above, or a second read).
 
 A sync read on the event loop of a decision not made yet cannot wait: it sees an

@@ -136,6 +136,16 @@ def test_a_sync_handler_reads_the_decision_in_its_thread(tmp_path: Path, calls: 
     assert sorted(calls) == ["basket", "user"]  # decided once: the page reuses what the handler read
 
 
+def test_a_sync_handler_reads_the_decision_on_the_loop_of_each_server_run(tmp_path: Path) -> None:
+    def sync_page(request: Request) -> Response:
+        return HTMLResponse(f"<html><body><p>{request.state.smalldata.greeting}</p></body></html>")
+
+    client = shop(tmp_path, [Route("/", sync_page)])
+    for _ in range(2):  # each run of the test client is a new event loop, as a restarted server's is
+        with client:
+            assert "<p>Hi Ada</p>" in client.get("/").text
+
+
 def test_an_unawaited_read_on_the_event_loop_is_empty_and_the_page_still_personalised(
     tmp_path: Path, calls: list[str], caplog: pytest.LogCaptureFixture
 ) -> None:
