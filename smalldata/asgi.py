@@ -21,6 +21,29 @@ MAX_QUERY_STRING = 8_192
 # -- headers, cookies, query -------------------------------------------------------------------
 
 
+# Header names as servers and frameworks write them (lower case). A set of names all in here is known to be
+# lower case by one C-level subset test, cheaper than scanning every name; others are scanned.
+USUAL_NAMES = frozenset(name.encode() for name in (
+    # requests
+    "host", "connection", "user-agent", "accept", "accept-encoding", "accept-language", "cookie", "referer", "origin",
+    "cache-control", "pragma", "priority", "dnt", "sec-gpc", "upgrade-insecure-requests", "sec-ch-ua",
+    "sec-ch-ua-mobile", "sec-ch-ua-platform", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user",
+    "sec-purpose", "purpose", "if-none-match", "if-modified-since", "authorization", "x-forwarded-for",
+    "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "forwarded", "x-request-id", "cf-connecting-ip",
+    "cf-ipcountry", "via", "te", "range", "if-range", "keep-alive",
+    # responses
+    "content-type", "content-length", "content-encoding", "content-disposition", "content-language",
+    "content-security-policy", "etag", "last-modified", "expires", "vary", "set-cookie", "location", "date", "server",
+    "x-frame-options", "x-content-type-options", "referrer-policy", "strict-transport-security", "permissions-policy",
+    "access-control-allow-origin", "accept-ranges", "age", "transfer-encoding", "link", "cross-origin-opener-policy",
+))  # fmt: skip
+
+
+def lower_case_names(names: Any) -> bool:
+    """Are all these header names (bytes) in lower case?"""
+    return USUAL_NAMES.issuperset(names) or b"".join(names).islower()
+
+
 def raw_headers(raw: Any) -> dict[bytes, bytes]:
     """ASGI header pairs as ``{lower-case name: value}``; repeated names joined (never fails).
 
@@ -30,7 +53,7 @@ def raw_headers(raw: Any) -> dict[bytes, bytes]:
     if type(raw) is list or type(raw) is tuple:
         try:
             found = dict(raw)  # what servers send: bytes pairs, no repeated name (one C call)
-            if found and len(found) == len(raw) and b"".join(found).islower():  # one C-level look at every name
+            if found and len(found) == len(raw) and lower_case_names(found):
                 return found
         except (TypeError, ValueError):
             pass

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from asyncio import get_running_loop
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -113,6 +112,8 @@ class SmallData:
                                    limits=parts.event_limits, health_token=parts.health_token)  # fmt: skip
         self.script_src = f"{self.prefix}client.js?v={CLIENT_VERSION}"
         self.client_tag = client_tag(self.script_src).encode()  # the tag of every page without a CSP nonce
+        # The loop serving requests, remembered: asyncio.get_running_loop() on every page costs more than this check.
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -134,7 +135,10 @@ class SmallData:
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
-        state["smalldata"] = state[PAGE_KEY] = hooks = _PageHooks(self, scope, path, state)  # decided when asked
+        loop = self.loop
+        if loop is None or loop.is_closed():  # one loop serves every request (a server runs one per process)
+            loop = self.loop = asyncio.get_running_loop()  # a page's worker thread reads its decision on this loop
+        state["smalldata"] = state[PAGE_KEY] = hooks = _PageHooks(self, scope, path, state, loop)  # decided when asked
         await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
 
     def _around_lifespan(self, receive: Receive) -> Receive:
@@ -163,12 +167,13 @@ class _PageHooks(LazyDecision):
 
     __slots__ = ("deciding", "loop", "middleware", "path", "rendered", "scope", "state", "visit", "waiter")
 
-    def __init__(self, middleware: SmallData, scope: Scope, path: str, state: dict[str, Any]) -> None:
+    def __init__(self, middleware: SmallData, scope: Scope, path: str, state: dict[str, Any],
+                 loop: asyncio.AbstractEventLoop) -> None:
         self.middleware = middleware
         self.scope = scope
         self.path = path
         self.state = state  # the request's state, where an app may put its CSP nonce
-        self.loop = get_running_loop()
+        self.loop = loop
         self.rendered = False
         self.visit: Visit | Literal[False] | None = False  # False: not decided yet
         self.deciding = False

@@ -15,6 +15,8 @@ from typing import overload
 
 from starlette.types import Message
 
+from smalldata.asgi import lower_case_names
+
 NO_STORE = "private, no-store"
 
 # Directives that only make sense for shared caches, or contradict "private".
@@ -40,8 +42,7 @@ class ResponseHeaders:
         raw: list[tuple[bytes, bytes]] = list(message.get("headers") or ())
         message["headers"] = self.raw = raw
         first: dict[bytes, bytes] = dict(reversed(raw))  # the first value of each name wins
-        # one C-level test for the usual all-lower-case list (a name without letters reads as mixed: still right)
-        self._mixed = mixed = bool(first) and not b"".join(first).islower()
+        self._mixed = mixed = bool(first) and not lower_case_names(first)
         if mixed:
             first = {name.lower(): value for name, value in reversed(raw)}
         self._first = first

@@ -13,7 +13,8 @@ basket, remote sources), so the app asks in one of three ways:
   before rendering a template on the event loop);
 - reading it in sync code that runs in a worker thread (Starlette's sync
   endpoints, Django's sync views and its template rendering): the read waits for
-  the decision, made on the event loop;
+  the decision, made on the event loop that serves the requests (a server runs
+  one per process);
 - reading it once it is decided (after an ``await`` above, or a second read).
 
 A sync read on the event loop of a decision not made yet cannot wait: it sees an
@@ -28,7 +29,7 @@ import logging
 from collections.abc import Generator
 from typing import Any, Literal
 
-from smalldata.decision import Decision
+from smalldata.decision import Banner, Chat, Decision, Exposure, Recommendation
 
 logger = logging.getLogger("smalldata")
 
@@ -40,8 +41,8 @@ _EMPTY = Decision()
 class LazyDecision:
     """What ``request.state.smalldata`` holds: this request's decision, made when first asked for.
 
-    ``await`` it for the :class:`~smalldata.decision.Decision` (None when the request
-    has none: smalldata failed, or the visitor declined). Its attributes are the
+    ``await`` it for the :class:`~smalldata.decision.Decision` (None when deciding
+    failed: the page then goes out as the app made it). Its attributes are the
     decision's (``request.state.smalldata.greeting``), read as the module docstring says.
     The middleware's per-request object implements :meth:`settled`, :meth:`decision`
     and ``loop``.
@@ -84,11 +85,76 @@ class LazyDecision:
             logger.exception("smalldata: waiting for the decision in a worker thread failed")
             return None
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
+    # The decision's fields, read as :meth:`get` says. Properties, not ``__getattr__``: a class with
+    # ``__getattr__`` makes every other attribute of its instances slower to read, on every page.
+
+    def _read(self) -> Decision:
         decision = self.get()
-        return getattr(_EMPTY if decision is None else decision, name)
+        return _EMPTY if decision is None else decision
+
+    @property
+    def greeting(self) -> str | None:
+        """The decision's ``greeting``."""
+        return self._read().greeting
+
+    @property
+    def chat(self) -> Chat | None:
+        """The decision's ``chat``."""
+        return self._read().chat
+
+    @property
+    def prefill(self) -> dict[str, dict[str, str]]:
+        """The decision's ``prefill``."""
+        return self._read().prefill
+
+    @property
+    def recommendations(self) -> dict[str, Recommendation]:
+        """The decision's ``recommendations``."""
+        return self._read().recommendations
+
+    @property
+    def banners(self) -> dict[str, Banner]:
+        """The decision's ``banners``."""
+        return self._read().banners
+
+    @property
+    def tags(self) -> list[str]:
+        """The decision's ``tags``."""
+        return self._read().tags
+
+    @property
+    def experiments(self) -> dict[str, str]:
+        """The decision's ``experiments``."""
+        return self._read().experiments
+
+    @property
+    def matched(self) -> list[str]:
+        """The decision's ``matched``."""
+        return self._read().matched
+
+    @property
+    def slot_rules(self) -> dict[str, str]:
+        """The decision's ``slot_rules``."""
+        return self._read().slot_rules
+
+    @property
+    def exposures(self) -> list[Exposure]:
+        """The decision's ``exposures``."""
+        return self._read().exposures
+
+    @property
+    def ruleset_version(self) -> str:
+        """The decision's ``ruleset_version``."""
+        return self._read().ruleset_version
+
+    @property
+    def empty(self) -> bool:
+        """The decision's ``empty``."""
+        return self._read().empty
+
+    def to_json(self) -> dict[str, Any]:
+        """The decision as the page payload carries it."""
+        return self._read().to_json()
 
     def __repr__(self) -> str:
         settled = self.settled()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator
@@ -19,12 +20,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
 from smalldata.signals.config import BasketSettings, UserSettings
 from smalldata.state import CookieStore, StateSettings
+
+from .helpers import FakePersonaliser, call, raw_app
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 RULES = """
@@ -132,6 +136,16 @@ def test_a_sync_handler_reads_the_decision_in_its_thread(tmp_path: Path, calls: 
     assert sorted(calls) == ["basket", "user"]  # decided once: the page reuses what the handler read
 
 
+def test_a_sync_handler_reads_the_decision_on_the_loop_of_each_server_run(tmp_path: Path) -> None:
+    def sync_page(request: Request) -> Response:
+        return HTMLResponse(f"<html><body><p>{request.state.smalldata.greeting}</p></body></html>")
+
+    client = shop(tmp_path, [Route("/", sync_page)])
+    for _ in range(2):  # each run of the test client is a new event loop, as a restarted server's is
+        with client:
+            assert "<p>Hi Ada</p>" in client.get("/").text
+
+
 def test_an_unawaited_read_on_the_event_loop_is_empty_and_the_page_still_personalised(
     tmp_path: Path, calls: list[str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -209,3 +223,23 @@ def test_a_template_rendered_in_a_sync_handler_shows_the_decision(tmp_path: Path
 
     with shop(tmp_path, [Route("/", page)]) as client:
         assert "<p>Hi Ada</p>" in client.get("/").text
+
+
+async def test_readers_asking_at_once_share_one_decision() -> None:
+    class SlowPersonaliser(FakePersonaliser):
+        async def begin(self, scope: Scope, *, path: str | None = None) -> Any:
+            await asyncio.sleep(0.01)  # a Redis round trip, say: the second reader arrives meanwhile
+            return await super().begin(scope, path=path)
+
+    fake = SlowPersonaliser()
+    page = raw_app([b"<html><body>Shop</body></html>"])
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        lazy = scope["state"]["smalldata"]
+        first, second = await asyncio.gather(lazy, lazy)
+        assert first is second
+        await page(scope, receive, send)
+
+    result = await call(SmallData(app, parts=fake.parts()))
+    assert fake.paths == [None]
+    assert b"Welcome back!" in result.body

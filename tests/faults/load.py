@@ -192,8 +192,10 @@ def check(call: Call, response: httpx.Response, tally: Tally) -> None:
         tally.fail(f"{where}: altered: {status}, x-app {response.headers.get('x-app')}, "
                    f"{len(response.content)} bytes {response.content[:120]!r}")  # fmt: skip
         return
-    # every HTML answer has a decision (a banner rule matches every path), which a 404 page may show too
-    if (found.media_type == "text/html" or set_cookies) and "public" in response.headers.get("cache-control", ""):
+    # every HTML page has a decision (a banner rule matches every path); a 404 page the app renders without
+    # asking for one is not decided (smalldata decides lazily), so it is the same for everyone and may stay public
+    page = found.media_type == "text/html" and status == 200
+    if (page or set_cookies) and "public" in response.headers.get("cache-control", ""):
         tally.fail(f"{where}: personalised but public: {response.headers.get('cache-control')}")
     if payload is not None:
         tally.injected += 1

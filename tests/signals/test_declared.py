@@ -90,7 +90,8 @@ rules:
 
 async def _greeting(settings: Settings, path: str = "/") -> str:
     async def page(request: Request) -> HTMLResponse:
-        return HTMLResponse(f"<html><body><h1>{request.state.smalldata.greeting or ''}</h1></body></html>")
+        decision = await request.state.smalldata  # made when first asked for
+        return HTMLResponse(f"<html><body><h1>{decision.greeting or ''}</h1></body></html>")
 
     app = SmallData(Starlette(routes=[Route("/", page), Route("/about", page)]), settings=settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://shop.test") as client:

@@ -47,7 +47,8 @@ rules:
 
 async def _page(request: Request) -> HTMLResponse:
     await asyncio.sleep(0.01)  # the shop's own work (a database query): other requests run meanwhile
-    return HTMLResponse(f"<html><body><h1>{request.state.smalldata.greeting or ''}</h1></body></html>")
+    decision = await request.state.smalldata  # made when first asked for
+    return HTMLResponse(f"<html><body><h1>{decision.greeting or ''}</h1></body></html>")
 
 
 async def _api(request: Request) -> JSONResponse:

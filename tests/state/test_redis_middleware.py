@@ -33,7 +33,7 @@ rules:
 
 
 async def _page(request: Request) -> HTMLResponse:
-    decision = request.state.smalldata
+    decision = await request.state.smalldata  # made when first asked for
     return HTMLResponse(f"<html><body><h1>{decision.greeting or ''}</h1></body></html>")
 
 
