@@ -106,11 +106,16 @@ class GuestPool:
         context = contextvars.copy_context()
         return self._executor.submit(context.run, function, argument)
 
+    def open(self) -> None:
+        """Take calls again (at application start-up: a server restarted in the same process serves the same app)."""
+        self._closed = False
+
     def close(self) -> None:
         """Stop taking calls and drop queued ones (at application shutdown); running calls finish on their own."""
         self._closed = True
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        executor, self._executor = self._executor, None  # threads start afresh if the app is started again
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 _SHARED: list[GuestPool] = []

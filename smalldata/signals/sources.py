@@ -47,7 +47,8 @@ class Sources:
         return [source for source in (self.profile, self.basket, *self.declared.values()) if source is not None]
 
     async def start(self) -> None:
-        """Make the HTTP clients (at application start-up, so no visitor waits for it)."""
+        """Make the HTTP clients (at application start-up, so no visitor waits for it); take the shop's calls."""
+        self.pool.open()
         for source in self.all:
             await source.start()
 
