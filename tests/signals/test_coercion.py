@@ -35,7 +35,8 @@ def _settings(tmp_path: Path) -> Settings:
     (tmp_path / "rules.yaml").write_text(RULES)
     fields = {"code": "text", "stores": "list"}
     return Settings.model_validate(
-        {"rules": str(tmp_path), "signals": {"loyalty": {"source": f"{__name__}:loyalty", "fields": fields}}}
+        {"rules": str(tmp_path),
+         "signals": {"loyalty": {"source": f"{__name__}:loyalty", "fields": fields, "timeout_ms": 5000}}}
     )
 
 
