@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("preview", ("smalldata.preview",)),
     ("delivery", ("smalldata.delivery",)),
     ("settings", ("smalldata.settings",)),
-    ("app", ("smalldata.app", "smalldata.middleware", "smalldata.jinja")),
+    ("app", ("smalldata.app", "smalldata.middleware", "smalldata.jinja", "smalldata.django")),
     ("tools", ("smalldata.report", "smalldata.demo", "smalldata.console", "smalldata.commands", "smalldata.cli")),
     ("package", ("smalldata",)),
 ]

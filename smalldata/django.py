@@ -1,0 +1,236 @@
+"""Django glue: the customer and the basket from Django, the decision in views and templates.
+
+smalldata wraps Django's ASGI application from the outside (``asgi.py``)::
+
+    application = SmallData(get_asgi_application(), rules="rules/", config="smalldata.yaml", skip=skip())
+
+and three lines inside Django make it see what Django knows (``settings.py``)::
+
+    MIDDLEWARE = [..., "django.contrib.auth.middleware.AuthenticationMiddleware",
+                  "smalldata.django.SmallDataMiddleware", ...]
+    TEMPLATES[0]["OPTIONS"]["libraries"] = {"smalldata": "smalldata.django"}
+
+and ``smalldata.yaml`` names the callables: ``user: {callable: "smalldata.django:customer"}``,
+``basket: {callable: "myshop.basket:basket"}`` (a function of yours under :func:`request_hook`).
+
+**Why a Django middleware.** Django's ``ASGIRequest`` keeps ``request.scope`` as the very
+dict the outer ASGI middleware passed in, so :class:`SmallDataMiddleware` puts the Django
+request into that scope (at :data:`REQUEST_KEY`) and smalldata's callables find it there.
+The customer is then read from ``request.user``, which Django's ``AuthenticationMiddleware``
+loads once and caches, and which ``login()``/``logout()`` replace: a decision made when the
+response starts sees a login (or a basket change) made by the view of that same request,
+and costs no query the view did not already make (only the customer's groups are one more).
+The alternative, reading the session cookie with a ``SessionStore`` before Django runs,
+would repeat Django's session and user queries on every page and see the customer as they
+were *before* the request (the basket banner one page late after a login).
+
+**Async-safe.** Django's ORM may not run on the event loop. Every callable made with
+:func:`request_hook` is a coroutine function (smalldata awaits it) that runs your plain Django
+function with ``sync_to_async(thread_sensitive=True)``: in the thread Django's own sync views
+and middleware of that request use, with the same database connection. An ``async def``
+function is awaited as it is.
+
+**Where the middleware sits.** Anywhere after ``SessionMiddleware`` and
+``AuthenticationMiddleware`` (so ``request.user`` exists when a view reads
+``request.smalldata``); its place relative to ``GZipMiddleware``, ``CsrfViewMiddleware`` and
+the others does not matter, as it changes neither the request nor the response. Without it,
+``customer`` and every hook answer "unknown" (a warning is logged once) and pages are decided
+from the other signals.
+
+**Templates.** ``{% load smalldata %}`` then ``{% smalldata_slot "greeting" %}`` (or
+``"banner:hero"``) writes a slot's content server-side, so the page shows it without
+``client.js``; ``{% smalldata_prefill "checkout" "email" %}`` writes a prefill value
+(escaped). Greeting and banner texts are markup made by the engine, in which every signal
+value was escaped. Views read ``request.smalldata`` (a :class:`~smalldata.jinja.SmallDataView`:
+``.greeting``, ``.banner(slot)``, ``.prefill(form, field)``, ``.has(slot)``, ``.decision``).
+
+smalldata runs only under ASGI: under WSGI the middleware does nothing and the tags are empty.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+try:
+    from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+    from django import template
+    from django.conf import settings
+    from django.utils.functional import SimpleLazyObject
+except ImportError as error:  # pragma: no cover - exercised only without Django
+    raise ImportError(
+        "smalldata.django needs Django: pip install 'smalldata[django]'"
+    ) from error
+
+from smalldata.decision import Decision
+from smalldata.delivery.payload import PAGE_KEY
+from smalldata.jinja import SmallDataView
+from smalldata.middleware import DEFAULT_SKIP
+
+logger = logging.getLogger("smalldata.django")
+
+#: Where :class:`SmallDataMiddleware` leaves the Django request in the ASGI scope.
+REQUEST_KEY = "smalldata.django.request"
+
+T = TypeVar("T")
+_warned: set[str] = set()
+
+
+class SmallDataMiddleware:
+    """Django middleware: shares the Django request with smalldata and gives views ``request.smalldata``.
+
+    It reads and changes nothing else: the response goes out exactly as the views made it.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: Any) -> Any:
+        if self.async_mode:
+            return self._acall(request)
+        share(request)
+        return self.get_response(request)
+
+    async def _acall(self, request: Any) -> Any:
+        share(request)
+        return await self.get_response(request)
+
+
+def share(request: Any) -> None:
+    """Put ``request`` into its ASGI scope (where smalldata's callables find it) and set ``request.smalldata``."""
+    scope = getattr(request, "scope", None)
+    if not isinstance(scope, dict):
+        return  # WSGI: smalldata is not around this request
+    scope[REQUEST_KEY] = request
+    # lazy: a view that never reads it does not make smalldata decide early
+    request.smalldata = SimpleLazyObject(lambda: view_of(request))
+
+
+def view_of(request: Any) -> SmallDataView:
+    """The decision for a Django request, as templates see it (empty without one)."""
+    scope = getattr(request, "scope", None)
+    state = scope.get("state") if isinstance(scope, dict) else None
+    if not isinstance(state, Mapping):
+        return SmallDataView(None)
+    decision = state.get("smalldata")
+    return SmallDataView(decision if isinstance(decision, Decision) else None, state.get(PAGE_KEY))
+
+
+def django_request(request: Any) -> Any:
+    """The Django request behind what smalldata hands a callable (a Starlette ``Request`` or a scope), or None."""
+    scope = getattr(request, "scope", request)
+    return scope.get(REQUEST_KEY) if isinstance(scope, Mapping) else None
+
+
+def request_hook(function: Callable[[Any], T | Awaitable[T]]) -> Callable[[Any], Awaitable[T | None]]:
+    """Make a function of a Django ``HttpRequest`` a smalldata callable (``user.callable``, ``basket.callable``).
+
+    The result is a coroutine function: it finds the Django request (shared by
+    :class:`SmallDataMiddleware`) and runs ``function(request)`` in Django's thread for that
+    request (an ``async def`` function is awaited instead). Without a Django request it
+    answers None, "unknown", and logs a warning once. What ``function`` returns is what the
+    namespace takes: for a basket, ``{"items": [{"sku", "quantity", "price", "category",
+    "name"}, ...], "total": ..., "currency": ...}`` (or a list of such lines); ``{}`` is an
+    empty basket and None an unknown one.
+    """
+    # Django's own thread for this request (its database connection), unless the function is async
+    call: Callable[[Any], Awaitable[Any]] = (
+        function if inspect.iscoroutinefunction(function) else sync_to_async(function, thread_sensitive=True)
+    )
+    name = f"{function.__module__}.{function.__qualname__}"
+
+    @functools.wraps(function)
+    async def hook(request: Any) -> T | None:
+        found = django_request(request)
+        if found is None:
+            _warn_once(name)
+            return None
+        result: T = await call(found)
+        return result
+
+    return hook
+
+
+def customer_of(request: Any) -> dict[str, Any] | None:
+    """The logged-in customer of a Django request: id, first name, name, e-mail and group names.
+
+    ``{"logged_in": False}`` for an anonymous visitor; None (unknown) without
+    ``AuthenticationMiddleware``. Reads ``request.user`` as the view left it.
+    """
+    user = getattr(request, "user", None)
+    if user is None:
+        return None
+    if not user.is_authenticated:
+        return {"logged_in": False}
+    groups = getattr(user, "groups", None)
+    return {
+        "logged_in": True,
+        "id": str(user.pk),
+        "first_name": getattr(user, "first_name", "") or None,
+        "name": (user.get_full_name() if hasattr(user, "get_full_name") else "") or None,
+        "email": getattr(user, "email", "") or None,
+        "groups": sorted(groups.values_list("name", flat=True)) if groups is not None else [],
+    }
+
+
+#: ``user: {callable: "smalldata.django:customer"}``: the Django customer as ``user.*`` signals.
+customer = request_hook(customer_of)
+
+
+def skip() -> tuple[str, ...]:
+    """smalldata's default skips plus Django's ``STATIC_URL`` and ``MEDIA_URL`` (files are never pages).
+
+    Call it in ``asgi.py`` after ``get_asgi_application()`` (the settings are loaded then).
+    """
+    paths = [*DEFAULT_SKIP]
+    for url in (getattr(settings, "STATIC_URL", None), getattr(settings, "MEDIA_URL", None)):
+        if not url or "://" in url or url.startswith("//"):
+            continue  # none, or served by another host
+        path = "/" + str(url).strip("/") + "/"
+        if path != "//" and path not in paths:
+            paths.append(path)
+    return tuple(paths)
+
+
+def _warn_once(name: str) -> None:
+    if name not in _warned:
+        _warned.add(name)
+        logger.warning("smalldata: %s found no Django request: add 'smalldata.django.SmallDataMiddleware' "
+                       "to MIDDLEWARE (after AuthenticationMiddleware); its fields are unknown", name)
+
+
+# -- template tags: {% load smalldata %} with TEMPLATES OPTIONS libraries {"smalldata": "smalldata.django"} -----
+
+register = template.Library()
+
+
+def smalldata_slot(context: Any, slot: str) -> Any:
+    """A slot's content: ``"greeting"`` or ``"banner:<slot>"`` (engine-made markup), else empty."""
+    view = view_of(getattr(context, "request", None))
+    if slot == "greeting":
+        return view.greeting
+    if slot.startswith("banner:"):
+        return view.banner(slot.removeprefix("banner:"))
+    return ""
+
+
+def smalldata_prefill(context: Any, form: str, field: str) -> str:
+    """A prefill value of ``form`` (plain text: Django escapes it)."""
+    return view_of(getattr(context, "request", None)).prefill(form, field)
+
+
+register.simple_tag(smalldata_slot, takes_context=True)
+register.simple_tag(smalldata_prefill, takes_context=True)
+
+
+__all__ = ["REQUEST_KEY", "SmallDataMiddleware", "customer", "customer_of", "django_request", "register",
+           "request_hook", "skip", "view_of"]
