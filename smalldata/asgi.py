@@ -22,18 +22,33 @@ MAX_QUERY_STRING = 8_192
 
 
 def raw_headers(raw: Any) -> dict[bytes, bytes]:
-    """ASGI header pairs as ``{name: value}``; repeated names joined (never fails).
+    """ASGI header pairs as ``{lower-case name: value}``; repeated names joined (never fails).
 
-    Names are lower-case in ASGI (servers write them so, and Starlette relies on it too).
+    Servers write names in lower case, as ASGI asks; a test client or a proxy app may not,
+    and a name in any case is the same header.
     """
     if type(raw) is list or type(raw) is tuple:
         try:
             found = dict(raw)  # what servers send: bytes pairs, no repeated name (one C call)
+            if found and len(found) == len(raw) and b"".join(found).islower():  # one C-level look at every name
+                return found
         except (TypeError, ValueError):
-            found = None
-        if found is not None and len(found) == len(raw):
-            return found
+            pass
     return _headers_one_by_one(raw)
+
+
+def lower_case_headers(scope: Any) -> Any:
+    """``scope`` itself when its header names are lower case, else a copy whose names are.
+
+    For code that reads request headers as ASGI specifies them (Starlette's ``Request``).
+    """
+    headers = scope.get("headers") or ()
+    try:
+        if all(name == name.lower() for name, _ in headers):
+            return scope
+        return {**scope, "headers": [(bytes(name).lower(), value) for name, value in headers]}
+    except (TypeError, ValueError, AttributeError):
+        return scope
 
 
 def _headers_one_by_one(raw: Iterable[Any]) -> dict[bytes, bytes]:

@@ -26,12 +26,12 @@ from importlib.resources import files
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from smalldata.delivery.headers import NO_STORE, append_cookies, make_private
+from smalldata.asgi import lower_case_headers
+from smalldata.delivery.headers import NO_STORE, ResponseHeaders, append_cookies, make_private
 from smalldata.delivery.ratelimit import RateLimiter
 from smalldata.delivery.visit import ClientEvent, ClientEvents, Health, Pages, payload_data
 
@@ -93,7 +93,7 @@ class Endpoints:
         self.health_token = health_token.encode() if health_token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
+        request = Request(lower_case_headers(scope), receive)  # Starlette's Request expects lower-case names
         name = scope["path"][len(self.prefix) :]
         method = request.method
         response: Response
@@ -131,7 +131,7 @@ class Endpoints:
             if visit is None:
                 return JSONResponse({"decision": None}, headers={"Cache-Control": NO_STORE})
             response = JSONResponse(payload_data(visit, self.prefix), headers={"Cache-Control": NO_STORE})
-            headers = MutableHeaders(scope={"headers": response.raw_headers})
+            headers = ResponseHeaders({"headers": response.raw_headers})
             append_cookies(headers, await visit.deliver(page=True))
         except Exception:  # fail-open, as for pages: the client shows the page as it is
             self.counters["errors"] += 1
@@ -162,7 +162,7 @@ class Endpoints:
         cookies = await self.client_events.record(request.scope, event)
         self.counters[f"events.{event.type}"] += 1
         response = Response(status_code=204, headers={"Cache-Control": NO_STORE})
-        headers = MutableHeaders(scope={"headers": response.raw_headers})
+        headers = ResponseHeaders({"headers": response.raw_headers})
         append_cookies(headers, cookies)
         make_private(headers)
         response.raw_headers = headers.raw

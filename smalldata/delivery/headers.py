@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import overload
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import Message
 
 NO_STORE = "private, no-store"
@@ -23,21 +22,29 @@ _SHARED_ONLY = {"public", "s-maxage", "proxy-revalidate", "private"}
 
 
 class ResponseHeaders:
-    """The headers of one ``http.response.start`` message, edited in place.
+    """The headers of one ``http.response.start`` message, edited in place, names in any case.
 
     The part of :class:`~starlette.datastructures.MutableHeaders` the middleware
     uses, for its per-page path: the raw list is read once into a dict of each
     name's first value, so a lookup, or setting a header the response does not
     have yet, does not walk (and re-encode names against) the whole list each
-    time. Names in the raw list are lower-case, as ASGI and Starlette write them.
+    time. Lookups take any case. ASGI asks for lower-case names, but Django (and
+    others, such as prometheus-client) send them as written (``Content-Type``):
+    those keep their spelling, and so do the values we replace in them; headers
+    we add are lower-case.
     """
 
-    __slots__ = ("_first", "raw")
+    __slots__ = ("_first", "_mixed", "raw")
 
     def __init__(self, message: Message) -> None:
         raw: list[tuple[bytes, bytes]] = list(message.get("headers") or ())
         message["headers"] = self.raw = raw
-        self._first: dict[bytes, bytes] = dict(reversed(raw))  # the first value of each name wins
+        first: dict[bytes, bytes] = dict(reversed(raw))  # the first value of each name wins
+        # one C-level test for the usual all-lower-case list (a name without letters reads as mixed: still right)
+        self._mixed = mixed = bool(first) and not b"".join(first).islower()
+        if mixed:
+            first = {name.lower(): value for name, value in reversed(raw)}
+        self._first = first
 
     @overload
     def get(self, key: str) -> str | None: ...
@@ -51,7 +58,7 @@ class ResponseHeaders:
         return default if value is None else value.decode("latin-1")
 
     def first(self, name: bytes) -> bytes | None:
-        """The first raw value of the lower-case header ``name``, if any (no decoding)."""
+        """The first raw value of the header ``name`` (given in lower case), if any (no decoding)."""
         return self._first.get(name)
 
     def getlist(self, key: str) -> list[str]:
@@ -59,6 +66,8 @@ class ResponseHeaders:
         name = _name(key)
         if name not in self._first:
             return []
+        if self._mixed:
+            return [value.decode("latin-1") for item, value in self.raw if item.lower() == name]
         return [value.decode("latin-1") for item, value in self.raw if item == name]
 
     def __contains__(self, key: str) -> bool:
@@ -76,15 +85,24 @@ class ResponseHeaders:
         if first is None:
             raw.append((name, value))
             return
-        at = raw.index((name, first))  # the first pair with this name is the one holding its first value
-        raw[at] = (name, value)
-        if len(raw) > len(self._first):  # some name is there more than once: drop this one's later values
-            raw[at + 1 :] = [item for item in raw[at + 1 :] if item[0] != name]
+        if not self._mixed:
+            at = raw.index((name, first))  # the first pair with this name is the one holding its first value
+            raw[at] = (name, value)
+            if len(raw) > len(self._first):  # some name is there more than once: drop this one's later values
+                raw[at + 1 :] = [item for item in raw[at + 1 :] if item[0] != name]
+            return
+        at = next(i for i, item in enumerate(raw) if item[0].lower() == name)
+        raw[at] = (raw[at][0], value)  # the app's spelling of the name stays
+        if len(raw) > len(self._first):
+            raw[at + 1 :] = [item for item in raw[at + 1 :] if item[0].lower() != name]
 
     def __delitem__(self, key: str) -> None:
         name = _name(key)
         if self._first.pop(name, None) is not None:
-            self.raw[:] = [item for item in self.raw if item[0] != name]
+            if self._mixed:
+                self.raw[:] = [item for item in self.raw if item[0].lower() != name]
+            else:
+                self.raw[:] = [item for item in self.raw if item[0] != name]
 
     def append(self, key: str, value: str) -> None:
         """Add a header after the others, keeping those of the same name."""
@@ -110,9 +128,6 @@ def _name(key: str) -> bytes:
     return _NAMES.get(key) or key.lower().encode("latin-1")
 
 
-Editable = MutableHeaders | ResponseHeaders
-
-
 # Cache directives for shared caches only, which win over Cache-Control there (RFC 9213 and the CDNs' own):
 # a private response must not carry them.
 SHARED_CACHE_HEADERS = ("cdn-cache-control", "surrogate-control", "cloudflare-cdn-cache-control", "edge-control",
@@ -120,55 +135,41 @@ SHARED_CACHE_HEADERS = ("cdn-cache-control", "surrogate-control", "cloudflare-cd
 _SHARED_CACHE_NAMES = tuple(name.encode("latin-1") for name in SHARED_CACHE_HEADERS)
 
 
-def make_private(headers: Editable) -> None:
+def make_private(headers: ResponseHeaders) -> None:
     """Mark a response as for this visitor only, keeping the app's stricter directives.
 
     Headers that address shared caches alone (``CDN-Cache-Control``, ``Surrogate-Control``, …) go:
     a CDN obeys them over ``Cache-Control`` and would store the page.
     """
-    if isinstance(headers, ResponseHeaders):
-        first = headers._first
-        for name in _SHARED_CACHE_NAMES:
-            if name in first:
-                del headers[name.decode("latin-1")]
-        if first.get(b"cache-control") is None:
-            headers.set(b"cache-control", b"private")  # the usual page: nothing to keep
-            return
-    else:
-        for key in SHARED_CACHE_HEADERS:
-            if key in headers:
-                del headers[key]
-    current = headers.get("cache-control")
+    first = headers._first
+    for name in _SHARED_CACHE_NAMES:
+        if name in first:
+            del headers[name.decode("latin-1")]
+    current = first.get(b"cache-control")
     if not current:
-        headers["Cache-Control"] = "private"
+        headers.set(b"cache-control", b"private")  # the usual page: nothing to keep
         return
     kept = [
         directive
-        for directive in _directives(current)
+        for directive in _directives(current.decode("latin-1"))
         if directive.partition("=")[0].strip().lower() not in _SHARED_ONLY
     ]
     headers["Cache-Control"] = ", ".join(["private", *kept])
 
 
-def make_uncacheable(headers: Editable) -> None:
+def make_uncacheable(headers: ResponseHeaders) -> None:
     """No cache may keep this response, not even the visitor's browser (previews, ``/decide``)."""
-    headers["Cache-Control"] = NO_STORE
+    headers.set(b"cache-control", NO_STORE.encode())
 
 
-def add_vary(headers: Editable, names: tuple[str, ...]) -> None:
+def add_vary(headers: ResponseHeaders, names: tuple[str, ...]) -> None:
     """Add request header names to ``Vary``, de-duplicated case-insensitively, keeping order."""
-    if isinstance(headers, ResponseHeaders) and headers.first(b"vary") is None:
+    if headers.first(b"vary") is None:
         joined = _vary_value(names)  # the usual page: the app varies on nothing itself
         if joined is not None:
             headers.set(b"vary", joined)
         return
-    values = headers.getlist("vary")
-    if not values:
-        text = _vary_value(names)
-        if text is not None:
-            headers["Vary"] = text.decode("latin-1")
-        return
-    current = [name for value in values for name in _directives(value)]
+    current = [name for value in headers.getlist("vary") for name in _directives(value)]
     if "*" in current:
         return  # already varies on everything
     seen = {name.lower() for name in current}
@@ -195,24 +196,20 @@ def _vary_value(names: tuple[str, ...]) -> bytes | None:
     return ", ".join(kept).encode("latin-1") if kept else None
 
 
-def weaken_etag(headers: Editable) -> None:
+def weaken_etag(headers: ResponseHeaders) -> None:
     """Turn a strong ETag into a weak one: the bytes changed, the meaning did not."""
-    etag = headers.get("etag")
-    if etag and not etag.startswith("W/"):
-        headers["ETag"] = "W/" + etag
+    etag = headers.first(b"etag")
+    if etag and not etag.startswith(b"W/"):
+        headers.set(b"etag", b"W/" + etag)
 
 
-def append_cookies(headers: Editable, cookies: Iterable[str]) -> None:
+def append_cookies(headers: ResponseHeaders, cookies: Iterable[str]) -> None:
     """Add ``Set-Cookie`` lines after the app's own, never replacing them."""
-    if isinstance(headers, ResponseHeaders):
-        raw, first = headers.raw, headers._first
-        for cookie in cookies:
-            value = cookie.encode("latin-1")
-            raw.append((b"set-cookie", value))
-            first.setdefault(b"set-cookie", value)
-        return
+    raw, first = headers.raw, headers._first
     for cookie in cookies:
-        headers.append("Set-Cookie", cookie)
+        value = cookie.encode("latin-1")
+        raw.append((b"set-cookie", value))
+        first.setdefault(b"set-cookie", value)
 
 
 def _directives(value: str) -> list[str]:
