@@ -22,7 +22,8 @@ PACKAGE = ROOT / "smalldata"
 #: Earliest first. A module belongs to the first layer one of whose prefixes it starts with.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("smalldata.problems", "smalldata.yamlpos", "smalldata.validation", "smalldata.decision",
-                    "smalldata.dotted", "smalldata.dates", "smalldata.jsonfast", "smalldata.asgi", "smalldata.remote")),
+                    "smalldata.dotted", "smalldata.dates", "smalldata.jsonfast", "smalldata.asgi", "smalldata.remote",
+                    "smalldata.guest")),
     ("state", ("smalldata.state",)),
     ("signals", ("smalldata.signals",)),
     ("rules", ("smalldata.rules",)),

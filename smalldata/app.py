@@ -96,7 +96,8 @@ def build(
     base = Path(config).parent if config is not None else None
     clock = clock or system_clock
     counters: Counter[str] = Counter()
-    sources = sources if sources is not None else Sources.configured(settings.user, settings.basket, settings.signals)
+    sources = sources if sources is not None else Sources.configured(settings.user, settings.basket, settings.signals,
+                                                                       threads=settings.shop_code.threads)
     providers = signal_providers.build(settings, sources=sources)
     catalogue: FileCatalogue | None = None
     if recommender is None:

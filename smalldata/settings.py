@@ -38,6 +38,7 @@ from smalldata.signals.config import (
     Hours,
     Networks,
     PageSettings,
+    ShopCodeSettings,
     Store,
     UserSettings,
     Weekday,
@@ -90,6 +91,7 @@ class Settings(_Model):
     preview: PreviewSettings = PreviewSettings()
     health: HealthSettings = HealthSettings()
     signals: dict[str, NamespaceSettings] = {}
+    shop_code: ShopCodeSettings = ShopCodeSettings()
     client: ClientSettings = Field(default=ClientSettings(), validate_default=True)
 
     @field_validator("signals")

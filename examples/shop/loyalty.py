@@ -1,8 +1,10 @@
 """The example shop's loyalty programme: a namespace of the shop's own (``signals: loyalty`` in smalldata.yaml).
 
-smalldata calls :func:`loyalty` the first time a rule reads ``loyalty.*`` on a page,
-with the page's request; it answers the fields declared in ``smalldata.yaml``. A real
-shop would look the customer up in its own database here.
+smalldata calls :func:`loyalty` on pages whose rules read ``loyalty.*``, before the page
+is decided, with the page's Starlette ``Request`` (as it calls every function of the
+shop's, see docs/shop-code.md); it answers the fields declared in ``smalldata.yaml``.
+It is a plain function, so smalldata runs it in a thread of its own: a real shop may
+look the customer up in its own database here.
 """
 
 from __future__ import annotations

@@ -217,7 +217,10 @@ class PagePersonaliser:
     async def load_visitor(self, request: Request) -> VisitorState:
         """The visitor's stored state (a new visitor when there is none), kept on ``request``."""
         store = self.store
-        user_id = self.providers.users.user_id(request) if store.keys_users else None
+        user_id = None
+        if store.keys_users:
+            await self.providers.users.resolve(request)  # user.callable: once per request, off the loop
+            user_id = self.providers.users.user_id(request)
         state = request.state = await store.load(request.cookies, now=request.epoch, user_id=user_id)
         return state
 

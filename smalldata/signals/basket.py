@@ -1,32 +1,30 @@
 """``basket.*``: the visitor's basket, normalised whatever the shop calls its fields.
 
-Sources, first configured one that answers wins: an app callable
-(``basket.callable``, given the ASGI scope, sync or async), a session key, a
+Sources, first configured one that answers wins: the shop's function
+(``basket.callable``, called as ``docs/shop-code.md`` says: with the page's Starlette
+``Request``, in a thread or awaited, within ``basket.timeout_ms``), a session key, a
 cookie holding JSON, or a basket service over HTTP (``basket.service_url`` with
-``{id}`` from the ``basket.id_cookie`` cookie, else the user's id), which is only
-called from :func:`prefetch_basket`. A missing basket where the source exists
-(no cookie, no session key) is an empty basket; a broken one is unknown.
+``{id}`` from the ``basket.id_cookie`` cookie, else the user's id). The function and
+the service are called only from :meth:`Baskets.prefetch`. A missing basket where the
+source exists (no cookie, no session key, the function answered None) is an empty
+basket; a broken one (or a failed function) is unknown.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
-import logging
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from smalldata.dotted import find_function
+from smalldata.guest import FAILED, Guest, GuestPool
 from smalldata.signals.config import BasketSettings
 from smalldata.signals.user import Users
 
 if TYPE_CHECKING:
     from smalldata.remote import RemoteSource
     from smalldata.signals.request import Request, RequestSignals
-
-logger = logging.getLogger("smalldata.signals.basket")
 
 FIELDS = ("items", "count", "total", "currency", "skus", "categories", "empty", "free_shipping_gap")
 MAX_ITEMS = 200
@@ -44,13 +42,17 @@ class Baskets:
     """The visitor's basket as ``basket.*`` signals (the provider is :meth:`signals`).
 
     ``service`` is the basket service (``basket.service_url``), or None; ``users`` tell
-    whose basket the service should return when no basket-id cookie names one.
+    whose basket the service should return when no basket-id cookie names one; ``pool`` is
+    the threads ``basket.callable`` runs in.
     """
 
-    def __init__(self, settings: BasketSettings, users: Users, service: RemoteSource | None = None) -> None:
+    def __init__(self, settings: BasketSettings, users: Users, service: RemoteSource | None = None,
+                 pool: GuestPool | None = None) -> None:
         self.settings = settings
         self.users = users
         self.service = service
+        self.guest = Guest(settings.callable, "basket.callable", timeout=settings.timeout_ms / 1000,
+                           pool=pool or GuestPool(), check=check_basket) if settings.callable else None
         self._empty: dict[str, Any] | None = None
 
     def signals(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
@@ -69,16 +71,8 @@ class Baskets:
         """The basket as the source gives it; ``{}`` when known empty, None when unknown, _MISSING if no source."""
         settings = self.settings
         prefetched = request.prefetched
-        if "basket.callable" in prefetched:
-            return prefetched["basket.callable"]
-        if settings.callable:
-            function = find_function(settings.callable)
-            if function is not None and not inspect.iscoroutinefunction(function):
-                try:
-                    return function(request.scope)
-                except Exception:
-                    logger.exception("basket callable failed")
-                    return None
+        if self.guest is not None:  # what prefetch() got from the shop's function (None: unknown)
+            return prefetched.get("basket.callable")
         if settings.session_key:
             session = request.scope.get("session")
             if isinstance(session, Mapping):
@@ -95,20 +89,15 @@ class Baskets:
     @property
     def fetches(self) -> bool:
         """Whether :meth:`prefetch` may have anything to await: a basket callable or the basket service."""
-        return bool(self.settings.callable) or self.service is not None
+        return self.guest is not None or self.service is not None
 
     async def prefetch(self, request: Request) -> None:
-        """Await an async basket callable or the basket service (only when ``basket.*`` is read)."""
+        """Call the shop's basket function or the basket service (only when ``basket.*`` is read)."""
         settings = self.settings
-        if settings.callable:
-            function = find_function(settings.callable)
-            if function is not None and inspect.iscoroutinefunction(function):
-                try:
-                    request.prefetched["basket.callable"] = await function(request.scope)
-                except Exception:
-                    logger.exception("basket callable failed")
-                    request.prefetched["basket.callable"] = None
-                return
+        if self.guest is not None:
+            found = await self.guest.call(request.for_shop())
+            request.prefetched["basket.callable"] = None if found is FAILED else {} if found is None else found
+            return
         if self.service is None:
             return
         basket_id = request.cookies.get(settings.id_cookie) if settings.id_cookie else None
@@ -117,6 +106,13 @@ class Baskets:
             basket_id = self.users.user_id(request)
         if basket_id:
             request.prefetched["basket.service"] = await self.service.fetch(basket_id)
+
+
+def check_basket(found: Any) -> str | None:
+    """Why what ``basket.callable`` answered is not a basket (None when it is one, or None for empty)."""
+    if found is None or isinstance(found, Mapping | list):
+        return None
+    return f"answered a {type(found).__name__}, not a basket (a mapping with items, a list of lines, or None)"
 
 
 def parse_cookie_basket(value: str) -> Any:

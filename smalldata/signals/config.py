@@ -287,6 +287,16 @@ class BasketSettings(RemoteSettings):
         return _url_with_id(value)
 
 
+class ShopCodeSettings(_Model):
+    """How the shop's own functions are called (``user.callable``, ``basket.callable``, declared ``source``s).
+
+    ``threads``: how many of them may run at once in smalldata's own threads (a plain function runs
+    there, never on the event loop; see ``docs/shop-code.md``).
+    """
+
+    threads: int = Field(default=4, ge=1, le=64)
+
+
 def _networks(value: Any) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list | tuple):

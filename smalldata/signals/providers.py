@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from smalldata.guest import GuestPool
 from smalldata.signals import basket, campaign, clock, consent, device, geo, history, page, shop, user, visitor
 from smalldata.signals.client import ClientAddress
 from smalldata.signals.clock import system_clock
@@ -75,8 +76,9 @@ class Providers:
 def build(settings: SignalSettings, *, sources: Sources | None = None) -> Providers:
     """The providers of a shop with these settings; ``sources`` are its remote HTTP sources."""
     client = ClientAddress(settings.trusted_proxies)
-    users = user.Users(settings.user, sources.profile if sources is not None else None)
-    baskets = basket.Baskets(settings.basket, users, sources.basket if sources is not None else None)
+    pool = sources.pool if sources is not None else GuestPool()  # the threads of the shop's own functions
+    users = user.Users(settings.user, sources.profile if sources is not None else None, pool)
+    baskets = basket.Baskets(settings.basket, users, sources.basket if sources is not None else None, pool)
     consents = consent.Consent(settings.consent)
     campaigns = campaign.CampaignSignals(settings.campaign)
     providers = ProviderMap()
@@ -91,7 +93,7 @@ def build(settings: SignalSettings, *, sources: Sources | None = None) -> Provid
     add(geo.NAMES, geo.GeoSignals(settings.geo, client), group="geo")
     add(geo.STORE_NAMES, geo.NearestStore(settings.stores, settings), group="geo")
     add(user.NAMES, users.signals, group="user")
-    if users.fetches:  # an async callable or a CRM: something to await before deciding
+    if users.fetches:  # the shop's function or a CRM: something to await before deciding
         providers.add_prefetch("user", users.prefetch, None)
     add(basket.NAMES, baskets.signals, group="basket")
     if baskets.fetches:
@@ -107,7 +109,7 @@ def build(settings: SignalSettings, *, sources: Sources | None = None) -> Provid
             add(fields.names, fields.signals, group="user")
             continue
         remote = sources.declared.get(namespace) if sources is not None else None
-        own = shop.DeclaredNamespace(namespace, declared, settings.zone, users, remote)
+        own = shop.DeclaredNamespace(namespace, declared, settings.zone, users, remote, pool)
         add(own.names, own.signals, group=namespace)
         if own.fetches:
             providers.add_prefetch(namespace, own.prefetch, own.needed)

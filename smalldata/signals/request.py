@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from starlette.requests import Request as StarletteRequest
+
 from smalldata.asgi import Cookies, parse_cookies, query_params, raw_headers
 from smalldata.signals.catalog import fold
 
@@ -90,6 +92,14 @@ class Request:
         if self._cookies is None:
             self._cookies = parse_cookies(self.header(b"cookie") or "")
         return self._cookies
+
+    def for_shop(self) -> StarletteRequest:
+        """The request as the shop's own functions receive it (``docs/shop-code.md``): a Starlette
+        ``Request`` on the raw scope, made once per request and shared by them all."""
+        made = self.memo.get("shop.request")
+        if made is None:
+            made = self.memo["shop.request"] = StarletteRequest(self.scope)  # type: ignore[arg-type]
+        return made
 
     @property
     def query(self) -> dict[str, str]:

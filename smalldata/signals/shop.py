@@ -1,12 +1,12 @@
 """The values of the signals a shop declared (``signals:`` in ``smalldata.yaml``, see
 :mod:`smalldata.signals.declared`), for one request.
 
-A namespace's ``source`` is the shop's own function, given the request (a Starlette
-``Request``) and answering a mapping of field names to values. A plain function is
-called the first time a rule reads the namespace; an ``async`` one, and a ``url``
-(fetched with the customer's id, through the same client, timeout, cache and circuit
-breaker as the CRM), are awaited before the page is decided, and only when the rules
-read the namespace. Declared ``user`` fields are read from the customer's profile.
+A namespace's ``source`` is the shop's own function, called as ``docs/shop-code.md`` says
+(with the page's Starlette ``Request``, in a thread or awaited, within ``timeout_ms``) and
+answering a mapping of field names to values. It, or a ``url`` (fetched with the
+customer's id, through the same client, timeout, cache and circuit breaker as the CRM),
+is awaited before the page is decided, and only when the rules read the namespace.
+Declared ``user`` fields are read from the customer's profile.
 
 Every value is checked against its declared type: a value of another type, a source
 that fails, is slow or cannot be imported make the fields unknown, never an error page.
@@ -14,18 +14,14 @@ that fails, is slow or cannot be imported make the fields unknown, never an erro
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from starlette.requests import Request as StarletteRequest
-
 from smalldata.dates import to_date, to_moment
-from smalldata.dotted import find_function
+from smalldata.guest import FAILED, Guest, GuestPool
 from smalldata.signals.declared import NamespaceSettings
 from smalldata.signals.user import Users
 
@@ -42,19 +38,20 @@ MAX_LIST = 500
 class DeclaredNamespace:
     """The provider (:meth:`signals`) and, when there is something to await, the prefetcher of one namespace.
 
-    ``remote`` is the namespace's ``url`` source (made by :class:`smalldata.signals.sources.Sources`).
+    ``remote`` is the namespace's ``url`` source (made by :class:`smalldata.signals.sources.Sources`);
+    ``pool`` the threads its ``source`` runs in.
     """
 
     def __init__(self, namespace: str, settings: NamespaceSettings, zone: ZoneInfo, users: Users,
-                 remote: RemoteSource | None = None) -> None:
+                 remote: RemoteSource | None = None, pool: GuestPool | None = None) -> None:
         self.namespace = namespace
         self.fields = Fields(namespace, settings.fields, zone)
         self.users = users
         self.remote = remote
         self.source = settings.source
-        self.timeout = settings.timeout_ms / 1000
+        self.guest = Guest(settings.source, f"signals.{namespace}.source", timeout=settings.timeout_ms / 1000,
+                           pool=pool or GuestPool(), check=check_source) if settings.source else None
         self._key = "signals." + namespace
-        self._source: tuple[Callable[..., Any] | None, bool] | None = None  # (function, async?), once imported
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -65,50 +62,28 @@ class DeclaredNamespace:
         """May there be something to await before the page (an async source, a url)?"""
         return self.remote is not None or self.source is not None
 
-    def function(self) -> tuple[Callable[..., Any] | None, bool]:
-        """The shop's source function and whether it is async, imported when first needed (and only
-        then: a page whose rules never read the namespace imports nothing); None, logged once, if it cannot be."""
-        if self._source is None:
-            function = find_function(self.source) if self.source else None
-            self._source = function, inspect.iscoroutinefunction(function)
-        return self._source
-
     def needed(self, request: Request) -> bool:
-        """Anything to await for this request: an async source, or a url and a logged-in customer to ask it for."""
+        """Anything to call for this request: the source (imported when first needed, so a page whose rules
+        never read the namespace imports nothing), or a url and a customer (maybe not known yet) to ask it for."""
         if self.remote is not None:
-            return self.users.user_id(request) is not None
-        return self.function()[1]
+            return self.users.pending or self.users.user_id(request) is not None
+        return self.guest is not None and self.guest.function() is not None
 
     async def prefetch(self, request: Request) -> None:
         if self.remote is not None:
+            await self.users.resolve(request)  # the url is keyed by the customer's id
             user_id = self.users.user_id(request)
             if user_id is not None:
                 request.prefetched[self._key] = await self.remote.fetch(user_id)
             return
-        function, _ = self.function()
-        if function is None:
-            return
-        try:
-            async with asyncio.timeout(self.timeout):
-                request.prefetched[self._key] = await function(_starlette(request))
-        except TimeoutError:
-            logger.info("signals.%s: the source took longer than %.0f ms; its fields are unknown for this page",
-                        self.namespace, self.timeout * 1000)
-        except Exception:
-            logger.exception("signals.%s: the source failed; its fields are unknown for this page", self.namespace)
+        if self.guest is not None:
+            found = await self.guest.call(request.for_shop())
+            if found is not FAILED:
+                request.prefetched[self._key] = found
 
     def signals(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
-        """The provider of the namespace's names."""
-        function, awaits = self.function()
-        if function is not None and not awaits:
-            try:
-                found = function(_starlette(request))
-            except Exception:
-                logger.exception("signals.%s: the source failed; its fields are unknown for this page", self.namespace)
-                found = None
-        else:
-            found = request.prefetched.get(self._key)
-        return self.fields.read(found)
+        """The provider of the namespace's names: what :meth:`prefetch` got (unknown when it did not run)."""
+        return self.fields.read(request.prefetched.get(self._key))
 
 
 class UserFields:
@@ -164,9 +139,11 @@ class Fields:
             logger.warning("%s: %s; read as unknown", where, why)
 
 
-def _starlette(request: Request) -> StarletteRequest:
-    """The request as the shop's own code knows it (its session, user and state included)."""
-    return StarletteRequest(cast(MutableMapping[str, Any], request.scope))
+def check_source(found: Any) -> str | None:
+    """Why what a declared ``source`` answered cannot be read (None for a mapping, or None: nothing to say)."""
+    if found is None or isinstance(found, Mapping):
+        return None
+    return f"answered a {type(found).__name__}, not a mapping of field names to values"
 
 
 def _text(value: Any, zone: ZoneInfo) -> str | None:

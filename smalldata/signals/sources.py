@@ -1,4 +1,5 @@
-"""The remote sources of one shop's signals: the profile/CRM service, the basket service, declared ``url``s."""
+"""The sources of one shop's signals shared by its requests: the profile/CRM service, the basket service,
+declared ``url``s, and the threads the shop's own functions run in."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from smalldata.guest import GuestPool
 from smalldata.remote import RemoteSource
 from smalldata.signals.declared import URL_KEY, NamespaceSettings
 
@@ -17,17 +19,21 @@ __all__ = ["Sources"]
 
 @dataclass
 class Sources:
-    """The remote sources configured in settings, shared by every request of one app."""
+    """The remote sources configured in settings, shared by every request of one app, and ``pool``:
+    the threads of the shop's own functions (:mod:`smalldata.guest`)."""
 
     profile: RemoteSource | None = None
     basket: RemoteSource | None = None
     declared: dict[str, RemoteSource] = field(default_factory=dict)  # by namespace (``signals:`` with a url)
+    pool: GuestPool = field(default_factory=GuestPool)
 
     @classmethod
     def configured(cls, user: UserSettings, basket: BasketSettings,
-                   declared: Mapping[str, NamespaceSettings]) -> Sources:
-        """A source per configured URL (``user.profile_url``, ``basket.service_url``, ``signals.*.url``)."""
+                   declared: Mapping[str, NamespaceSettings], *, threads: int = 4) -> Sources:
+        """A source per configured URL (``user.profile_url``, ``basket.service_url``, ``signals.*.url``),
+        and ``threads`` for the shop's functions (``shop_code.threads``)."""
         return cls(
+            pool=GuestPool(threads),
             profile=RemoteSource("profile", user.profile_url, user) if user.profile_url else None,
             basket=RemoteSource("basket", basket.service_url, basket) if basket.service_url else None,
             declared={
@@ -46,6 +52,7 @@ class Sources:
             await source.start()
 
     async def aclose(self) -> None:
-        """Close the HTTP clients (on application shutdown)."""
+        """Close the HTTP clients and the shop's threads (on application shutdown)."""
+        self.pool.close()
         for source in self.all:
             await source.aclose()

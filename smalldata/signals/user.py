@@ -1,31 +1,29 @@
 """``user.*``: the logged-in customer, optionally enriched from a profile/CRM service.
 
-Who is logged in comes from, in this order: a configured callable
-(``user.callable: "shop.auth:current_user"``, given the ASGI scope, sync or
-async), a session key (``scope["session"][user.session_key]``), or Starlette's
-``AuthenticationMiddleware`` (``scope["user"]``). The profile service
-(``user.profile_url``) is called only in :func:`prefetch_user`, which the
-middleware awaits only when the rules read ``user.*``.
+Who is logged in comes from, in this order: the shop's function
+(``user.callable: "shop.auth:current_user"``, called as ``docs/shop-code.md`` says:
+with the page's Starlette ``Request``, in a thread or awaited, within ``user.timeout_ms``),
+a session key (``scope["session"][user.session_key]``), or Starlette's
+``AuthenticationMiddleware`` (``scope["user"]``). The last two are read inline (no thread).
+The function and the profile service (``user.profile_url``) are called only in
+:meth:`Users.resolve` and :meth:`Users.prefetch`, which the middleware awaits only when
+the rules read ``user.*`` (or visitor state is kept per customer).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from smalldata.dates import to_date
-from smalldata.dotted import find_function
+from smalldata.guest import FAILED, Guest, GuestPool
 from smalldata.signals.config import UserSettings
 
 if TYPE_CHECKING:
     from smalldata.remote import RemoteSource
     from smalldata.signals.request import Request, RequestSignals
-
-logger = logging.getLogger("smalldata.signals.user")
 
 FIELDS = (
     "logged_in", "id", "first_name", "name", "email", "phone", "birthday", "is_birthday",
@@ -60,19 +58,28 @@ _LOGGED_OUT = {**_ANONYMOUS, "user.logged_in": False}
 class Users:
     """Who is logged in, and the ``user.*`` signals of a request (the provider is :meth:`signals`).
 
-    ``profile`` is the CRM source (``user.profile_url``), or None.
+    ``profile`` is the CRM source (``user.profile_url``), or None; ``pool`` the threads
+    ``user.callable`` runs in.
     """
 
-    def __init__(self, settings: UserSettings, profile: RemoteSource | None = None) -> None:
+    def __init__(self, settings: UserSettings, profile: RemoteSource | None = None,
+                 pool: GuestPool | None = None) -> None:
         self.settings = settings
         self.profile = profile
+        self.guest = Guest(settings.callable, "user.callable", timeout=settings.timeout_ms / 1000,
+                           pool=pool or GuestPool(), check=check_user) if settings.callable else None
 
     # -- who is logged in -----------------------------------------------------------------------
 
     def identity(self, request: Request) -> dict[str, Any] | None:
-        """The app's user as ``{"logged_in": bool, ...fields}``, or None when nobody can tell (once per request)."""
+        """The app's user as ``{"logged_in": bool, ...fields}``, or None when nobody can tell (once per request).
+
+        With ``user.callable`` this is what :meth:`resolve` found (None before it ran).
+        """
         memo = request.memo
         if "user.identity" not in memo:
+            if self.guest is not None:
+                return None  # the shop's function runs only in resolve(), off the loop or awaited
             memo["user.identity"] = self._identity(request.scope)
         return memo["user.identity"]  # type: ignore[no-any-return]
 
@@ -84,12 +91,8 @@ class Users:
         return _text(_first(user, "id"))
 
     def _identity(self, scope: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The built-in readers, inline (a dict lookup is cheaper than any thread)."""
         settings = self.settings
-        if settings.callable:
-            function = find_function(settings.callable)
-            if function is None or inspect.iscoroutinefunction(function):
-                return None  # an async callable is only awaited by prefetch
-            return _call(function, scope)
         if settings.session_key:
             session = scope.get("session")
             if not isinstance(session, Mapping):
@@ -105,22 +108,24 @@ class Users:
     @property
     def fetches(self) -> bool:
         """Whether :meth:`prefetch` may have anything to await: a user callable or a profile service."""
-        return bool(self.settings.callable) or self.profile is not None
+        return self.guest is not None or self.profile is not None
+
+    @property
+    def pending(self) -> bool:
+        """Whether who is logged in is known only once :meth:`resolve` ran (a ``user.callable``)."""
+        return self.guest is not None
 
     async def resolve(self, request: Request) -> None:
-        """Await an async ``user.callable`` (once per request, however many prefetchers ask at once)."""
-        dotted = self.settings.callable
+        """Call ``user.callable`` (once per request, however many prefetchers ask at once)."""
+        guest = self.guest
         memo = request.memo
-        if not dotted or "user.identity" in memo:
-            return
-        function = find_function(dotted)
-        if function is None or not inspect.iscoroutinefunction(function):
+        if guest is None or "user.identity" in memo:
             return
         pending = memo.get("user.pending")
         if pending is None:
-            pending = memo["user.pending"] = asyncio.ensure_future(_await_user(function, request.scope))
-        found = await pending
-        memo["user.identity"] = found
+            pending = memo["user.pending"] = asyncio.ensure_future(guest.call(request.for_shop()))
+        found = await asyncio.shield(pending)  # one prefetcher cancelled must not cancel the others' answer
+        memo["user.identity"] = None if found is FAILED else identity(found) or {"logged_in": False}
 
     async def prefetch(self, request: Request) -> None:
         """Resolve the user and fetch their profile from the CRM (only when ``user.*`` is read)."""
@@ -196,20 +201,21 @@ def _safe_attribute(obj: Any, name: str, default: Any = None) -> Any:
     return default if callable(value) else value
 
 
-async def _await_user(function: Callable[..., Any], scope: Mapping[str, Any]) -> dict[str, Any] | None:
-    try:
-        return identity(await function(scope))
-    except Exception:
-        logger.exception("user callable failed")
-        return None
+_USER_ATTRIBUTES = ("is_authenticated", *_OBJECT_ATTRIBUTES)
 
 
-def _call(function: Callable[..., Any], scope: Mapping[str, Any]) -> dict[str, Any] | None:
-    try:
-        return identity(function(scope))
-    except Exception:
-        logger.exception("user callable failed")
+def check_user(found: Any) -> str | None:
+    """Why what ``user.callable`` answered is not a user (None when it is one, or None for anonymous)."""
+    if found is None or isinstance(found, bool | str | int | Mapping):
         return None
+    for name in _USER_ATTRIBUTES:
+        try:
+            if hasattr(found, name):
+                return None
+        except Exception:  # a property that raises something else than AttributeError
+            continue
+    return (f"answered a {type(found).__name__}, not a user (a mapping, an object with id, first_name, email "
+            "or is_authenticated, an id, or None for anonymous)")
 
 
 def _first(data: Mapping[str, Any], field: str) -> Any:

@@ -218,7 +218,7 @@ def test_a_provider_that_raises_leaves_its_signals_unknown_and_the_page_personal
     assert decision(response)["greeting"] == "Hello"  # type: ignore[index]
 
 
-async def signed_in_customer(scope: Any) -> dict[str, Any]:
+async def signed_in_customer(request: Request) -> dict[str, Any]:
     return {"id": "c-42", "first_name": "Ada"}
 
 
@@ -237,8 +237,8 @@ def test_an_async_user_callable_is_awaited_before_the_rules_decide(tmp_path: Pat
 USER_LOOKUPS: list[str] = []
 
 
-def counted_customer(scope: Any) -> dict[str, Any]:
-    USER_LOOKUPS.append(scope["path"])
+def counted_customer(request: Request) -> dict[str, Any]:
+    USER_LOOKUPS.append(request.url.path)
     return {"id": "c-7", "first_name": "Bo"}
 
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -67,9 +66,9 @@ def expected(path: str, body: bytes = b"") -> Expected:
     return Expected(200, "text/html", mark, _page(path))
 
 
-def current_user(scope: Mapping[str, Any]) -> str | None:
+def current_user(request: Request) -> str | None:
     """``user.callable``: the customer id the suite sends in ``X-User`` (None: nobody logged in)."""
-    for name, value in scope["headers"]:
+    for name, value in request.scope["headers"]:
         if name == USER_HEADER:
             return str(value.decode("latin-1"))
     return None

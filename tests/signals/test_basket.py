@@ -10,6 +10,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 import respx
+from starlette.requests import Request
 
 from smalldata.signals.basket import normalise
 
@@ -26,11 +27,11 @@ def basket(signals: Any) -> dict[str, Any]:
     return {name.split(".", 1)[1]: value for name, value in signals.namespace("basket").items()}
 
 
-def app_basket(scope: Mapping[str, Any]) -> list[dict[str, Any]]:
+def app_basket(request: Request) -> list[dict[str, Any]]:
     return LINES
 
 
-async def app_basket_async(scope: Mapping[str, Any]) -> dict[str, Any]:
+async def app_basket_async(request: Request) -> dict[str, Any]:
     return {"items": LINES[:1], "currency": "EUR"}
 
 
@@ -111,9 +112,10 @@ def test_a_given_total_is_used() -> None:
     assert request("/", config=settings(basket={"session_key": "cart"}), session=session).get("basket.total") == 99.9
 
 
-def test_app_callable() -> None:
-    config = settings(basket={"callable": f"{__name__}:app_basket"})
-    assert request("/", config=config).get("basket.count") == 3
+async def test_app_callable() -> None:
+    signals = request("/", config=settings(basket={"callable": f"{__name__}:app_basket"}))
+    await signals.prefetch(["basket"])
+    assert signals.get("basket.count") == 3
 
 
 async def test_async_app_callable_is_awaited_by_prefetch() -> None:

@@ -54,7 +54,7 @@ def not_a_mapping(request: Request) -> list[str]:
     return ["gold"]
 
 
-def mette(scope: Any) -> dict[str, Any]:
+def mette(request: Request) -> dict[str, Any]:
     return {"id": "42", "first_name": "Mette"}
 
 

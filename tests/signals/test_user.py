@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,6 +9,7 @@ import httpx
 import pytest
 import respx
 from starlette.authentication import SimpleUser, UnauthenticatedUser
+from starlette.requests import Request
 
 from smalldata.signals.user import is_birthday, rfm_segment
 
@@ -48,15 +48,15 @@ class ShopUser:
         raise NotImplementedError
 
 
-def current_user(scope: Mapping[str, Any]) -> dict[str, Any] | None:
-    return {"id": "7", "name": "Alan Turing"} if scope.get("path") == "/me" else None
+def current_user(request: Request) -> dict[str, Any] | None:
+    return {"id": "7", "name": "Alan Turing"} if request.url.path == "/me" else None
 
 
-async def current_user_async(scope: Mapping[str, Any]) -> dict[str, Any]:
+async def current_user_async(request: Request) -> dict[str, Any]:
     return {"id": "8", "first_name": "Async"}
 
 
-def broken_user(scope: Mapping[str, Any]) -> None:
+def broken_user(request: Request) -> None:
     raise RuntimeError("the app's bug")
 
 
@@ -105,16 +105,22 @@ def test_session_key_holding_a_plain_id() -> None:
     assert user(request("/", config=config, session={"user_id": 99}))["id"] == "99"
 
 
-def test_configured_callable() -> None:
+async def _prefetched(path: str, config: Any) -> Any:
+    signals = request(path, config=config)
+    await signals.prefetch(["user"])
+    return signals
+
+
+async def test_configured_callable() -> None:
     config = settings(user={"callable": f"{__name__}:current_user"})
-    assert user(request("/me", config=config))["name"] == "Alan Turing"
-    assert user(request("/other", config=config))["logged_in"] is None
+    assert user(await _prefetched("/me", config))["name"] == "Alan Turing"
+    assert user(await _prefetched("/other", config))["logged_in"] is False  # None: nobody logged in
 
 
 @pytest.mark.parametrize("dotted", [f"{__name__}:broken_user", "no.such.module:function", f"{__name__}:missing"])
-def test_a_failing_or_missing_callable_is_unknown(dotted: str) -> None:
+async def test_a_failing_or_missing_callable_is_unknown(dotted: str) -> None:
     config = settings(user={"callable": dotted})
-    assert user(request("/", config=config))["logged_in"] is None
+    assert user(await _prefetched("/", config))["logged_in"] is None
 
 
 async def test_an_async_callable_is_awaited_by_prefetch() -> None:
