@@ -34,8 +34,8 @@ function is awaited as it is.
 ``AuthenticationMiddleware`` (so ``request.user`` exists when a view reads
 ``request.smalldata``); its place relative to ``GZipMiddleware``, ``CsrfViewMiddleware`` and
 the others does not matter, as it changes neither the request nor the response. Without it,
-``customer`` and every hook answer "unknown" (a warning is logged once) and pages are decided
-from the other signals.
+``customer`` and every hook raise :class:`MissingMiddleware` (logged by smalldata, at most
+once a minute) and pages are decided from the other signals.
 
 **Templates.** ``{% load smalldata %}`` then ``{% smalldata_slot "greeting" %}`` (or
 ``"banner:hero"``) writes a slot's content server-side, so the page shows it without
@@ -76,7 +76,10 @@ logger = logging.getLogger("smalldata.django")
 REQUEST_KEY = "smalldata.django.request"
 
 T = TypeVar("T")
-_warned: set[str] = set()
+
+
+class MissingMiddleware(RuntimeError):
+    """A hook found no Django request in the scope: ``SmallDataMiddleware`` is not in ``MIDDLEWARE``."""
 
 
 class SmallDataMiddleware:
@@ -131,44 +134,45 @@ def django_request(request: Any) -> Any:
     return scope.get(REQUEST_KEY) if isinstance(scope, Mapping) else None
 
 
-def request_hook(function: Callable[[Any], T | Awaitable[T]]) -> Callable[[Any], Awaitable[T | None]]:
+def request_hook(function: Callable[[Any], T | Awaitable[T]]) -> Callable[[Any], Awaitable[T]]:
     """Make a function of a Django ``HttpRequest`` a smalldata callable (``user.callable``, ``basket.callable``).
 
-    The result is a coroutine function: it finds the Django request (shared by
-    :class:`SmallDataMiddleware`) and runs ``function(request)`` in Django's thread for that
-    request (an ``async def`` function is awaited instead). Without a Django request it
-    answers None, "unknown", and logs a warning once. What ``function`` returns is what the
-    namespace takes: for a basket, ``{"items": [{"sku", "quantity", "price", "category",
-    "name"}, ...], "total": ..., "currency": ...}`` (or a list of such lines); ``{}`` is an
-    empty basket and None an unknown one.
+    The result is a coroutine function (smalldata awaits it on the event loop, within the
+    callable's ``timeout_ms``): it finds the Django request shared by
+    :class:`SmallDataMiddleware` and runs ``function(request)`` in Django's thread for that
+    request (an ``async def`` function is awaited instead). What ``function`` returns is
+    what the setting takes (``docs/shop-code.md``): for a basket ``{"items": [{"sku",
+    "quantity", "price", "category", "name"}, ...], "total": ..., "currency": ...}``, ``{}``
+    or None for an empty one. Without a Django request it raises :class:`MissingMiddleware`,
+    which smalldata logs (once a minute at most) and reads as "unknown".
     """
     # Django's own thread for this request (its database connection), unless the function is async
     call: Callable[[Any], Awaitable[Any]] = (
         function if inspect.iscoroutinefunction(function) else sync_to_async(function, thread_sensitive=True)
     )
-    name = f"{function.__module__}.{function.__qualname__}"
 
     @functools.wraps(function)
-    async def hook(request: Any) -> T | None:
+    async def hook(request: Any) -> T:
         found = django_request(request)
         if found is None:
-            _warn_once(name)
-            return None
+            raise MissingMiddleware("found no Django request: add 'smalldata.django.SmallDataMiddleware' to "
+                                    "MIDDLEWARE (after AuthenticationMiddleware)")
         result: T = await call(found)
         return result
 
     return hook
 
 
-def customer_of(request: Any) -> dict[str, Any] | None:
+def customer_of(request: Any) -> dict[str, Any]:
     """The logged-in customer of a Django request: id, first name, name, e-mail and group names.
 
-    ``{"logged_in": False}`` for an anonymous visitor; None (unknown) without
-    ``AuthenticationMiddleware``. Reads ``request.user`` as the view left it.
+    ``{"logged_in": False}`` for an anonymous visitor. Reads ``request.user`` as the view
+    left it (after a ``login()`` or ``logout()`` in this request); without
+    ``AuthenticationMiddleware`` there is none, and the customer is unknown.
     """
     user = getattr(request, "user", None)
     if user is None:
-        return None
+        raise MissingMiddleware("request.user is missing: add Django's AuthenticationMiddleware to MIDDLEWARE")
     if not user.is_authenticated:
         return {"logged_in": False}
     groups = getattr(user, "groups", None)
@@ -201,13 +205,6 @@ def skip() -> tuple[str, ...]:
     return tuple(paths)
 
 
-def _warn_once(name: str) -> None:
-    if name not in _warned:
-        _warned.add(name)
-        logger.warning("smalldata: %s found no Django request: add 'smalldata.django.SmallDataMiddleware' "
-                       "to MIDDLEWARE (after AuthenticationMiddleware); its fields are unknown", name)
-
-
 # -- template tags: {% load smalldata %} with TEMPLATES OPTIONS libraries {"smalldata": "smalldata.django"} -----
 
 register = template.Library()
@@ -232,5 +229,5 @@ register.simple_tag(smalldata_slot, takes_context=True)
 register.simple_tag(smalldata_prefill, takes_context=True)
 
 
-__all__ = ["REQUEST_KEY", "SmallDataMiddleware", "customer", "customer_of", "django_request", "register",
-           "request_hook", "skip", "view_of"]
+__all__ = ["REQUEST_KEY", "MissingMiddleware", "SmallDataMiddleware", "customer", "customer_of", "django_request",
+           "register", "request_hook", "skip", "view_of"]
