@@ -1,7 +1,5 @@
 """The Django shop's ASGI application, with smalldata around it (``uvicorn examples.django_shop.asgi:application``)."""
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 
