@@ -4,8 +4,9 @@ Run it from the repository root::
 
     uvicorn examples.fastapi_app:app --reload
 
-Every HTML page gets the payload and the client script; a JSON endpoint can read
-``request.state.smalldata`` and return what it needs (here: the greeting).
+Every HTML page gets the payload and the client script; a handler that needs the
+decision awaits ``request.state.smalldata`` (it is made when first asked for) and
+uses what it needs (here: the greeting, in the page and as JSON).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def create_app(rules: str | Path = RULES, **options: Any) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     async def home(request: Request) -> str:
-        decision: Decision | None = getattr(request.state, "smalldata", None)
+        decision: Decision | None = await request.state.smalldata
         greeting = decision.greeting if decision and decision.greeting else "Welcome"
         # The greeting is HTML-safe markup made by the engine; anything else must be escaped.
         return (
@@ -43,7 +44,7 @@ def create_app(rules: str | Path = RULES, **options: Any) -> FastAPI:
 
     @app.get("/api/greeting")
     async def api_greeting(request: Request) -> dict[str, str | None]:
-        decision: Decision | None = getattr(request.state, "smalldata", None)
+        decision: Decision | None = await request.state.smalldata
         return {"greeting": decision.greeting if decision else None}
 
     return app

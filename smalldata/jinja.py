@@ -14,6 +14,12 @@ Greeting, banner and chat texts are HTML-safe markup made by the engine (every
 signal value in them was escaped), so they are marked safe; prefill values are
 plain text and stay auto-escaped. Without a decision (no middleware, deferred
 mode, smalldata failed) every helper returns an empty value.
+
+The decision is made when first asked for (see :mod:`smalldata.delivery.lazy`): a
+template rendered in a worker thread (a sync endpoint) waits for it; one rendered
+on the event loop (in an async handler) needs ``await request.state.smalldata``
+in the handler first — else it renders the empty values, and the client script
+fills the slots from the payload the page still gets.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from smalldata.decision import Chat, Decision, Recommendation
+from smalldata.delivery.lazy import decision_of
 from smalldata.delivery.payload import PAGE_KEY
 
 
@@ -83,8 +90,7 @@ def smalldata(context: Context) -> SmallDataView:
     """The decision for the request in the template context (``request.state.smalldata``)."""
     request: Any = context.get("request")
     state = getattr(request, "scope", {}).get("state") or {}
-    decision = state.get("smalldata")
-    return SmallDataView(decision if isinstance(decision, Decision) else None, state.get(PAGE_KEY))
+    return SmallDataView(decision_of(state.get("smalldata")), state.get(PAGE_KEY))
 
 
 def install(env: Environment) -> None:

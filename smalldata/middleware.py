@@ -1,17 +1,21 @@
 """``SmallData``: the pure ASGI middleware that personalises a shop's pages.
 
-It is thin wiring. Per HTTP request it asks the page personaliser (signals →
-rules → decision) for a :class:`~smalldata.delivery.visit.Visit`, puts the
-decision at ``scope["state"]["smalldata"]`` (``request.state.smalldata``), calls
-the app, and on the way out inserts the payload into HTML pages, marks them
-private and adds the visitor cookie when the visitor's state changed.
+It is thin wiring. Per HTTP request it puts a lazy decision at
+``scope["state"]["smalldata"]`` (``request.state.smalldata``, see
+:mod:`smalldata.delivery.lazy`) and calls the app. The page personaliser
+(signals → rules → decision) runs when the app asks for the decision or when an
+HTML page starts going out, whichever is first, and never for a response that is
+no page and whose decision nobody asked for (an image, JSON, a redirect). On the
+way out it inserts the payload into HTML pages, marks them private and adds the
+visitor cookie when the visitor's state changed.
 
 Fail-open: any exception inside smalldata is logged with the request path and the
 app's response goes out unchanged; exceptions raised by the app itself propagate
 exactly as they would without the middleware.
 
-Order: add it *before* ``GZipMiddleware`` (so it runs inside it) — it never
-touches compressed bodies::
+Order: best *before* ``GZipMiddleware`` (so it runs inside it and sees plain
+pages). A compression middleware inside it works too (Django's usual order):
+gzip and deflate pages are rewritten within a bound (:mod:`smalldata.delivery.compressed`)::
 
     app.add_middleware(SmallData, rules="rules/")
     app.add_middleware(GZipMiddleware)
@@ -19,17 +23,20 @@ touches compressed bodies::
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from smalldata.decision import Decision
 from smalldata.delivery.endpoints import CLIENT_VERSION, Endpoints
 from smalldata.delivery.headers import ResponseHeaders, add_vary, append_cookies, make_private, make_uncacheable
 from smalldata.delivery.inject import HtmlInjector, is_html
+from smalldata.delivery.lazy import LazyDecision
 from smalldata.delivery.payload import PAGE_KEY, client_tag, csp_nonce, payload_tag, utf8_page
 from smalldata.delivery.visit import Visit, payload_data
 from smalldata.settings import Settings
@@ -123,20 +130,11 @@ class SmallData:
             await self.app(scope, receive, HtmlInjector(send, scope["method"], _DeferredHooks(self)))
             return
         self.counters["requests"] += 1
-        try:
-            visit = await self.pages.begin(scope)
-        except Exception:
-            self.counters["errors"] += 1
-            logger.exception("smalldata: personalisation failed for %s; serving the page unchanged", path)
-            visit = None
-        if visit is None:
-            await self.app(scope, receive, send)
-            return
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
-        hooks = _PageHooks(self, visit, path, state, scope.get("session"))
-        state["smalldata"] = visit.decision
+        hooks = _PageHooks(self, scope, path, state)
+        state["smalldata"] = LazyDecision(hooks)  # decided when the app asks, or when a page starts
         state[PAGE_KEY] = hooks
         await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
 
@@ -155,24 +153,71 @@ class SmallData:
 
 
 class _PageHooks:
-    """Headers and markup for one personalised response; every failure is contained here.
+    """One request's decision, made once when first needed, and its headers and markup.
 
-    It is also what a template finds at ``request.state`` to render the payload itself
-    (:meth:`render_payload`, used by the Jinja helper): the page then gets no second one.
+    The decision is made when the app asks for it (:class:`~smalldata.delivery.lazy.LazyDecision`)
+    or when a page starts going out, whichever comes first; a response that is not a page and
+    whose decision nobody asked for is left alone. Every failure is contained here. It is also
+    what a template finds at ``request.state`` to render the payload itself (:meth:`render_payload`,
+    used by the Jinja helper): the page then gets no second one.
     """
 
-    __slots__ = ("middleware", "path", "rendered", "session", "state", "visit")
+    __slots__ = ("deciding", "loop", "middleware", "path", "rendered", "scope", "state", "visit", "waiter")
 
-    def __init__(self, middleware: SmallData, visit: Visit, path: str, state: dict[str, Any], session: Any) -> None:
+    def __init__(self, middleware: SmallData, scope: Scope, path: str, state: dict[str, Any]) -> None:
         self.middleware = middleware
-        self.visit = visit
+        self.scope = scope
         self.path = path
         self.state = state  # the request's state, where an app may put its CSP nonce
-        self.session = session
+        self.loop = asyncio.get_running_loop()
         self.rendered = False
+        self.visit: Visit | Literal[False] | None = False  # False: not decided yet
+        self.deciding = False
+        self.waiter: asyncio.Future[Visit | None] | None = None  # made only when a second reader must wait
+
+    def settled(self) -> Decision | Literal[False] | None:
+        visit = self.visit
+        return visit if visit is None or visit is False else visit.decision
+
+    async def decision(self) -> Decision | None:
+        visit = await self.resolve()
+        return None if visit is None else visit.decision
+
+    async def resolve(self) -> Visit | None:
+        """This request's visit: decided now unless it was already (or is being, by another reader)."""
+        visit = self.visit
+        if visit is not False:
+            return visit
+        if self.deciding:
+            if self.waiter is None:
+                self.waiter = self.loop.create_future()
+            return await asyncio.shield(self.waiter)
+        self.deciding = True
+        try:
+            visit = await self.middleware.pages.begin(self.scope)
+        except Exception:
+            self.middleware.counters["errors"] += 1
+            logger.exception("smalldata: personalisation failed for %s; serving the page unchanged", self.path)
+            visit = None
+        except BaseException:  # cancelled: a later reader tries again
+            self.deciding = False
+            if self.waiter is not None:
+                self.waiter.cancel()
+                self.waiter = None
+            raise
+        self.visit = visit
+        if self.waiter is not None:
+            self.waiter.set_result(visit)
+        return visit
 
     async def start(self, headers: ResponseHeaders, *, page: bool) -> None:
         visit = self.visit
+        if visit is False:
+            if not page:
+                return  # not a page, and nobody asked for its decision: nothing to decide
+            visit = await self.resolve()
+        if visit is None:
+            return
         cookies: list[str] = []
         try:
             cookies = await visit.deliver(page=page)
@@ -184,7 +229,8 @@ class _PageHooks:
             # state even when nothing matched (stored for them, it is wrong for a visitor it would greet).
             if cookies or (page and visit.personal) or (not visit.decision.empty and (page or is_html(headers))):
                 make_private(headers)
-                add_vary(headers, visit.vary if _session_varies_on_cookie(self.session) else ("Cookie", *visit.vary))
+                session = self.scope.get("session")
+                add_vary(headers, visit.vary if _session_varies_on_cookie(session) else ("Cookie", *visit.vary))
             if visit.no_store:
                 make_uncacheable(headers)
             if cookies:
@@ -195,8 +241,8 @@ class _PageHooks:
 
     def markup(self, headers: ResponseHeaders) -> bytes:
         visit, middleware = self.visit, self.middleware
-        if self.rendered:
-            return b""  # the page carries the payload already
+        if self.rendered or visit is None or visit is False:
+            return b""  # the page carries the payload already, or has no decision
         exposures = visit.reported_exposures
         if not (visit.decision.slot_rules or exposures):
             return b""  # nothing for the client to do (tags alone stay on the server)
@@ -213,10 +259,17 @@ class _PageHooks:
         return html
 
     def render_payload(self, nonce: str | None = None) -> str:
-        """The payload and client script tags for a template to place itself (then none is injected)."""
+        """The payload and client script tags for a template to place itself (then none is injected).
+
+        Empty while the request is not decided yet (a sync template on the event loop): the page then
+        gets its payload injected when it goes out.
+        """
+        visit = self.visit
+        if visit is None or visit is False:
+            return ""
         self.rendered = True
         middleware = self.middleware
-        data = payload_data(self.visit, middleware.prefix, self.visit.decision.exposures)
+        data = payload_data(visit, middleware.prefix, visit.decision.exposures)
         return payload_tag(data, nonce) + client_tag(middleware.script_src, nonce)
 
     def _failed(self, what: str) -> None:

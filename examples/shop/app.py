@@ -147,35 +147,38 @@ class _Shop:
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
 
-    def render(self, request: Request, template: str, **context: Any) -> Response:
+    async def render(self, request: Request, template: str, **context: Any) -> Response:
+        # The decision is made when first asked for; a template rendered here, on the event loop, reads it
+        # once it is made (the basket and login of this request included: they happened above).
+        await request.state.smalldata
         context.setdefault("customer", request.session.get(self.session_key))
         context.setdefault("basket", _basket(request))
         return self.templates.TemplateResponse(request, template, context)
 
     def page(self, name: str) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
-            return self.render(request, name)
+            return await self.render(request, name)
 
         return endpoint
 
     async def home(self, request: Request) -> Response:
-        return self.render(request, "home.html", products=self.catalog.bestsellers(8))
+        return await self.render(request, "home.html", products=self.catalog.bestsellers(8))
 
     async def category(self, request: Request) -> Response:
         category = request.path_params["category"]
         if category not in self.catalog.categories:
             raise HTTPException(404)
         products = self.catalog.in_category(category)
-        return self.render(request, "category.html", category=category, products=products)
+        return await self.render(request, "category.html", category=category, products=products)
 
     async def product(self, request: Request) -> Response:
         product = self.catalog.get(request.path_params["product"])
         if product is None:
             raise HTTPException(404)
-        return self.render(request, "product.html", product=product)
+        return await self.render(request, "product.html", product=product)
 
     async def basket(self, request: Request) -> Response:
-        return self.render(request, "basket.html")
+        return await self.render(request, "basket.html")
 
     async def basket_add(self, request: Request) -> Response:
         form = await _form(request)
@@ -216,7 +219,7 @@ class _Shop:
             request.session[self.session_key] = customer
             next_page = form.get("next") or request.query_params.get("next")
             return RedirectResponse(_local_path(next_page), status_code=303)
-        return self.render(request, "login.html", customers=CUSTOMERS)
+        return await self.render(request, "login.html", customers=CUSTOMERS)
 
     async def logout(self, request: Request) -> Response:
         request.session.pop(self.session_key, None)
@@ -229,8 +232,9 @@ class _Shop:
             request.session["basket"] = {"items": [], "currency": CURRENCY}
             # the thanks page reports the sale to smalldata, for the experiments' conversion rates
             order = {"order_id": f"NH-{secrets.token_hex(4).upper()}", "value": total, "currency": CURRENCY}
-            return self.render(request, "thanks.html", name=str(form.get("name", "")), order=order if total else None)
-        return self.render(request, "checkout.html")
+            name = str(form.get("name", ""))
+            return await self.render(request, "thanks.html", name=name, order=order if total else None)
+        return await self.render(request, "checkout.html")
 
     async def image(self, request: Request) -> Response:
         product = self.catalog.get(request.path_params["product"])

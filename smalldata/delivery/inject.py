@@ -8,11 +8,12 @@ of each chunk (so a ``</body>`` split across chunks is still found), and, once a
 comment, say) would be the one to insert before. If that held text grows past
 ``max_held`` bytes, it gives up and passes the page through unchanged.
 
-It must sit *inside* any compression middleware (add it with
-``app.add_middleware`` *before* ``GZipMiddleware``), since it leaves compressed
-bodies alone. A page that rendered the payload itself (the Jinja helper's
-``sd.payload()``) says so in the request's state, so the page is never searched
-for one: the hooks then give no markup.
+A page the app compressed (a compression middleware inside smalldata) is held
+whole instead, within a bound, and rewritten by :mod:`smalldata.delivery.compressed`;
+compressing *outside* smalldata (``app.add_middleware`` of ``GZipMiddleware`` after
+smalldata's) costs nothing of the kind and stays the better order. A page that
+rendered the payload itself (the Jinja helper's ``sd.payload()``) says so in the
+request's state, so the page is never searched for one: the hooks then give no markup.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Protocol
 
 from starlette.types import Message, Send
 
-from smalldata.delivery.headers import ResponseHeaders, weaken_etag
+from smalldata.delivery.compressed import IDENTITY, MAX_PAGE, UNREADABLE, codec_of, with_markup
+from smalldata.delivery.headers import ResponseHeaders, add_vary, weaken_etag
 
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _TAIL = len(b"</body >") - 1
@@ -42,7 +44,7 @@ class PageHooks(Protocol):
 
 def is_page(message: Message, method: str) -> bool:
     """An uncompressed ``text/html`` 200 response to a GET/POST that is not a download."""
-    return _is_page(ResponseHeaders({"headers": message.get("headers")}), message["status"], method)
+    return _page_codec(ResponseHeaders({"headers": message.get("headers")}), message["status"], method) == IDENTITY
 
 
 def is_html(headers: ResponseHeaders) -> bool:
@@ -52,21 +54,21 @@ def is_html(headers: ResponseHeaders) -> bool:
     return content_type is not None and content_type.partition(b";")[0].strip(_STRIP).lower() == b"text/html"
 
 
-def _is_page(headers: ResponseHeaders, status: int, method: str) -> bool:
+def _page_codec(headers: ResponseHeaders, status: int, method: str) -> int | None:
+    """None for a response that is no page; else how its body is encoded (see :func:`codec_of`)."""
     if method == "HEAD" or status != 200 or not is_html(headers):
-        return False
-    encoding = headers.first(b"content-encoding")
-    if encoding is not None and encoding.strip(_STRIP).lower() != b"identity":
-        return False
+        return None
     disposition = headers.first(b"content-disposition")
-    return disposition is None or not disposition.strip(_STRIP).lower().startswith(b"attachment")
+    if disposition is not None and disposition.strip(_STRIP).lower().startswith(b"attachment"):
+        return None
+    return codec_of(headers)
 
 
 class HtmlInjector:
     """Wraps ``send`` for one request; see the module docstring."""
 
-    __slots__ = ("headers", "held", "hooks", "markup", "max_held", "method", "page", "passthrough", "send",
-                 "start_message")  # fmt: skip
+    __slots__ = ("codec", "compressed", "headers", "held", "hooks", "markup", "max_held", "method", "page",
+                 "passthrough", "send", "start_message")  # fmt: skip
 
     def __init__(self, send: Send, method: str, hooks: PageHooks, *, max_held: int = DEFAULT_MAX_HELD) -> None:
         self.send = send
@@ -79,21 +81,27 @@ class HtmlInjector:
         self.passthrough = False
         self.held = b""
         self.markup: bytes = b""
+        self.codec = IDENTITY
+        self.compressed: list[bytes] = []
 
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
             self.start_message = message
             self.headers = headers = ResponseHeaders(message)
-            self.page = page = _is_page(headers, message["status"], self.method)
-            await self.hooks.start(headers, page=page)
-            if page:
+            codec = _page_codec(headers, message["status"], self.method)
+            self.page = page = codec is not None
+            await self.hooks.start(headers, page=page)  # a page we cannot read still gets its cookie
+            if codec is not None and codec != UNREADABLE:
                 self.markup = self.hooks.markup(headers)
-            if not page or not self.markup:
+                self.codec = codec
+            if not self.markup:
                 self.page, self.start_message = False, None
                 await self.send(message)
         elif kind == "http.response.body" and self.page and not self.passthrough:
-            if self.start_message is not None and not message.get("more_body", False):
+            if self.codec:
+                await self._on_compressed(message)
+            elif self.start_message is not None and not message.get("more_body", False):
                 await self._send_whole(message.get("body", b""), message)  # the common case, one await deep
             else:
                 await self._on_body(message)
@@ -135,6 +143,32 @@ class HtmlInjector:
         assert start is not None
         await self.send(start)
         await self.send({**message, "body": new_body})
+
+    async def _on_compressed(self, message: Message) -> None:
+        """Hold a compressed page whole (within :data:`MAX_PAGE`), then send it rewritten, or as it was."""
+        compressed = self.compressed
+        compressed.append(message.get("body", b""))
+        if message.get("more_body", False):
+            if sum(map(len, compressed)) > MAX_PAGE:  # too large to rewrite: out as it came, from here on
+                self.passthrough = True
+                await self._flush_start()
+                await self.send({"type": "http.response.body", "body": b"".join(compressed), "more_body": True})
+                compressed.clear()
+            return
+        body = b"".join(compressed)
+        compressed.clear()
+        markup = self.markup
+        changed = with_markup(body, self.codec, lambda page: _insert(page, markup))
+        if changed is not None:
+            headers = self.headers
+            assert headers is not None
+            body = changed
+            if headers.first(b"content-length") is not None:
+                headers.set(b"content-length", b"%d" % len(body))
+            weaken_etag(headers)
+            add_vary(headers, ("Accept-Encoding",))
+        await self._flush_start()
+        await self.send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def _send_last(self, buffer: bytes, message: Message) -> None:
         body = _insert(buffer, self.markup)

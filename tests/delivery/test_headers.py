@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
 from smalldata.middleware import SmallData
 
@@ -82,12 +83,13 @@ async def test_json_response_gets_no_cookie_and_no_page_view(wrap, fake: FakePer
     result = await call(wrap(raw_app([b"{}"], headers=headers)))
     assert result.header("set-cookie") is None
     assert result.header("cache-control") == "public, max-age=60"
-    assert fake.delivered == [False]
+    assert fake.paths == []  # nobody asked: not even decided
 
 
 async def test_decision_is_available_to_handlers_as_request_state(fake: FakePersonaliser) -> None:
     async def page(request: Request) -> Response:
-        return HTMLResponse(f"<body>{request.state.smalldata.greeting}</body>")
+        decision = await request.state.smalldata
+        return HTMLResponse(f"<body>{decision.greeting}</body>")
 
     app = Starlette(routes=[Route("/", page)], middleware=[Middleware(SmallData, parts=fake.parts())])
     with TestClient(app) as client:
@@ -166,9 +168,15 @@ async def test_cache_headers_for_cdns_alone_are_removed_from_a_personalised_page
 
 
 @pytest.mark.parametrize("status", [404, 410, 500])
-async def test_an_error_page_that_may_show_the_decision_is_private(wrap, fake: FakePersonaliser, status: int) -> None:
+async def test_an_error_page_that_read_the_decision_is_private(wrap, fake: FakePersonaliser, status: int) -> None:
     headers = [("content-type", "text/html"), ("cache-control", "public, max-age=300"), ("cdn-cache-control", "60")]
-    result = await call(wrap(raw_app([PAGE], status=status, headers=headers)))
+    page = raw_app([PAGE], status=status, headers=headers)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await scope["state"]["smalldata"]  # the error page may show it
+        await page(scope, receive, send)
+
+    result = await call(wrap(app))
     assert result.header("cache-control") == "private, max-age=300"
     assert result.header("cdn-cache-control") is None
     assert result.header("vary") == "Cookie"

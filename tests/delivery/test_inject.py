@@ -146,6 +146,8 @@ def rendering_app(*, renders: bool, snippet: bytes = b"", chunk: int = 0) -> ASG
     """A page whose template places the payload itself (as ``sd.payload()`` does), or does not."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if renders:
+            await scope["state"]["smalldata"]  # decided before the template renders, as a handler does
         placed = scope["state"][PAGE_KEY].render_payload().encode() if renders else b""
         page = b"<html><body>" + snippet + placed + b"<p>end</p></body></html>"
         chunks = [page[i : i + chunk] for i in range(0, len(page), chunk)] if chunk else [page]
