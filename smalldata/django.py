@@ -49,6 +49,7 @@ smalldata runs only under ASGI: under WSGI the middleware does nothing and the t
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -56,7 +57,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 try:
-    from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+    from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
     from django import template
     from django.conf import settings
     from django.utils.functional import SimpleLazyObject
@@ -66,6 +67,7 @@ except ImportError as error:  # pragma: no cover - exercised only without Django
     ) from error
 
 from smalldata.decision import Decision
+from smalldata.delivery.lazy import LazyDecision, decision_of
 from smalldata.delivery.payload import PAGE_KEY
 from smalldata.jinja import SmallDataView
 from smalldata.middleware import DEFAULT_SKIP
@@ -119,13 +121,36 @@ def share(request: Any) -> None:
 
 
 def view_of(request: Any) -> SmallDataView:
-    """The decision for a Django request, as templates see it (empty without one)."""
+    """The decision for a Django request, as templates see it (empty without one).
+
+    The first read decides the page if nothing has yet (see ``request.smalldata``).
+    """
     scope = getattr(request, "scope", None)
     state = scope.get("state") if isinstance(scope, dict) else None
     if not isinstance(state, Mapping):
         return SmallDataView(None)
-    decision = state.get("smalldata")
-    return SmallDataView(decision if isinstance(decision, Decision) else None, state.get(PAGE_KEY))
+    return SmallDataView(_decision(state.get("smalldata")), state.get(PAGE_KEY))
+
+
+def _decision(value: Any) -> Decision | None:
+    """The decision, waited for the way Django's sync code waits for async code.
+
+    A sync view or template runs in Django's thread for the request, and the hooks run their
+    Django code in that same thread. ``async_to_sync`` lets the waiting thread run them while
+    it waits; a plain wait from it would block them until their timeout.
+    """
+    if not isinstance(value, LazyDecision):
+        return decision_of(value)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # a worker thread
+        awaited: Decision | None = async_to_sync(_awaited)(value)
+        return awaited
+    return value.get()  # on the loop: the decision if made (an async view awaits it first)
+
+
+async def _awaited(lazy: LazyDecision) -> Decision | None:
+    return await lazy
 
 
 def django_request(request: Any) -> Any:
@@ -212,7 +237,7 @@ register = template.Library()
 
 def smalldata_slot(context: Any, slot: str) -> Any:
     """A slot's content: ``"greeting"`` or ``"banner:<slot>"`` (engine-made markup), else empty."""
-    view = view_of(getattr(context, "request", None))
+    view = _view(context)
     if slot == "greeting":
         return view.greeting
     if slot.startswith("banner:"):
@@ -222,7 +247,14 @@ def smalldata_slot(context: Any, slot: str) -> Any:
 
 def smalldata_prefill(context: Any, form: str, field: str) -> str:
     """A prefill value of ``form`` (plain text: Django escapes it)."""
-    return view_of(getattr(context, "request", None)).prefill(form, field)
+    return _view(context).prefill(form, field)
+
+
+def _view(context: Any) -> SmallDataView:
+    """The request's view (``request.smalldata``, waited for once per request), else a fresh one."""
+    request = getattr(context, "request", None)
+    shared = getattr(request, "smalldata", None)
+    return shared if isinstance(shared, SmallDataView) else view_of(request)
 
 
 register.simple_tag(smalldata_slot, takes_context=True)
