@@ -41,8 +41,9 @@ once a minute) and pages are decided from the other signals.
 ``"banner:hero"``) writes a slot's content server-side, so the page shows it without
 ``client.js``; ``{% smalldata_prefill "checkout" "email" %}`` writes a prefill value
 (escaped). Greeting and banner texts are markup made by the engine, in which every signal
-value was escaped. Views read ``request.smalldata`` (a :class:`~smalldata.jinja.SmallDataView`:
-``.greeting``, ``.banner(slot)``, ``.prefill(form, field)``, ``.has(slot)``, ``.decision``).
+value was escaped. Sync views read ``request.smalldata`` (a :class:`~smalldata.jinja.SmallDataView`:
+``.greeting``, ``.banner(slot)``, ``.prefill(form, field)``, ``.has(slot)``, ``.decision``),
+async views ``await request.asmalldata()`` (as Django's ``request.auser()``).
 
 smalldata runs only under ASGI: under WSGI the middleware does nothing and the tags are empty.
 """
@@ -118,6 +119,7 @@ def share(request: Any) -> None:
     scope[REQUEST_KEY] = request
     # lazy: a view that never reads it does not make smalldata decide early
     request.smalldata = SimpleLazyObject(lambda: view_of(request))
+    request.asmalldata = functools.partial(aview_of, request)
 
 
 def view_of(request: Any) -> SmallDataView:
@@ -130,6 +132,17 @@ def view_of(request: Any) -> SmallDataView:
     if not isinstance(state, Mapping):
         return SmallDataView(None)
     return SmallDataView(_decision(state.get("smalldata")), state.get(PAGE_KEY))
+
+
+async def aview_of(request: Any) -> SmallDataView:
+    """:func:`view_of` for async views (``view = await request.asmalldata()``): decides now if nobody has."""
+    scope = getattr(request, "scope", None)
+    state = scope.get("state") if isinstance(scope, dict) else None
+    if not isinstance(state, Mapping):
+        return SmallDataView(None)
+    value = state.get("smalldata")
+    decision = await value if isinstance(value, LazyDecision) else decision_of(value)
+    return SmallDataView(decision, state.get(PAGE_KEY))
 
 
 def _decision(value: Any) -> Decision | None:
@@ -261,5 +274,5 @@ register.simple_tag(smalldata_slot, takes_context=True)
 register.simple_tag(smalldata_prefill, takes_context=True)
 
 
-__all__ = ["REQUEST_KEY", "MissingMiddleware", "SmallDataMiddleware", "customer", "customer_of", "django_request",
-           "register", "request_hook", "skip", "view_of"]
+__all__ = ["REQUEST_KEY", "MissingMiddleware", "SmallDataMiddleware", "aview_of", "customer", "customer_of",
+           "django_request", "register", "request_hook", "skip", "view_of"]

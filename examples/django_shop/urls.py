@@ -19,6 +19,7 @@ urlpatterns: list[Any] = [
     path("checkout/", views.checkout, name="checkout"),
     path("thanks/", views.thanks, name="thanks"),
     path("api/basket/", views.basket_json, name="basket-json"),
+    path("api/greeting/", views.greeting_json, name="greeting-json"),
     # the example serves its own files (no web server in front of it); a shop's proxy or CDN would
     path("static/<path:path>", serve, {"document_root": HERE / "static"}),
 ]

@@ -81,6 +81,12 @@ def thanks(request: Request) -> HttpResponse:
     return _page(request, "thanks.html")
 
 
+async def greeting_json(request: Request) -> JsonResponse:
+    """The greeting for the shop's own scripts: an async view reads the decision with ``await``."""
+    view = await request.asmalldata()
+    return JsonResponse({"greeting": str(view.greeting)})
+
+
 def basket_json(request: Request) -> JsonResponse:
     """The basket as JSON (for the shop's own scripts): never personalised."""
     return JsonResponse({"lines": basket.lines(request.session)})

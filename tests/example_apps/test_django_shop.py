@@ -6,9 +6,13 @@ Two uvicorn processes serve the same settings and database: ``examples.django_sh
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,6 +108,34 @@ def test_a_logged_in_customers_checkout_is_prefilled_with_her_name_and_email(sho
         log_in(shopper)
         response = shopper.get("/checkout/")
     assert payload(response)["prefill"] == {"checkout": {"name": "Anna Larsen", "email": "anna@example.com"}}
+
+
+def test_an_async_django_view_awaits_the_decision_and_its_json_is_not_personalised(shop: str) -> None:
+    with client(shop) as shopper:
+        log_in(shopper)
+        response = shopper.get("/api/greeting/")
+    assert response.json() == {"greeting": "Hello Anna, good to see you"}
+    assert b"<script" not in response.content
+
+
+def test_django_static_and_media_urls_are_skipped() -> None:
+    from .django_server import REPO
+
+    script = "from examples.django_shop import asgi; from smalldata.django import skip; print(skip())"
+    printed = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, check=True,
+    ).stdout
+    assert "'/static/'" in printed and "'/media/'" in printed
+
+
+def test_a_hook_without_the_django_middleware_raises_so_its_signals_are_unknown() -> None:
+    from starlette.requests import Request
+
+    from smalldata.django import MissingMiddleware, customer
+
+    with pytest.raises(MissingMiddleware):
+        asyncio.run(customer(Request({"type": "http", "method": "GET", "path": "/", "headers": []})))
 
 
 def test_sec_gpc_stores_nothing_on_a_django_page(shop: str) -> None:
