@@ -67,7 +67,7 @@ def _page_codec(headers: ResponseHeaders, status: int, method: str) -> int | Non
 class HtmlInjector:
     """Wraps ``send`` for one request; see the module docstring."""
 
-    __slots__ = ("codec", "compressed", "headers", "held", "hooks", "markup", "max_held", "method", "page",
+    __slots__ = ("codec", "headers", "held", "hooks", "markup", "max_held", "method", "page", "parts",
                  "passthrough", "send", "start_message")  # fmt: skip
 
     def __init__(self, send: Send, method: str, hooks: PageHooks, *, max_held: int = DEFAULT_MAX_HELD) -> None:
@@ -82,7 +82,7 @@ class HtmlInjector:
         self.held = b""
         self.markup: bytes = b""
         self.codec = IDENTITY
-        self.compressed: list[bytes] = []
+        self.parts: list[bytes] = []
 
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
@@ -101,7 +101,7 @@ class HtmlInjector:
         elif kind == "http.response.body" and self.page and not self.passthrough:
             if self.codec:
                 await self._on_compressed(message)
-            elif self.start_message is not None and not message.get("more_body", False):
+            elif self.start_message is not None and not message.get("more_body", False) and not self.parts:
                 await self._send_whole(message.get("body", b""), message)  # the common case, one await deep
             else:
                 await self._on_body(message)
@@ -114,11 +114,22 @@ class HtmlInjector:
         chunk: bytes = message.get("body", b"")
         more = bool(message.get("more_body", False))
         if self.start_message is not None:
+            parts = self.parts
             if not more:
+                if parts:
+                    parts.append(chunk)
+                    chunk = b"".join(parts)
+                    parts.clear()
                 await self._send_whole(chunk, message)
+                return
+            if self._small_declared_length():  # sent in parts (Quart does) but small: held whole, length kept
+                parts.append(chunk)
                 return
             self._prepare_stream_headers()
             await self._flush_start()
+            if parts:
+                chunk = b"".join((*parts, chunk))
+                parts.clear()
         buffer = self.held + chunk
         if not more:
             await self._send_last(buffer, message)
@@ -128,6 +139,12 @@ class HtmlInjector:
             out, self.held, self.passthrough = out + self.held, b"", True
         if out:
             await self.send({"type": "http.response.body", "body": out, "more_body": True})
+
+    def _small_declared_length(self) -> bool:
+        """Does the response declare a ``Content-Length`` within ``max_held`` bytes?"""
+        assert self.headers is not None
+        length = self.headers.first(b"content-length")
+        return length is not None and length.strip().isdigit() and int(length) <= self.max_held
 
     async def _send_whole(self, body: bytes, message: Message) -> None:
         """The common case: the whole page in one message, so Content-Length can stay exact."""
@@ -146,17 +163,17 @@ class HtmlInjector:
 
     async def _on_compressed(self, message: Message) -> None:
         """Hold a compressed page whole (within :data:`MAX_PAGE`), then send it rewritten, or as it was."""
-        compressed = self.compressed
-        compressed.append(message.get("body", b""))
+        parts = self.parts
+        parts.append(message.get("body", b""))
         if message.get("more_body", False):
-            if sum(map(len, compressed)) > MAX_PAGE:  # too large to rewrite: out as it came, from here on
+            if sum(map(len, parts)) > MAX_PAGE:  # too large to rewrite: out as it came, from here on
                 self.passthrough = True
                 await self._flush_start()
-                await self.send({"type": "http.response.body", "body": b"".join(compressed), "more_body": True})
-                compressed.clear()
+                await self.send({"type": "http.response.body", "body": b"".join(parts), "more_body": True})
+                parts.clear()
             return
-        body = b"".join(compressed)
-        compressed.clear()
+        body = b"".join(parts)
+        parts.clear()
         markup = self.markup
         changed = with_markup(body, self.codec, lambda page: _insert(page, markup))
         if changed is not None:

@@ -10,6 +10,7 @@ import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smalldata.delivery.endpoints import CLIENT_VERSION
+from smalldata.delivery.inject import DEFAULT_MAX_HELD
 from smalldata.delivery.payload import PAGE_KEY
 
 from .helpers import FakePersonaliser, call, greeting_decision, raw_app
@@ -46,13 +47,22 @@ async def test_body_end_split_anywhere_across_chunks_is_found(wrap, split_at: in
     assert result.body.endswith(b"</script></body></html>")
 
 
-async def test_streamed_page_in_single_bytes_is_injected_and_loses_content_length(wrap) -> None:
-    chunks = [PAGE[i : i + 1] for i in range(len(PAGE))]
-    headers = [("content-type", "text/html"), ("content-length", str(len(PAGE)))]
+async def test_a_long_streamed_page_in_single_bytes_is_injected_and_loses_content_length(wrap) -> None:
+    page = b"<html><body>" + b"x" * DEFAULT_MAX_HELD + b"<h1>Shop</h1></body></html>"  # longer than we hold whole
+    chunks = [page[:DEFAULT_MAX_HELD]] + [page[i : i + 1] for i in range(DEFAULT_MAX_HELD, len(page))]
+    headers = [("content-type", "text/html"), ("content-length", str(len(page)))]
     result = await call(wrap(raw_app(chunks, headers=headers)))
     assert result.header("content-length") is None
     assert result.body.endswith(b"</script></body></html>")
     assert b"<h1>Shop</h1><script" in result.body
+
+
+async def test_a_page_sent_in_parts_with_a_small_length_is_held_whole_and_keeps_an_exact_length(wrap) -> None:
+    chunks = [PAGE[:10], PAGE[10:], b""]  # as Quart sends a page: its bytes, then an empty last message
+    headers = [("content-type", "text/html"), ("content-length", str(len(PAGE)))]
+    result = await call(wrap(raw_app(chunks, headers=headers)))
+    assert result.body.endswith(b"</script></body></html>")
+    assert result.header("content-length") == str(len(result.body))
 
 
 async def test_streaming_sends_early_chunks_without_waiting_for_the_end(wrap) -> None:
