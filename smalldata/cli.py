@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from smalldata.commands.shop_code import shop_code_problems
 from smalldata.decision import Decision, TraceEntry
 from smalldata.problems import ProblemsError
 from smalldata.rules import Engine, check_ruleset, load_ruleset
@@ -158,11 +159,12 @@ def _check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     path = _rules_path(args, settings)
     ruleset, problems = check_ruleset(path, settings)
+    problems = [*problems, *shop_code_problems(settings, args.config)]  # the functions smalldata.yaml names
     for problem in problems:
         print(problem)
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
-    if ruleset is None:
+    if ruleset is None or errors:
         print(f"{path}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
         return EXIT_FAILED
     disabled = f" (and {len(ruleset.disabled)} disabled)" if ruleset.disabled else ""

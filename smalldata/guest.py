@@ -49,6 +49,10 @@ FAILED: Final = _Failed()
 #: How often a failure that keeps happening is logged again (with how many times it happened since).
 LOG_EVERY = 60.0
 
+#: (what, function, kind of failure) → (when last logged, how many times since): shared by every
+#: :class:`Guest` of one function, so an app built again (``smalldata try``, tests) still logs it once.
+_LOGGED: dict[tuple[str, str, str], tuple[float, int]] = {}
+
 Check = Callable[[Any], str | None]
 """Whether an answer is of a type the caller accepts: None if so, else why not (for the log)."""
 
@@ -105,7 +109,6 @@ class Guest:
         self._function: Callable[..., Any] | None = None
         self._imported = False
         self._on_loop = False  # learnt: answers an awaitable, so it is called on the loop, not in a thread
-        self._logged: dict[str, tuple[float, int]] = {}  # kind of failure → (when last logged, since then)
         self._late: set[asyncio.Future[Any]] = set()  # awaitables left to finish (strong references)
 
     def function(self) -> Callable[..., Any] | None:
@@ -209,15 +212,17 @@ class Guest:
     def _fail(self, kind: str, message: str, error: BaseException | None = None) -> Any:
         """Log the failure the first time, then at most every :data:`LOG_EVERY` seconds per kind."""
         now = time.monotonic()
-        logged = self._logged.get(kind)
+        key = (self.what, self.dotted, kind)
+        logged = _LOGGED.get(key)
         if logged is not None and now - logged[0] < LOG_EVERY:
-            self._logged[kind] = (logged[0], logged[1] + 1)
+            _LOGGED[key] = (logged[0], logged[1] + 1)
             return FAILED
-        self._logged[kind] = (now, 0)
+        _LOGGED[key] = (now, 0)
         again = f" ({logged[1]} more times since it was last logged)" if logged is not None and logged[1] else ""
-        trace = error is not None and logged is None  # the traceback once, the first time only
-        logger.warning("smalldata: %s %s %s%s", self.what, self.dotted, message, again,
-                       exc_info=(type(error), error, error.__traceback__) if trace and error is not None else None)
+        logger.warning("smalldata: %s %s %s%s", self.what, self.dotted, message, again)  # one line
+        if error is not None and logged is None:  # where in the shop's code: once, for whoever turns debug on
+            logger.debug("smalldata: %s %s failed here", self.what, self.dotted,
+                         exc_info=(type(error), error, error.__traceback__))
         return FAILED
 
 

@@ -70,13 +70,16 @@ class Imagined:
                      caps: CapCounts | None = None) -> tuple[Decision, RequestSignals]:
         """The decision for this request, with its trace, and the signals it was made from.
 
-        Remote sources (CRM, basket service) are awaited first, for the namespaces the
-        rules read, as the middleware would. ``caps`` are how often the visitor has
+        Remote sources (CRM, basket service) and the shop's functions are awaited first, for
+        the namespaces the rules read, as the middleware would, unless every signal the rules
+        read of a namespace is given. ``caps`` are how often the visitor has
         had each capped rule already (None: caps are not counted). Raises
         ``ValueError`` like :meth:`signals`.
         """
         signals = self.signals(settings)
-        await signals.prefetch(engine.ruleset.namespaces)
+        given = signals.overrides  # a source is not asked for what the merchandiser gave (try --set, given:)
+        await signals.prefetch(dict.fromkeys(name.partition(".")[0] for name in sorted(engine.ruleset.reads)
+                                             if name not in given))
         return engine.decide(signals, caps=caps, visitor_id=self.visitor_id, trace=True), signals
 
 
