@@ -186,3 +186,14 @@ def test_static_files_and_json_get_no_visitor_cookie_and_no_payload(shop: str) -
             response = shopper.get(path)
             assert "sd_visitor" not in response.cookies, path
             assert b"smalldata" not in response.content, path
+
+
+def test_the_django_shops_settings_and_rules_check_and_their_rule_tests_pass() -> None:
+    from .django_server import REPO
+
+    folder = REPO / "examples" / "django_shop"
+    for command in ("check", "test"):
+        done = subprocess.run([sys.executable, "-m", "smalldata.cli", command, "--rules", str(folder / "rules"),
+                               "--config", str(folder / "smalldata.yaml")], cwd=REPO,
+                              env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
