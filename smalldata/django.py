@@ -28,7 +28,9 @@ were *before* the request (the basket banner one page late after a login).
 :func:`request_hook` is a coroutine function (smalldata awaits it) that runs your plain Django
 function with ``sync_to_async(thread_sensitive=True)``: in the thread Django's own sync views
 and middleware of that request use, with the same database connection. An ``async def``
-function is awaited as it is.
+function is awaited as it is. A sync view or template that reads the decision before the
+response starts waits for it with ``async_to_sync``, which lets the waiting thread run those
+callables meanwhile (a plain wait would hold them off until their timeout).
 
 **Where the middleware sits.** Anywhere after ``SessionMiddleware`` and
 ``AuthenticationMiddleware`` (so ``request.user`` exists when a view reads
