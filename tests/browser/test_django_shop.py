@@ -55,6 +55,12 @@ def test_a_first_visitor_is_welcomed_on_a_compressed_django_page(page: Any, djan
     assert page.locator("script#smalldata").count() == 1
 
 
+def test_the_greeting_is_on_the_django_page_without_client_js(page: Any, django_shop: str) -> None:
+    page.route("**/_smalldata/client.js*", lambda route: route.abort())
+    page.goto(f"{django_shop}/")
+    assert page.inner_text(GREETING) == "Welcome to Django Hjem"
+
+
 def test_a_returning_visitor_is_welcomed_back(page: Any, context: Any, django_shop: str) -> None:
     page.goto(f"{django_shop}/")
     cookie = visitor_cookie(context)

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .django_server import CUSTOMER, prepare, serve
+from .django_server import CUSTOMER, REPO, environment, prepare, serve
 
 PAYLOAD = re.compile(rb'<script type="application/json" id="smalldata">.*?</script><script[^>]*></script>', re.S)
 CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
@@ -103,6 +103,18 @@ def test_the_login_response_itself_shows_the_basket_banner(shop: str) -> None:
     assert payload(response)["banners"]["basket"]["html"] == "Anna, 411 DKK more and shipping is free"
 
 
+def test_a_customers_name_is_escaped_in_the_server_rendered_greeting(shop: str, database: Path) -> None:
+    script = ("import django; django.setup(); from django.contrib.auth.models import User; "
+              "User.objects.create_user('mallory', 'm@example.com', 'pw-12345', first_name='<i>Mal</i>')")  # fmt: skip
+    subprocess.run([sys.executable, "-c", script], cwd=REPO, env=environment(database), check=True)
+    with client(shop) as shopper:
+        token = csrf_token(shopper)
+        response = shopper.post("/login/", data={"username": "mallory", "password": "pw-12345",
+                                                 "csrfmiddlewaretoken": token})  # fmt: skip
+    assert 'data-smalldata-slot="greeting">Hello &lt;i&gt;Mal&lt;/i&gt;, good to see you</p>' in response.text
+    assert "<i>Mal</i>" not in response.text
+
+
 def test_a_logged_in_customers_checkout_is_prefilled_with_her_name_and_email(shop: str) -> None:
     with client(shop) as shopper:
         log_in(shopper)
@@ -119,8 +131,6 @@ def test_an_async_django_view_awaits_the_decision_and_its_json_is_not_personalis
 
 
 def test_django_static_and_media_urls_are_skipped() -> None:
-    from .django_server import REPO
-
     script = "from examples.django_shop import asgi; from smalldata.django import skip; print(skip())"
     printed = subprocess.run(
         [sys.executable, "-c", script],
@@ -189,8 +199,6 @@ def test_static_files_and_json_get_no_visitor_cookie_and_no_payload(shop: str) -
 
 
 def test_the_django_shops_settings_and_rules_check_and_their_rule_tests_pass() -> None:
-    from .django_server import REPO
-
     folder = REPO / "examples" / "django_shop"
     for command in ("check", "test"):
         done = subprocess.run([sys.executable, "-m", "smalldata.cli", command, "--rules", str(folder / "rules"),
