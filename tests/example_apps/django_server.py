@@ -62,7 +62,7 @@ def _start(database: Path, bare: bool) -> tuple[subprocess.Popen[bytes], str, Pa
     port = free_port()
     app = ["--factory", "django.core.asgi:get_asgi_application"] if bare else ["examples.django_shop.asgi:application"]
     command = [sys.executable, "-m", "uvicorn", *app, "--port", str(port), "--no-proxy-headers",
-               "--no-access-log", "--lifespan", "off"]  # fmt: skip
+               "--no-access-log"]  # fmt: skip
     log = database.with_name(f"uvicorn-{'bare' if bare else 'smalldata'}.log")
     with log.open("wb") as output:  # a file, not a pipe nobody reads (a full pipe would stall the server)
         process = subprocess.Popen(command, cwd=REPO, env=environment(database), stdout=output, stderr=output)
