@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from asyncio import get_running_loop
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -134,9 +135,7 @@ class SmallData:
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
-        hooks = _PageHooks(self, scope, path, state)
-        state["smalldata"] = LazyDecision(hooks)  # decided when the app asks, or when a page starts
-        state[PAGE_KEY] = hooks
+        state["smalldata"] = state[PAGE_KEY] = hooks = _PageHooks(self, scope, path, state)  # decided when asked
         await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -173,14 +172,14 @@ class SmallData:
                 return
 
 
-class _PageHooks:
+class _PageHooks(LazyDecision):
     """One request's decision, made once when first needed, and its headers and markup.
 
     The decision is made when the app asks for it (:class:`~smalldata.delivery.lazy.LazyDecision`)
     or when a page starts going out, whichever comes first; a response that is not a page and
-    whose decision nobody asked for is left alone. Every failure is contained here. It is also
-    what a template finds at ``request.state`` to render the payload itself (:meth:`render_payload`,
-    used by the Jinja helper): the page then gets no second one.
+    whose decision nobody asked for is left alone. Every failure is contained here. It is
+    ``request.state.smalldata``, and what a template finds at ``request.state`` to render the
+    payload itself (:meth:`render_payload`, used by the Jinja helper): then none is injected.
     """
 
     __slots__ = ("deciding", "loop", "middleware", "path", "rendered", "scope", "state", "visit", "waiter")
@@ -190,7 +189,7 @@ class _PageHooks:
         self.scope = scope
         self.path = path
         self.state = state  # the request's state, where an app may put its CSP nonce
-        self.loop = asyncio.get_running_loop()
+        self.loop = get_running_loop()
         self.rendered = False
         self.visit: Visit | Literal[False] | None = False  # False: not decided yet
         self.deciding = False
@@ -213,6 +212,9 @@ class _PageHooks:
             if self.waiter is None:
                 self.waiter = self.loop.create_future()
             return await asyncio.shield(self.waiter)
+        return await self._decide()
+
+    async def _decide(self) -> Visit | None:
         self.deciding = True
         try:
             visit = await self.middleware.pages.begin(self.scope)
@@ -236,7 +238,7 @@ class _PageHooks:
         if visit is False:
             if not page:
                 return  # not a page, and nobody asked for its decision: nothing to decide
-            visit = await self.resolve()
+            visit = await (self.resolve() if self.deciding else self._decide())
         if visit is None:
             return
         cookies: list[str] = []

@@ -61,7 +61,7 @@ def _page_codec(headers: ResponseHeaders, status: int, method: str) -> int | Non
     disposition = headers.first(b"content-disposition")
     if disposition is not None and disposition.strip(_STRIP).lower().startswith(b"attachment"):
         return None
-    return codec_of(headers)
+    return IDENTITY if headers.first(b"content-encoding") is None else codec_of(headers)
 
 
 class HtmlInjector:
@@ -82,7 +82,7 @@ class HtmlInjector:
         self.held = b""
         self.markup: bytes = b""
         self.codec = IDENTITY
-        self.parts: list[bytes] = []
+        self.parts: list[bytes] | None = None  # a page held whole while it comes in parts
 
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
@@ -101,7 +101,7 @@ class HtmlInjector:
         elif kind == "http.response.body" and self.page and not self.passthrough:
             if self.codec:
                 await self._on_compressed(message)
-            elif self.start_message is not None and not message.get("more_body", False) and not self.parts:
+            elif self.start_message is not None and not message.get("more_body", False) and self.parts is None:
                 await self._send_whole(message.get("body", b""), message)  # the common case, one await deep
             else:
                 await self._on_body(message)
@@ -123,6 +123,8 @@ class HtmlInjector:
                 await self._send_whole(chunk, message)
                 return
             if self._small_declared_length():  # sent in parts (Quart does) but small: held whole, length kept
+                if parts is None:
+                    parts = self.parts = []
                 parts.append(chunk)
                 return
             self._prepare_stream_headers()
@@ -164,6 +166,8 @@ class HtmlInjector:
     async def _on_compressed(self, message: Message) -> None:
         """Hold a compressed page whole (within :data:`MAX_PAGE`), then send it rewritten, or as it was."""
         parts = self.parts
+        if parts is None:
+            parts = self.parts = []
         parts.append(message.get("body", b""))
         if message.get("more_body", False):
             if sum(map(len, parts)) > MAX_PAGE:  # too large to rewrite: out as it came, from here on

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Generator
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from smalldata.decision import Decision
 
@@ -37,50 +37,46 @@ THREAD_WAIT_SECONDS = 10.0
 _EMPTY = Decision()
 
 
-class Decider(Protocol):
-    """The middleware's side of one request: decides once, however many ask."""
-
-    loop: asyncio.AbstractEventLoop
-
-    def settled(self) -> Decision | Literal[False] | None:
-        """The decision when made (None: deciding failed or was declined), else False."""
-
-    async def decision(self) -> Decision | None:
-        """Decide now if nobody has yet; the decision (None when there is none)."""
-
-
 class LazyDecision:
     """What ``request.state.smalldata`` holds: this request's decision, made when first asked for.
 
     ``await`` it for the :class:`~smalldata.decision.Decision` (None when the request
     has none: smalldata failed, or the visitor declined). Its attributes are the
     decision's (``request.state.smalldata.greeting``), read as the module docstring says.
+    The middleware's per-request object implements :meth:`settled`, :meth:`decision`
+    and ``loop``.
     """
 
-    __slots__ = ("_decider",)
+    __slots__ = ()
+    loop: asyncio.AbstractEventLoop  # the event loop the request runs on
 
-    def __init__(self, decider: Decider) -> None:
-        self._decider = decider
+    def settled(self) -> Decision | Literal[False] | None:
+        """The decision when made (None: deciding failed or was declined), else False."""
+        raise NotImplementedError
+
+    async def decision(self) -> Decision | None:
+        """Decide now if nobody has yet; the decision (None when there is none)."""
+        raise NotImplementedError
 
     def __await__(self) -> Generator[Any, None, Decision | None]:
-        return self._decider.decision().__await__()
+        return self.decision().__await__()
 
     def get(self) -> Decision | None:
         """The decision, from sync code: waits for it in a worker thread; on the event loop, only if made."""
-        decider = self._decider
-        settled = decider.settled()
+        settled = self.settled()
         if settled is not False:
             return settled
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is decider.loop:
+        loop = self.loop
+        if running is loop:
             _warn_unawaited()
             return None
-        if decider.loop.is_closed():
+        if loop.is_closed():
             return None
-        future = asyncio.run_coroutine_threadsafe(decider.decision(), decider.loop)
+        future = asyncio.run_coroutine_threadsafe(self.decision(), loop)
         try:
             return future.result(THREAD_WAIT_SECONDS)
         except Exception:  # a decision that never came is no decision, never an error in the app
@@ -95,7 +91,7 @@ class LazyDecision:
         return getattr(_EMPTY if decision is None else decision, name)
 
     def __repr__(self) -> str:
-        settled = self._decider.settled()
+        settled = self.settled()
         return "<LazyDecision: not decided yet>" if settled is False else f"<LazyDecision: {settled!r}>"
 
 

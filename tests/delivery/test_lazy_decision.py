@@ -176,3 +176,36 @@ def test_a_decision_the_app_read_before_the_login_stays_the_one_it_read(tmp_path
         response = client.post("/login")
     assert "<p>None</p>" in response.text
     assert (payload(response) or {}).get("greeting") is None  # the page shows what the handler read
+
+
+def templates() -> Any:
+    from jinja2 import DictLoader, Environment
+    from starlette.templating import Jinja2Templates
+
+    from smalldata.jinja import install
+
+    env = Environment(loader=DictLoader({"page.html": "<html><body><p>{{ smalldata().greeting }}</p></body></html>"}),
+                      autoescape=True)  # fmt: skip
+    install(env)
+    return Jinja2Templates(env=env)
+
+
+def test_a_template_rendered_after_the_handler_awaits_the_decision_shows_it(tmp_path: Path) -> None:
+    jinja = templates()
+
+    async def page(request: Request) -> Response:
+        await request.state.smalldata
+        return jinja.TemplateResponse(request, "page.html")
+
+    with shop(tmp_path, [Route("/", page)]) as client:
+        assert "<p>Hi Ada</p>" in client.get("/").text
+
+
+def test_a_template_rendered_in_a_sync_handler_shows_the_decision(tmp_path: Path) -> None:
+    jinja = templates()
+
+    def page(request: Request) -> Response:  # in a worker thread: the template's read waits for the decision
+        return jinja.TemplateResponse(request, "page.html")  # type: ignore[no-any-return]
+
+    with shop(tmp_path, [Route("/", page)]) as client:
+        assert "<p>Hi Ada</p>" in client.get("/").text
