@@ -19,7 +19,7 @@ request into that scope (at :data:`REQUEST_KEY`) and smalldata's callables find 
 The customer is then read from ``request.user``, which Django's ``AuthenticationMiddleware``
 loads once and caches, and which ``login()``/``logout()`` replace: a decision made when the
 response starts sees a login (or a basket change) made by the view of that same request,
-and costs no query the view did not already make (only the customer's groups are one more).
+and costs no query when the view read ``request.user`` too (the customer's groups are one).
 The alternative, reading the session cookie with a ``SessionStore`` before Django runs,
 would repeat Django's session and user queries on every page and see the customer as they
 were *before* the request (the basket banner one page late after a login).
