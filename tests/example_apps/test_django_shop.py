@@ -6,7 +6,6 @@ Two uvicorn processes serve the same settings and database: ``examples.django_sh
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import os
@@ -137,15 +136,6 @@ def test_django_static_and_media_urls_are_skipped() -> None:
         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, check=True,
     ).stdout
     assert "'/static/'" in printed and "'/media/'" in printed
-
-
-def test_a_hook_without_the_django_middleware_raises_so_its_signals_are_unknown() -> None:
-    from starlette.requests import Request
-
-    from smalldata.django import MissingMiddleware, customer
-
-    with pytest.raises(MissingMiddleware):
-        asyncio.run(customer(Request({"type": "http", "method": "GET", "path": "/", "headers": []})))
 
 
 def test_sec_gpc_stores_nothing_on_a_django_page(shop: str) -> None:
