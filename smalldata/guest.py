@@ -29,7 +29,7 @@ from smalldata.dotted import import_function
 
 logger = logging.getLogger("smalldata.guest")
 
-__all__ = ["FAILED", "Guest", "GuestPool", "is_async"]
+__all__ = ["FAILED", "Guest", "GuestPool", "WrongAnswer", "is_async"]
 
 
 
@@ -53,8 +53,17 @@ LOG_EVERY = 60.0
 #: :class:`Guest` of one function, so an app built again (``smalldata try``, tests) still logs it once.
 _LOGGED: dict[tuple[str, str, str], tuple[float, int]] = {}
 
-Check = Callable[[Any], str | None]
-"""Whether an answer is of a type the caller accepts: None if so, else why not (for the log)."""
+Read = Callable[[Any], Any]
+"""Turns an answer into what the caller keeps (plain data), or raises :class:`WrongAnswer`. For a plain
+function it runs in the same thread, so reading a framework's lazy object (a Django user) may query."""
+
+#: How many late awaitables of one function may still be running before it is not called at all (a hung
+#: source must not pile up work for every page).
+MAX_LATE = 256
+
+
+class WrongAnswer(Exception):
+    """Raised by a :data:`Read` for an answer of a type the caller cannot use (the message says why)."""
 
 
 class GuestPool:
@@ -91,21 +100,22 @@ def is_async(function: Callable[..., Any]) -> bool:
     object whose class has an ``async def __call__`` (``asgiref.sync.sync_to_async``)."""
     if inspect.iscoroutinefunction(function):
         return True
-    return not inspect.isroutine(function) and inspect.iscoroutinefunction(type(function).__call__)
+    return inspect.iscoroutinefunction(type(function).__call__)  # a plain function's type: a slot, never async
 
 
 class Guest:
     """One function of the shop's, named in the settings as ``dotted`` (``what`` names it in the log).
 
-    ``timeout`` is in seconds; ``check`` refuses answers of a type the caller cannot use.
+    ``timeout`` is in seconds; ``read`` turns an answer into what the caller keeps, refusing answers
+    of a type it cannot use.
     """
 
-    def __init__(self, dotted: str, what: str, *, timeout: float, pool: GuestPool, check: Check | None = None) -> None:
+    def __init__(self, dotted: str, what: str, *, timeout: float, pool: GuestPool, read: Read | None = None) -> None:
         self.dotted = dotted
         self.what = what
         self.timeout = timeout
         self.pool = pool
-        self.check = check
+        self.read = read
         self._function: Callable[..., Any] | None = None
         self._imported = False
         self._on_loop = False  # learnt: answers an awaitable, so it is called on the loop, not in a thread
@@ -128,6 +138,9 @@ class Guest:
         function = self.function()
         if function is None:
             return FAILED
+        if len(self._late) >= MAX_LATE:
+            return self._fail("hung", f"not called: {len(self._late)} earlier calls are still running late; "
+                                      "read as unknown for this page")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         if self._on_loop:
@@ -138,26 +151,35 @@ class Guest:
             except BaseException as exc:  # CancelledError from the shop's own code too: a failure, not ours
                 return self._raised(exc)
         else:
-            submitted = self.pool.submit(function, argument)
+            submitted = self.pool.submit(self._in_thread, argument)
             if submitted is None:
                 return self._fail("closed", "not called: the application is shutting down")
             answer = await self._wait(asyncio.wrap_future(submitted, loop=loop), deadline, submitted)
+            if answer is FAILED or not inspect.isawaitable(answer):
+                return answer  # read in the thread already
+            self._on_loop = True  # e.g. sync_to_async(fn): no thread hop for it from now on
+        if inspect.isawaitable(answer):
+            answer = await self._wait(asyncio.ensure_future(answer), deadline)
             if answer is FAILED:
                 return FAILED
             if inspect.isawaitable(answer):
-                self._on_loop = True  # e.g. sync_to_async(fn): no thread hop for it from now on
-        if inspect.isawaitable(answer):
-            answer = await self._wait(asyncio.ensure_future(answer), deadline)
-            if inspect.isawaitable(answer):
                 _discard(answer)
                 return self._fail("type", "answered an awaitable that answered another awaitable; read as unknown")
-        if answer is FAILED:
-            return FAILED
-        if self.check is not None:
-            why = self.check(answer)
-            if why is not None:
-                return self._fail("type", f"{why}; read as unknown")
-        return answer
+        return self._read(answer)
+
+    def _in_thread(self, argument: Any) -> Any:
+        """The function and the reading of its answer, in one of the pool's threads."""
+        assert self._function is not None
+        answer = self._function(argument)
+        return answer if inspect.isawaitable(answer) else self._read(answer)
+
+    def _read(self, answer: Any) -> Any:
+        if answer is FAILED or self.read is None:
+            return answer
+        try:
+            return self.read(answer)
+        except WrongAnswer as exc:
+            return self._fail("type", f"{exc}; read as unknown")
 
     async def _wait(self, future: asyncio.Future[Any], deadline: float,
                     thread: concurrent.futures.Future[Any] | None = None) -> Any:

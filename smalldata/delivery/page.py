@@ -204,7 +204,7 @@ class PagePersonaliser:
         return decision, granted
 
     async def _prefetch(self, plan: RequestPlan, request: Request, overrides: dict[str, Any] | None = None) -> None:
-        await self.providers.users.resolve(request)  # first who the user is: the basket may be keyed by their id
+        # user.callable runs only for what needs it: user.*, or a basket service or declared url keyed by the id
         jobs = self.providers.map.prefetchers(plan.prefetch, request, overrides or {})
         await run_prefetch(jobs, request)
 

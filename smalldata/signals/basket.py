@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from smalldata.guest import FAILED, Guest, GuestPool
+from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer
 from smalldata.signals.config import BasketSettings
 from smalldata.signals.user import Users
 
@@ -52,7 +52,7 @@ class Baskets:
         self.users = users
         self.service = service
         self.guest = Guest(settings.callable, "basket.callable", timeout=settings.timeout_ms / 1000,
-                           pool=pool or GuestPool(), check=check_basket) if settings.callable else None
+                           pool=pool or GuestPool(), read=read_basket) if settings.callable else None
         self._empty: dict[str, Any] | None = None
 
     def signals(self, request: Request, signals: RequestSignals) -> Mapping[str, Any]:
@@ -108,11 +108,12 @@ class Baskets:
             request.prefetched["basket.service"] = await self.service.fetch(basket_id)
 
 
-def check_basket(found: Any) -> str | None:
-    """Why what ``basket.callable`` answered is not a basket (None when it is one, or None for empty)."""
+def read_basket(found: Any) -> Any:
+    """What ``basket.callable`` answered (None: empty), or :class:`WrongAnswer` when it is not a basket."""
     if found is None or isinstance(found, Mapping | list):
-        return None
-    return f"answered a {type(found).__name__}, not a basket (a mapping with items, a list of lines, or None)"
+        return found
+    raise WrongAnswer(f"answered a {type(found).__name__}, not a basket (a mapping with items, a list of lines, "
+                      "or None)")
 
 
 def parse_cookie_basket(value: str) -> Any:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from smalldata.dates import to_date, to_moment
-from smalldata.guest import FAILED, Guest, GuestPool
+from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer
 from smalldata.signals.declared import NamespaceSettings
 from smalldata.signals.user import Users
 
@@ -50,7 +50,7 @@ class DeclaredNamespace:
         self.remote = remote
         self.source = settings.source
         self.guest = Guest(settings.source, f"signals.{namespace}.source", timeout=settings.timeout_ms / 1000,
-                           pool=pool or GuestPool(), check=check_source) if settings.source else None
+                           pool=pool or GuestPool(), read=read_source) if settings.source else None
         self._key = "signals." + namespace
 
     @property
@@ -139,11 +139,11 @@ class Fields:
             logger.warning("%s: %s; read as unknown", where, why)
 
 
-def check_source(found: Any) -> str | None:
-    """Why what a declared ``source`` answered cannot be read (None for a mapping, or None: nothing to say)."""
+def read_source(found: Any) -> Any:
+    """What a declared ``source`` answered (a mapping, or None: nothing to say), or :class:`WrongAnswer`."""
     if found is None or isinstance(found, Mapping):
-        return None
-    return f"answered a {type(found).__name__}, not a mapping of field names to values"
+        return found
+    raise WrongAnswer(f"answered a {type(found).__name__}, not a mapping of field names to values")
 
 
 def _text(value: Any, zone: ZoneInfo) -> str | None:

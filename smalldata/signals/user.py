@@ -18,7 +18,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from smalldata.dates import to_date
-from smalldata.guest import FAILED, Guest, GuestPool
+from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer
 from smalldata.signals.config import UserSettings
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class Users:
         self.settings = settings
         self.profile = profile
         self.guest = Guest(settings.callable, "user.callable", timeout=settings.timeout_ms / 1000,
-                           pool=pool or GuestPool(), check=check_user) if settings.callable else None
+                           pool=pool or GuestPool(), read=read_user) if settings.callable else None
 
     # -- who is logged in -----------------------------------------------------------------------
 
@@ -125,7 +125,7 @@ class Users:
         if pending is None:
             pending = memo["user.pending"] = asyncio.ensure_future(guest.call(request.for_shop()))
         found = await asyncio.shield(pending)  # one prefetcher cancelled must not cancel the others' answer
-        memo["user.identity"] = None if found is FAILED else identity(found) or {"logged_in": False}
+        memo["user.identity"] = None if found is FAILED else found or {"logged_in": False}
 
     async def prefetch(self, request: Request) -> None:
         """Resolve the user and fetch their profile from the CRM (only when ``user.*`` is read)."""
@@ -204,18 +204,19 @@ def _safe_attribute(obj: Any, name: str, default: Any = None) -> Any:
 _USER_ATTRIBUTES = ("is_authenticated", *_OBJECT_ATTRIBUTES)
 
 
-def check_user(found: Any) -> str | None:
-    """Why what ``user.callable`` answered is not a user (None when it is one, or None for anonymous)."""
+def read_user(found: Any) -> dict[str, Any] | None:
+    """What ``user.callable`` answered as :func:`identity` reads it (None: anonymous); :class:`WrongAnswer`
+    for an object that is no user (in the callable's thread: a framework's lazy user may query)."""
     if found is None or isinstance(found, bool | str | int | Mapping):
-        return None
+        return identity(found)
     for name in _USER_ATTRIBUTES:
         try:
             if hasattr(found, name):
-                return None
+                return identity(found)
         except Exception:  # a property that raises something else than AttributeError
             continue
-    return (f"answered a {type(found).__name__}, not a user (a mapping, an object with id, first_name, email "
-            "or is_authenticated, an id, or None for anonymous)")
+    raise WrongAnswer(f"answered a {type(found).__name__}, not a user (a mapping, an object with id, first_name, "
+                      "email or is_authenticated, an id, or None for anonymous)")
 
 
 def _first(data: Mapping[str, Any], field: str) -> Any:

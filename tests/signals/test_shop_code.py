@@ -63,6 +63,10 @@ ada_partial = functools.partial(_ada_async, name="Ada")
 ada_sync_partial = functools.partial(_ada)
 
 
+def ada_later(request: Request) -> Any:
+    return _ada_async(request)  # a plain function answering a coroutine: found out by calling it
+
+
 def not_a_user(request: Request) -> Any:
     return object()  # neither a user nor None: an error, never a logged-in visitor
 
@@ -76,8 +80,24 @@ def needs_a_thread_of_its_own(request: Request) -> dict[str, Any]:
     raise RuntimeError("called on the event loop")
 
 
-async def _user(dotted: str, **user: Any) -> dict[str, Any]:
-    signals = request("/", config=settings(user={"callable": f"{__name__}:{dotted}", **user}))
+class _LazyUser:
+    """A framework's user whose fields load on first access, which (like Django's ORM) refuses the loop's thread."""
+
+    is_authenticated = True
+    id = 7
+
+    @property
+    def first_name(self) -> str:
+        return needs_a_thread_of_its_own(None)["first_name"]  # type: ignore[arg-type]
+
+
+def lazy_user(request: Request) -> _LazyUser:
+    return _LazyUser()
+
+
+async def _user(dotted: str) -> dict[str, Any]:
+    config = settings(user={"callable": f"{__name__}:{dotted}", "timeout_ms": 5_000})  # a loaded CI machine
+    signals = request("/", config=config)
     await signals.prefetch(["user"])
     return {name.split(".", 1)[1]: value for name, value in signals.namespace("user").items()}
 
@@ -86,8 +106,8 @@ async def test_an_anonymous_visitor_of_a_sync_to_async_user_callable_is_not_logg
     assert (await _user("nobody_via_asgiref"))["logged_in"] is False
 
 
-@pytest.mark.parametrize("dotted", ["ada_via_asgiref", "ada_partial", "ada_sync_partial", "customers.lookup",
-                                    "customers.lookup_async", "customers", "_ada", "_ada_async"])
+@pytest.mark.parametrize("dotted", ["ada_via_asgiref", "ada_partial", "ada_sync_partial", "ada_later",
+                                    "customers.lookup", "customers.lookup_async", "customers", "_ada", "_ada_async"])
 async def test_every_kind_of_callable_is_called_and_its_awaitable_awaited(dotted: str) -> None:
     found = await _user(dotted)
     assert (found["logged_in"], found["first_name"]) == (True, "Ada")
@@ -96,7 +116,7 @@ async def test_every_kind_of_callable_is_called_and_its_awaitable_awaited(dotted
 async def test_an_answer_of_an_unexpected_type_is_unknown_never_a_logged_in_user(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    config = settings(user={"callable": f"{__name__}:not_a_user"})
+    config = settings(user={"callable": f"{__name__}:not_a_user", "timeout_ms": 5_000})
     with caplog.at_level(logging.WARNING, logger="smalldata"):
         for _ in range(5):
             signals = request("/", config=config)
@@ -109,6 +129,10 @@ async def test_a_plain_callable_runs_off_the_event_loop() -> None:
     assert (await _user("needs_a_thread_of_its_own"))["first_name"] == "Ada"
 
 
+async def test_a_user_object_is_read_in_the_callables_thread_not_on_the_loop() -> None:
+    assert (await _user("lazy_user"))["first_name"] == "Ada"
+
+
 # -- declared sources through the middleware -----------------------------------------------------
 
 FIELDS = {"points": "number"}
@@ -117,20 +141,27 @@ rules:
   - {id: points, when: {loyalty.points: {gte: 1}}, then: {greeting: "{loyalty.points} points"}}
   - {id: unknown, when: {loyalty.points: null}, then: {greeting: no points known}}
 """
-STUCK = threading.Event()  # set while a call of stuck_loyalty is inside the shop's code
-RELEASE = threading.Event()
 CALLS: list[str] = []
+
+
+class Stuck:
+    """``inside`` is set while a call is stuck in the shop's code; ``release`` lets it go. Fresh for each
+    test, so a call left stuck by an earlier test never touches a later test's events."""
+
+    inside = threading.Event()
+    release = threading.Event()
 
 
 def stuck_loyalty(request: Request) -> dict[str, Any]:
     """A plain source whose database hangs for /stuck (for up to 5 s), and answers at once elsewhere."""
     CALLS.append(request.url.path)
     if request.url.path == "/stuck":
-        STUCK.set()
+        inside, release = Stuck.inside, Stuck.release
+        inside.set()
         try:
-            RELEASE.wait(5)
+            release.wait(5)
         finally:
-            STUCK.clear()
+            inside.clear()
     return {"points": 7}
 
 
@@ -164,16 +195,25 @@ def broken_loyalty(request: Request) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def _fresh() -> Any:
     CALLS.clear()
+    USERS.clear()
     SHARED.clear()
-    RELEASE.clear()
+    Stuck.inside, Stuck.release = threading.Event(), threading.Event()
     yield
-    RELEASE.set()  # never leave a thread stuck past the test
+    Stuck.release.set()  # never leave a thread stuck past the test
+
+
+USERS: list[str] = []
+
+
+async def counted_user(request: Request) -> dict[str, Any]:
+    USERS.append(request.url.path)
+    return {"id": "c-1"}
 
 
 def _app(tmp_path: Path, source: str, *, timeout_ms: int = 200, threads: int = 4) -> SmallData:
     (tmp_path / "rules.yaml").write_text(RULES)
     config = Settings.model_validate({
-        "rules": str(tmp_path), "shop_code": {"threads": threads},
+        "rules": str(tmp_path), "shop_code": {"threads": threads}, "user": {"callable": f"{__name__}:counted_user"},
         "signals": {"loyalty": {"source": f"{__name__}:{source}", "fields": FIELDS, "timeout_ms": timeout_ms}},
     })  # fmt: skip
 
@@ -203,10 +243,10 @@ async def _until(event: threading.Event) -> None:
 async def test_a_stuck_plain_source_does_not_hold_up_other_pages(tmp_path: Path) -> None:
     async with _client(_app(tmp_path, "stuck_loyalty", timeout_ms=2_000)) as client:
         stuck = asyncio.ensure_future(client.get("/stuck"))
-        await _until(STUCK)
+        await _until(Stuck.inside)
         others = await asyncio.gather(*(client.get(f"/page/{n}") for n in range(5)))
-        still_stuck = STUCK.is_set()  # the other pages did not wait for the stuck call
-        RELEASE.set()
+        still_stuck = Stuck.inside.is_set()  # the other pages did not wait for the stuck call
+        Stuck.release.set()
         await stuck
     assert still_stuck
     assert [_greeting(response) for response in others] == ["7 points"] * 5
@@ -215,7 +255,7 @@ async def test_a_stuck_plain_source_does_not_hold_up_other_pages(tmp_path: Path)
 async def test_a_page_does_not_wait_for_a_stuck_plain_source_beyond_its_timeout(tmp_path: Path) -> None:
     async with _client(_app(tmp_path, "stuck_loyalty", timeout_ms=100)) as client:
         response = await client.get("/stuck")
-        served_while_stuck = STUCK.is_set()
+        served_while_stuck = Stuck.inside.is_set()
     assert served_while_stuck
     assert _greeting(response) == "no points known"
 
@@ -223,9 +263,9 @@ async def test_a_page_does_not_wait_for_a_stuck_plain_source_beyond_its_timeout(
 async def test_when_every_thread_is_stuck_a_page_goes_on_without_the_fields(tmp_path: Path) -> None:
     async with _client(_app(tmp_path, "stuck_loyalty", timeout_ms=100, threads=1)) as client:
         stuck = asyncio.ensure_future(client.get("/stuck"))
-        await _until(STUCK)
+        await _until(Stuck.inside)
         queued = await client.get("/")  # its call waits behind the stuck one, no longer than the timeout
-        RELEASE.set()
+        Stuck.release.set()
         await stuck
     await asyncio.sleep(0.1)  # the freed thread would now run a call still queued
     assert _greeting(queued) == "no points known"
@@ -256,3 +296,9 @@ async def test_a_failing_source_is_logged_once_not_on_every_page(
                 assert _greeting(await client.get(f"/p/{n}")) == "no points known"
     logged = [record for record in caplog.records if "signals.loyalty" in record.getMessage()]
     assert len(logged) == 1 and "the loyalty database is down" in logged[0].getMessage()
+
+
+async def test_rules_that_read_only_a_declared_source_never_call_the_user_callable(tmp_path: Path) -> None:
+    async with _client(_app(tmp_path, "stuck_loyalty")) as client:
+        assert _greeting(await client.get("/")) == "7 points"
+    assert USERS == []  # the customer lookup may be a database query: only pages that need it pay for it
