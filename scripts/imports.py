@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("preview", ("smalldata.preview",)),
     ("delivery", ("smalldata.delivery",)),
     ("settings", ("smalldata.settings",)),
-    ("app", ("smalldata.app", "smalldata.middleware", "smalldata.jinja", "smalldata.conversions")),
+    ("app", ("smalldata.app", "smalldata.middleware", "smalldata.jinja", "smalldata.conversions", "smalldata.django")),
     ("tools", ("smalldata.report", "smalldata.demo", "smalldata.console", "smalldata.commands", "smalldata.bench",
                "smalldata.cli")),
     ("package", ("smalldata",)),

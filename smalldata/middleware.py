@@ -118,7 +118,8 @@ class SmallData:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
-                receive = self._around_lifespan(receive)
+                await self._lifespan(scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -141,10 +142,17 @@ class SmallData:
         state["smalldata"] = state[PAGE_KEY] = hooks = _PageHooks(self, scope, path, state, loop)  # decided when asked
         await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
 
-    def _around_lifespan(self, receive: Receive) -> Receive:
-        """Open HTTP clients when the server starts; close connections and write pending events when it stops."""
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Open HTTP clients when the server starts; close connections and write pending events when it stops.
+
+        An app that does not speak the lifespan protocol (Django's ASGI handler raises at once, before
+        reading a message) gets it spoken for it, so smalldata still starts and stops with the server.
+        """
+        received = False
 
         async def wrapped() -> Message:
+            nonlocal received
+            received = True
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await self.parts.start()
@@ -152,7 +160,20 @@ class SmallData:
                 await self.parts.aclose()
             return message
 
-        return wrapped
+        try:
+            await self.app(scope, wrapped, send)
+        except Exception:
+            if received:
+                raise  # the app's own start-up or shutdown failed: the server must hear of it
+        else:
+            return
+        while True:
+            message = await wrapped()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
 
 class _PageHooks(LazyDecision):
