@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from smalldata.decision import Banner, Chat, Decision, Exposure, Recommendation
+    from smalldata.delivery.lazy import LazyDecision, decision_of
     from smalldata.delivery.page import Recommender
     from smalldata.events.sinks import EventSink
     from smalldata.middleware import SmallData
@@ -29,6 +30,8 @@ _WHERE = {
     "Decision": "smalldata.decision",
     "Exposure": "smalldata.decision",
     "Recommendation": "smalldata.decision",
+    "LazyDecision": "smalldata.delivery.lazy",
+    "decision_of": "smalldata.delivery.lazy",
     "Recommender": "smalldata.delivery.page",
     "EventSink": "smalldata.events.sinks",
     "SmallData": "smalldata.middleware",
@@ -51,6 +54,7 @@ __all__ = [
     "Engine",
     "EventSink",
     "Exposure",
+    "LazyDecision",
     "Problem",
     "ProblemsError",
     "Recommendation",
@@ -61,6 +65,7 @@ __all__ = [
     "StateStore",
     "__version__",
     "check_ruleset",
+    "decision_of",
     "load_ruleset",
     "load_settings",
     "register_provider",
