@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from smalldata.conversions import record_conversion
     from smalldata.decision import Banner, Chat, Decision, Exposure, Recommendation
+    from smalldata.delivery.lazy import LazyDecision, decision_of
     from smalldata.delivery.page import Recommender
     from smalldata.events.sinks import EventSink
     from smalldata.middleware import SmallData
@@ -30,6 +31,8 @@ _WHERE = {
     "Decision": "smalldata.decision",
     "Exposure": "smalldata.decision",
     "Recommendation": "smalldata.decision",
+    "LazyDecision": "smalldata.delivery.lazy",
+    "decision_of": "smalldata.delivery.lazy",
     "Recommender": "smalldata.delivery.page",
     "EventSink": "smalldata.events.sinks",
     "SmallData": "smalldata.middleware",
@@ -53,6 +56,7 @@ __all__ = [
     "Engine",
     "EventSink",
     "Exposure",
+    "LazyDecision",
     "Problem",
     "ProblemsError",
     "Recommendation",
@@ -63,6 +67,7 @@ __all__ = [
     "StateStore",
     "__version__",
     "check_ruleset",
+    "decision_of",
     "load_ruleset",
     "load_settings",
     "record_conversion",
