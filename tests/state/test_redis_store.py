@@ -76,8 +76,8 @@ async def test_state_lives_in_redis_and_the_cookie_holds_only_the_id_and_counter
 
     codec = CookieCodec(make_settings().signing_keys())
     assert carries_only_counters(codec.loads(jar["sd_visitor"]), state.id)
-    assert redis_client.exists(f"sd:v:{state.id}")
-    assert 364 * 86400 < redis_client.ttl(f"sd:v:{state.id}") <= 365 * 86400
+    assert redis_client.exists(f"sd:v:{{{state.id}}}")
+    assert 364 * 86400 < redis_client.ttl(f"sd:v:{{{state.id}}}") <= 365 * 86400
 
 
 async def test_a_users_history_follows_them_to_another_device(

@@ -1,0 +1,136 @@
+"""A real Redis Cluster (three masters, a replica each) and a real Sentinel setup for tests.
+
+Both run on free loopback ports with nothing written outside a temporary folder, and are
+torn down afterwards. Like :mod:`tests.redis_server`, they skip locally without
+``redis-server`` and fail under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+
+import redis
+
+try:
+    from tests.redis_server import free_port, require_redis_server, start_redis
+except ImportError:  # tests/ on sys.path
+    from redis_server import free_port, require_redis_server, start_redis  # type: ignore[no-redef]
+
+__all__ = ["SentinelSetup", "redis_cluster", "redis_sentinel"]
+
+_SETTLE_TIMEOUT = 30.0
+
+
+def _command(port: int, *words: str) -> object:
+    """One command to the server (or Sentinel) on ``port``, and its answer."""
+    client = redis.Redis(port=port, socket_timeout=2, decode_responses=True)
+    try:
+        return client.execute_command(*words)
+    finally:
+        client.close()
+
+
+def _wait(predicate: object, what: str, timeout: float = _SETTLE_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():  # type: ignore[operator]
+                return
+        except (OSError, redis.RedisError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def redis_cluster() -> Iterator[str]:
+    """Start six ``redis-server --cluster-enabled yes`` (three masters with a replica each),
+    join them with ``redis-cli --cluster create``, and yield a ``redis+cluster://`` URL."""
+    require_redis_server()
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        raise RuntimeError("redis-cli is needed to create the cluster (it comes with redis-server)")
+    with tempfile.TemporaryDirectory(prefix="smalldata-cluster-") as workdir, ExitStack() as stack:
+        ports = []
+        for index in range(6):
+            node_dir = f"{workdir}/{index}"
+            os.mkdir(node_dir)
+            process, port = start_redis(node_dir, options=[
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", "1000",
+            ])  # fmt: skip
+            stack.callback(_stop, process)
+            ports.append(port)
+        subprocess.run(
+            [cli, "--cluster", "create", *(f"127.0.0.1:{port}" for port in ports),
+             "--cluster-replicas", "1", "--cluster-yes"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        _wait(lambda: all("cluster_state:ok" in str(_command(p, "CLUSTER", "INFO")) for p in ports), "cluster_state:ok")
+        yield "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in ports[:2])
+
+
+@dataclass
+class SentinelSetup:
+    """A master, its replica and one Sentinel (quorum 1) watching them as ``mymaster``."""
+
+    url: str
+    master: subprocess.Popen[bytes]
+    master_port: int
+    replica_port: int
+    sentinel_port: int
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def current_master_port(self) -> int:
+        host_port = _command(self.sentinel_port, "SENTINEL", "get-master-addr-by-name", "mymaster")
+        return int(host_port[1])  # type: ignore[index]
+
+
+@contextmanager
+def redis_sentinel() -> Iterator[SentinelSetup]:
+    """A master, a replica and a Sentinel that fails over within about a second of the master dying."""
+    executable = require_redis_server()
+    with tempfile.TemporaryDirectory(prefix="smalldata-sentinel-") as workdir, ExitStack() as stack:
+        master, master_port = start_redis(workdir)
+        stack.callback(_stop, master)
+        replica, replica_port = start_redis(workdir, options=["--replicaof", "127.0.0.1", str(master_port)])
+        stack.callback(_stop, replica)
+        _wait(lambda: "'master_link_status': 'up'" in str(_command(replica_port, "INFO", "replication")), "the replica")
+        sentinel_port = free_port()
+        config = f"{workdir}/sentinel.conf"
+        with open(config, "w", encoding="utf-8") as out:
+            out.write(
+                f"port {sentinel_port}\nbind 127.0.0.1\ndir {workdir}\n"
+                f"sentinel monitor mymaster 127.0.0.1 {master_port} 1\n"
+                "sentinel down-after-milliseconds mymaster 500\n"
+                "sentinel failover-timeout mymaster 5000\n"
+            )
+        sentinel = subprocess.Popen([executable, config, "--sentinel"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        stack.callback(_stop, sentinel)
+        _wait(lambda: _replicas_known(sentinel_port), "the sentinel to see the replica")
+        yield SentinelSetup(
+            f"redis+sentinel://127.0.0.1:{sentinel_port}/mymaster/0",
+            master, master_port, replica_port, sentinel_port, [master, replica, sentinel],
+        )
+
+
+def _replicas_known(sentinel_port: int) -> bool:
+    return bool(_command(sentinel_port, "SENTINEL", "replicas", "mymaster"))
