@@ -1,0 +1,113 @@
+"""The DuckDB engine (``pip install 'smalldata[analysis]'``): millions of events, on disk, in bounded memory.
+
+It loads JSON-lines and Parquet files into the documented ``events`` table
+(:mod:`smalldata.report.sql`) as a view — nothing is copied into memory — and runs the very
+query ``report --sql`` prints. A line that is not a JSON object is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from smalldata.report.model import ArmCounts, Report, experiments
+from smalldata.report.sql import ANALYSIS, COLUMNS, TOTALS
+
+__all__ = ["available", "connect", "summarise_files"]
+
+#: JSON types DuckDB gives a number; anything else in ``value`` counts as no value (0), as in Python.
+_NUMBER = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')"
+
+
+def available() -> bool:
+    """Whether the ``analysis`` extra (duckdb) is installed."""
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def connect(paths: Sequence[Path], *, memory_limit: str = "1GB", threads: int | None = None) -> Any:
+    """A DuckDB connection with an ``events`` view over ``paths`` (``.parquet`` files, the rest JSON lines)."""
+    import duckdb
+
+    con = duckdb.connect(config={"memory_limit": memory_limit, **({"threads": threads} if threads else {})})
+    con.execute("SET TimeZone = 'UTC'")  # an event's time without an offset is UTC, as in the Python engine
+    parquet = [str(path) for path in paths if path.suffix == ".parquet"]
+    lines = [str(path) for path in paths if path.suffix != ".parquet"]
+    parts = []
+    if lines:
+        con.execute(f"CREATE VIEW json_lines AS {_lines(lines)}")
+        con.execute(f"CREATE VIEW json_events AS {_json_select(lines)}")
+        parts.append("SELECT * FROM json_events")
+    if parquet:
+        con.execute(f"CREATE VIEW parquet_events AS {_parquet_select(con, parquet)}")
+        parts.append("SELECT * FROM parquet_events")
+    con.execute("CREATE VIEW events AS " + (" UNION ALL ".join(parts) or _empty()))
+    return con
+
+
+def summarise_files(
+    paths: Sequence[Path], weights: Mapping[str, Mapping[str, float]] | None = None, *, memory_limit: str = "1GB"
+) -> Report:
+    """The report of every event in ``paths``, counted by DuckDB (the same report :func:`summarise` gives)."""
+    con = connect(paths, memory_limit=memory_limit)
+    try:
+        arms: dict[str, dict[str, ArmCounts]] = {}
+        for experiment, variant, visitors, conversions, value, squares in con.execute(
+            ANALYSIS.format(table="events")
+        ).fetchall():
+            arms.setdefault(experiment, {})[variant] = ArmCounts(visitors, conversions, value, squares)
+        row = con.execute(TOTALS.format(table="events")).fetchone()
+    finally:
+        con.close()
+    events, forced, undated, without_exposure, server, browser = row
+    sources = {name: count for name, count in (("server", server), ("browser", browser)) if count}
+    return Report(experiments(arms, weights), events, forced, without_exposure, undated, sources)
+
+
+def _files(paths: list[str]) -> str:
+    """A SQL list of file names (views take no parameters)."""
+    return "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in paths) + "]"
+
+
+def _json_select(files: list[str]) -> str:
+    """Each line's fields as the table's columns; a field of another JSON type is NULL (Python skips it too).
+
+    Lines are read as text (CSV with no delimiter or quote that JSON can hold raw), so a line
+    that is not a JSON object is seen, counted and skipped (``json_lines`` keeps all lines).
+    """
+    def field(name: str) -> str:
+        return f"json_type(line, '$.{name}')"
+
+    def text(name: str) -> str:
+        return f"CASE WHEN {field(name)} = 'VARCHAR' THEN line ->> '$.{name}' END"
+
+    fields = {name: f'{text(name)} AS "{name}"' for name in COLUMNS}
+    fields["at"] = f"TRY_CAST({text('at')} AS TIMESTAMPTZ) AS \"at\""
+    fields["forced"] = f"CASE WHEN {field('forced')} = 'BOOLEAN' THEN line ->> '$.forced' = 'true' END AS forced"
+    fields["value"] = (f"CASE WHEN {field('value')} IN {_NUMBER} THEN TRY_CAST(line ->> '$.value' AS DOUBLE) END"
+                       ' AS "value"')  # fmt: skip
+    return (f"SELECT {', '.join(fields[name] for name in COLUMNS)} FROM json_lines "
+            "WHERE json_valid(line) AND json_type(line) = 'OBJECT'")
+
+
+def _lines(files: list[str]) -> str:
+    return (f"SELECT line FROM read_csv({_files(files)}, columns = {{'line': 'VARCHAR'}}, header = false, "
+            "delim = '\x1f', quote = '', escape = '', auto_detect = false, null_padding = false) "
+            "WHERE trim(line) <> ''")
+
+
+def _parquet_select(con: Any, files: list[str]) -> str:
+    """Parquet's typed columns cast to the table's; a column no file has is NULL."""
+    source = f"read_parquet({_files(files)}, union_by_name = true)"
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    fields = [f'TRY_CAST("{name}" AS {kind}) AS "{name}"' if name in present else f'NULL::{kind} AS "{name}"'
+              for name, kind in COLUMNS.items()]  # fmt: skip
+    return f"SELECT {', '.join(fields)} FROM {source}"
+
+
+def _empty() -> str:
+    return "SELECT " + ", ".join(f'NULL::{kind} AS "{name}"' for name, kind in COLUMNS.items()) + " WHERE false"
