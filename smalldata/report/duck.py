@@ -1,12 +1,14 @@
 """The DuckDB engine (``pip install 'smalldata[analysis]'``): millions of events, on disk, in bounded memory.
 
 It loads JSON-lines and Parquet files into the documented ``events`` table
-(:mod:`smalldata.report.sql`) as a view — nothing is copied into memory — and runs the very
-query ``report --sql`` prints. A line that is not a JSON object is skipped.
+(:mod:`smalldata.report.sql`), parsing each line once into a temporary DuckDB file (compressed,
+within a memory limit), and runs the very query ``report --sql`` prints. A line that is not a
+JSON object is skipped.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,11 +31,18 @@ def available() -> bool:
     return True
 
 
-def connect(paths: Sequence[Path], *, memory_limit: str = "1GB", threads: int | None = None) -> Any:
-    """A DuckDB connection with an ``events`` view over ``paths`` (``.parquet`` files, the rest JSON lines)."""
+def connect(
+    paths: Sequence[Path], *, database: str = ":memory:", memory_limit: str = "1GB", threads: int | None = None
+) -> Any:
+    """A DuckDB connection with an ``events`` table read from ``paths`` (``.parquet`` files, the rest JSON lines).
+
+    The files are read and parsed once into ``database`` (a file: DuckDB compresses it and keeps
+    within ``memory_limit``, spilling to disk), and counted from there.
+    """
     import duckdb
 
-    con = duckdb.connect(config={"memory_limit": memory_limit, **({"threads": threads} if threads else {})})
+    con = duckdb.connect(database, config={"memory_limit": memory_limit, **({"threads": threads} if threads else {})})
+    con.execute("SET enable_progress_bar = false")  # the report is what it prints
     con.execute("SET TimeZone = 'UTC'")  # an event's time without an offset is UTC, as in the Python engine
     parquet = [str(path) for path in paths if path.suffix == ".parquet"]
     lines = [str(path) for path in paths if path.suffix != ".parquet"]
@@ -45,7 +54,7 @@ def connect(paths: Sequence[Path], *, memory_limit: str = "1GB", threads: int | 
     if parquet:
         con.execute(f"CREATE VIEW parquet_events AS {_parquet_select(con, parquet)}")
         parts.append("SELECT * FROM parquet_events")
-    con.execute("CREATE VIEW events AS " + (" UNION ALL ".join(parts) or _empty()))
+    con.execute("CREATE TABLE events AS " + (" UNION ALL ".join(parts) or _empty()))
     return con
 
 
@@ -53,16 +62,17 @@ def summarise_files(
     paths: Sequence[Path], weights: Mapping[str, Mapping[str, float]] | None = None, *, memory_limit: str = "1GB"
 ) -> Report:
     """The report of every event in ``paths``, counted by DuckDB (the same report :func:`summarise` gives)."""
-    con = connect(paths, memory_limit=memory_limit)
-    try:
-        arms: dict[str, dict[str, ArmCounts]] = {}
-        for experiment, variant, visitors, conversions, value, squares in con.execute(
-            ANALYSIS.format(table="events")
-        ).fetchall():
-            arms.setdefault(experiment, {})[variant] = ArmCounts(visitors, conversions, value, squares)
-        row = con.execute(TOTALS.format(table="events")).fetchone()
-    finally:
-        con.close()
+    with tempfile.TemporaryDirectory(prefix="smalldata-report-") as folder:
+        con = connect(paths, database=str(Path(folder) / "events.duckdb"), memory_limit=memory_limit)
+        try:
+            arms: dict[str, dict[str, ArmCounts]] = {}
+            for experiment, variant, visitors, conversions, value, squares in con.execute(
+                ANALYSIS.format(table="events")
+            ).fetchall():
+                arms.setdefault(experiment, {})[variant] = ArmCounts(visitors, conversions, value, squares)
+            row = con.execute(TOTALS.format(table="events")).fetchone()
+        finally:
+            con.close()
     events, forced, undated, without_exposure, server, browser = row
     sources = {name: count for name, count in (("server", server), ("browser", browser)) if count}
     return Report(experiments(arms, weights), events, forced, without_exposure, undated, sources)
@@ -77,21 +87,21 @@ def _json_select(files: list[str]) -> str:
     """Each line's fields as the table's columns; a field of another JSON type is NULL (Python skips it too).
 
     Lines are read as text (CSV with no delimiter or quote that JSON can hold raw), so a line
-    that is not a JSON object is seen, counted and skipped (``json_lines`` keeps all lines).
+    that is not a JSON object is seen and skipped; each is parsed once (``json_transform``).
     """
-    def field(name: str) -> str:
-        return f"json_type(line, '$.{name}')"
+    shape = "{" + ", ".join(f'"{name}": "JSON"' for name in COLUMNS) + "}"
 
     def text(name: str) -> str:
-        return f"CASE WHEN {field(name)} = 'VARCHAR' THEN line ->> '$.{name}' END"
+        return f"CASE WHEN json_type(e.\"{name}\") = 'VARCHAR' THEN e.\"{name}\" ->> '$' END"
 
     fields = {name: f'{text(name)} AS "{name}"' for name in COLUMNS}
     fields["at"] = f"TRY_CAST({text('at')} AS TIMESTAMPTZ) AS \"at\""
-    fields["forced"] = f"CASE WHEN {field('forced')} = 'BOOLEAN' THEN line ->> '$.forced' = 'true' END AS forced"
-    fields["value"] = (f"CASE WHEN {field('value')} IN {_NUMBER} THEN TRY_CAST(line ->> '$.value' AS DOUBLE) END"
-                       ' AS "value"')  # fmt: skip
-    return (f"SELECT {', '.join(fields[name] for name in COLUMNS)} FROM json_lines "
-            "WHERE json_valid(line) AND json_type(line) = 'OBJECT'")
+    fields["forced"] = "CASE WHEN json_type(e.forced) = 'BOOLEAN' THEN e.forced::VARCHAR = 'true' END AS forced"
+    number = f"CASE WHEN json_type(e.\"value\") IN {_NUMBER} THEN TRY_CAST(e.\"value\"::VARCHAR AS DOUBLE) END"
+    fields["value"] = f'{number} AS "value"'
+    return (f"SELECT {', '.join(fields[name] for name in COLUMNS)} FROM "
+            f"(SELECT json_transform(line, '{shape}') AS e FROM json_lines "
+            "WHERE json_valid(line) AND json_type(line) = 'OBJECT')")
 
 
 def _lines(files: list[str]) -> str:
