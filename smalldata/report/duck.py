@@ -3,7 +3,7 @@
 It loads JSON-lines and Parquet files into the documented ``events`` table
 (:mod:`smalldata.report.sql`), parsing each line once into a temporary DuckDB file (compressed,
 within a memory limit), and runs the very query ``report --sql`` prints. A line that is not a
-JSON object is skipped.
+JSON object, or has none of the table's fields, is no event.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ def connect(
     lines = [str(path) for path in paths if path.suffix != ".parquet"]
     parts = []
     if lines:
-        con.execute(f"CREATE VIEW json_lines AS {_lines(lines)}")
         con.execute(f"CREATE VIEW json_events AS {_json_select(lines)}")
         parts.append("SELECT * FROM json_events")
     if parquet:
@@ -86,28 +85,23 @@ def _files(paths: list[str]) -> str:
 def _json_select(files: list[str]) -> str:
     """Each line's fields as the table's columns; a field of another JSON type is NULL (Python skips it too).
 
-    Lines are read as text (CSV with no delimiter or quote that JSON can hold raw), so a line
-    that is not a JSON object is seen and skipped; each is parsed once (``json_transform``).
+    DuckDB's own reader parses each line once; a line that is not a JSON object (a torn write)
+    reads as a row without any field, and such rows are not events (in Python neither).
     """
-    shape = "{" + ", ".join(f'"{name}": "JSON"' for name in COLUMNS) + "}"
+    shape = ", ".join(f"'{name}': 'JSON'" for name in COLUMNS)
 
     def text(name: str) -> str:
-        return f"CASE WHEN json_type(e.\"{name}\") = 'VARCHAR' THEN e.\"{name}\" ->> '$' END"
+        return f"CASE WHEN json_type(\"{name}\") = 'VARCHAR' THEN \"{name}\" ->> '$' END"
 
     fields = {name: f'{text(name)} AS "{name}"' for name in COLUMNS}
     fields["at"] = f"TRY_CAST({text('at')} AS TIMESTAMPTZ) AS \"at\""
-    fields["forced"] = "CASE WHEN json_type(e.forced) = 'BOOLEAN' THEN e.forced::VARCHAR = 'true' END AS forced"
-    number = f"CASE WHEN json_type(e.\"value\") IN {_NUMBER} THEN TRY_CAST(e.\"value\"::VARCHAR AS DOUBLE) END"
+    fields["forced"] = "CASE WHEN json_type(forced) = 'BOOLEAN' THEN forced::VARCHAR = 'true' END AS forced"
+    number = f"CASE WHEN json_type(\"value\") IN {_NUMBER} THEN TRY_CAST(\"value\"::VARCHAR AS DOUBLE) END"
     fields["value"] = f'{number} AS "value"'
-    return (f"SELECT {', '.join(fields[name] for name in COLUMNS)} FROM "
-            f"(SELECT json_transform(line, '{shape}') AS e FROM json_lines "
-            "WHERE json_valid(line) AND json_type(line) = 'OBJECT')")
-
-
-def _lines(files: list[str]) -> str:
-    return (f"SELECT line FROM read_csv({_files(files)}, columns = {{'line': 'VARCHAR'}}, header = false, "
-            "delim = '\x1f', quote = '', escape = '', auto_detect = false, null_padding = false) "
-            "WHERE trim(line) <> ''")
+    return (f"SELECT {', '.join(fields[name] for name in COLUMNS)} "
+            f"FROM read_json({_files(files)}, format = 'newline_delimited', columns = {{{shape}}}, "
+            "ignore_errors = true, maximum_object_size = 16777216) "
+            f"WHERE {_ANY_FIELD}")
 
 
 def _parquet_select(con: Any, files: list[str]) -> str:
@@ -116,7 +110,11 @@ def _parquet_select(con: Any, files: list[str]) -> str:
     present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     fields = [f'TRY_CAST("{name}" AS {kind}) AS "{name}"' if name in present else f'NULL::{kind} AS "{name}"'
               for name, kind in COLUMNS.items()]  # fmt: skip
-    return f"SELECT {', '.join(fields)} FROM {source}"
+    return f"SELECT * FROM (SELECT {', '.join(fields)} FROM {source}) WHERE {_ANY_FIELD}"
+
+
+#: A row with no field of the table is no event (a torn line; in Python, an object with none of them).
+_ANY_FIELD = "(" + " OR ".join(f'"{name}" IS NOT NULL' for name in COLUMNS) + ")"
 
 
 def _empty() -> str:

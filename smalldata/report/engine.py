@@ -14,6 +14,7 @@ from typing import Any
 
 from smalldata.dates import to_moment
 from smalldata.report.model import ArmCounts, Report, experiments
+from smalldata.report.sql import COLUMNS
 
 __all__ = ["summarise"]
 
@@ -37,6 +38,8 @@ def summarise(
     conversions: dict[str, list[tuple[_Conversion, str]]] = {}
     server_orders: set[str] = set()
     for event in events:
+        if not any(event.get(name) is not None for name in COLUMNS):
+            continue  # none of the events table's fields: no event (DuckDB reads a torn line so)
         report.events += 1
         kind, visitor = event.get("type"), event.get("visitor")
         if kind == "conversion":

@@ -116,7 +116,10 @@ SELECT
       AND (("type" = 'exposure' AND forced IS NOT TRUE AND experiment IS NOT NULL AND variant IS NOT NULL)
            OR "type" = 'conversion')) AS undated_left_out,
   (SELECT COUNT(*) FROM conversion
-    WHERE visitor NOT IN (SELECT visitor FROM first_exposure)) AS conversions_without_exposure,
+    WHERE visitor NOT IN (SELECT visitor FROM {table}
+                          WHERE "type" = 'exposure' AND visitor <> '' AND forced IS NOT TRUE
+                            AND experiment IS NOT NULL AND variant IS NOT NULL AND "at" IS NOT NULL)
+  ) AS conversions_without_exposure,
   (SELECT COUNT(*) FROM {table} WHERE "type" = 'conversion' AND source = 'server') AS server_conversions,
   (SELECT COUNT(*) FROM {table}
     WHERE "type" = 'conversion' AND source IS DISTINCT FROM 'server') AS browser_conversions
