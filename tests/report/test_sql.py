@@ -69,3 +69,21 @@ async def test_the_http_sinks_events_carry_only_the_tables_columns() -> None:
 
     assert fields <= set(COLUMNS)
     assert {"type", "at", "visitor", "experiment", "variant", "value", "order_id"} <= fields
+
+
+def test_the_documented_load_and_the_printed_sql_report_the_event_logs_files(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "events-table.md").read_text()
+    load = doc.split("```sql\n")[1].split("```")[0]
+    events = [{"type": "exposure", "at": "2026-11-25T10:00:00.000Z", "visitor": f"v{n}", "experiment": "e",
+               "variant": "ab"[n % 2], "rule": "r", "version": "1", "forced": False} for n in range(10)]  # fmt: skip
+    events += [{"type": "conversion", "at": "2026-11-25T10:30:00.000Z", "visitor": "v2", "value": 80.0}]
+    (tmp_path / "logs" / "web1").mkdir(parents=True)
+    (tmp_path / "logs" / "web1" / "smalldata-events.jsonl.1").write_text("".join(json.dumps(e) + "\n" for e in events))
+    out = io.StringIO()
+    report_main([], sql=True, out=out)
+    con = duckdb.connect()
+    for statement in load.replace("logs/", f"{tmp_path}/logs/").split(";"):
+        if statement.strip():
+            con.execute(statement)
+
+    assert con.execute(out.getvalue()).fetchall() == [("e", "a", 5, 1, 80.0, 6400.0), ("e", "b", 5, 0, 0.0, 0.0)]
