@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -23,7 +24,7 @@ try:
 except ImportError:  # tests/ on sys.path
     from redis_server import free_port, require_redis_server, start_redis  # type: ignore[no-redef]
 
-__all__ = ["SentinelSetup", "redis_cluster", "redis_sentinel"]
+__all__ = ["ClusterSetup", "SentinelSetup", "redis_cluster", "redis_sentinel"]
 
 _SETTLE_TIMEOUT = 30.0
 
@@ -59,32 +60,56 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+@dataclass
+class ClusterSetup:
+    """Six nodes on loopback: ``url`` names two of them (the client learns the rest)."""
+
+    url: str
+    nodes: dict[int, subprocess.Popen[bytes]]
+
+
 @contextmanager
-def redis_cluster() -> Iterator[str]:
+def redis_cluster() -> Iterator[ClusterSetup]:
     """Start six ``redis-server --cluster-enabled yes`` (three masters with a replica each),
-    join them with ``redis-cli --cluster create``, and yield a ``redis+cluster://`` URL."""
+    join them with ``redis-cli --cluster create``, and yield them (a ``redis+cluster://`` URL
+    and each node's process)."""
     require_redis_server()
     cli = shutil.which("redis-cli")
     if cli is None:
         raise RuntimeError("redis-cli is needed to create the cluster (it comes with redis-server)")
     with tempfile.TemporaryDirectory(prefix="smalldata-cluster-") as workdir, ExitStack() as stack:
         ports = []
+        nodes = {}
         for index in range(6):
             node_dir = f"{workdir}/{index}"
             os.mkdir(node_dir)
-            process, port = start_redis(node_dir, options=[
+            process, port = start_redis(node_dir, _cluster_port(), options=[
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                 "--cluster-node-timeout", "1000",
             ])  # fmt: skip
             stack.callback(_stop, process)
             ports.append(port)
+            nodes[port] = process
         subprocess.run(
             [cli, "--cluster", "create", *(f"127.0.0.1:{port}" for port in ports),
              "--cluster-replicas", "1", "--cluster-yes"],
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
         _wait(lambda: all("cluster_state:ok" in str(_command(p, "CLUSTER", "INFO")) for p in ports), "cluster_state:ok")
-        yield "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in ports[:2])
+        yield ClusterSetup("redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in ports[:3]), nodes)
+
+
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (10,000 higher, so at most 55535) is free too."""
+    while True:
+        port = free_port()
+        if port <= 55535:
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port + 10000))
+                except OSError:
+                    continue
+            return port
 
 
 @dataclass

@@ -21,15 +21,20 @@ from smalldata.state.caps import CapClaim
 from .helpers import cookies_from, make_settings
 
 try:
-    from tests.redis_cluster import redis_cluster
+    from tests.redis_cluster import ClusterSetup, redis_cluster
 except ImportError:  # tests/ on sys.path
-    from redis_cluster import redis_cluster  # type: ignore[no-redef]
+    from redis_cluster import ClusterSetup, redis_cluster  # type: ignore[no-redef]
 
 
 @pytest.fixture(scope="module")
-def cluster_url() -> Iterator[str]:
-    with redis_cluster() as url:
-        yield url
+def cluster() -> Iterator[ClusterSetup]:
+    with redis_cluster() as setup:
+        yield setup
+
+
+@pytest.fixture(scope="module")
+def cluster_url(cluster: ClusterSetup) -> str:
+    return cluster.url
 
 
 @pytest.fixture
@@ -101,3 +106,4 @@ async def test_parallel_cap_claims_on_a_cluster_hold_every_rules_cap(
     granted = await asyncio.gather(*(store.claim(state, claims) for store in (one, two) * 3))
 
     assert [sum(row[0] for row in granted), sum(row[1] for row in granted)] == [1, 2]
+
