@@ -67,11 +67,21 @@ class ClusterSetup:
     url: str
     nodes: dict[int, subprocess.Popen[bytes]]
 
+    def master_of(self, key: str) -> int:
+        """The port of the master that serves ``key``'s slot now (as a live node sees it)."""
+        port = next(p for p, process in self.nodes.items() if process.poll() is None)
+        slot = int(_command(port, "CLUSTER", "KEYSLOT", key))  # type: ignore[call-overload]
+        for start, end, master, *_ in _command(port, "CLUSTER", "SLOTS"):  # type: ignore[attr-defined]
+            if start <= slot <= end:
+                return int(master[1])
+        raise LookupError(slot)
+
 
 @contextmanager
 def redis_cluster() -> Iterator[ClusterSetup]:
     """Start six ``redis-server --cluster-enabled yes`` (three masters with a replica each),
-    join them with ``redis-cli --cluster create``, and yield them (a ``redis+cluster://`` URL
+    join them with ``redis-cli --cluster create``, and yield them once every replica is in sync
+    (a replica takes over within about 2 s of its master dying: 1 s node timeout) (a ``redis+cluster://`` URL
     and each node's process)."""
     require_redis_server()
     cli = shutil.which("redis-cli")
@@ -96,6 +106,7 @@ def redis_cluster() -> Iterator[ClusterSetup]:
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
         _wait(lambda: all("cluster_state:ok" in str(_command(p, "CLUSTER", "INFO")) for p in ports), "cluster_state:ok")
+        _wait(lambda: sum(_linked(port) for port in ports) == 3, "every replica in sync with its master")
         yield ClusterSetup("redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in ports[:3]), nodes)
 
 
@@ -137,7 +148,7 @@ def redis_sentinel() -> Iterator[SentinelSetup]:
         stack.callback(_stop, master)
         replica, replica_port = start_redis(workdir, options=["--replicaof", "127.0.0.1", str(master_port)])
         stack.callback(_stop, replica)
-        _wait(lambda: "'master_link_status': 'up'" in str(_command(replica_port, "INFO", "replication")), "the replica")
+        _wait(lambda: _linked(replica_port), "the replica")
         sentinel_port = free_port()
         config = f"{workdir}/sentinel.conf"
         with open(config, "w", encoding="utf-8") as out:
@@ -155,6 +166,11 @@ def redis_sentinel() -> Iterator[SentinelSetup]:
             f"redis+sentinel://127.0.0.1:{sentinel_port}/mymaster/0",
             master, master_port, replica_port, sentinel_port, [master, replica, sentinel],
         )
+
+
+def _linked(port: int) -> bool:
+    """Whether the node on ``port`` is a replica whose link to its master is up."""
+    return "'master_link_status': 'up'" in str(_command(port, "INFO", "replication"))
 
 
 def _replicas_known(sentinel_port: int) -> bool:

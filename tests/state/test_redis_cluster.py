@@ -107,3 +107,29 @@ async def test_parallel_cap_claims_on_a_cluster_hold_every_rules_cap(
 
     assert [sum(row[0] for row in granted), sum(row[1] for row in granted)] == [1, 2]
 
+
+
+async def test_pages_are_served_while_a_cluster_master_dies_and_its_replica_takes_over(
+    cluster: ClusterSetup, now: datetime
+) -> None:
+    # Last in this module: it kills a node of the module's cluster.
+    store = RedisStore(make_settings(store=cluster.url, redis_timeout_ms=500))
+    jar: dict[str, str] = {}
+    first = await _request(store, jar, now, product="boots")
+    key = f"sd:v:{{{first.id}}}"
+    master = cluster.master_of(key)
+    await asyncio.sleep(0.2)  # the replica has the record
+    cluster.nodes[master].kill()
+    cluster.nodes[master].wait()
+    seen: list[VisitorState] = []
+    for minute in range(1, 200):  # ~20 s at most: a promotion takes ~2 s, the store tries again after 5 s
+        seen.append(await _request(store, jar, now + timedelta(minutes=minute)))
+        if seen[-1].history.products == ["boots"]:
+            break
+        await asyncio.sleep(0.1)
+    await store.aclose()
+
+    assert {state.id for state in seen} == {first.id}  # never a new visitor
+    assert [state.visits for state in seen] == [1] * len(seen)  # the visit went on through the outage
+    assert seen[-1].history.products == ["boots"]  # from the promoted replica
+    assert cluster.master_of(key) != master
