@@ -108,9 +108,14 @@ def _parser() -> argparse.ArgumentParser:
                            "and reload to come back as a returning visitor)")
     demo.set_defaults(run=_demo)
 
-    report = verbs.add_parser("report", help="experiment results from an events file (JSON lines)")
-    report.add_argument("events", help="the events file, e.g. smalldata-events.jsonl")
+    report = verbs.add_parser("report", parents=[common],
+                              help="experiment results from events files (JSON lines, Parquet)")
+    report.add_argument("events", nargs="*", help="files and globs, e.g. 'logs/*/smalldata-events.jsonl*' "
+                                                  "(default: events.path of the settings and its backups)")
     report.add_argument("--json", action="store_true", help="print the report as JSON")
+    report.add_argument("--sql", action="store_true", help="print the analysis as SQL over the events table")
+    report.add_argument("--engine", choices=("auto", "python", "duckdb"), default="auto",
+                        help="count in Python or on DuckDB (auto: DuckDB for large files and Parquet if installed)")
     report.set_defaults(run=_report)
 
     preview = verbs.add_parser("preview", parents=[common],
@@ -346,9 +351,11 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from smalldata.report import report_main
+    from smalldata.commands.report import report_command
 
-    return report_main(args.events, json_output=args.json)
+    settings = _settings(args)
+    return report_command(args.events, settings=settings, config=args.config, rules=_rules_path(args, settings),
+                          json_output=args.json, sql=args.sql, engine=args.engine)
 
 
 def _preview(args: argparse.Namespace) -> int:

@@ -93,10 +93,22 @@ def test_a_visitor_counts_in_the_variant_they_saw_first() -> None:
     assert [(v.name, v.visitors, v.conversions) for v in experiment.variants] == [("a", 1, 1)]
 
 
-def test_events_without_times_are_taken_in_file_order() -> None:
-    events = [{"type": "conversion", "visitor": "v1"}, {"type": "exposure", "visitor": "v1", "experiment": "x",
-                                                         "variant": "a"}, {"type": "conversion", "visitor": "v2"}]
-    assert summarise(events).experiments[0].variants[0].conversions == 0
+def test_events_without_a_readable_time_are_left_out_and_counted() -> None:
+    events = [{"type": "conversion", "visitor": "v1"}, exposure("v1", "a"),
+              {"type": "exposure", "visitor": "v2", "experiment": "easter-banner", "variant": "a", "at": "soon"}]
+
+    report = summarise(events)
+
+    assert [(v.visitors, v.conversions) for v in report.experiments[0].variants] == [(1, 0)]
+    assert report.undated_left_out == 2
+
+
+def test_the_order_of_events_makes_no_difference() -> None:
+    # files from several hosts have no order between them: same-moment exposures, a re-sent order
+    events = [*generated_events(), exposure("t1", "b", minute=5), exposure("t1", "control", minute=5),
+              conversion("t1", value=10.0, order_id="o1"), conversion("t1", value=12.0, order_id="o1")]
+
+    assert summarise(events) == summarise(list(reversed(events)))
 
 
 @pytest.mark.parametrize(

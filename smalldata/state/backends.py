@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from smalldata.state.config import StateSettings
+from smalldata.state.redis_topology import cluster_get_many, connect
 
 __all__ = ["Backend", "BackendError", "MemoryBackend", "RedisBackend"]
 
@@ -85,11 +86,11 @@ class MemoryBackend:
 
 
 class RedisBackend:
+    """One Redis server, a Redis Cluster or a Sentinel-watched master (:mod:`smalldata.state.redis_topology`)."""
+
     def __init__(self, settings: StateSettings) -> None:
         try:
-            from redis.asyncio import Redis
-            from redis.asyncio.retry import Retry
-            from redis.backoff import NoBackoff
+            import redis.asyncio  # noqa: F401  # only to say clearly that the package is missing
         except ImportError:
             raise RuntimeError(
                 f"state.store {settings.store!r} needs the redis package: "
@@ -98,8 +99,7 @@ class RedisBackend:
 
         self._url = settings.store
         self._timeout = settings.redis_timeout_ms / 1000
-        self._redis_class: Any = Redis
-        self._no_retry: Any = Retry(NoBackoff(), 0)
+        self._cluster = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._redis: Any = None
 
@@ -113,16 +113,15 @@ class RedisBackend:
         return self._redis
 
     def _connect(self) -> Any:
-        return self._redis_class.from_url(
-            self._url,
-            socket_timeout=self._timeout,
-            socket_connect_timeout=self._timeout,
-            retry=self._no_retry,
-            health_check_interval=0,
-        )
+        client, self._cluster = connect(self._url, self._timeout)
+        return client
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        result: list[bytes | None] = await self._call(self._client.mget(list(keys)))
+        client = self._client
+        if self._cluster:  # a visitor's and a user's records hash to two slots: one MGET each
+            found: list[bytes | None] = await self._call(cluster_get_many(client, keys))
+            return found
+        result: list[bytes | None] = await self._call(client.mget(list(keys)))
         return result
 
     async def put_many(self, items: Mapping[str, bytes], ttl: int) -> None:

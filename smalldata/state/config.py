@@ -3,7 +3,9 @@
 Example::
 
     state:
-      store: redis://localhost:6379/0   # or "cookie" (default) or "memory" (tests)
+      store: redis://localhost:6379/0   # or "cookie" (default) or "memory" (tests); a cluster:
+                                        # redis+cluster://h1:6379,h2:6379; Sentinel:
+                                        # redis+sentinel://s1:26379,s2:26379/mymaster/0
       # keys: $SMALLDATA_SECRET_KEYS=new-key,old-key (first signs, all verify), never in this file
       max_age_days: 180
       ttl_days: 90     # a server store forgets a visitor this long after their last change
@@ -22,6 +24,8 @@ from datetime import timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from smalldata.state.redis_topology import parse_store_url
 
 __all__ = ["ConsentSettings", "HistorySettings", "StateSettings"]
 
@@ -77,9 +81,12 @@ class StateSettings(_Model):
     @field_validator("store")
     @classmethod
     def _known_store(cls, value: str) -> str:
-        if value in ("cookie", "memory") or value.startswith(("redis://", "rediss://", "unix://")):
+        if value in ("cookie", "memory"):
             return value
-        raise ValueError(f"unknown store '{value}' (use 'cookie', 'memory' or a redis:// URL)")
+        if "://" not in value:
+            raise ValueError(f"unknown store '{value}' (use 'cookie', 'memory' or a redis:// URL)")
+        parse_store_url(value)  # redis://, redis+cluster://, redis+sentinel:// (rediss too): says what is wrong
+        return value
 
     @field_validator("secret_keys")
     @classmethod

@@ -130,10 +130,12 @@ class _ServerStore:
         await self._backend.aclose()
 
     def _counters(self, state: VisitorState, claims: Sequence[CapClaim]) -> list[tuple[str, int, int, int]]:
-        """``(key, max, seen, seconds)`` per claim; a logged-in user's caps are theirs on every device."""
+        """``(key, max, seen, seconds)`` per claim; a logged-in user's caps are theirs on every device.
+
+        Every key is tagged ``{owner}``: one claim's counters share a cluster slot, so it stays one script."""
         owner = f"u:{state.user}" if state.user else state.id
         ever = self.ttl
-        return [(_CAP_PREFIX + claim.key(owner), claim.max, claim.seen, _CAP_SECONDS.get(claim.per, ever))
+        return [(_CAP_PREFIX + claim.key(f"{{{owner}}}"), claim.max, claim.seen, _CAP_SECONDS.get(claim.per, ever))
                 for claim in claims]
 
     def _newest(self, stored: Any, in_cookie: VisitorState | None, *, outage: bool) -> VisitorState | None:
@@ -249,12 +251,14 @@ def _link_user(state: VisitorState, user_id: str | None, record: Any, *, merge: 
         state.user = user_hash
 
 
+# Each key's {hash tag} is its owner (a visitor, a user): on a Redis Cluster every key one
+# command names lives in one slot (redis_topology.py).
 def _visitor_key(visitor_id: str) -> str:
-    return f"sd:v:{visitor_id}"
+    return f"sd:v:{{{visitor_id}}}"
 
 
 def _user_key(user_id: str) -> str:
-    return f"sd:u:{_user_hash(user_id)}"
+    return f"sd:u:{{{_user_hash(user_id)}}}"
 
 
 def _user_hash(user_id: str) -> str:

@@ -6,10 +6,10 @@ cookie, writes none and touches no server.
 
 ``CookieStore`` (the default) keeps the whole state in the signed cookie: no
 server state, any number of workers. ``RedisStore`` keeps it under
-``sd:v:<visitor id>``, shared by all app instances, and the cookie carries only
+``sd:v:{<visitor id>}``, shared by all app instances, and the cookie carries only
 the signed id, the visit counters (first and last seen, visits, page views) and
 the cap counters; for a logged-in user the history and cap counters also live
-under ``sd:u:<hash of user id>``, so they follow the user to every device.
+under ``sd:u:{<hash of user id>}``, so they follow the user to every device.
 ``MemoryStore`` is the same with a dict, for tests.
 
 A server store that fails (down, slow, refusing) never fails the request: it
@@ -88,7 +88,8 @@ class StateStore(Protocol):
 
 
 def make_store(settings: StateSettings) -> StateStore:
-    """The store ``settings.store`` names: ``cookie``, ``memory`` or a ``redis://`` URL."""
+    """The store ``settings.store`` names: ``cookie``, ``memory`` or a Redis URL (one server, a
+    cluster or Sentinel: :mod:`smalldata.state.redis_topology`)."""
     if settings.store == "cookie":
         return CookieStore(settings)
     if settings.store == "memory":

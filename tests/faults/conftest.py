@@ -147,7 +147,7 @@ def _warm_up(shop: Shop) -> Suite:
         assert data is not None, visitor.jar
         ids[visitor.key] = data["i"]
     store = shop.redis()
-    records = {key: store.get(f"sd:v:{visitor_id}") for key, visitor_id in ids.items()}
+    records = {key: store.get(f"sd:v:{{{visitor_id}}}") for key, visitor_id in ids.items()}
     store.close()
     suite = Suite(shop, crowd, ids, records, 0, shop.rss_mb(), chats=tally.chats, shown=tally.shown)
     suite.events_at_private = len(suite.events())

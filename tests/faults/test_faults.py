@@ -140,7 +140,7 @@ async def test_redis_killed_and_restarted_under_load(suite: Suite) -> None:
     assert suite.shown_to(waiting) == [1] * len(waiting)
     assert min(suite.shown_to(after)) >= 1
     client = shop.redis()
-    assert all(client.exists(f"sd:v:{_visitor_id(v)}") for v in after)
+    assert all(client.exists(f"sd:v:{{{_visitor_id(v)}}}") for v in after)
     client.close()
 
 
@@ -263,7 +263,7 @@ async def test_nothing_is_written_for_visitors_who_refuse_storage(suite: Suite) 
     # over the whole run: the records of those who had a cookie are as they were when they refused,
     # and no event since then names them
     for key, visitor_id in suite.private_ids.items():
-        assert store.get(f"sd:v:{visitor_id}") == suite.private_records[key]
+        assert store.get(f"sd:v:{{{visitor_id}}}") == suite.private_records[key]
     named = {line["visitor"] for line in suite.events()[suite.events_at_private :]}
     assert not named & set(suite.private_ids.values())
     store.close()

@@ -80,7 +80,7 @@ async def test_two_app_instances_share_one_visitor_through_redis(
     assert visitor is not None and set(visitor) <= CORE_KEYS  # the state itself lives in Redis
     client = redis.Redis.from_url(redis_url)
     try:
-        assert client.exists(f"sd:v:{visitor['i']}")
+        assert client.exists(f"sd:v:{{{visitor['i']}}}")
     finally:
         client.close()
 

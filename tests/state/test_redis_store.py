@@ -77,8 +77,8 @@ async def test_state_lives_in_redis_and_the_cookie_holds_only_the_id_and_counter
 
     codec = CookieCodec(make_settings().signing_keys())
     assert carries_only_counters(codec.loads(jar["sd_visitor"]), state.id)
-    assert redis_client.exists(f"sd:v:{state.id}")
-    assert 89 * 86400 < redis_client.ttl(f"sd:v:{state.id}") <= 90 * 86400  # ttl_days, refreshed on write
+    assert redis_client.exists(f"sd:v:{{{state.id}}}")
+    assert 89 * 86400 < redis_client.ttl(f"sd:v:{{{state.id}}}") <= 90 * 86400  # ttl_days, refreshed on write
 
 
 async def test_a_client_without_the_cookie_costs_the_server_nothing_until_it_comes_back(
@@ -93,7 +93,7 @@ async def test_a_client_without_the_cookie_costs_the_server_nothing_until_it_com
     state = await _request(two, jar, now + timedelta(minutes=1), product="p2")
 
     assert state.id == first.id and state.history.products == ["p2", "p1"]
-    assert redis_client.keys("*") == [f"sd:v:{first.id}".encode()]
+    assert redis_client.keys("*") == [f"sd:v:{{{first.id}}}".encode()]
 
 
 async def test_the_servers_record_lives_as_long_as_ttl_days_says(redis_url: str, redis_client: redis.Redis,
@@ -104,7 +104,7 @@ async def test_the_servers_record_lives_as_long_as_ttl_days_says(redis_url: str,
     state = await _request(store, jar, now + timedelta(minutes=1))
     await store.aclose()
 
-    assert 6 * 86400 < redis_client.ttl(f"sd:v:{state.id}") <= 7 * 86400
+    assert 6 * 86400 < redis_client.ttl(f"sd:v:{{{state.id}}}") <= 7 * 86400
 
 
 async def test_a_users_history_follows_them_to_another_device(
