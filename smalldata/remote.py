@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import quote
 
 import httpx
@@ -27,6 +27,7 @@ from cachetools import TTLCache
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 logger = logging.getLogger("smalldata.sources")
+_MISSING = object()  # not in the cache (None is a cached answer: "unknown")
 
 MAX_KEY = 200
 
@@ -136,8 +137,11 @@ class RemoteSource:
     async def fetch(self, key: str, body: Any = None) -> dict[str, Any] | None:
         """The service's answer for ``key`` (from cache when fresh), or None when unknown."""
         key = str(key)[:MAX_KEY]
-        if self._cache is not None and key in self._cache:
-            return self._cache[key]
+        if self._cache is not None:
+            # one look-up: between "in" and a read the entry may expire (the clock moves), and the read would raise
+            cached = self._cache.get(key, _MISSING)
+            if cached is not _MISSING:
+                return cast(dict[str, Any] | None, cached)
         pending = self._inflight.get(key)
         if pending is None:
             # the client (a TLS context: tens of ms) is made before the page starts waiting for the answer

@@ -217,6 +217,25 @@ async def test_answers_expire_after_the_cache_time() -> None:
     assert route.call_count == 2
 
 
+class TickingClock(FakeClock):
+    """A clock that moves on by itself each time it is read, as time does between two look-ups."""
+
+    def __call__(self) -> float:
+        self.now += 1
+        return self.now
+
+
+@respx.mock
+async def test_an_answer_expiring_while_it_is_looked_up_is_fetched_again_not_an_error() -> None:
+    route = respx.get("https://crm.example/profiles/42").respond(json=PROFILE)
+    clock = TickingClock()
+    crm = source(clock, cache_seconds=60)
+    await crm.fetch("42")
+    clock.now += 58  # fresh for the next read of the clock, expired for the one after it
+    assert await crm.fetch("42") == PROFILE
+    assert route.call_count <= 2
+
+
 @respx.mock
 async def test_the_circuit_breaker_pauses_calls_after_repeated_failures() -> None:
     route = respx.get(url__regex=r"https://crm\.example/profiles/.*").respond(500)
