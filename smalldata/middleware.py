@@ -279,7 +279,9 @@ class _PageHooks(LazyDecision):
             data = payload_data(visit, middleware.prefix, exposures)
             tag = middleware.client_tag if nonce is None else client_tag(middleware.script_src, nonce).encode()
             # a page not declared UTF-8 gets an ASCII payload: its bytes read the same in any such charset
-            html = payload_tag(data, nonce, ascii_only=not utf8_page(headers)).encode() + tag
+            # A lone surrogate (from a hostile path) can only stand inside a JSON string, where backslashreplace
+            # writes it as the JSON escape "\udcff": the payload stays valid and the page is served.
+            html = payload_tag(data, nonce, ascii_only=not utf8_page(headers)).encode("utf-8", "backslashreplace") + tag
         except Exception:
             self._failed("building the payload")
             return b""
