@@ -100,7 +100,9 @@ async def test_parallel_cap_claims_on_a_cluster_hold_every_rules_cap(
     stores: tuple[RedisStore, RedisStore], now: datetime
 ) -> None:
     one, two = stores
-    state = await _request(one, {}, now)
+    jar: dict[str, str] = {}
+    await _request(one, jar, now)  # a first page keeps its state in the cookie; the cookie comes back:
+    state = await _request(one, jar, now + timedelta(minutes=1))  # a returning visitor, counted on the cluster
     claims = [CapClaim("help", 1, "day", 20_000, 0), CapClaim("twice", 2, "day", 20_000, 0)]
 
     granted = await asyncio.gather(*(store.claim(state, claims) for store in (one, two) * 3))
@@ -115,7 +117,8 @@ async def test_pages_are_served_while_a_cluster_master_dies_and_its_replica_take
     # Last in this module: it kills a node of the module's cluster.
     store = RedisStore(make_settings(store=cluster.url, redis_timeout_ms=500))
     jar: dict[str, str] = {}
-    first = await _request(store, jar, now, product="boots")
+    await _request(store, jar, now)  # a first page keeps its state in the cookie
+    first = await _request(store, jar, now + timedelta(seconds=30), product="boots")  # the record is on the cluster
     key = f"sd:v:{{{first.id}}}"
     master = cluster.master_of(key)
     await asyncio.sleep(0.2)  # the replica has the record

@@ -38,7 +38,8 @@ rules:
 
 
 async def _page(request: Request) -> HTMLResponse:
-    return HTMLResponse(f"<html><body><h1>{request.state.smalldata.greeting or ''}</h1></body></html>")
+    decision = await request.state.smalldata  # made when first asked for
+    return HTMLResponse(f"<html><body><h1>{decision.greeting or '' if decision else ''}</h1></body></html>")
 
 
 class Shop:
@@ -87,7 +88,8 @@ async def shop(redis_url: str, tmp_path: Path, now: datetime) -> AsyncIterator[S
     app = SmallData(Starlette(routes=[Route("/{path:path}", _page)]), settings=settings, clock=lambda: clock[0])
     client = redis.Redis.from_url(redis_url)
     shop = Shop(app, client, clock)
-    await shop.get("/")  # the first page opens the connection (HELLO): not a page's cost
+    await shop.get("/")  # a first page (no cookie yet) keeps its state in the cookie: Redis is not asked
+    await shop.get("/")  # the cookie comes back: this page opens the connection (HELLO), not a page's cost
     yield shop
     client.close()
 

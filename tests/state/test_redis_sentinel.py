@@ -46,7 +46,8 @@ def sentinel() -> Iterator[SentinelSetup]:
 
 
 async def _page(request: Request) -> HTMLResponse:
-    return HTMLResponse(f"<html><body><h1>{request.state.smalldata.greeting or ''}</h1></body></html>")
+    decision = await request.state.smalldata  # made when first asked for
+    return HTMLResponse(f"<html><body><h1>{decision.greeting or '' if decision else ''}</h1></body></html>")
 
 
 async def test_pages_are_served_through_a_sentinel_failover_without_resetting_the_visitor(
