@@ -110,6 +110,7 @@ def main(*, quick: bool = False, check: bool = False, output: str | None = None)
         report["throughput"] = _throughput(plan, Path(work), requests, "rendered")
         if plan.everything:
             report["throughput_static"] = _throughput(plan, Path(work), requests, "static")
+            report["report_scale"] = _report_scale(Path(work))
     _progress("done")
     report["run"] = {"quick": quick, "seconds": round(time.monotonic() - started, 1), "plan": vars(plan)}
     report["budgets"] = results = budget.check(report)
@@ -259,6 +260,23 @@ def _throughput(plan: Plan, work: Path, requests: list[traffic.Request], page: s
         return {"page": page, "error": f"{type(exc).__name__}: {exc}"}
 
 
+def _report_scale(work: Path) -> dict[str, Any]:
+    """``smalldata report`` over 10 million events on DuckDB (``benchmarks/report_scale.py``, in its own processes)."""
+    _progress("the report over 10 million events")
+    try:
+        import duckdb  # noqa: F401  (the analysis extra)
+    except ImportError:
+        return {"error": "needs the analysis extra (pip install 'smalldata[analysis]')"}
+    figures = work / "report_scale.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.report_scale", "--json", str(figures)], cwd=REPO,
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode or not figures.is_file():
+        last = (done.stderr or done.stdout).strip().splitlines()
+        return {"error": last[-1] if last else f"exit {done.returncode}"}
+    result: dict[str, Any] = json.loads(figures.read_text())
+    return result
+
+
 def _setup_geo(work: Path) -> Path:
     """The shop's own settings, plus a GeoIP2 City database built for the run and the cookie key."""
     import yaml
@@ -384,6 +402,14 @@ def table(report: dict[str, Any]) -> str:
                          f"turns (interval {low:.1%}–{high:.1%}){capped}")
         elif tp:
             lines += ["", f"throughput ({title}): not measured ({tp.get('error')})"]
+    scale = report.get("report_scale", {})
+    lines += [""] if scale else []
+    for run in scale.get("runs", []):
+        if run["engine"] == "duckdb":
+            lines.append(f"smalldata report, {run['events']:,} events from {run['input']} on DuckDB: "
+                         f"{run['seconds']:.1f} s, peak memory {run['peak_bytes'] / 2**20:,.0f} MB")  # fmt: skip
+    if "error" in scale:
+        lines.append(f"smalldata report over 10 million events: not measured ({scale['error']})")
     p = report.get("peers", {})
     if p:
         lines += ["", f"condition evaluation ({p['conditions']} conditions × {p['contexts']} contexts): smalldata "
