@@ -15,17 +15,12 @@ from dataclasses import dataclass
 from smalldata.recommend.context import READS as RECOMMENDER_READS
 from smalldata.rules.engine import Engine
 from smalldata.rules.ruleset import Ruleset
+from smalldata.signals.catalog import STORED, VARY
 from smalldata.signals.request import ProviderMap
 
-# the request headers each group of signals is computed from
-_HEADERS = (
-    (frozenset({"device.type", "device.is_bot", "device.is_touch"}), ("User-Agent", "Sec-CH-UA-Mobile")),
-    (frozenset({"device.os", "device.browser"}), ("User-Agent",)),
-    (frozenset({"page.language"}), ("Accept-Language",)),
-)
 # ``Sec-GPC: 1`` refuses storage: such a visitor's page is decided without their state, so a page that
-# reads it (or is capped, or assigns a variant by visitor) differs with the header
-_STATE_NAMESPACES = frozenset({"visitor", "history", "campaign", "consent"})
+# reads it (or is capped, or assigns a variant by visitor) differs with the header. Which signals read
+# which request headers, and which come from the stored state, their namespace modules declare.
 
 
 @dataclass(frozen=True)
@@ -52,11 +47,11 @@ class RequestPlan:
             reads |= RECOMMENDER_READS
         namespaces = dict.fromkeys(name.partition(".")[0] for name in sorted(reads))
         vary: dict[str, None] = {}
-        for names, headers in _HEADERS:
+        for names, headers in VARY:
             if names & reads:
                 vary.update(dict.fromkeys(headers))
         counts_caps = any(rule.cap is not None or "chat" in rule.slots for rule in ruleset.rules)
-        if counts_caps or _STATE_NAMESPACES.intersection(namespaces) or any(r.experiment for r in ruleset.rules):
+        if counts_caps or STORED.intersection(namespaces) or any(r.experiment for r in ruleset.rules):
             vary["Sec-GPC"] = None
         return cls(
             engine=Engine(ruleset),

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request as StarletteRequest
 
 from smalldata.asgi import Cookies, parse_cookies, query_params, raw_headers
-from smalldata.signals.catalog import fold
 
 if TYPE_CHECKING:
     from smalldata.signals.sources import Sources
@@ -130,7 +129,7 @@ class RequestSignals(dict[str, Any]):
         self._ran: list[Provider] = []
         self._overrides: dict[str, Any] | None = None
         if overrides:
-            self._overrides = fold(overrides)
+            self._overrides = providers.fold(overrides)
             self.update(self._overrides)
 
     def __missing__(self, name: str) -> Any:
@@ -167,7 +166,7 @@ class RequestSignals(dict[str, Any]):
 
     @property
     def overrides(self) -> dict[str, Any]:
-        """The values given up front, which win over computed ones (folded, see :func:`fold`)."""
+        """The values given up front, which win over computed ones (folded, see ``ProviderMap.fold``)."""
         return self._overrides or {}
 
     def namespace(self, namespace: str) -> dict[str, Any]:
@@ -206,7 +205,8 @@ class ProviderMap:
     Built once per app (:func:`smalldata.signals.providers.build`); shared by every request.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fold: Callable[[Mapping[str, Any]], dict[str, Any]] = dict) -> None:
+        self.fold = fold  # how given values are read (smalldata.signals.catalog.fold: a mapping's fields into it)
         self.by_name: dict[str, Provider] = {}
         self._by_namespace: dict[str, Provider] = {}
         self._groups: dict[Provider, str] = {}
