@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from smalldata.decision import Slot
 from smalldata.recommend.context import READS as RECOMMENDER_READS
 from smalldata.rules.engine import Engine
 from smalldata.rules.ruleset import Ruleset
@@ -43,14 +44,14 @@ class RequestPlan:
     def compile(cls, ruleset: Ruleset, providers: ProviderMap, *, recommends: bool = True) -> RequestPlan:
         """The plan of ``ruleset``; ``recommends``: a recommender fills recommendation slots (it reads signals too)."""
         reads = ruleset.reads
-        if recommends and any(slot.startswith("recommend:") for rule in ruleset.rules for slot in rule.slots):
+        if recommends and any(slot.startswith(Slot.RECOMMEND) for rule in ruleset.rules for slot in rule.slots):
             reads |= RECOMMENDER_READS
         namespaces = dict.fromkeys(name.partition(".")[0] for name in sorted(reads))
         vary: dict[str, None] = {}
         for names, headers in VARY:
             if names & reads:
                 vary.update(dict.fromkeys(headers))
-        counts_caps = any(rule.cap is not None or "chat" in rule.slots for rule in ruleset.rules)
+        counts_caps = any(rule.cap is not None or Slot.CHAT in rule.slots for rule in ruleset.rules)
         if counts_caps or STORED.intersection(namespaces) or any(r.experiment for r in ruleset.rules):
             vary["Sec-GPC"] = None
         return cls(
