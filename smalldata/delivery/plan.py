@@ -16,12 +16,7 @@ from smalldata.decision import Slot
 from smalldata.recommend.context import READS as RECOMMENDER_READS
 from smalldata.rules.engine import Engine
 from smalldata.rules.ruleset import Ruleset
-from smalldata.signals.catalog import STORED, VARY
 from smalldata.signals.request import ProviderMap
-
-# ``Sec-GPC: 1`` refuses storage: such a visitor's page is decided without their state, so a page that
-# reads it (or is capped, or assigns a variant by visitor) differs with the header. Which signals read
-# which request headers, and which come from the stored state, their namespace modules declare.
 
 
 @dataclass(frozen=True)
@@ -47,12 +42,12 @@ class RequestPlan:
         if recommends and any(slot.startswith(Slot.RECOMMEND) for rule in ruleset.rules for slot in rule.slots):
             reads |= RECOMMENDER_READS
         namespaces = dict.fromkeys(name.partition(".")[0] for name in sorted(reads))
-        vary: dict[str, None] = {}
-        for names, headers in VARY:
-            if names & reads:
-                vary.update(dict.fromkeys(headers))
+        # the headers the read signals are computed from, as their namespace modules declare them
+        vary = dict.fromkeys(providers.vary(reads))
         counts_caps = any(rule.cap is not None or Slot.CHAT in rule.slots for rule in ruleset.rules)
-        if counts_caps or STORED.intersection(namespaces) or any(r.experiment for r in ruleset.rules):
+        # ``Sec-GPC: 1`` refuses storage: such a visitor's page is decided without their state, so a page that
+        # reads it (or is capped, or assigns a variant by visitor) differs with the header
+        if counts_caps or providers.stored.intersection(namespaces) or any(r.experiment for r in ruleset.rules):
             vary["Sec-GPC"] = None
         return cls(
             engine=Engine(ruleset),

@@ -17,7 +17,7 @@ from smalldata.signals import basket, campaign, clock, consent, device, geo, his
 from smalldata.signals.declared import KINDS, NAME, NamespaceSettings
 from smalldata.signals.spec import Kind, Namespace, SignalSpec
 
-__all__ = ["BUILT_IN", "BUILT_IN_NAMESPACES", "DAYPARTS", "DEVICE_TYPES", "NAMESPACES", "SIGNALS", "STORED", "VARY",
+__all__ = ["BUILT_IN", "BUILT_IN_NAMESPACES", "DAYPARTS", "DEVICE_TYPES", "NAMESPACES", "SIGNALS",
            "WEEKDAYS", "Catalog", "Kind", "SignalRef", "SignalSpec", "as_text", "catalog", "check_declared", "fold",
            "list_items", "resolve", "value_problem"]  # fmt: skip
 
@@ -35,19 +35,6 @@ BUILT_IN_NAMESPACES: tuple[Namespace, ...] = (
 SIGNALS: dict[str, SignalSpec] = {spec.name: spec for namespace in BUILT_IN_NAMESPACES for spec in namespace.signals}
 
 NAMESPACES: tuple[str, ...] = tuple(dict.fromkeys(spec.namespace for spec in SIGNALS.values()))
-
-#: The request headers each group of built-in signals is computed from, as their modules declare them:
-#: a page whose rules read one of the names varies on the headers (:mod:`smalldata.delivery.plan`).
-VARY: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
-    (frozenset(group.names), group.vary)
-    for namespace in BUILT_IN_NAMESPACES
-    for group in namespace.groups
-    if group.vary
-)
-
-#: The namespaces read from the visitor's stored state (decided without it when ``Sec-GPC`` refuses storage).
-STORED: frozenset[str] = frozenset(namespace.name for namespace in BUILT_IN_NAMESPACES if namespace.stored)
-
 
 @dataclass(frozen=True)
 class SignalRef:

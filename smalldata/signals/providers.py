@@ -18,7 +18,7 @@ names its rules read.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -29,7 +29,7 @@ from smalldata.signals.catalog import BUILT_IN_NAMESPACES, fold
 from smalldata.signals.client import ClientAddress
 from smalldata.signals.clock import system_clock
 from smalldata.signals.request import ProviderMap, Request, RequestSignals
-from smalldata.signals.spec import Parts
+from smalldata.signals.spec import Namespace, Parts
 
 if TYPE_CHECKING:
     from smalldata.signals.config import SignalSettings
@@ -78,8 +78,10 @@ class Providers:
     client: ClientAddress
 
 
-def build(settings: SignalSettings, *, sources: Sources | None = None) -> Providers:
-    """The providers of a shop with these settings; ``sources`` are its remote HTTP sources."""
+def build(settings: SignalSettings, *, sources: Sources | None = None,
+          namespaces: Iterable[Namespace] = BUILT_IN_NAMESPACES) -> Providers:
+    """The providers of a shop with these settings; ``sources`` are its remote HTTP sources;
+    ``namespaces`` the declared built-in ones (a test adds one of its own)."""
     client = ClientAddress(settings.trusted_proxies)
     pool = sources.pool if sources is not None else shared_pool()  # threads for the shop's functions
     users = user.Users(settings.user, sources.profile if sources is not None else None, pool)
@@ -88,9 +90,11 @@ def build(settings: SignalSettings, *, sources: Sources | None = None) -> Provid
     campaigns = campaign.CampaignSignals(settings.campaign)
     providers = ProviderMap(fold=fold)
     parts = Parts(settings, client, users, baskets, consents, campaigns)
-    for built_in in BUILT_IN_NAMESPACES:  # each module declares its providers beside its signals
+    for built_in in namespaces:  # each module declares its providers beside its signals
         for group in built_in.groups:
-            providers.add(group.names, group.provider(parts), group=built_in.name)
+            providers.add(group.names, group.provider(parts), group=built_in.name, vary=group.vary)
+        if built_in.stored:
+            providers.stored.add(built_in.name)
         fetch = built_in.prefetch(parts) if built_in.prefetch is not None else None
         if fetch is not None:
             providers.add_prefetch(built_in.name, *fetch)

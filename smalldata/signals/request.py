@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -212,14 +212,28 @@ class ProviderMap:
         self._groups: dict[Provider, str] = {}
         self._names: dict[str, tuple[str, ...]] = {}
         self._prefetch: dict[str, tuple[Prefetcher, Callable[[Request], bool] | None]] = {}
+        self._vary: dict[str, tuple[str, ...]] = {}
+        #: namespaces read from the visitor's stored state (a page reading them varies on ``Sec-GPC``)
+        self.stored: set[str] = set()
 
-    def add(self, names: Iterable[str], provider: Provider, *, group: str) -> None:
-        """``provider`` answers ``names`` (full names); ``group`` names it in logs and ``computed``."""
+    def add(self, names: Iterable[str], provider: Provider, *, group: str, vary: tuple[str, ...] = ()) -> None:
+        """``provider`` answers ``names`` (full names); ``group`` names it in logs and ``computed``;
+        ``vary`` are the request headers it computes them from."""
         for name in names:
             self.by_name[name] = provider
             namespace = name.partition(".")[0]
             self._names[namespace] = (*self._names.get(namespace, ()), name)
+            if vary:
+                self._vary[name] = vary
         self._groups[provider] = group
+
+    def vary(self, names: Collection[str]) -> tuple[str, ...]:
+        """The request headers the values of ``names`` are computed from (for a page's ``Vary``)."""
+        headers: dict[str, None] = {}
+        for name, sent in self._vary.items():
+            if name in names:
+                headers.update(dict.fromkeys(sent))
+        return tuple(headers)
 
     def add_namespace(self, namespace: str, provider: Provider) -> None:
         """``provider`` answers every name of ``namespace`` (a namespace of the shop's own)."""
