@@ -5,10 +5,10 @@ Each built-in namespace module (``visitor.py``, ``device.py``, ...) ends with on
 that compute them (each a :class:`Group` of names, built once per app from the
 shop's :class:`Parts`), the request headers a group is computed from (a page that
 reads one of its names varies on them) and whether the values come from the
-visitor's stored state. :mod:`smalldata.signals.catalog` collects the signals,
-:mod:`smalldata.signals.providers` the providers and :mod:`smalldata.delivery.plan`
-the headers; nothing else names a built-in signal. docs/architecture.md shows a
-worked example.
+visitor's stored state. :mod:`smalldata.signals.catalog` collects the signals and
+:mod:`smalldata.signals.providers` the providers, with their headers and stored
+namespaces, into the provider map that :mod:`smalldata.delivery.plan` asks for a
+page's ``Vary``. docs/architecture.md shows a worked example.
 
 The declarations are read when the app is built and when a ruleset is compiled,
 never per request: a request reads the same provider dict as before.
