@@ -62,7 +62,7 @@ class PhaseTimer:
         marks.append(clock())
         signals["consent.storage"] = signals["consent.personalisation"] = pages.providers.consent.allows(request)
         marks.append(clock())
-        state = await pages.load_visitor(request)
+        state = await pages.load_visitor(request, await pages.user_of(request))
         marks.append(clock())
         pages.count_page(state, request, signals, plan)
         marks.append(clock())
