@@ -23,7 +23,6 @@ from smalldata.delivery.page import PagePersonaliser
 from smalldata.delivery.payload import payload_tag
 from smalldata.delivery.visit import Visit, payload_data
 from smalldata.signals.request import Request, RequestSignals
-from smalldata.state import Period
 
 PHASES = (
     ("objects", "the request and its signals (empty)"),
@@ -69,7 +68,7 @@ class PhaseTimer:
         for name in plan.reads:
             signals[name]  # computing it is the point
         marks.append(clock())
-        period = Period.at(state.data["s"], request.now) if plan.counts_caps else None
+        period = state.period(request.now) if plan.counts_caps else None
         decision = plan.engine.decide(signals, caps=state.caps_at(period) if period else None, visitor_id=state.id)
         marks.append(clock())
         state.apply(decision, period)

@@ -146,7 +146,7 @@ class PagePersonaliser:
             decision = await self._decide(plan, signals, visitor_id=state.id)
             recording = _Recording(self.store, self.events, decision, state, None, request, user_id)
             return Visit(decision, plan.vary, recording, personal=True)
-        period = Period.at(state.data["s"], request.now)
+        period = state.period(request.now)
         caps = state.caps_at(period)
         decision = plan.engine.decide(signals, caps=caps, visitor_id=state.id)
         claims: list[CapClaim] = []
