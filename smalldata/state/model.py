@@ -80,10 +80,12 @@ class VisitorState:
     ``transient`` live for one request only and are never stored. ``transient``: a
     server store keeps nothing of this request's state, because it brought no visitor
     cookie of ours (a first request, a client that drops cookies: the cookie carries
-    the state until the visitor comes back with it) or came from a known bot.
+    the state until the visitor comes back with it) or came from a known bot. ``outage``:
+    loaded while the server store was away, so its record was not read: saving merges into
+    it, never replaces it.
     """
 
-    __slots__ = ("changed", "data", "idle", "is_new", "limits", "previous_last", "touched", "transient")
+    __slots__ = ("changed", "data", "idle", "is_new", "limits", "outage", "previous_last", "touched", "transient")
 
     def __init__(self, data: StoredState, *, limits: HistorySettings = _DEFAULT_LIMITS,
                  idle: timedelta | int = DEFAULT_IDLE, is_new: bool = False) -> None:
@@ -94,6 +96,7 @@ class VisitorState:
         self.changed = is_new
         self.touched = False
         self.transient = False
+        self.outage = False
         self.previous_last: int | None = None  # the visitor's last request before this one (epoch seconds)
 
     @classmethod
