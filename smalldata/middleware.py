@@ -27,7 +27,6 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,12 +40,9 @@ from smalldata.delivery.lazy import LazyDecision
 from smalldata.delivery.payload import PAGE_KEY, client_tag, csp_nonce, payload_tag, utf8_page
 from smalldata.delivery.visit import Visit, payload_data
 from smalldata.settings import Settings
-from smalldata.state import StateStore
 
 if TYPE_CHECKING:
-    from smalldata.app import Parts
-    from smalldata.delivery.page import Recommender
-    from smalldata.events import EventSink
+    from smalldata.app import Overrides, Parts
 
 logger = logging.getLogger("smalldata")
 
@@ -55,26 +51,27 @@ DEFAULT_SKIP = ("/static/", "/favicon.ico", "/robots.txt")
 
 
 class SmallData:
-    """Personalise an ASGI app's pages with rules from ``rules``.
+    """Personalise an ASGI app's pages with rules from ``rules``::
 
-    ``rules`` is the folder of YAML rule files and ``config`` the settings file
-    (``settings`` may be given instead; relative paths in them start at the
-    folder of ``config``, else the working directory). The rules and the product
-    catalogue (``catalogue.path``) are loaded here, at start-up, and a broken
-    folder or file raises :class:`~smalldata.problems.ProblemsError`; later edits
-    are picked up on the fly (a broken edit keeps the last good rules and is
-    shown by ``{prefix}health``).
+        app = SmallData(app, rules="rules/", config="smalldata.yaml")
 
-    ``deferred=True`` is for pages a CDN caches: they get only the client script
-    tag, identical for everyone, and the client fetches ``{prefix}decide``.
-    ``clock`` (a callable returning an aware ``datetime``) replaces the real clock
-    for tests and previews. ``store`` overrides where visitor state lives (default:
-    from settings, a signed cookie); ``recommender`` fills recommendation slots
-    with items from your catalogue (see :class:`~smalldata.delivery.page.Recommender`;
-    default: the built-in one over ``catalogue.path``); ``events`` is the sink for
-    exposures and client events (default: from ``events:`` in the settings).
-    ``parts`` are what :func:`smalldata.app.build` makes from these options, built by you:
-    to share one set between two apps, or to replace one part (tests replace them all).
+    What to personalise with, in one place: ``rules`` is the folder of YAML rule
+    files and ``config`` the settings file (``settings`` may be given instead;
+    relative paths in them start at the folder of ``config``, else the working
+    directory). The rules and the product catalogue (``catalogue.path``) are loaded
+    here, at start-up, and a broken folder or file raises
+    :class:`~smalldata.problems.ProblemsError`; later edits are picked up on the fly
+    (a broken edit keeps the last good rules and is shown by ``{prefix}health``).
+
+    How to serve: ``prefix`` is where smalldata's own endpoints live; ``deferred=True``
+    is for pages a CDN caches (they get only the client script tag, identical for
+    everyone, and the client fetches ``{prefix}decide``); paths starting with one of
+    ``skip`` are never pages.
+
+    ``overrides`` (:class:`~smalldata.app.Overrides`) bring your own clock, visitor
+    store, recommender or event sink instead of those the settings would build. To
+    serve with parts you built yourself (one set shared by two apps, or fakes in
+    tests), use :meth:`from_parts` instead.
 
     A link made by ``smalldata preview`` shows the page as its imagined visitor
     would see it (signal overrides, a moment, forced variants); such responses
@@ -90,22 +87,31 @@ class SmallData:
         settings: Settings | None = None,
         prefix: str = "/_smalldata/",
         deferred: bool = False,
-        clock: Callable[[], datetime] | None = None,
         skip: tuple[str, ...] = DEFAULT_SKIP,
-        store: StateStore | None = None,
-        recommender: Recommender | None = None,
-        events: EventSink | None = None,
-        parts: Parts | None = None,
+        overrides: Overrides | None = None,
     ) -> None:
+        from smalldata.app import build
+
+        parts = build(rules=rules, config=config, settings=settings, overrides=overrides)
+        self._serve(app, parts, prefix=prefix, deferred=deferred, skip=skip)
+
+    @classmethod
+    def from_parts(cls, app: ASGIApp, parts: Parts, *, prefix: str = "/_smalldata/", deferred: bool = False,
+                   skip: tuple[str, ...] = DEFAULT_SKIP) -> SmallData:
+        """Serve ``app`` with ``parts`` built by you (:func:`smalldata.app.build` makes them from settings).
+
+        Nothing is loaded here: the parts decide for pages, take client events and report health.
+        ``prefix``, ``deferred`` and ``skip`` are as for the constructor.
+        """
+        middleware = cls.__new__(cls)
+        middleware._serve(app, parts, prefix=prefix, deferred=deferred, skip=skip)
+        return middleware
+
+    def _serve(self, app: ASGIApp, parts: Parts, *, prefix: str, deferred: bool, skip: tuple[str, ...]) -> None:
         self.app = app
         self.prefix = "/" + prefix.strip("/") + "/"
         self.deferred = deferred
         self.skip = skip
-        if parts is None:
-            from smalldata.app import build
-
-            parts = build(rules=rules, config=config, settings=settings, clock=clock, store=store,
-                          recommender=recommender, events=events)  # fmt: skip
         self.parts = parts
         self.pages = parts.pages
         self.counters = parts.counters
