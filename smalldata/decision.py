@@ -10,13 +10,36 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 Strategy = Literal["recently_viewed", "complements", "bestsellers", "new_arrivals", "personal", "remote"]
 
 TraceStatus = Literal[
     "matched", "failed", "capped", "inactive", "shadowed", "not_in_experiment", "unknown_value", "closed", "disabled"
 ]
+
+
+class Slot:
+    """The names of a decision's slots, as rules, traces and pages (``data-smalldata-slot``) write them:
+    two single slots and three families named after what they fill (``banner:hero``)."""
+
+    GREETING: Final = "greeting"
+    CHAT: Final = "chat"
+    PREFILL: Final = "prefill:"  # + the form's name
+    RECOMMEND: Final = "recommend:"  # + the recommendation slot's name
+    BANNER: Final = "banner:"  # + the content slot's name
+
+    @staticmethod
+    def prefill(form: str) -> str:
+        return Slot.PREFILL + form
+
+    @staticmethod
+    def recommend(slot: str) -> str:
+        return Slot.RECOMMEND + slot
+
+    @staticmethod
+    def banner(slot: str) -> str:
+        return Slot.BANNER + slot
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ except ImportError as error:  # pragma: no cover - exercised only without Django
         "smalldata.django needs Django: pip install 'smalldata[django]'"
     ) from error
 
-from smalldata.decision import Decision
+from smalldata.decision import Decision, Slot
 from smalldata.delivery.lazy import LazyDecision, decision_of
 from smalldata.delivery.payload import PAGE_KEY
 from smalldata.jinja import SmallDataView
@@ -253,10 +253,10 @@ register = template.Library()
 def smalldata_slot(context: Any, slot: str) -> Any:
     """A slot's content: ``"greeting"`` or ``"banner:<slot>"`` (engine-made markup), else empty."""
     view = _view(context)
-    if slot == "greeting":
+    if slot == Slot.GREETING:
         return view.greeting
-    if slot.startswith("banner:"):
-        return view.banner(slot.removeprefix("banner:"))
+    if slot.startswith(Slot.BANNER):
+        return view.banner(slot.removeprefix(Slot.BANNER))
     return ""
 
 

@@ -29,7 +29,7 @@ from smalldata.problems import Position, Problem, ProblemsError
 from smalldata.recommend.config import RecommenderSettings
 from smalldata.rules.chat_texts import ChatTexts, ClientSettings
 from smalldata.rules.load import DEFAULT_EXPERIMENT_SALT, DEFAULT_LANGUAGE, DEFAULT_LANGUAGES, DEFAULT_TIMEZONE
-from smalldata.signals.catalog import Catalog
+from smalldata.signals.catalog import Catalog, catalog, check_declared
 from smalldata.signals.config import (
     BasketSettings,
     CampaignSettings,
@@ -43,7 +43,7 @@ from smalldata.signals.config import (
     UserSettings,
     Weekday,
 )
-from smalldata.signals.declared import NamespaceSettings, catalog, check_declared
+from smalldata.signals.declared import NamespaceSettings
 from smalldata.state.config import ConsentSettings, StateSettings
 from smalldata.validation import validate
 from smalldata.yamlpos import YamlError, load_text

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from smalldata.problems import Problem
 from smalldata.rules import CompiledRule, Ruleset, model
+from smalldata.rules.action_types import ACTION_TYPES, each
 
 T = TypeVar("T")
 Texts = list[tuple[str, str]]  # (language or "", text), in the order written
@@ -58,62 +59,16 @@ class RuleWords:
     problems: list[Problem] = field(default_factory=list)
 
 
-def texts(value: model.Text | None) -> Texts:
-    """A text as written: one version, or one per language."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [("", value)]
-    return list(value.items())
-
-
 def action_words(then: model.Actions | None) -> list[ActionWords]:
-    """Every action of a rule's (or a variant's) ``then``, in the order ``try`` prints a decision."""
+    """Every action of a rule's (or a variant's) ``then``, in the order ``try`` prints a decision
+    (each kind's words are its entry of :data:`smalldata.rules.action_types.ACTION_TYPES`)."""
     if then is None:
         return []
-    words: list[ActionWords] = []
-    if then.greeting is not None:
-        words.append(ActionWords("greeting", texts(then.greeting)))
-    if then.chat is not None:
-        words.append(_chat(then.chat))
-    for prefill in _each(then.prefill):
-        fields = ", ".join(f"{name}={value}" for name, value in prefill.fields.items())
-        words.append(ActionWords(f"prefill:{prefill.form}", [("", fields)]))
-    for rec in _each(then.recommend):
-        text = f"{rec.strategy} ×{rec.limit}" + (f" excluding {', '.join(rec.exclude)}" if rec.exclude else "")
-        extra = [f"in category {rec.category}"] if rec.category else []
-        extra += [f"then {rec.fallback}"] if rec.fallback else []
-        words.append(ActionWords(f"recommend:{rec.slot}", [("", text)], "; ".join(extra)))
-    for banner in _each(then.banner):
-        words.append(ActionWords(f"banner:{banner.slot}", texts(banner.text if banner.text is not None else
-                                                                 banner.html),
-                                 f"links to {banner.link}" if banner.link else ""))
+    words = [ActionWords(*kind.words(item)) for kind in ACTION_TYPES for item in each(getattr(then, kind.key))]
     if then.tag is not None:
         tags = [then.tag] if isinstance(then.tag, str) else then.tag
         words.append(ActionWords("tags", [("", ", ".join(tags))]))
     return words
-
-
-def _chat(chat: model.Chat) -> ActionWords:
-    when = " or ".join(filter(None, [f"after {chat.after_seconds:g}s" if chat.after_seconds is not None else "",
-                                     "on exit intent" if chat.on_exit_intent else ""]))
-    notes = [when]
-    if chat.department:
-        notes.append(f"[{chat.department}]")
-    if chat.only_when_open:
-        notes.append("only while the shop is open")
-    if chat.outside_hours is not None:
-        closed = "; ".join(text for _, text in texts(chat.outside_hours.message))
-        notes.append(f"outside opening hours ({chat.outside_hours.action}): {closed}")
-    if chat.context:
-        notes.append("the agent sees who is asking")
-    return ActionWords("chat", texts(chat.message), " · ".join(notes))
-
-
-def _each(value: T | list[T] | None) -> list[T]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 def rule_words(rule: CompiledRule, file: str, *, enabled: bool = True) -> RuleWords:

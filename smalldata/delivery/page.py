@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.types import Scope
 
-from smalldata.decision import Decision, Exposure, Recommendation
+from smalldata.decision import Decision, Exposure, Recommendation, Slot
 from smalldata.delivery.live_rules import LiveRules
 from smalldata.delivery.plan import RequestPlan
 from smalldata.delivery.visit import Visit
@@ -206,7 +206,7 @@ class PagePersonaliser:
         if unused:
             await self.store.release(state, unused)
             granted = [claim for claim in granted if claim.rule in decision.cap_hits]
-        chat_rule = decision.slot_rules.get("chat")
+        chat_rule = decision.slot_rules.get(Slot.CHAT)
         for claim in granted:
             if claim.rule == chat_rule:
                 decision.chat_cap = {"max": claim.max, "per": claim.per, "period": f"{claim.per}:{claim.period}"}

@@ -12,20 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from smalldata.decision import Slot
 from smalldata.recommend.context import READS as RECOMMENDER_READS
 from smalldata.rules.engine import Engine
 from smalldata.rules.ruleset import Ruleset
 from smalldata.signals.request import ProviderMap
-
-# the request headers each group of signals is computed from
-_HEADERS = (
-    (frozenset({"device.type", "device.is_bot", "device.is_touch"}), ("User-Agent", "Sec-CH-UA-Mobile")),
-    (frozenset({"device.os", "device.browser"}), ("User-Agent",)),
-    (frozenset({"page.language"}), ("Accept-Language",)),
-)
-# ``Sec-GPC: 1`` refuses storage: such a visitor's page is decided without their state, so a page that
-# reads it (or is capped, or assigns a variant by visitor) differs with the header
-_STATE_NAMESPACES = frozenset({"visitor", "history", "campaign", "consent"})
 
 
 @dataclass(frozen=True)
@@ -48,15 +39,15 @@ class RequestPlan:
     def compile(cls, ruleset: Ruleset, providers: ProviderMap, *, recommends: bool = True) -> RequestPlan:
         """The plan of ``ruleset``; ``recommends``: a recommender fills recommendation slots (it reads signals too)."""
         reads = ruleset.reads
-        if recommends and any(slot.startswith("recommend:") for rule in ruleset.rules for slot in rule.slots):
+        if recommends and any(slot.startswith(Slot.RECOMMEND) for rule in ruleset.rules for slot in rule.slots):
             reads |= RECOMMENDER_READS
         namespaces = dict.fromkeys(name.partition(".")[0] for name in sorted(reads))
-        vary: dict[str, None] = {}
-        for names, headers in _HEADERS:
-            if names & reads:
-                vary.update(dict.fromkeys(headers))
-        counts_caps = any(rule.cap is not None or "chat" in rule.slots for rule in ruleset.rules)
-        if counts_caps or _STATE_NAMESPACES.intersection(namespaces) or any(r.experiment for r in ruleset.rules):
+        # the headers the read signals are computed from, as their namespace modules declare them
+        vary = dict.fromkeys(providers.vary(reads))
+        counts_caps = any(rule.cap is not None or Slot.CHAT in rule.slots for rule in ruleset.rules)
+        # ``Sec-GPC: 1`` refuses storage: such a visitor's page is decided without their state, so a page that
+        # reads it (or is capped, or assigns a variant by visitor) differs with the header
+        if counts_caps or providers.stored.intersection(namespaces) or any(r.experiment for r in ruleset.rules):
             vary["Sec-GPC"] = None
         return cls(
             engine=Engine(ruleset),

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
-from smalldata.decision import Decision, Exposure, TraceEntry, TraceStatus
+from smalldata.decision import Decision, Exposure, Slot, TraceEntry, TraceStatus
 from smalldata.rules.actions import ActionSet, NotApplied
 from smalldata.rules.codegen import Run, compile_rules
 from smalldata.rules.experiments import CONTROL
@@ -129,7 +129,7 @@ class _Hits:
                 shadowed.append(slot)
                 continue
             try:
-                if slot == "chat" and self.caps is not None and self.caps.count(DISMISSED_PREFIX + rule_id, "day"):
+                if slot == Slot.CHAT and self.caps is not None and self.caps.count(DISMISSED_PREFIX + rule_id, "day"):
                     raise NotApplied("the visitor dismissed this invitation today", status="capped")
                 action.fill(signals, decision, rule_id)
             except NotApplied as exc:

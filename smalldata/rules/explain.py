@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from smalldata.decision import Chat, Decision, TraceEntry
+from smalldata.decision import Decision, TraceEntry
+from smalldata.rules.action_types import ACTION_TYPES
 from smalldata.signals.catalog import Catalog
 from smalldata.signals.request import RequestSignals
 
@@ -51,30 +52,9 @@ def shown_signals(produced: Mapping[str, Any], reads: Collection[str]) -> dict[s
     return {name: value for name, value in produced.items() if value not in (None, [], {}) or name in reads}
 
 
-def chat_words(chat: Chat) -> str:
-    """``after 20s: Questions about our prices? [sales]`` (HTML-safe, like the message)."""
-    when = " or ".join(filter(None, [f"after {chat.after_seconds:g}s" if chat.after_seconds is not None else "",
-                                     "on exit intent" if chat.on_exit_intent else ""]))
-    extra = f" [{chat.department}]" if chat.department else ""
-    mode = " (outside opening hours)" if chat.mode == "offline" else ""
-    return f"{when}: {chat.message}{extra}{mode}"
-
-
 def decision_rows(decision: Decision) -> list[DecisionRow]:
     """Every filled slot of ``decision``, then its tags and experiment variants, in the order ``try`` prints them."""
-    rows: list[DecisionRow] = []
-    if decision.greeting is not None:
-        rows.append(DecisionRow("greeting", decision.greeting, decision.slot_rules["greeting"]))
-    if decision.chat is not None:
-        rows.append(DecisionRow("chat", chat_words(decision.chat), decision.chat.rule))
-    for form, fields in decision.prefill.items():
-        shown = ", ".join(f"{k}={v}" for k, v in fields.items())
-        rows.append(DecisionRow(f"prefill:{form}", shown, decision.slot_rules[f"prefill:{form}"]))
-    for slot, rec in decision.recommendations.items():
-        text = f"{rec.strategy} ×{rec.limit}" + (f" excluding {', '.join(rec.exclude)}" if rec.exclude else "")
-        rows.append(DecisionRow(f"recommend:{slot}", text, rec.rule))
-    for slot, banner in decision.banners.items():
-        rows.append(DecisionRow(f"banner:{slot}", banner.html, banner.rule))
+    rows = [DecisionRow(*row) for kind in ACTION_TYPES for row in kind.rows(decision)]
     if decision.tags:
         rows.append(DecisionRow("tags", ", ".join(decision.tags), ""))
     for key, variant in decision.experiments.items():

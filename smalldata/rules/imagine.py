@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from smalldata.asgi import make_scope
 from smalldata.dates import to_moment
 from smalldata.signals.catalog import BUILT_IN, Catalog
+from smalldata.signals.catalog import catalog as declared_catalog
 from smalldata.signals.clock import system_clock
 from smalldata.signals.config import SignalSettings
-from smalldata.signals.declared import catalog as declared_catalog
 from smalldata.signals.providers import signals_for
 from smalldata.signals.request import RequestSignals
 from smalldata.state.model import VisitorState

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from smalldata.problems import Position, Problem, ProblemsError, did_you_mean
 from smalldata.rules import model
-from smalldata.rules.actions import ActionSet, compile_actions
+from smalldata.rules.action_types import compile_actions
+from smalldata.rules.actions import ActionSet
 from smalldata.rules.chat_texts import ChatTexts, ClientSettings
 from smalldata.rules.conditions import Node
 from smalldata.rules.experiments import Arm, CompiledExperiment

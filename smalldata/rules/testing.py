@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Any
 
 from smalldata.decision import Decision, TraceEntry
+from smalldata.rules.action_types import BANNER, CHAT, GREETING, PREFILL, RECOMMEND
 from smalldata.rules.engine import Engine, StaticCaps
 from smalldata.rules.imagine import DEFAULT_VISITOR_ID, Imagined
 from smalldata.rules.model import Expect
@@ -42,32 +42,21 @@ def run_test(engine: Engine, case: TestCase, settings: SignalSettings) -> TestRe
     return TestResult(case, compare(test.expect, decision), decision)
 
 
-def _text(value: str | None) -> str | None:
-    # decisions carry HTML-safe text; merchandisers write expectations as plain text
-    return None if value is None else html.unescape(value)
+# the order differences are listed in (the order a test's expectations have always been read)
+_CHECK_ORDER = (GREETING, CHAT, BANNER, PREFILL, RECOMMEND)
 
 
 def compare(expect: Expect, decision: Decision) -> list[str]:
     """Every way ``decision`` differs from ``expect`` (only the fields written are checked)."""
     diffs: list[str] = []
-    given = expect.model_fields_set
 
     def check(what: str, wanted: Any, actual: Any) -> None:
         if wanted != actual:
             diffs.append(f"{what}: expected {_show(wanted)}, got {_show(actual)}")
 
-    if "greeting" in given:
-        check("greeting", expect.greeting, _text(decision.greeting))
-    if "chat" in given:
-        check("chat", expect.chat, _text(decision.chat.message) if decision.chat else None)
-    for slot, text in expect.banners.items():
-        banner = decision.banners.get(slot)
-        check(f"banner:{slot}", text, _text(banner.html) if banner else None)
-    for form, fields in expect.prefill.items():
-        check(f"prefill:{form}", fields, decision.prefill.get(form))
-    for slot, strategy in expect.recommendations.items():
-        rec = decision.recommendations.get(slot)
-        check(f"recommend:{slot}", strategy, rec.strategy if rec else None)
+    for kind in _CHECK_ORDER:
+        for what, wanted, actual in kind.checks(expect, decision):
+            check(what, wanted, actual)
     if expect.tags is not None:
         check("tags", sorted(expect.tags), sorted(decision.tags))
     for key, variant in expect.experiments.items():

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer, shared_pool
 from smalldata.signals.config import BasketSettings
+from smalldata.signals.spec import Group, Namespace, signal
 from smalldata.signals.user import Users
 
 if TYPE_CHECKING:
@@ -231,3 +232,21 @@ def _number(value: Any) -> float | None:
     else:
         return None
     return number if math.isfinite(number) else None
+
+
+#: The ``basket`` namespace (see :mod:`smalldata.signals.spec`).
+NAMESPACE = Namespace(
+    "basket",
+    signals=(
+        signal("basket.items", "records", "the basket lines"),
+        signal("basket.count", "number", "number of items", lower=0),
+        signal("basket.total", "number", "basket value", lower=0),
+        signal("basket.currency", "text", "currency code"),
+        signal("basket.skus", "list", "product ids in the basket"),
+        signal("basket.categories", "list", "categories in the basket"),
+        signal("basket.empty", "bool", "the basket is empty"),
+        signal("basket.free_shipping_gap", "number", "amount left to free shipping", lower=0),
+    ),
+    groups=(Group(NAMES, lambda parts: parts.baskets.signals),),
+    prefetch=lambda parts: (parts.baskets.prefetch, None) if parts.baskets.fetches else None,
+)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from smalldata.signals.config import CampaignSettings
 from smalldata.signals.page import MAX_TEXT
+from smalldata.signals.spec import Group, Namespace, signal
 
 if TYPE_CHECKING:
     from smalldata.signals.request import Request, RequestSignals
@@ -96,3 +97,20 @@ def _hostname(url: str) -> str | None:
         return urlsplit(url).hostname  # lower-cased, without port or brackets
     except ValueError:
         return None
+
+
+#: The ``campaign`` namespace (see :mod:`smalldata.signals.spec`): the visit's first request, kept in the
+#: visitor's stored state.
+NAMESPACE = Namespace(
+    "campaign",
+    signals=(
+        signal("campaign.source", "text", "utm_source"),
+        signal("campaign.medium", "text", "utm_medium"),
+        signal("campaign.name", "text", "utm_campaign"),
+        signal("campaign.referrer_domain", "text", "domain of the visit's referrer"),
+        signal("campaign.landing_path", "text", "the visit's first path"),
+        signal("campaign.email", "bool", "arrived from a marketing e-mail"),
+    ),
+    groups=(Group(NAMES, lambda parts: parts.campaigns),),
+    stored=True,
+)

@@ -1,4 +1,5 @@
-"""The catalogue of every signal name a rule may read (README.md, "Signals").
+"""The catalogue of every signal name a rule may read (README.md, "Signals"), collected from the
+namespace modules that declare them (each ends with a ``NAMESPACE``; see :mod:`smalldata.signals.spec`).
 
 The rule loader validates names against this table, so a typo such as
 ``vistor.returning`` is caught before any request. Each entry says the value's
@@ -10,138 +11,30 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-Kind = Literal["bool", "number", "text", "datetime", "date", "list", "map", "records"]
+from smalldata.signals import basket, campaign, clock, consent, device, geo, history, page, user, visitor
+from smalldata.signals.declared import KINDS, NAME, NamespaceSettings
+from smalldata.signals.spec import Kind, Namespace, SignalSpec
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAYPARTS = ("night", "morning", "afternoon", "evening")
-DEVICE_TYPES = ("mobile", "tablet", "desktop", "bot", "other")
+__all__ = ["BUILT_IN", "BUILT_IN_NAMESPACES", "DAYPARTS", "DEVICE_TYPES", "NAMESPACES", "SIGNALS",
+           "WEEKDAYS", "Catalog", "Kind", "SignalRef", "SignalSpec", "as_text", "catalog", "check_declared", "fold",
+           "list_items", "resolve", "value_problem"]  # fmt: skip
 
+WEEKDAYS = clock.WEEKDAY_NAMES
+DAYPARTS = clock.DAYPARTS
+DEVICE_TYPES = device.DEVICE_TYPES
 
-@dataclass(frozen=True)
-class SignalSpec:
-    """What one signal holds.
+#: The built-in namespaces, in docs order; each module declares its own signals (see :mod:`smalldata.signals.spec`).
+#: A new namespace is a module with a ``NAMESPACE`` declaration and one entry here.
+BUILT_IN_NAMESPACES: tuple[Namespace, ...] = (
+    visitor.NAMESPACE, user.NAMESPACE, clock.NAMESPACE, basket.NAMESPACE, geo.NAMESPACE, device.NAMESPACE,
+    page.NAMESPACE, campaign.NAMESPACE, history.NAMESPACE, consent.NAMESPACE,
+)
 
-    ``choices`` closes a text signal's vocabulary (a rule comparing with any other
-    word can never match); ``cycle`` makes ``between`` wrap around (hours across
-    midnight); ``map_of`` marks a mapping whose keys a rule may address with one
-    more dotted part, and ``missing`` is the value of an absent key.
-    """
-
-    name: str
-    kind: Kind
-    doc: str
-    choices: tuple[str, ...] = ()
-    cycle: int | None = None
-    lower: float | None = None
-    upper: float | None = None
-    map_of: Kind | None = None
-    missing: object = None
-
-    @property
-    def namespace(self) -> str:
-        return self.name.split(".", 1)[0]
-
-
-def _s(name: str, kind: Kind, doc: str, **extra: object) -> SignalSpec:
-    return SignalSpec(name, kind, doc, **extra)  # type: ignore[arg-type]
-
-
-SIGNALS: dict[str, SignalSpec] = {
-    spec.name: spec
-    for spec in [
-        # visitor: first-party visitor state
-        _s("visitor.id", "text", "the visitor's pseudonymous id"),
-        _s("visitor.returning", "bool", "seen in an earlier visit"),
-        _s("visitor.visits", "number", "number of visits (a visit ends after 30 minutes idle)", lower=0),
-        _s("visitor.first_seen", "datetime", "when the visitor was first seen"),
-        _s("visitor.last_seen", "datetime", "the visitor's previous request before this one"),
-        _s("visitor.days_since_last_visit", "number", "days since the previous visit", lower=0),
-        _s("visitor.pageviews", "number", "page views in this visit", lower=0),
-        _s("visitor.seconds_on_site", "number", "seconds since this visit began", lower=0),
-        _s("visitor.tags", "list", "tags added by rules"),
-        # user: the logged-in customer
-        _s("user.logged_in", "bool", "the visitor is logged in"),
-        _s("user.id", "text", "the customer's id"),
-        _s("user.first_name", "text", "first name"),
-        _s("user.name", "text", "full name"),
-        _s("user.email", "text", "e-mail address"),
-        _s("user.phone", "text", "phone number"),
-        _s("user.birthday", "date", "date of birth"),
-        _s("user.is_birthday", "bool", "today is the customer's birthday (shop time zone)"),
-        _s("user.tier", "text", "loyalty tier"),
-        _s("user.segment", "text", "customer segment, e.g. an RFM class"),
-        _s("user.orders", "number", "number of orders", lower=0),
-        _s("user.purchased", "list", "product ids and categories the customer bought"),
-        _s("user.last_order_days", "number", "days since the last order", lower=0),
-        # time: the clock in the shop's time zone
-        _s("time.now", "datetime", "the current time in the shop's time zone"),
-        _s("time.hour", "number", "hour of the day, 0-23", cycle=24, lower=0, upper=23),
-        _s("time.minute", "number", "minute of the hour, 0-59", cycle=60, lower=0, upper=59),
-        _s("time.weekday", "text", "day of the week", choices=WEEKDAYS),
-        _s("time.date", "date", "today's date"),
-        _s("time.month", "number", "month, 1-12", cycle=12, lower=1, upper=12),
-        _s("time.daypart", "text", "part of the day", choices=DAYPARTS),
-        _s("time.open", "bool", "inside the shop's opening hours"),
-        _s("time.event", "list", "named calendar events active now"),
-        # basket
-        _s("basket.items", "records", "the basket lines"),
-        _s("basket.count", "number", "number of items", lower=0),
-        _s("basket.total", "number", "basket value", lower=0),
-        _s("basket.currency", "text", "currency code"),
-        _s("basket.skus", "list", "product ids in the basket"),
-        _s("basket.categories", "list", "categories in the basket"),
-        _s("basket.empty", "bool", "the basket is empty"),
-        _s("basket.free_shipping_gap", "number", "amount left to free shipping", lower=0),
-        # geo
-        _s("geo.country", "text", "ISO country code"),
-        _s("geo.region", "text", "region or state"),
-        _s("geo.city", "text", "city"),
-        _s("geo.continent", "text", "continent code"),
-        _s("geo.timezone", "text", "the visitor's IANA time zone"),
-        _s("geo.latitude", "number", "latitude", lower=-90, upper=90),
-        _s("geo.longitude", "number", "longitude", lower=-180, upper=180),
-        _s("geo.eu", "bool", "the country is in the EU"),
-        _s("geo.nearest_store", "map", "the nearest store (name, distance_km, open)"),
-        _s("geo.nearest_store.name", "text", "the nearest store's name"),
-        _s("geo.nearest_store.distance_km", "number", "distance to the nearest store", lower=0),
-        _s("geo.nearest_store.open", "bool", "the nearest store is open now"),
-        # device
-        _s("device.type", "text", "kind of device", choices=DEVICE_TYPES),
-        _s("device.os", "text", "operating system family"),
-        _s("device.browser", "text", "browser family"),
-        _s("device.is_bot", "bool", "a crawler or bot"),
-        _s("device.is_touch", "bool", "a touch device"),
-        # page
-        _s("page.path", "text", "the request path"),
-        _s("page.url", "text", "the full URL"),
-        _s("page.query", "map", "query parameters", map_of="text"),
-        _s("page.category", "text", "category from the configured path patterns"),
-        _s("page.product", "text", "product id from the configured path patterns"),
-        _s("page.language", "text", "preferred language from Accept-Language"),
-        _s("page.referrer", "text", "the Referer header"),
-        # campaign: the visit's first request
-        _s("campaign.source", "text", "utm_source"),
-        _s("campaign.medium", "text", "utm_medium"),
-        _s("campaign.name", "text", "utm_campaign"),
-        _s("campaign.referrer_domain", "text", "domain of the visit's referrer"),
-        _s("campaign.landing_path", "text", "the visit's first path"),
-        _s("campaign.email", "bool", "arrived from a marketing e-mail"),
-        # history: first-party visitor state
-        _s("history.viewed_products", "list", "recently viewed products, most recent first"),
-        _s("history.viewed_categories", "list", "recently viewed categories, most recent first"),
-        _s("history.category_views", "map", "views per category", map_of="number", missing=0),
-        _s("history.searches", "list", "recent searches"),
-        _s("history.last_category", "text", "the category viewed last"),
-        # consent
-        _s("consent.personalisation", "bool", "the visitor allows personalisation"),
-        _s("consent.storage", "bool", "the visitor allows storage (cookies, state)"),
-    ]
-}
+SIGNALS: dict[str, SignalSpec] = {spec.name: spec for namespace in BUILT_IN_NAMESPACES for spec in namespace.signals}
 
 NAMESPACES: tuple[str, ...] = tuple(dict.fromkeys(spec.namespace for spec in SIGNALS.values()))
-
 
 @dataclass(frozen=True)
 class SignalRef:
@@ -288,6 +181,37 @@ def list_items(values: Iterable[object]) -> list[str]:
 BUILT_IN = Catalog(SIGNALS)
 resolve = BUILT_IN.resolve
 value_problem = BUILT_IN.value_problem
+
+
+def check_declared(declared: Mapping[str, NamespaceSettings]) -> None:
+    """Refuse a declaration that clashes with the built-in signals (raises ``ValueError``)."""
+    for namespace, settings in declared.items():
+        if not NAME.match(namespace):
+            raise ValueError(f"'{namespace}' is not a namespace name: use lower-case letters, digits and _")
+        if namespace == "user":
+            if settings.source or settings.url:
+                raise ValueError("user fields come from the customer's profile (user.profile_url or "
+                                 "user.callable): declare them without source or url")
+            for field in settings.fields:
+                if f"user.{field}" in BUILT_IN:
+                    raise ValueError(f"user.{field} is a built-in signal; give your field another name")
+            continue
+        if namespace in BUILT_IN.namespaces:
+            raise ValueError(f"'{namespace}' is a built-in namespace; only 'user' takes more fields. "
+                             "Give your namespace a name of its own")
+        if (settings.source is None) == (settings.url is None):
+            raise ValueError(f"signals.{namespace} needs either a source (\"package.module:function\") or a url")
+
+
+def catalog(declared: Mapping[str, NamespaceSettings]) -> Catalog:
+    """The built-in signals and the declared fields."""
+    if not declared:
+        return BUILT_IN
+    return BUILT_IN.with_fields(
+        SignalSpec(f"{namespace}.{field}", KINDS[kind], f"{kind}, declared in smalldata.yaml")
+        for namespace, settings in declared.items()
+        for field, kind in settings.fields.items()
+    )
 
 
 def fold(overrides: Mapping[str, Any]) -> dict[str, Any]:

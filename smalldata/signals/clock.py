@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from smalldata.signals.config import Event, MonthDay, Schedule, TimeRange
+from smalldata.signals.spec import Group, Namespace, signal
 
 if TYPE_CHECKING:
     from smalldata.signals.request import Request, RequestSignals
@@ -19,6 +20,7 @@ Clock = Callable[[], datetime]
 """Returns the current moment as an aware datetime (any zone; providers convert)."""
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAYPARTS = ("night", "morning", "afternoon", "evening")  # what daypart() answers
 
 
 def system_clock() -> datetime:
@@ -181,3 +183,21 @@ def _local(value: datetime, now: datetime) -> datetime:
     if value.tzinfo is None:
         return value
     return value.astimezone(now.tzinfo).replace(tzinfo=None)
+
+
+#: The ``time`` namespace (see :mod:`smalldata.signals.spec`): the clock in the shop's time zone.
+NAMESPACE = Namespace(
+    "time",
+    signals=(
+        signal("time.now", "datetime", "the current time in the shop's time zone"),
+        signal("time.hour", "number", "hour of the day, 0-23", cycle=24, lower=0, upper=23),
+        signal("time.minute", "number", "minute of the hour, 0-59", cycle=60, lower=0, upper=59),
+        signal("time.weekday", "text", "day of the week", choices=WEEKDAY_NAMES),
+        signal("time.date", "date", "today's date"),
+        signal("time.month", "number", "month, 1-12", cycle=12, lower=1, upper=12),
+        signal("time.daypart", "text", "part of the day", choices=DAYPARTS),
+        signal("time.open", "bool", "inside the shop's opening hours"),
+        signal("time.event", "list", "named calendar events active now"),
+    ),
+    groups=(Group(NAMES, lambda parts: TimeSignals(parts.settings, parts.settings.calendar)),),
+)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from smalldata.signals.spec import Group, Namespace, signal
 from smalldata.state.config import ConsentSettings
 
 if TYPE_CHECKING:
@@ -64,3 +65,15 @@ def _accepts(value: str, accepted: tuple[str, ...]) -> bool:
         if key in accepted and (not sep or flag in _TRUE):
             return True
     return False
+
+
+#: The ``consent`` namespace (see :mod:`smalldata.signals.spec`): what the visitor allows.
+NAMESPACE = Namespace(
+    "consent",
+    signals=(
+        signal("consent.personalisation", "bool", "the visitor allows personalisation"),
+        signal("consent.storage", "bool", "the visitor allows storage (cookies, state)"),
+    ),
+    groups=(Group(NAMES, lambda parts: parts.consents.signals),),
+    stored=True,
+)

@@ -19,20 +19,19 @@
 A declared field is a signal like the built-in ones: rules read ``loyalty.points``
 with every operator its type allows, ``smalldata check`` knows it, and ``try --set``
 and rule tests' ``given:`` accept it. The values come at run time from
-:mod:`smalldata.signals.shop`.
+:mod:`smalldata.signals.shop`; :func:`smalldata.signals.catalog.catalog` adds them to the built-in ones.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field, field_validator
 
 from smalldata.dotted import Dotted
 from smalldata.remote import RemoteSettings, check_http_url
-from smalldata.signals.catalog import BUILT_IN, Catalog, Kind, SignalSpec
+from smalldata.signals.spec import Kind
 
 FieldType = Literal["text", "number", "yesno", "date", "datetime", "list"]
 
@@ -44,7 +43,7 @@ KINDS: dict[str, Kind] = {
 #: The one placeholder a ``url:`` may hold: the logged-in customer's id (known before any page is decided).
 URL_KEY = "{user.id}"
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 class NamespaceSettings(RemoteSettings):
@@ -73,40 +72,9 @@ class NamespaceSettings(RemoteSettings):
     @classmethod
     def _field_names(cls, fields: dict[str, FieldType]) -> dict[str, FieldType]:
         for name in fields:
-            if not _NAME.match(name):
+            if not NAME.match(name):
                 raise ValueError(f"'{name}' is not a field name: use lower-case letters, digits and _ (like points)")
         return fields
 
 
-def check_declared(declared: Mapping[str, NamespaceSettings]) -> None:
-    """Refuse a declaration that clashes with the built-in signals (raises ``ValueError``)."""
-    for namespace, settings in declared.items():
-        if not _NAME.match(namespace):
-            raise ValueError(f"'{namespace}' is not a namespace name: use lower-case letters, digits and _")
-        if namespace == "user":
-            if settings.source or settings.url:
-                raise ValueError("user fields come from the customer's profile (user.profile_url or "
-                                 "user.callable): declare them without source or url")
-            for field in settings.fields:
-                if f"user.{field}" in BUILT_IN:
-                    raise ValueError(f"user.{field} is a built-in signal; give your field another name")
-            continue
-        if namespace in BUILT_IN.namespaces:
-            raise ValueError(f"'{namespace}' is a built-in namespace; only 'user' takes more fields. "
-                             "Give your namespace a name of its own")
-        if (settings.source is None) == (settings.url is None):
-            raise ValueError(f"signals.{namespace} needs either a source (\"package.module:function\") or a url")
-
-
-def catalog(declared: Mapping[str, NamespaceSettings]) -> Catalog:
-    """The built-in signals and the declared fields."""
-    if not declared:
-        return BUILT_IN
-    return BUILT_IN.with_fields(
-        SignalSpec(f"{namespace}.{field}", KINDS[kind], f"{kind}, declared in smalldata.yaml")
-        for namespace, settings in declared.items()
-        for field, kind in settings.fields.items()
-    )
-
-
-__all__ = ["KINDS", "URL_KEY", "FieldType", "NamespaceSettings", "catalog", "check_declared"]
+__all__ = ["KINDS", "NAME", "URL_KEY", "FieldType", "NamespaceSettings"]

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import re2
 
+from smalldata.signals.spec import Group, Namespace, signal
+
 if TYPE_CHECKING:
     from smalldata.signals.request import Request, RequestSignals
 
@@ -30,6 +32,7 @@ MAX_USER_AGENT = 512
 CACHE_SIZE = 10_000
 K = TypeVar("K")
 
+DEVICE_TYPES = ("mobile", "tablet", "desktop", "bot", "other")  # what classify() answers
 TYPE_NAMES = ("device.type", "device.is_bot", "device.is_touch")
 SOFTWARE_NAMES = ("device.os", "device.browser")
 _NO_TYPE: Mapping[str, Any] = dict.fromkeys(TYPE_NAMES)
@@ -203,3 +206,21 @@ TYPES = DeviceType()
 
 SOFTWARE = DeviceSoftware()
 """The process-wide parser of ``device.os`` and ``device.browser`` (and its memo)."""
+
+
+#: The ``device`` namespace (see :mod:`smalldata.signals.spec`): from the request's headers, so a page
+#: reading a name varies on the headers of its group.
+NAMESPACE = Namespace(
+    "device",
+    signals=(
+        signal("device.type", "text", "kind of device", choices=DEVICE_TYPES),
+        signal("device.os", "text", "operating system family"),
+        signal("device.browser", "text", "browser family"),
+        signal("device.is_bot", "bool", "a crawler or bot"),
+        signal("device.is_touch", "bool", "a touch device"),
+    ),
+    groups=(
+        Group(TYPE_NAMES, lambda parts: TYPES, vary=("User-Agent", "Sec-CH-UA-Mobile")),
+        Group(SOFTWARE_NAMES, lambda parts: SOFTWARE, vary=("User-Agent",)),
+    ),
+)

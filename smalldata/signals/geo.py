@@ -29,6 +29,7 @@ from smalldata.signals.client import ClientAddress, _address_text, parse_ip
 from smalldata.signals.clock import is_open
 from smalldata.signals.config import GeoSettings, Schedule, Store
 from smalldata.signals.memo import MISSING, ShortMemo
+from smalldata.signals.spec import Group, Namespace, signal
 
 if TYPE_CHECKING:
     from smalldata.signals.request import Request, RequestSignals
@@ -355,3 +356,27 @@ class NearestStore:
                 self._found = {}
             self._found[key] = found
         return found  # shared by every visitor from the place this minute: read it, never change it
+
+
+#: The ``geo`` namespace (see :mod:`smalldata.signals.spec`).
+NAMESPACE = Namespace(
+    "geo",
+    signals=(
+        signal("geo.country", "text", "ISO country code"),
+        signal("geo.region", "text", "region or state"),
+        signal("geo.city", "text", "city"),
+        signal("geo.continent", "text", "continent code"),
+        signal("geo.timezone", "text", "the visitor's IANA time zone"),
+        signal("geo.latitude", "number", "latitude", lower=-90, upper=90),
+        signal("geo.longitude", "number", "longitude", lower=-180, upper=180),
+        signal("geo.eu", "bool", "the country is in the EU"),
+        signal("geo.nearest_store", "map", "the nearest store (name, distance_km, open)"),
+        signal("geo.nearest_store.name", "text", "the nearest store's name"),
+        signal("geo.nearest_store.distance_km", "number", "distance to the nearest store", lower=0),
+        signal("geo.nearest_store.open", "bool", "the nearest store is open now"),
+    ),
+    groups=(
+        Group(NAMES, lambda parts: GeoSignals(parts.settings.geo, parts.client)),
+        Group(STORE_NAMES, lambda parts: NearestStore(parts.settings.stores, parts.settings)),
+    ),
+)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from smalldata.signals.spec import Group, Namespace, signal
+
 if TYPE_CHECKING:
     from smalldata.signals.request import Request, RequestSignals
 
@@ -35,3 +37,18 @@ def history_signals(request: Request, signals: RequestSignals) -> Mapping[str, A
         "history.searches": list(history.searches),
         "history.last_category": categories[0] if categories else None,
     }
+
+
+#: The ``history`` namespace (see :mod:`smalldata.signals.spec`): read from the visitor's stored state.
+NAMESPACE = Namespace(
+    "history",
+    signals=(
+        signal("history.viewed_products", "list", "recently viewed products, most recent first"),
+        signal("history.viewed_categories", "list", "recently viewed categories, most recent first"),
+        signal("history.category_views", "map", "views per category", map_of="number", missing=0),
+        signal("history.searches", "list", "recent searches"),
+        signal("history.last_category", "text", "the category viewed last"),
+    ),
+    groups=(Group(NAMES, lambda parts: history_signals),),
+    stored=True,
+)

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from smalldata.signals.config import PAGE_KEYS, PageSettings, compile_path_pattern
+from smalldata.signals.spec import Group, Namespace, signal
 
 if TYPE_CHECKING:
     from smalldata.signals.request import Request, RequestSignals
@@ -21,6 +22,7 @@ MAX_TEXT = 2_048
 MAX_ACCEPT_LANGUAGE = 256
 PATH_NAMES = ("page.path", "page.category", "page.product")
 REQUEST_NAMES = ("page.url", "page.query", "page.referrer")
+LANGUAGE_NAMES = ("page.language",)
 
 
 class PathSignals:
@@ -144,3 +146,23 @@ def _quality(params: str) -> float | None:
                 return None
             return quality if 0 <= quality <= 1 else None
     return 1.0
+
+
+#: The ``page`` namespace (see :mod:`smalldata.signals.spec`).
+NAMESPACE = Namespace(
+    "page",
+    signals=(
+        signal("page.path", "text", "the request path"),
+        signal("page.url", "text", "the full URL"),
+        signal("page.query", "map", "query parameters", map_of="text"),
+        signal("page.category", "text", "category from the configured path patterns"),
+        signal("page.product", "text", "product id from the configured path patterns"),
+        signal("page.language", "text", "preferred language from Accept-Language"),
+        signal("page.referrer", "text", "the Referer header"),
+    ),
+    groups=(
+        Group(PATH_NAMES, lambda parts: PathSignals(parts.settings.page)),
+        Group(LANGUAGE_NAMES, lambda parts: LanguageSignal(parts.settings.languages), vary=("Accept-Language",)),
+        Group(REQUEST_NAMES, lambda parts: request_signals),
+    ),
+)

@@ -1,5 +1,8 @@
 """The built-in signal providers of one shop, wired from its settings (and any registered namespace).
 
+Which provider answers which names is declared in each namespace module (its ``NAMESPACE``,
+see :mod:`smalldata.signals.spec`); :func:`build` only makes the parts they share.
+
 ::
 
     providers = build(settings, sources=Sources.configured(settings.user, settings.basket, settings.signals))
@@ -15,16 +18,18 @@ names its rules read.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from smalldata.guest import shared_pool
-from smalldata.signals import basket, campaign, clock, consent, device, geo, history, page, shop, user, visitor
+from smalldata.signals import basket, campaign, consent, shop, user
+from smalldata.signals.catalog import BUILT_IN_NAMESPACES, fold
 from smalldata.signals.client import ClientAddress
 from smalldata.signals.clock import system_clock
 from smalldata.signals.request import ProviderMap, Request, RequestSignals
+from smalldata.signals.spec import Namespace, Parts
 
 if TYPE_CHECKING:
     from smalldata.signals.config import SignalSettings
@@ -73,36 +78,27 @@ class Providers:
     client: ClientAddress
 
 
-def build(settings: SignalSettings, *, sources: Sources | None = None) -> Providers:
-    """The providers of a shop with these settings; ``sources`` are its remote HTTP sources."""
+def build(settings: SignalSettings, *, sources: Sources | None = None,
+          namespaces: Iterable[Namespace] = BUILT_IN_NAMESPACES) -> Providers:
+    """The providers of a shop with these settings; ``sources`` are its remote HTTP sources;
+    ``namespaces`` the declared built-in ones (a test adds one of its own)."""
     client = ClientAddress(settings.trusted_proxies)
     pool = sources.pool if sources is not None else shared_pool()  # threads for the shop's functions
     users = user.Users(settings.user, sources.profile if sources is not None else None, pool)
     baskets = basket.Baskets(settings.basket, users, sources.basket if sources is not None else None, pool)
     consents = consent.Consent(settings.consent)
     campaigns = campaign.CampaignSignals(settings.campaign)
-    providers = ProviderMap()
+    providers = ProviderMap(fold=fold)
+    parts = Parts(settings, client, users, baskets, consents, campaigns)
+    for built_in in namespaces:  # each module declares its providers beside its signals
+        for group in built_in.groups:
+            providers.add(group.names, group.provider(parts), group=built_in.name, vary=group.vary)
+        if built_in.stored:
+            providers.stored.add(built_in.name)
+        fetch = built_in.prefetch(parts) if built_in.prefetch is not None else None
+        if fetch is not None:
+            providers.add_prefetch(built_in.name, *fetch)
     add = providers.add
-    add(clock.NAMES, clock.TimeSignals(settings, settings.calendar), group="time")
-    add(page.PATH_NAMES, page.PathSignals(settings.page), group="page")
-    add(("page.language",), page.LanguageSignal(settings.languages), group="page")
-    add(page.REQUEST_NAMES, page.request_signals, group="page")
-    add(campaign.NAMES, campaigns, group="campaign")
-    add(device.TYPE_NAMES, device.TYPES, group="device")
-    add(device.SOFTWARE_NAMES, device.SOFTWARE, group="device")
-    add(geo.NAMES, geo.GeoSignals(settings.geo, client), group="geo")
-    add(geo.STORE_NAMES, geo.NearestStore(settings.stores, settings), group="geo")
-    add(user.NAMES, users.signals, group="user")
-    if users.fetches:  # the shop's function or a CRM: something to await before deciding
-        providers.add_prefetch("user", users.prefetch, None)
-    add(basket.NAMES, baskets.signals, group="basket")
-    if baskets.fetches:
-        providers.add_prefetch("basket", baskets.prefetch, None)
-    add(visitor.NAMES, visitor.visitor_signals, group="visitor")
-    add(visitor.GAP_NAMES, visitor.visit_gap_signal, group="visitor")
-    add(visitor.TIME_NAMES, visitor.visitor_times, group="visitor")
-    add(history.NAMES, history.history_signals, group="history")
-    add(consent.NAMES, consents.signals, group="consent")
     for namespace, declared in settings.signals.items():  # the shop's own fields (smalldata.yaml, ``signals:``)
         if namespace == "user":
             fields = shop.UserFields(declared.fields, settings.zone, users)

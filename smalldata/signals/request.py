@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request as StarletteRequest
 
 from smalldata.asgi import Cookies, parse_cookies, query_params, raw_headers
-from smalldata.signals.catalog import fold
 
 if TYPE_CHECKING:
     from smalldata.signals.sources import Sources
@@ -130,7 +129,7 @@ class RequestSignals(dict[str, Any]):
         self._ran: list[Provider] = []
         self._overrides: dict[str, Any] | None = None
         if overrides:
-            self._overrides = fold(overrides)
+            self._overrides = providers.fold(overrides)
             self.update(self._overrides)
 
     def __missing__(self, name: str) -> Any:
@@ -167,7 +166,7 @@ class RequestSignals(dict[str, Any]):
 
     @property
     def overrides(self) -> dict[str, Any]:
-        """The values given up front, which win over computed ones (folded, see :func:`fold`)."""
+        """The values given up front, which win over computed ones (folded, see ``ProviderMap.fold``)."""
         return self._overrides or {}
 
     def namespace(self, namespace: str) -> dict[str, Any]:
@@ -206,20 +205,35 @@ class ProviderMap:
     Built once per app (:func:`smalldata.signals.providers.build`); shared by every request.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fold: Callable[[Mapping[str, Any]], dict[str, Any]] = dict) -> None:
+        self.fold = fold  # how given values are read (smalldata.signals.catalog.fold: a mapping's fields into it)
         self.by_name: dict[str, Provider] = {}
         self._by_namespace: dict[str, Provider] = {}
         self._groups: dict[Provider, str] = {}
         self._names: dict[str, tuple[str, ...]] = {}
         self._prefetch: dict[str, tuple[Prefetcher, Callable[[Request], bool] | None]] = {}
+        self._vary: dict[str, tuple[str, ...]] = {}
+        #: namespaces read from the visitor's stored state (a page reading them varies on ``Sec-GPC``)
+        self.stored: set[str] = set()
 
-    def add(self, names: Iterable[str], provider: Provider, *, group: str) -> None:
-        """``provider`` answers ``names`` (full names); ``group`` names it in logs and ``computed``."""
+    def add(self, names: Iterable[str], provider: Provider, *, group: str, vary: tuple[str, ...] = ()) -> None:
+        """``provider`` answers ``names`` (full names); ``group`` names it in logs and ``computed``;
+        ``vary`` are the request headers it computes them from."""
         for name in names:
             self.by_name[name] = provider
             namespace = name.partition(".")[0]
             self._names[namespace] = (*self._names.get(namespace, ()), name)
+            if vary:
+                self._vary[name] = vary
         self._groups[provider] = group
+
+    def vary(self, names: Collection[str]) -> tuple[str, ...]:
+        """The request headers the values of ``names`` are computed from (for a page's ``Vary``)."""
+        headers: dict[str, None] = {}
+        for name, sent in self._vary.items():
+            if name in names:
+                headers.update(dict.fromkeys(sent))
+        return tuple(headers)
 
     def add_namespace(self, namespace: str, provider: Provider) -> None:
         """``provider`` answers every name of ``namespace`` (a namespace of the shop's own)."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from smalldata.dates import to_date
 from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer, shared_pool
 from smalldata.signals.config import UserSettings
+from smalldata.signals.spec import Group, Namespace, signal
 
 if TYPE_CHECKING:
     from smalldata.remote import RemoteSource
@@ -365,3 +366,27 @@ def rfm_segment(orders: list[Order], today: date) -> str:
     if frequency >= 3 or (frequency >= 2 and average >= 1_000):
         return "at_risk"
     return "hibernating"
+
+
+#: The ``user`` namespace (see :mod:`smalldata.signals.spec`): the logged-in customer.
+NAMESPACE = Namespace(
+    "user",
+    signals=(
+        signal("user.logged_in", "bool", "the visitor is logged in"),
+        signal("user.id", "text", "the customer's id"),
+        signal("user.first_name", "text", "first name"),
+        signal("user.name", "text", "full name"),
+        signal("user.email", "text", "e-mail address"),
+        signal("user.phone", "text", "phone number"),
+        signal("user.birthday", "date", "date of birth"),
+        signal("user.is_birthday", "bool", "today is the customer's birthday (shop time zone)"),
+        signal("user.tier", "text", "loyalty tier"),
+        signal("user.segment", "text", "customer segment, e.g. an RFM class"),
+        signal("user.orders", "number", "number of orders", lower=0),
+        signal("user.purchased", "list", "product ids and categories the customer bought"),
+        signal("user.last_order_days", "number", "days since the last order", lower=0),
+    ),
+    groups=(Group(NAMES, lambda parts: parts.users.signals),),
+    # the shop's function or a CRM: something to await before deciding
+    prefetch=lambda parts: (parts.users.prefetch, None) if parts.users.fetches else None,
+)

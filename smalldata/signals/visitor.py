@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from smalldata.signals.spec import Group, Namespace, signal
+
 if TYPE_CHECKING:
     from smalldata.signals.request import Request, RequestSignals
 
@@ -65,3 +67,26 @@ def visitor_times(request: Request, signals: RequestSignals) -> Mapping[str, Any
         "visitor.first_seen": state.first_seen.astimezone(zone),
         "visitor.last_seen": last.astimezone(zone) if last is not None else None,
     }
+
+
+#: The ``visitor`` namespace (see :mod:`smalldata.signals.spec`): read from the visitor's stored state.
+NAMESPACE = Namespace(
+    "visitor",
+    signals=(
+        signal("visitor.id", "text", "the visitor's pseudonymous id"),
+        signal("visitor.returning", "bool", "seen in an earlier visit"),
+        signal("visitor.visits", "number", "number of visits (a visit ends after 30 minutes idle)", lower=0),
+        signal("visitor.first_seen", "datetime", "when the visitor was first seen"),
+        signal("visitor.last_seen", "datetime", "the visitor's previous request before this one"),
+        signal("visitor.days_since_last_visit", "number", "days since the previous visit", lower=0),
+        signal("visitor.pageviews", "number", "page views in this visit", lower=0),
+        signal("visitor.seconds_on_site", "number", "seconds since this visit began", lower=0),
+        signal("visitor.tags", "list", "tags added by rules"),
+    ),
+    groups=(
+        Group(NAMES, lambda parts: visitor_signals),
+        Group(GAP_NAMES, lambda parts: visit_gap_signal),
+        Group(TIME_NAMES, lambda parts: visitor_times),
+    ),
+    stored=True,
+)
