@@ -18,17 +18,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.middleware.gzip import GZipMiddleware
 
+from smalldata import EventSink, Overrides
 from smalldata.decision import Decision
 from smalldata.middleware import SmallData
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 
 
-def create_app(rules: str | Path = RULES, **options: Any) -> FastAPI:
-    """A tiny FastAPI shop personalised by the rules in ``rules``."""
+def create_app(rules: str | Path = RULES, events: EventSink | None = None, **options: Any) -> FastAPI:
+    """A tiny FastAPI shop personalised by the rules in ``rules`` (``events``: where its events go)."""
     app = FastAPI(title="smalldata + FastAPI")
     # Added first = inside GZip: smalldata edits the page, then GZip compresses it.
-    app.add_middleware(SmallData, rules=rules, **options)
+    app.add_middleware(SmallData, rules=rules, overrides=Overrides(events=events), **options)
     app.add_middleware(GZipMiddleware)
 
     @app.get("/", response_class=HTMLResponse)

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from smalldata.app import Overrides
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
@@ -61,8 +62,8 @@ def shop(gzip_inside: bool) -> Starlette:
 
 def wrapped(app: Starlette, rules: Path) -> SmallData:
     store = CookieStore(StateSettings(secret_keys=(SecretStr("bench-secret-key-0123456789"),)))
-    return SmallData(app, rules=rules, settings=Settings(timezone="Europe/Copenhagen"), store=store,
-                     events=NullSink())  # fmt: skip
+    return SmallData(app, rules=rules, settings=Settings(timezone="Europe/Copenhagen"),
+        overrides=Overrides(store=store, events=NullSink()))  # fmt: skip
 
 
 async def once(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, list[tuple[bytes, bytes]]]:

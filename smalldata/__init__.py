@@ -1,7 +1,7 @@
 """smalldata: personalise any ASGI web shop with the small data it already has.
 
-The public API is this short list; everything else is reachable through its
-modules but may change. Names are imported when first used (PEP 562), so
+The public API is :data:`PUBLIC`, one short list; everything else is reachable through
+its modules but may change. Names are imported when first used (PEP 562), so
 ``import smalldata.rules`` loads the rules and what they need, not the middleware.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for type checkers; tests/layout checks these match PUBLIC
+    from smalldata.app import Overrides, Parts
     from smalldata.conversions import record_conversion
     from smalldata.decision import Banner, Chat, Decision, Exposure, Recommendation
     from smalldata.delivery.lazy import LazyDecision, decision_of
@@ -25,54 +26,23 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-_WHERE = {
-    "Banner": "smalldata.decision",
-    "Chat": "smalldata.decision",
-    "Decision": "smalldata.decision",
-    "Exposure": "smalldata.decision",
-    "Recommendation": "smalldata.decision",
-    "LazyDecision": "smalldata.delivery.lazy",
-    "decision_of": "smalldata.delivery.lazy",
-    "Recommender": "smalldata.delivery.page",
-    "EventSink": "smalldata.events.sinks",
-    "SmallData": "smalldata.middleware",
-    "Problem": "smalldata.problems",
-    "ProblemsError": "smalldata.problems",
-    "Engine": "smalldata.rules",
-    "Ruleset": "smalldata.rules",
-    "check_ruleset": "smalldata.rules",
-    "load_ruleset": "smalldata.rules",
-    "Settings": "smalldata.settings",
-    "load_settings": "smalldata.settings",
-    "register_provider": "smalldata.signals.providers",
-    "StateStore": "smalldata.state",
-    "record_conversion": "smalldata.conversions",
+#: Where each public name lives: the one list of them (``__all__`` and the loader read it).
+PUBLIC = {
+    "smalldata.app": ("Overrides", "Parts"),
+    "smalldata.conversions": ("record_conversion",),
+    "smalldata.decision": ("Banner", "Chat", "Decision", "Exposure", "Recommendation"),
+    "smalldata.delivery.lazy": ("LazyDecision", "decision_of"),
+    "smalldata.delivery.page": ("Recommender",),
+    "smalldata.events.sinks": ("EventSink",),
+    "smalldata.middleware": ("SmallData",),
+    "smalldata.problems": ("Problem", "ProblemsError"),
+    "smalldata.rules": ("Engine", "Ruleset", "check_ruleset", "load_ruleset"),
+    "smalldata.settings": ("Settings", "load_settings"),
+    "smalldata.signals.providers": ("register_provider",),
+    "smalldata.state": ("StateStore",),
 }
-
-__all__ = [
-    "Banner",
-    "Chat",
-    "Decision",
-    "Engine",
-    "EventSink",
-    "Exposure",
-    "LazyDecision",
-    "Problem",
-    "ProblemsError",
-    "Recommendation",
-    "Recommender",
-    "Ruleset",
-    "Settings",
-    "SmallData",
-    "StateStore",
-    "__version__",
-    "check_ruleset",
-    "decision_of",
-    "load_ruleset",
-    "load_settings",
-    "record_conversion",
-    "register_provider",
-]
+_WHERE = {name: module for module, names in PUBLIC.items() for name in names}
+__all__ = sorted([*_WHERE, "__version__"])
 
 
 def __getattr__(name: str) -> Any:

@@ -63,6 +63,28 @@ class Parts:
         await _each(self.closers, "smalldata: closing %r at shutdown failed")
 
 
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Parts you bring instead of those the settings would build (each optional).
+
+    ``clock`` (a callable returning an aware ``datetime``) replaces the real clock, for tests
+    and previews; ``store`` is where visitor state lives (default: from ``state:``, a signed
+    cookie); ``recommender`` fills recommendation slots from your catalogue (see
+    :class:`~smalldata.delivery.page.Recommender`; default: the built-in one over
+    ``catalogue.path``); ``events`` is the sink for exposures and client events (default:
+    from ``events:``); ``sources`` the shop's code and services the signals read.
+    """
+
+    clock: Callable[[], datetime] | None = None
+    store: StateStore | None = None
+    recommender: Recommender | None = None
+    events: EventSink | None = None
+    sources: Sources | None = None
+
+
+_NONE = Overrides()
+
+
 async def _each(steps: list[Callable[[], Awaitable[None]]], failed: str) -> None:
     """Run every step; one that fails is logged (``failed`` names it) and the rest still run."""
     for step in steps:
@@ -77,24 +99,21 @@ def build(
     rules: str | Path | None = None,
     config: str | Path | None = None,
     settings: Settings | None = None,
-    clock: Callable[[], datetime] | None = None,
-    store: StateStore | None = None,
-    recommender: Recommender | None = None,
-    events: EventSink | None = None,
-    sources: Sources | None = None,
+    overrides: Overrides | None = None,
 ) -> Parts:
     """Load settings, rules and catalogue (raising :class:`ProblemsError` when broken) and wire the parts.
 
     ``settings`` are used as given, else read from ``config``. Relative paths in
     them (``catalogue.path``, the events file) start at the folder of ``config``,
-    or the working directory without one. Without a ``recommender``, a configured
-    ``catalogue.path`` gives the built-in :class:`~smalldata.recommend.CatalogueRecommender`;
-    without ``events`` (a sink), exposures and client events go where ``events:`` says.
+    or the working directory without one. ``overrides`` replace parts the settings would
+    build (see :class:`Overrides`).
     """
     if settings is None:
         settings = load_settings(config)
     base = Path(config).parent if config is not None else None
-    clock = clock or system_clock
+    overrides = overrides or _NONE
+    clock = overrides.clock or system_clock
+    sources, recommender, store, events = overrides.sources, overrides.recommender, overrides.store, overrides.events
     counters: Counter[str] = Counter()
     sources = sources if sources is not None else Sources.configured(settings.user, settings.basket, settings.signals,
                                                                        threads=settings.shop_code.threads)

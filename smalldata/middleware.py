@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -40,12 +40,9 @@ from smalldata.delivery.lazy import LazyDecision
 from smalldata.delivery.payload import PAGE_KEY, client_tag, csp_nonce, payload_tag, utf8_page
 from smalldata.delivery.visit import Visit, payload_data
 from smalldata.settings import Settings
-from smalldata.state import StateStore
 
 if TYPE_CHECKING:
-    from smalldata.app import Parts
-    from smalldata.delivery.page import Recommender
-    from smalldata.events import EventSink
+    from smalldata.app import Overrides, Parts
 
 logger = logging.getLogger("smalldata")
 
@@ -54,26 +51,27 @@ DEFAULT_SKIP = ("/static/", "/favicon.ico", "/robots.txt")
 
 
 class SmallData:
-    """Personalise an ASGI app's pages with rules from ``rules``.
+    """Personalise an ASGI app's pages with rules from ``rules``::
 
-    ``rules`` is the folder of YAML rule files and ``config`` the settings file
-    (``settings`` may be given instead; relative paths in them start at the
-    folder of ``config``, else the working directory). The rules and the product
-    catalogue (``catalogue.path``) are loaded here, at start-up, and a broken
-    folder or file raises :class:`~smalldata.problems.ProblemsError`; later edits
-    are picked up on the fly (a broken edit keeps the last good rules and is
-    shown by ``{prefix}health``).
+        app = SmallData(app, rules="rules/", config="smalldata.yaml")
 
-    ``deferred=True`` is for pages a CDN caches: they get only the client script
-    tag, identical for everyone, and the client fetches ``{prefix}decide``.
-    ``clock`` (a callable returning an aware ``datetime``) replaces the real clock
-    for tests and previews. ``store`` overrides where visitor state lives (default:
-    from settings, a signed cookie); ``recommender`` fills recommendation slots
-    with items from your catalogue (see :class:`~smalldata.delivery.page.Recommender`;
-    default: the built-in one over ``catalogue.path``); ``events`` is the sink for
-    exposures and client events (default: from ``events:`` in the settings).
-    ``parts`` are what :func:`smalldata.app.build` makes from these options, built by you:
-    to share one set between two apps, or to replace one part (tests replace them all).
+    What to personalise with, in one place: ``rules`` is the folder of YAML rule
+    files and ``config`` the settings file (``settings`` may be given instead;
+    relative paths in them start at the folder of ``config``, else the working
+    directory). The rules and the product catalogue (``catalogue.path``) are loaded
+    here, at start-up, and a broken folder or file raises
+    :class:`~smalldata.problems.ProblemsError`; later edits are picked up on the fly
+    (a broken edit keeps the last good rules and is shown by ``{prefix}health``).
+
+    How to serve: ``prefix`` is where smalldata's own endpoints live; ``deferred=True``
+    is for pages a CDN caches (they get only the client script tag, identical for
+    everyone, and the client fetches ``{prefix}decide``); paths starting with one of
+    ``skip`` are never pages.
+
+    ``overrides`` (:class:`~smalldata.app.Overrides`) bring your own clock, visitor
+    store, recommender or event sink instead of those the settings would build. To
+    serve with parts you built yourself (one set shared by two apps, or fakes in
+    tests), use :meth:`from_parts` instead.
 
     A link made by ``smalldata preview`` shows the page as its imagined visitor
     would see it (signal overrides, a moment, forced variants); such responses
@@ -89,29 +87,39 @@ class SmallData:
         settings: Settings | None = None,
         prefix: str = "/_smalldata/",
         deferred: bool = False,
-        clock: Callable[[], datetime] | None = None,
         skip: tuple[str, ...] = DEFAULT_SKIP,
-        store: StateStore | None = None,
-        recommender: Recommender | None = None,
-        events: EventSink | None = None,
-        parts: Parts | None = None,
+        overrides: Overrides | None = None,
     ) -> None:
+        from smalldata.app import build
+
+        parts = build(rules=rules, config=config, settings=settings, overrides=overrides)
+        self._serve(app, parts, prefix=prefix, deferred=deferred, skip=skip)
+
+    @classmethod
+    def from_parts(cls, app: ASGIApp, parts: Parts, *, prefix: str = "/_smalldata/", deferred: bool = False,
+                   skip: tuple[str, ...] = DEFAULT_SKIP) -> SmallData:
+        """Serve ``app`` with ``parts`` built by you (:func:`smalldata.app.build` makes them from settings).
+
+        Nothing is loaded here: the parts decide for pages, take client events and report health.
+        ``prefix``, ``deferred`` and ``skip`` are as for the constructor.
+        """
+        middleware = cls.__new__(cls)
+        middleware._serve(app, parts, prefix=prefix, deferred=deferred, skip=skip)
+        return middleware
+
+    def _serve(self, app: ASGIApp, parts: Parts, *, prefix: str, deferred: bool, skip: tuple[str, ...]) -> None:
         self.app = app
         self.prefix = "/" + prefix.strip("/") + "/"
         self.deferred = deferred
         self.skip = skip
-        if parts is None:
-            from smalldata.app import build
-
-            parts = build(rules=rules, config=config, settings=settings, clock=clock, store=store,
-                          recommender=recommender, events=events)  # fmt: skip
         self.parts = parts
         self.pages = parts.pages
         self.counters = parts.counters
         self.endpoints = Endpoints(parts.pages, parts.events, parts.health, prefix=self.prefix, counters=self.counters,
                                    limits=parts.event_limits, health_token=parts.health_token)  # fmt: skip
-        self.script_src = f"{self.prefix}client.js?v={CLIENT_VERSION}"
-        self.client_tag = client_tag(self.script_src).encode()  # the tag of every page without a CSP nonce
+        script_src = f"{self.prefix}client.js?v={CLIENT_VERSION}"
+        self.out = _Outgoing(parts.pages.begin, self.counters, self.prefix, script_src)
+        self.deferred_hooks = _DeferredHooks(self.out)  # the same for every page
         # The loop serving requests, remembered: asyncio.get_running_loop() on every page costs more than this check.
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -130,7 +138,7 @@ class SmallData:
             await self.app(scope, receive, send)
             return
         if self.deferred:
-            await self.app(scope, receive, HtmlInjector(send, scope["method"], _DeferredHooks(self)))
+            await self.app(scope, receive, HtmlInjector(send, scope["method"], self.deferred_hooks))
             return
         self.counters["requests"] += 1
         state = scope.get("state")
@@ -139,7 +147,8 @@ class SmallData:
         loop = self.loop
         if loop is None or loop.is_closed():  # one loop serves every request (a server runs one per process)
             loop = self.loop = asyncio.get_running_loop()  # a page's worker thread reads its decision on this loop
-        state["smalldata"] = state[PAGE_KEY] = hooks = _PageHooks(self, scope, path, state, loop)  # decided when asked
+        hooks = _PageHooks(self.out, scope, path, state, loop)  # decided when asked
+        state["smalldata"] = state[PAGE_KEY] = hooks
         await self.app(scope, receive, HtmlInjector(send, scope["method"], hooks))
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -176,6 +185,21 @@ class SmallData:
                 return
 
 
+class _Outgoing:
+    """What a page's hooks need of the middleware, built once: how to decide, where errors are
+    counted, and the client's address and tag. Nothing above it (the middleware, the parts)."""
+
+    __slots__ = ("begin", "client_tag", "counters", "prefix", "script_src")
+
+    def __init__(self, begin: Callable[[Scope], Awaitable[Visit | None]], counters: Counter[str], prefix: str,
+                 script_src: str) -> None:
+        self.begin = begin
+        self.counters = counters
+        self.prefix = prefix
+        self.script_src = script_src
+        self.client_tag = client_tag(script_src).encode()  # the tag of every page without a CSP nonce
+
+
 class _PageHooks(LazyDecision):
     """One request's decision, made once when first needed, and its headers and markup.
 
@@ -186,11 +210,11 @@ class _PageHooks(LazyDecision):
     payload itself (:meth:`render_payload`, used by the Jinja helper): then none is injected.
     """
 
-    __slots__ = ("deciding", "loop", "middleware", "path", "rendered", "scope", "state", "visit", "waiter")
+    __slots__ = ("deciding", "loop", "out", "path", "rendered", "scope", "state", "visit", "waiter")
 
-    def __init__(self, middleware: SmallData, scope: Scope, path: str, state: dict[str, Any],
+    def __init__(self, out: _Outgoing, scope: Scope, path: str, state: dict[str, Any],
                  loop: asyncio.AbstractEventLoop) -> None:
-        self.middleware = middleware
+        self.out = out
         self.scope = scope
         self.path = path
         self.state = state  # the request's state, where an app may put its CSP nonce
@@ -222,9 +246,9 @@ class _PageHooks(LazyDecision):
     async def _decide(self) -> Visit | None:
         self.deciding = True
         try:
-            visit = await self.middleware.pages.begin(self.scope)
+            visit = await self.out.begin(self.scope)
         except Exception:
-            self.middleware.counters["errors"] += 1
+            self.out.counters["errors"] += 1
             logger.exception("smalldata: personalisation failed for %s; serving the page unchanged", self.path)
             visit = None
         except BaseException:  # cancelled: a later reader tries again
@@ -268,7 +292,7 @@ class _PageHooks(LazyDecision):
             self._failed("marking the response private")
 
     def markup(self, headers: ResponseHeaders) -> bytes:
-        visit, middleware = self.visit, self.middleware
+        visit, out = self.visit, self.out
         if self.rendered or visit is None or visit is False:
             return b""  # the page carries the payload already, or has no decision
         exposures = visit.reported_exposures
@@ -276,8 +300,8 @@ class _PageHooks(LazyDecision):
             return b""  # nothing for the client to do (tags alone stay on the server)
         try:
             nonce = csp_nonce(headers) or _state_nonce(self.state)
-            data = payload_data(visit, middleware.prefix, exposures)
-            tag = middleware.client_tag if nonce is None else client_tag(middleware.script_src, nonce).encode()
+            data = payload_data(visit, out.prefix, exposures)
+            tag = out.client_tag if nonce is None else client_tag(out.script_src, nonce).encode()
             # a page not declared UTF-8 gets an ASCII payload: its bytes read the same in any such charset
             # A lone surrogate (from a hostile path) can only stand inside a JSON string, where backslashreplace
             # writes it as the JSON escape "\udcff": the payload stays valid and the page is served.
@@ -285,7 +309,7 @@ class _PageHooks(LazyDecision):
         except Exception:
             self._failed("building the payload")
             return b""
-        middleware.counters["injected"] += 1
+        out.counters["injected"] += 1
         return html
 
     def render_payload(self, nonce: str | None = None) -> str:
@@ -298,12 +322,11 @@ class _PageHooks(LazyDecision):
         if visit is None or visit is False:
             return ""
         self.rendered = True
-        middleware = self.middleware
-        data = payload_data(visit, middleware.prefix, visit.decision.exposures)
-        return payload_tag(data, nonce) + client_tag(middleware.script_src, nonce)
+        data = payload_data(visit, self.out.prefix, visit.decision.exposures)
+        return payload_tag(data, nonce) + client_tag(self.out.script_src, nonce)
 
     def _failed(self, what: str) -> None:
-        self.middleware.counters["errors"] += 1
+        self.out.counters["errors"] += 1
         logger.exception("smalldata: %s failed for %s; serving the page unchanged", what, self.path)
 
 
@@ -329,14 +352,14 @@ def _state_nonce(state: dict[str, Any]) -> str | None:
 class _DeferredHooks:
     """Deferred mode: the same script tag on every page, no headers changed."""
 
-    __slots__ = ("middleware",)
+    __slots__ = ("out",)
 
-    def __init__(self, middleware: SmallData) -> None:
-        self.middleware = middleware
+    def __init__(self, out: _Outgoing) -> None:
+        self.out = out
 
     async def start(self, headers: ResponseHeaders, *, page: bool) -> None:
         return None
 
     def markup(self, headers: ResponseHeaders) -> bytes:
         nonce = csp_nonce(headers)
-        return self.middleware.client_tag if nonce is None else client_tag(self.middleware.script_src, nonce).encode()
+        return self.out.client_tag if nonce is None else client_tag(self.out.script_src, nonce).encode()

@@ -35,6 +35,7 @@ from starlette.templating import Jinja2Templates
 from examples.shop.catalog import DATA, Catalog, category_of
 from examples.shop.words import translate
 from smalldata import record_conversion
+from smalldata.app import Overrides
 from smalldata.catalogue import CatalogueSettings, format_price, open_catalogue
 from smalldata.events import EventSink
 from smalldata.jinja import install
@@ -110,9 +111,7 @@ def create_app(
             SmallData,
             rules=rules if rules is not None else REPO_RULES,
             config=config,
-            settings=settings,
-            clock=clock,
-            events=events,
+            settings=settings, overrides=Overrides(clock=clock, events=events),
         ),
     ]
     return Starlette(routes=shop.routes(), middleware=middleware)

@@ -23,7 +23,6 @@ from smalldata.delivery.page import PagePersonaliser
 from smalldata.delivery.payload import payload_tag
 from smalldata.delivery.visit import Visit, payload_data
 from smalldata.signals.request import Request, RequestSignals
-from smalldata.state import Period
 
 PHASES = (
     ("objects", "the request and its signals (empty)"),
@@ -62,14 +61,14 @@ class PhaseTimer:
         marks.append(clock())
         signals["consent.storage"] = signals["consent.personalisation"] = pages.providers.consent.allows(request)
         marks.append(clock())
-        state = await pages.load_visitor(request)
+        state = await pages.load_visitor(request, await pages.user_of(request))
         marks.append(clock())
         pages.count_page(state, request, signals, plan)
         marks.append(clock())
         for name in plan.reads:
             signals[name]  # computing it is the point
         marks.append(clock())
-        period = Period.at(state.data["s"], request.now) if plan.counts_caps else None
+        period = state.period(request.now) if plan.counts_caps else None
         decision = plan.engine.decide(signals, caps=state.caps_at(period) if period else None, visitor_id=state.id)
         marks.append(clock())
         state.apply(decision, period)

@@ -107,9 +107,12 @@ class ResponseHeaders:
 
     def append(self, key: str, value: str) -> None:
         """Add a header after the others, keeping those of the same name."""
-        name, encoded = _name(key), value.encode("latin-1")
-        self.raw.append((name, encoded))
-        self._first.setdefault(name, encoded)
+        self.add(_name(key), value.encode("latin-1"))
+
+    def add(self, name: bytes, value: bytes) -> None:
+        """``append`` for a lower-case raw ``name`` and raw ``value``."""
+        self.raw.append((name, value))
+        self._first.setdefault(name, value)
 
 
 # The names smalldata itself reads and writes, encoded once: lower-casing and
@@ -142,11 +145,10 @@ def make_private(headers: ResponseHeaders) -> None:
     Headers that address shared caches alone (``CDN-Cache-Control``, ``Surrogate-Control``, …) go:
     a CDN obeys them over ``Cache-Control`` and would store the page.
     """
-    first = headers._first
     for name in _SHARED_CACHE_NAMES:
-        if name in first:
+        if headers.first(name) is not None:
             del headers[name.decode("latin-1")]
-    current = first.get(b"cache-control")
+    current = headers.first(b"cache-control")
     if not current:
         headers.set(b"cache-control", b"private")  # the usual page: nothing to keep
         return
@@ -206,11 +208,8 @@ def weaken_etag(headers: ResponseHeaders) -> None:
 
 def append_cookies(headers: ResponseHeaders, cookies: Iterable[str]) -> None:
     """Add ``Set-Cookie`` lines after the app's own, never replacing them."""
-    raw, first = headers.raw, headers._first
     for cookie in cookies:
-        value = cookie.encode("latin-1")
-        raw.append((b"set-cookie", value))
-        first.setdefault(b"set-cookie", value)
+        headers.add(b"set-cookie", cookie.encode("latin-1"))
 
 
 def _directives(value: str) -> list[str]:

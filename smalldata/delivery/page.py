@@ -139,18 +139,22 @@ class PagePersonaliser:
         if not storage:
             decision = await self._decide(plan, signals)
             return Visit(decision, plan.vary)
-        state = await self._visitor(request, signals, plan)
+        user_id = await self.user_of(request)
+        state = await self.load_visitor(request, user_id)
+        self.count_page(state, request, signals, plan)
         if not plan.counts_caps:
             decision = await self._decide(plan, signals, visitor_id=state.id)
-            return _PageVisit(decision, plan.vary, self, state, None, request)
-        period = Period.at(state.data["s"], request.now)
+            recording = _Recording(self.store, self.events, decision, state, None, request, user_id)
+            return Visit(decision, plan.vary, recording, personal=True)
+        period = state.period(request.now)
         caps = state.caps_at(period)
         decision = plan.engine.decide(signals, caps=caps, visitor_id=state.id)
         claims: list[CapClaim] = []
         if decision.cap_hits:
             decision, claims = await self._claim(plan, signals, state, period, caps, decision)
         await self._complete(decision, signals)
-        return _PageVisit(decision, plan.vary, self, state, period, request, claims)
+        recording = _Recording(self.store, self.events, decision, state, period, request, user_id, claims)
+        return Visit(decision, plan.vary, recording, personal=True)
 
     async def _decide(self, plan: RequestPlan, signals: RequestSignals, *, caps: CapCounts | None = None,
                       visitor_id: str | None = None, forced: Mapping[str, str] | None = None) -> Decision:
@@ -213,19 +217,16 @@ class PagePersonaliser:
         jobs = self.providers.map.prefetchers(plan.prefetch, request, overrides or {})
         await run_prefetch(jobs, request)
 
-    async def _visitor(self, request: Request, signals: RequestSignals, plan: RequestPlan) -> VisitorState:
-        """Load the visitor, count this page view and remember what it shows."""
-        state = await self.load_visitor(request)
-        self.count_page(state, request, signals, plan)
-        return state
+    async def user_of(self, request: Request) -> str | None:
+        """The logged-in user's id when the store keys state by user (else None: nobody asks)."""
+        if not self.store.keys_users:
+            return None
+        await self.providers.users.resolve(request)  # user.callable: once per request, off the loop
+        return self.providers.users.user_id(request)
 
-    async def load_visitor(self, request: Request) -> VisitorState:
+    async def load_visitor(self, request: Request, user_id: str | None) -> VisitorState:
         """The visitor's stored state (a new visitor when there is none), kept on ``request``."""
         store = self.store
-        user_id = None
-        if store.keys_users:
-            await self.providers.users.resolve(request)  # user.callable: once per request, off the loop
-            user_id = self.providers.users.user_id(request)
         state = request.state = await store.load(request.cookies, now=request.epoch, user_id=user_id)
         if store.keys_users and not state.transient and TYPES.is_bot(request):
             state.transient = True  # a crawler's pages never cost a server store anything
@@ -251,11 +252,12 @@ class PagePersonaliser:
         visitor_id = self.store.visitor_id(request.cookies) if storage else None
         decision = await self._decide(plan, signals, visitor_id=visitor_id, forced=preview.variants)
         page_path: str = scope["path"]
+        events = self.events
 
         async def record(page: bool) -> tuple[list[str], list[Exposure] | None]:
             if page:  # every exposure of a preview is forced: reports leave them all out
                 forced = [dataclasses.replace(e, forced=True) for e in decision.exposures]
-                self.log_exposures(forced, visitor_id, decision.ruleset_version, page_path)
+                log_exposures(events, forced, visitor_id, decision.ruleset_version, page_path)
             return [], []
 
         return Visit(decision, plan.vary, record, no_store=True)
@@ -271,46 +273,51 @@ class PagePersonaliser:
                 continue
             recommendation.items = items[: recommendation.limit]
 
-    def log_exposures(self, exposures: Iterable[Exposure], visitor_id: str | None, version: str, path: str) -> None:
-        try:
-            self.events.exposures(exposures, visitor_id=visitor_id, ruleset_version=version, path=path)
-        except Exception:  # analytics must never cost the visitor the page or the cookie
-            logger.exception("smalldata: logging exposures failed for %s", path)
 
+class _Recording:
+    """How a visit with a visitor is recorded (the :class:`~smalldata.delivery.visit.Recorder` of its
+    :class:`~smalldata.delivery.visit.Visit`): once it is known to be a page, its caps, tags and
+    exposures go into the state, saved if anything in it changed; a response that is no page gives
+    back the caps it claimed. It holds only what that takes: the store, the event log, the state."""
 
-class _PageVisit(Visit):
-    """A visit with a visitor: recorded once it is known to be a page (caps, tags, exposures), and the
-    state saved if anything in it changed."""
+    __slots__ = ("claims", "decision", "events", "period", "request", "state", "store", "user_id")
 
-    __slots__ = ("claims", "pages", "period", "request", "state")
-    personal = True  # decided from the visitor's state, which another visitor does not share
-
-    def __init__(self, decision: Decision, vary: tuple[str, ...], pages: PagePersonaliser, state: VisitorState,
-                 period: Period | None, request: Request, claims: list[CapClaim] | None = None) -> None:
-        super().__init__(decision, vary)
-        self.pages = pages
+    def __init__(self, store: StateStore, events: EventLog, decision: Decision, state: VisitorState,
+                 period: Period | None, request: Request, user_id: str | None,
+                 claims: list[CapClaim] | None = None) -> None:
+        self.store = store
+        self.events = events
+        self.decision = decision
         self.state = state
         self.period = period
         self.request = request
+        self.user_id = user_id
         self.claims = claims
 
-    async def deliver(self, *, page: bool) -> list[str]:
+    async def __call__(self, page: bool) -> tuple[list[str], list[Exposure] | None]:
+        state, decision = self.state, self.decision
         if not page:
             if self.claims:  # not a page view: the caps it claimed were not used
-                await self.pages.store.release(self.state, self.claims)
-            return []
-        state, decision = self.state, self.decision
+                await self.store.release(state, self.claims)
+            return [], None
         period = self.period if self.period is not None or not decision.cap_hits else self.request.now
-        self.exposures = exposures = state.apply(decision, period)
+        exposures = state.apply(decision, period)
         cookies: list[str] = []
         if state.changed:
-            pages = self.pages
-            store = pages.store
-            user_id = pages.providers.users.user_id(self.request) if store.keys_users else None
-            cookies = await store.save(state, secure=self.request.scope.get("scheme") == "https", user_id=user_id)
+            scope = self.request.scope
+            cookies = await self.store.save(state, secure=scope.get("scheme") == "https", user_id=self.user_id)
         if exposures:
-            self.pages.log_exposures(exposures, state.id, decision.ruleset_version, self.request.scope["path"])
-        return cookies
+            log_exposures(self.events, exposures, state.id, decision.ruleset_version, self.request.scope["path"])
+        return cookies, exposures
+
+
+def log_exposures(events: EventLog, exposures: Iterable[Exposure], visitor_id: str | None, version: str,
+                  path: str) -> None:
+    """New exposures to the event log; a failing log costs the visitor nothing."""
+    try:
+        events.exposures(exposures, visitor_id=visitor_id, ruleset_version=version, path=path)
+    except Exception:  # analytics must never cost the visitor the page or the cookie
+        logger.exception("smalldata: logging exposures failed for %s", path)
 
 
 class _Refused:

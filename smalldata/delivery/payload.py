@@ -12,8 +12,6 @@ import re
 from html import escape
 from typing import Any
 
-from starlette.datastructures import Headers
-
 from smalldata.delivery.headers import ResponseHeaders
 from smalldata.jsonfast import page_json
 
@@ -73,7 +71,7 @@ def payload_tag(data: Any, nonce: str | None = None, *, ascii_only: bool = False
     return f"<script {attrs}>{json_script_text(data, ascii_only=ascii_only)}</script>"
 
 
-def utf8_page(headers: Headers | ResponseHeaders) -> bool:
+def utf8_page(headers: ResponseHeaders) -> bool:
     """Does the response say it is UTF-8 (``Content-Type: text/html; charset=utf-8``)?"""
     content_type = headers.get("content-type") or ""
     for parameter in content_type.split(";")[1:]:
@@ -88,7 +86,7 @@ def client_tag(src: str, nonce: str | None = None) -> str:
     return f'<script src="{escape(src)}" defer{_nonce_attr(nonce)}></script>'
 
 
-def csp_nonce(headers: Headers | ResponseHeaders) -> str | None:
+def csp_nonce(headers: ResponseHeaders) -> str | None:
     """The script nonce a page's ``Content-Security-Policy`` allows, if it names one.
 
     ``script-src`` wins over ``default-src``, as in browsers. Report-only policies

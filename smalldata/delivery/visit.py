@@ -22,7 +22,6 @@ class Recorder(Protocol):
     def __call__(self, page: bool, /) -> Awaitable[tuple[list[str], list[Exposure] | None]]: ...
 
 
-
 EventType = Literal["chat_shown", "chat_accepted", "chat_dismissed", "conversion"]
 
 
@@ -68,22 +67,24 @@ class Visit:
     ``deliver(page=True)`` is called once the response turns out to be an HTML page
     (the page view counts, caps and tags are recorded); ``page=False`` for anything
     else. It returns ``Set-Cookie`` header values to add to the response. The
-    ``recorder``, when given, answers ``(cookies, new exposures or None when unknown)``.
-    ``no_store`` marks a response no cache may keep at all (a preview). ``personal``
-    says the decision was made from this visitor's own state: their page is theirs
-    (``Cache-Control: private``) even when nothing in it was personalised.
+    ``recorder``, when given, is the one way a visit is recorded: it holds what it
+    needs (the store and the visitor's state, or a preview's log) and answers
+    ``(cookies, new exposures or None when unknown)``. ``no_store`` marks a response
+    no cache may keep at all (a preview). ``personal`` says the decision was made
+    from this visitor's own state: their page is theirs (``Cache-Control: private``)
+    even when nothing in it was personalised.
     """
 
-    __slots__ = ("decision", "exposures", "no_store", "recorder", "vary")
-    personal = False
+    __slots__ = ("decision", "exposures", "no_store", "personal", "recorder", "vary")
 
     def __init__(self, decision: Decision, vary: tuple[str, ...] = (), recorder: Recorder | None = None,
-                 exposures: list[Exposure] | None = None, no_store: bool = False) -> None:
+                 exposures: list[Exposure] | None = None, no_store: bool = False, personal: bool = False) -> None:
         self.decision = decision
         self.vary = vary
         self.recorder = recorder
         self.exposures = exposures
         self.no_store = no_store
+        self.personal = personal
 
     async def deliver(self, *, page: bool) -> list[str]:
         """Record what was delivered; returns ``Set-Cookie`` values."""

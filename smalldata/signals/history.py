@@ -28,13 +28,13 @@ def history_signals(request: Request, signals: RequestSignals) -> Mapping[str, A
     state = request.state
     if state is None:
         return _UNKNOWN
-    history = state.data.get("h") or {}
-    categories = history.get("c") or ()
+    history = state.recent
+    categories = history.categories
     return {
-        "history.viewed_products": list(history.get("p") or ()),
+        "history.viewed_products": list(history.products),
         "history.viewed_categories": list(categories),
-        "history.category_views": dict(history.get("v") or {}),
-        "history.searches": list(history.get("s") or ()),
+        "history.category_views": dict(history.category_views),
+        "history.searches": list(history.searches),
         "history.last_category": categories[0] if categories else None,
     }
 

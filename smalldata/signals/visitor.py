@@ -9,7 +9,6 @@ Three providers, so that a rule on ``visitor.returning`` converts no time stamp:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from smalldata.signals.spec import Group, Namespace, signal
@@ -34,16 +33,13 @@ def visitor_signals(request: Request, signals: RequestSignals) -> Mapping[str, A
     state = request.state
     if state is None:
         return _UNKNOWN
-    data = state.data
-    visits = data.get("n", 0)
-    start = data.get("s")
     return {
-        "visitor.id": data["i"],
-        "visitor.returning": visits > 1 or "q" in data,
-        "visitor.visits": visits,
-        "visitor.pageviews": data.get("p", 0),
-        "visitor.seconds_on_site": max(0, request.epoch - start) if start else 0,
-        "visitor.tags": list(data.get("t") or ()),
+        "visitor.id": state.id,
+        "visitor.returning": state.returning,
+        "visitor.visits": state.visits,
+        "visitor.pageviews": state.pageviews,
+        "visitor.seconds_on_site": state.seconds_on_site(request.epoch),
+        "visitor.tags": list(state.tags),
     }
 
 
@@ -51,11 +47,11 @@ def visit_gap_signal(request: Request, signals: RequestSignals) -> Mapping[str, 
     """``visitor.days_since_last_visit``: calendar days in the shop's time zone since the previous
     visit ended (unknown on a first visit; the same for the whole visit)."""
     state = request.state
-    previous = state.data.get("q") if state is not None else None
+    previous = state.previous_visit if state is not None else None
     if previous is None:
         return {"visitor.days_since_last_visit": None}
     now = request.now
-    days = now.toordinal() - datetime.fromtimestamp(previous, now.tzinfo).toordinal()
+    days = now.toordinal() - previous.astimezone(now.tzinfo).toordinal()
     return {"visitor.days_since_last_visit": max(0, days)}
 
 
@@ -66,10 +62,10 @@ def visitor_times(request: Request, signals: RequestSignals) -> Mapping[str, Any
     if state is None:
         return dict.fromkeys(TIME_NAMES)
     zone = request.now.tzinfo
-    last = state.previous_last if state.touched else state.data.get("l")
+    last = state.last_request
     return {
-        "visitor.first_seen": datetime.fromtimestamp(state.data["f"], zone),
-        "visitor.last_seen": datetime.fromtimestamp(last, zone) if last is not None else None,
+        "visitor.first_seen": state.first_seen.astimezone(zone),
+        "visitor.last_seen": last.astimezone(zone) if last is not None else None,
     }
 
 

@@ -101,7 +101,7 @@ class CookieStore:
 
     def core_cookie(self, state: VisitorState, secure: bool) -> str:
         """A ``Set-Cookie`` for server stores: the visitor id, visit and cap counters, marked ``k`` (no history)."""
-        data = state.data
+        data = state.to_json()
         core = {key: data[key] for key in _CORE if key in data}
         core["k"] = 1
         return self._header(self._codec.dumps(core), secure)

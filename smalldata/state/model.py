@@ -10,7 +10,9 @@ A request's life with state::
     if state.changed:                     # only then is a cookie (or a Redis key) written
         store.save(state, ...)
 
-The stored form (:attr:`VisitorState.data`) is the dict itself, with one-letter keys::
+The stored form (:attr:`VisitorState.data`) is the dict itself, with one-letter keys
+(:class:`~smalldata.state.stored.StoredState` types them); only ``smalldata.state`` reads
+them, everyone else the properties here::
 
     {"i": id, "f": first seen, "n": visits, "l": last seen, "s": visit start, "p": page views,
      "q": end of the previous visit, "t": [tags], "c": {rule: cap counters}, "h": history,
@@ -38,13 +40,14 @@ import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from smalldata.decision import Decision, Exposure
 from smalldata.state.caps import CapLedger, CapView, Period
 from smalldata.state.checks import CAMPAIGN_KEYS, EXPOSURES, TAGS, valid_state
 from smalldata.state.config import HistorySettings
-from smalldata.state.history import MAX_TEXT, History, put, record_page
+from smalldata.state.history import MAX_TEXT, History, record_page
+from smalldata.state.stored import StoredState
 
 __all__ = ["FORMAT", "LAST_SEEN_STEP", "History", "VisitorState", "is_visitor_id", "new_visitor_id"]
 
@@ -62,7 +65,7 @@ def new_visitor_id() -> str:
 
 
 def _epoch(moment: datetime | int) -> int:
-    return moment if type(moment) is int else int(moment.timestamp())  # type: ignore[union-attr]
+    return moment if isinstance(moment, int) else int(moment.timestamp())
 
 
 def _time(seconds: int | None) -> datetime | None:
@@ -77,28 +80,31 @@ class VisitorState:
     ``transient`` live for one request only and are never stored. ``transient``: a
     server store keeps nothing of this request's state, because it brought no visitor
     cookie of ours (a first request, a client that drops cookies: the cookie carries
-    the state until the visitor comes back with it) or came from a known bot.
+    the state until the visitor comes back with it) or came from a known bot. ``outage``:
+    loaded while the server store was away, so its record was not read: saving merges into
+    it, never replaces it.
     """
 
-    __slots__ = ("changed", "data", "idle", "is_new", "limits", "previous_last", "touched", "transient")
+    __slots__ = ("changed", "data", "idle", "is_new", "limits", "outage", "previous_last", "touched", "transient")
 
-    def __init__(self, data: dict[str, Any], *, limits: HistorySettings = _DEFAULT_LIMITS,
+    def __init__(self, data: StoredState, *, limits: HistorySettings = _DEFAULT_LIMITS,
                  idle: timedelta | int = DEFAULT_IDLE, is_new: bool = False) -> None:
         self.data = data
         self.limits = limits
-        self.idle = idle if type(idle) is int else int(idle.total_seconds())  # type: ignore[union-attr]
+        self.idle = idle if isinstance(idle, int) else int(idle.total_seconds())
         self.is_new = is_new
         self.changed = is_new
         self.touched = False
         self.transient = False
+        self.outage = False
         self.previous_last: int | None = None  # the visitor's last request before this one (epoch seconds)
 
     @classmethod
     def new(cls, now: datetime | int, *, id: str | None = None, limits: HistorySettings | None = None,
             idle: timedelta | int = DEFAULT_IDLE) -> VisitorState:
         """A visitor never seen before (``touch`` then starts their first visit)."""
-        data = {"i": id if id is not None and is_visitor_id(id) else new_visitor_id(), "f": _epoch(now), "n": 0,
-                "p": 0, "v": FORMAT}  # fmt: skip
+        data: StoredState = {"i": id if id is not None and is_visitor_id(id) else new_visitor_id(),
+                             "f": _epoch(now), "n": 0, "p": 0, "v": FORMAT}  # fmt: skip
         return cls(data, limits=limits or _DEFAULT_LIMITS, idle=idle, is_new=True)
 
     @classmethod
@@ -109,7 +115,7 @@ class VisitorState:
         if type(data) is not dict or not valid_state(data, limits):
             return None
         data["v"] = FORMAT
-        return cls(data, limits=limits, idle=idle)
+        return cls(cast(StoredState, data), limits=limits, idle=idle)
 
     @classmethod
     def from_signed(cls, data: dict[str, Any], *, limits: HistorySettings | None = None,
@@ -117,26 +123,26 @@ class VisitorState:
         """The state in a cookie this code signed: used as it is when it carries :data:`FORMAT`
         (it was checked before it was written), else checked as :meth:`from_json` does."""
         if data.get("v") == FORMAT and is_visitor_id(data.get("i")):
-            return cls(data, limits=limits or _DEFAULT_LIMITS, idle=idle)
+            return cls(cast(StoredState, data), limits=limits or _DEFAULT_LIMITS, idle=idle)
         return cls.from_json(data, limits=limits, idle=idle)
 
     def to_json(self) -> dict[str, Any]:
         """The stored form (the dict itself: serialise it at once, do not keep it)."""
-        return self.data
+        return cast(dict[str, Any], self.data)
 
     # -- reading -------------------------------------------------------------------------------
 
     @property
     def id(self) -> str:
-        return self.data["i"]  # type: ignore[no-any-return]
+        return self.data["i"]
 
     @property
     def visits(self) -> int:
-        return self.data.get("n", 0)  # type: ignore[no-any-return]
+        return self.data.get("n", 0)
 
     @property
     def pageviews(self) -> int:
-        return self.data.get("p", 0)  # type: ignore[no-any-return]
+        return self.data.get("p", 0)
 
     @property
     def returning(self) -> bool:
@@ -147,6 +153,16 @@ class VisitorState:
     def previous_seen(self) -> datetime | None:
         """The visitor's last request before this one (set by :meth:`touch`)."""
         return _time(self.previous_last)
+
+    @property
+    def last_request(self) -> datetime | None:
+        """The visitor's request before this one once :meth:`touch` counted this one, else the stored last seen."""
+        return _time(self.previous_last if self.touched else self.data.get("l"))
+
+    def seconds_on_site(self, now: int) -> int:
+        """Seconds since this visit started, at ``now`` (epoch seconds); 0 before any visit."""
+        start = self.data.get("s")
+        return max(0, now - start) if start else 0
 
     @property
     def first_seen(self) -> datetime:
@@ -184,7 +200,10 @@ class VisitorState:
     @user.setter
     def user(self, value: str | None) -> None:
         if self.data.get("u") != value:
-            put(self.data, "u", value)
+            if value:
+                self.data["u"] = value
+            else:
+                self.data.pop("u", None)
             self.changed = True
 
     @property
@@ -193,6 +212,11 @@ class VisitorState:
         if history is None:
             history = self.data["h"] = {}
         return History(history)
+
+    @property
+    def recent(self) -> History:
+        """The browsing history, to read (an empty one when there is none: nothing is added to the state)."""
+        return History(self.data.get("h") or {})
 
     @property
     def caps(self) -> CapLedger:
@@ -251,7 +275,10 @@ class VisitorState:
                 kept[str(key)[:MAX_TEXT]] = value
             elif isinstance(value, str):
                 kept[str(key)[:MAX_TEXT]] = value[:MAX_TEXT]
-        put(self.data, "m", kept or None)
+        if kept:
+            self.data["m"] = kept
+        else:
+            self.data.pop("m", None)
         self.changed = True
 
     def period(self, now: datetime) -> Period:
@@ -276,7 +303,8 @@ class VisitorState:
                     tags.append(tag)
                     del tags[:-TAGS]
                     self.changed = True
-            put(data, "t", tags)
+            if tags:
+                data["t"] = tags
         if decision.cap_hits:
             if at is None:
                 raise ValueError("a decision with capped rules needs the moment it was made")
@@ -297,7 +325,8 @@ class VisitorState:
         history, caps, tags and exposures are merged as from another device. Merging twice
         gives the same state (a response lost on the way does not count a visit twice).
         """
-        mine, theirs = self.data, stored.data
+        # read key by key in loops below: the stored form as a plain dict
+        mine, theirs = cast(dict[str, Any], self.data), cast(dict[str, Any], stored.data)
         mine["n"] = max(mine.get("n", 0), theirs.get("n", 0))
         if mine.get("s") == theirs.get("s"):  # page views count within a visit: the same visit's larger count
             mine["p"] = max(mine.get("p", 0), theirs.get("p", 0))
@@ -348,7 +377,7 @@ class VisitorState:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _stored(data: dict[str, Any]) -> dict[str, Any]:
+def _stored(data: StoredState) -> dict[str, Any]:
     """``data`` without empty parts and the format mark (what two equal states agree on)."""
     return {key: value for key, value in data.items() if (value or value == 0) and key != "v"}
 

@@ -66,6 +66,7 @@ class _ServerStore:
         if records is None:  # server away: the cookie is all we have (its counters, at least)
             away = in_cookie if in_cookie is not None else self.cookies.new_state(now, visitor_id)
             away.transient = visitor_id is None
+            away.outage = visitor_id is not None  # its record, unread, must not be overwritten by it
             return away
         stored = _parse(records.pop(0)) if visitor_id else None
         outage = data is not None and not data.get("k")  # the whole state rode in the cookie
@@ -79,6 +80,8 @@ class _ServerStore:
     async def save(self, state: VisitorState, *, secure: bool, user_id: str | None = None) -> list[str]:
         # A client that brought no cookie gets its state in the cookie and nothing on the server:
         # only a visitor who comes back with it is worth a record (bots and one-page visitors never do).
+        if state.outage and not state.transient:
+            await self._catch_up(state, user_id)
         items = {} if state.transient else {_visitor_key(state.id): _dump(state.to_json())}
         if user_id:  # bounded by the shop's customers, not by its clients
             state.user = _user_hash(user_id)
@@ -87,6 +90,20 @@ class _ServerStore:
         if items and await self._put(items, self.ttl) and not state.transient:
             return [self.cookies.core_cookie(state, secure)]
         return [self.cookies.state_cookie(state, secure)]
+
+    async def _catch_up(self, state: VisitorState, user_id: str | None) -> None:
+        """Merge the records a state loaded during an outage did not see, now that the server answers
+        again (it came back between this page's load and its save); still away: the cookie carries it."""
+        keys = [_visitor_key(state.id), *([_user_key(user_id)] if user_id else [])]
+        records = await self._get(keys)
+        if records is None:
+            return
+        state.outage = False
+        stored = self._newest(_parse(records[0]), None, outage=False)
+        if stored is not None:
+            state.merge_outage(stored)
+        if user_id:
+            _link_user(state, user_id, _parse(records[1]), merge=True)
 
     def visitor_id(self, cookies: Mapping[str, str]) -> str | None:
         return self.cookies.visitor_id(cookies)

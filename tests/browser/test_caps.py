@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from smalldata.app import Overrides
 from smalldata.demo import serve_in_thread
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
@@ -47,7 +48,7 @@ def capped_shop(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Itera
     (rules / "help.yaml").write_text(RULES)
     settings = Settings.model_validate({"rules": str(rules), "state": {"secret_keys": ["browser-test-key-0123456789"]}})
     app = Starlette(routes=[Route("/", _page), Route("/help", _page)])
-    with serve_in_thread(SmallData(app, settings=settings, clock=clock)) as url:
+    with serve_in_thread(SmallData(app, settings=settings, overrides=Overrides(clock=clock))) as url:
         yield url
 
 

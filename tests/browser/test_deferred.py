@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from smalldata.app import Overrides
 from smalldata.demo import serve_in_thread
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
@@ -32,7 +33,8 @@ async def page(request: Request) -> Response:
 def _app(clock: Clock, *, deferred: bool) -> Any:
     store = CookieStore(StateSettings(secret_keys=(SecretStr("browser-test-secret-key"),)))
     app = Starlette(routes=[Route("/{path:path}", page)])
-    app.add_middleware(SmallData, rules=RULES, deferred=deferred, clock=clock, store=store, events=NullSink())
+    app.add_middleware(SmallData, rules=RULES, deferred=deferred,
+        overrides=Overrides(clock=clock, store=store, events=NullSink()))
     return app
 
 

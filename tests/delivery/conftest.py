@@ -21,6 +21,6 @@ def fake() -> FakePersonaliser:
 @pytest.fixture
 def wrap(fake: FakePersonaliser) -> Callable[..., SmallData]:
     def make(app: ASGIApp, **options: Any) -> SmallData:
-        return SmallData(app, parts=fake.parts(), **options)
+        return SmallData.from_parts(app, fake.parts(), **options)
 
     return make

@@ -15,7 +15,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from smalldata.app import Overrides
 from smalldata.decision import Recommendation
+from smalldata.delivery.page import Recommender
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.problems import ProblemsError
@@ -57,9 +59,10 @@ def site(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def make_client(site: Path, **options: Any) -> TestClient:
+def make_client(site: Path, recommender: Recommender | None = None) -> TestClient:
     app = Starlette(routes=[Route("/{path:path}", page)])
-    app.add_middleware(SmallData, rules=site / "rules", config=site / "smalldata.yaml", events=NullSink(), **options)
+    app.add_middleware(SmallData, rules=site / "rules", config=site / "smalldata.yaml",
+                       overrides=Overrides(events=NullSink(), recommender=recommender))
     return TestClient(app, client=("127.0.0.1", 50000))  # the shop's own host: health shows its details
 
 

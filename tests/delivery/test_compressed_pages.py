@@ -91,7 +91,7 @@ def test_starlettes_gzip_inside_smalldata_keeps_the_page_personalised(fake: Fake
     async def streamed(request: Request) -> Response:
         return StreamingResponse(iter([PAGE[:500], PAGE[500:]]), media_type="text/html")
 
-    middleware = [Middleware(SmallData, parts=fake.parts()), Middleware(GZipMiddleware)]  # GZip inside
+    middleware = [Middleware(SmallData.from_parts, parts=fake.parts()), Middleware(GZipMiddleware)]  # GZip inside
     app = Starlette(routes=[Route("/", page), Route("/streamed", streamed)], middleware=middleware)
     with TestClient(app) as client:
         for path in ("/", "/streamed"):

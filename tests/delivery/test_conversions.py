@@ -20,6 +20,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from smalldata import record_conversion
+from smalldata.app import Overrides
 from smalldata.delivery.endpoints import Endpoints, EventLimits
 from smalldata.events import CallableSink
 from smalldata.middleware import SmallData
@@ -56,7 +57,7 @@ def _shop(tmp_path: Path, events: list[dict[str, Any]], **event_settings: Any) -
     state = {"secret_keys": ["conversions-key-0123456789"]}
     settings = Settings.model_validate({"rules": str(tmp_path), "state": state, "events": event_settings})
     app = Starlette(routes=[Route("/thanks/{order}", _thanks), Route("/{path:path}", _page)])
-    return SmallData(app, settings=settings, clock=lambda: NOW, events=CallableSink(events.append))
+    return SmallData(app, settings=settings, overrides=Overrides(clock=lambda: NOW, events=CallableSink(events.append)))
 
 
 def _conversions(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -166,8 +167,8 @@ def test_minted_cookies_cannot_use_up_the_events_of_a_shopper_who_came_earlier(t
     state, events = {"secret_keys": ["conversions-key-0123456789"]}, {"browser_conversions": True, "per_second": 1}
     settings = Settings.model_validate({"rules": str(tmp_path), "state": state, "events": events})
     moment = [NOW.replace(hour=9)]
-    app = SmallData(Starlette(routes=[Route("/{path:path}", _page)]), settings=settings, clock=lambda: moment[0],
-                    events=CallableSink(lambda event: None))  # fmt: skip
+    app = SmallData(Starlette(routes=[Route("/{path:path}", _page)]), settings=settings,
+        overrides=Overrides(clock=lambda: moment[0], events=CallableSink(lambda event: None)))  # fmt: skip
     conversion = {"type": "conversion", "value": 849, "currency": "DKK"}
     with TestClient(app) as shopper, TestClient(app) as attacker:
         shopper.get("/")  # an hour before the flood

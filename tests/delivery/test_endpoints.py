@@ -19,7 +19,7 @@ from .helpers import FakePersonaliser
 
 @pytest.fixture
 def client(fake: FakePersonaliser) -> TestClient:
-    return TestClient(SmallData(Starlette(), parts=fake.parts()))
+    return TestClient(SmallData.from_parts(Starlette(), fake.parts()))
 
 
 def test_client_js_with_its_version_is_cacheable_for_a_year(client: TestClient) -> None:
@@ -83,7 +83,7 @@ def test_oversized_event_gets_413(client: TestClient) -> None:
 
 
 def test_a_visitor_sending_too_many_events_gets_429(fake: FakePersonaliser) -> None:
-    middleware = SmallData(Starlette(), parts=fake.parts())
+    middleware = SmallData.from_parts(Starlette(), fake.parts())
     now = [0.0]
     middleware.endpoints.limiter = RateLimiter(rate=1.0, burst=3, clock=lambda: now[0])
     client = TestClient(middleware)
@@ -98,7 +98,7 @@ LOCAL = ("127.0.0.1", 50000)  # the shop's own host: health shows its details
 
 
 def test_health_reports_version_errors_and_counters(fake: FakePersonaliser) -> None:
-    client = TestClient(SmallData(Starlette(), parts=fake.parts()), client=LOCAL)
+    client = TestClient(SmallData.from_parts(Starlette(), fake.parts()), client=LOCAL)
     client.post("/_smalldata/events", json={"type": "conversion"})
     health = client.get("/_smalldata/health").json()
     assert health["ruleset_version"] == "v1"
@@ -112,7 +112,7 @@ def test_wrong_method_and_unknown_endpoint(client: TestClient) -> None:
 
 
 def test_prefix_is_configurable(fake: FakePersonaliser) -> None:
-    client = TestClient(SmallData(Starlette(), parts=fake.parts(), prefix="/p13n"))
+    client = TestClient(SmallData.from_parts(Starlette(), fake.parts(), prefix="/p13n"))
     assert client.get("/p13n/health").status_code == 200
     assert client.get("/_smalldata/health").status_code == 404
 
@@ -141,8 +141,8 @@ def test_health_shows_anyone_its_status_and_nothing_more(client: TestClient) -> 
 def test_health_details_need_the_token_or_a_request_from_this_host_no_proxy_forwarded(fake: FakePersonaliser) -> None:
     parts = fake.parts()
     parts.health_token = "s3cret-token"
-    remote = TestClient(SmallData(Starlette(), parts=parts), client=("203.0.113.9", 4000))
-    local = TestClient(SmallData(Starlette(), parts=parts), client=LOCAL)
+    remote = TestClient(SmallData.from_parts(Starlette(), parts), client=("203.0.113.9", 4000))
+    local = TestClient(SmallData.from_parts(Starlette(), parts), client=LOCAL)
 
     assert "errors" in remote.get("/_smalldata/health", headers={"authorization": "Bearer s3cret-token"}).json()
     assert "errors" not in remote.get("/_smalldata/health", headers={"authorization": "Bearer s3cret-toke"}).json()

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from smalldata.app import Overrides
 from smalldata.events import CallableSink
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
@@ -46,7 +47,8 @@ def make_app(rules: Path, **options: Any) -> Starlette:
     (rules / "rules.yaml").write_text(RULES, encoding="utf-8")
     app = Starlette(routes=[Route("/api", api), Route("/{path:path}", page)])
     options.setdefault("settings", SETTINGS)
-    app.add_middleware(SmallData, rules=rules, clock=lambda: WEDNESDAY_10, **options)
+    overrides = Overrides(clock=lambda: WEDNESDAY_10, events=options.pop("events", None))
+    app.add_middleware(SmallData, rules=rules, overrides=overrides, **options)
     return app
 
 

@@ -91,7 +91,7 @@ async def test_decision_is_available_to_handlers_as_request_state(fake: FakePers
         decision = await request.state.smalldata
         return HTMLResponse(f"<body>{decision.greeting}</body>")
 
-    app = Starlette(routes=[Route("/", page)], middleware=[Middleware(SmallData, parts=fake.parts())])
+    app = Starlette(routes=[Route("/", page)], middleware=[Middleware(SmallData.from_parts, parts=fake.parts())])
     with TestClient(app) as client:
         assert client.get("/").text.startswith("<body>Welcome back!<script")
 
@@ -101,7 +101,7 @@ def test_inside_gzip_the_page_is_injected_then_compressed(fake: FakePersonaliser
         return HTMLResponse("<html><body>" + "x" * 2000 + "</body></html>")
 
     app = Starlette(routes=[Route("/", page)])
-    app.add_middleware(SmallData, parts=fake.parts())
+    app.add_middleware(SmallData.from_parts, parts=fake.parts())
     app.add_middleware(GZipMiddleware)  # added last = outermost
     with TestClient(app) as client:
         response = client.get("/", headers={"accept-encoding": "gzip"})
@@ -116,7 +116,7 @@ def test_paths_under_static_are_not_personalised(fake: FakePersonaliser) -> None
 
     app = Starlette(
         routes=[Route("/static/app.css", asset)],
-        middleware=[Middleware(SmallData, parts=fake.parts())],
+        middleware=[Middleware(SmallData.from_parts, parts=fake.parts())],
     )
     with TestClient(app) as client:
         client.get("/static/app.css")

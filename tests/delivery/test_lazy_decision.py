@@ -22,6 +22,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
+from smalldata.app import Overrides
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
@@ -68,8 +69,9 @@ def shop(tmp_path: Path, routes: list[Route], settings: Settings | None = None, 
                             basket=BasketSettings(callable=f"{__name__}:counted_basket"))  # fmt: skip
     store = CookieStore(StateSettings(secret_keys=(SecretStr("test-secret-key-0123456789"),)))
     middleware = [*options.pop("outer", []), Middleware(
-        SmallData, rules=tmp_path, settings=settings, store=store, events=NullSink(),
-        clock=lambda: datetime(2026, 11, 25, 10, 0, tzinfo=ZONE),
+        SmallData, rules=tmp_path, settings=settings,
+            overrides=Overrides(store=store, events=NullSink(),
+                                clock=lambda: datetime(2026, 11, 25, 10, 0, tzinfo=ZONE)),
     )]  # fmt: skip
     return TestClient(Starlette(routes=routes, middleware=middleware))
 
@@ -240,6 +242,6 @@ async def test_readers_asking_at_once_share_one_decision() -> None:
         assert first is second
         await page(scope, receive, send)
 
-    result = await call(SmallData(app, parts=fake.parts()))
+    result = await call(SmallData.from_parts(app, fake.parts()))
     assert fake.paths == [None]
     assert b"Welcome back!" in result.body

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from smalldata.app import Overrides
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
 
@@ -59,7 +60,7 @@ async def test_around_an_app_without_lifespan_smalldata_answers_it_and_closes_it
     rules: Path,
 ) -> None:
     sink = Sink()
-    app = SmallData(no_lifespan, rules=rules, settings=Settings(), events=sink)
+    app = SmallData(no_lifespan, rules=rules, settings=Settings(), overrides=Overrides(events=sink))
     assert await run_lifespan(app) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert sink.closed
 
@@ -70,4 +71,4 @@ async def test_an_apps_own_failing_startup_still_reaches_the_server(rules: Path)
         raise RuntimeError("the shop's start-up failed")
 
     with pytest.raises(RuntimeError, match="start-up failed"):
-        await run_lifespan(SmallData(failing, rules=rules, settings=Settings(), events=Sink()))
+        await run_lifespan(SmallData(failing, rules=rules, settings=Settings(), overrides=Overrides(events=Sink())))

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from smalldata.app import Overrides
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.problems import ProblemsError
@@ -59,9 +60,9 @@ async def api(request: Request) -> Response:
 def make_client(rules: Path, **options: Any) -> TestClient:
     app = Starlette(routes=[Route("/api", api), Route("/{path:path}", page)])
     store = CookieStore(StateSettings(secret_keys=(SecretStr("test-secret-key-0123456789"),)))
-    options.setdefault("events", NullSink())
     options.setdefault("settings", SETTINGS)
-    app.add_middleware(SmallData, rules=rules, clock=lambda: WEDNESDAY_10, store=store, **options)
+    overrides = Overrides(clock=lambda: WEDNESDAY_10, store=store, events=options.pop("events", NullSink()))
+    app.add_middleware(SmallData, rules=rules, overrides=overrides, **options)
     return TestClient(app, client=("127.0.0.1", 50000))  # the shop's own host: health shows its details
 
 
@@ -230,7 +231,8 @@ def test_an_async_user_callable_is_awaited_before_the_rules_decide(tmp_path: Pat
     )
     settings = SETTINGS.model_copy(update={"user": UserSettings(callable=f"{__name__}:signed_in_customer")})
     app = Starlette(routes=[Route("/{path:path}", page)])
-    app.add_middleware(SmallData, rules=tmp_path, settings=settings, clock=lambda: WEDNESDAY_10, events=NullSink())
+    app.add_middleware(SmallData, rules=tmp_path, settings=settings,
+        overrides=Overrides(clock=lambda: WEDNESDAY_10, events=NullSink()))
     with TestClient(app) as client:
         assert (decision(client.get("/")) or {}).get("greeting") == "Hi Ada"
 
@@ -271,8 +273,8 @@ def test_a_server_store_still_follows_a_logged_in_user_when_no_rule_reads_user(t
     })  # fmt: skip
     store = MemoryStore(StateSettings(secret_keys=(SecretStr("test-secret-key-0123456789"),)))
     app = Starlette(routes=[Route("/{path:path}", page)])
-    app.add_middleware(SmallData, rules=tmp_path, settings=settings, clock=lambda: WEDNESDAY_10, store=store,
-                       events=NullSink())  # fmt: skip
+    app.add_middleware(SmallData, rules=tmp_path, settings=settings,
+        overrides=Overrides(clock=lambda: WEDNESDAY_10, store=store, events=NullSink()))  # fmt: skip
     phone, laptop = TestClient(app), TestClient(app)  # two browsers, two cookie jars
 
     phone.get("/products/p1")

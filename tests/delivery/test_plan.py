@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from smalldata.app import Parts, build
+from smalldata.app import Overrides, Parts, build
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
@@ -49,9 +49,9 @@ class Clock:
 
 def shop(rules: str, tmp_path: Path, clock: Callable[[], datetime] | None = None) -> tuple[TestClient, Parts]:
     (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
-    parts = build(rules=tmp_path, settings=SETTINGS, events=NullSink(), clock=clock)
+    parts = build(rules=tmp_path, settings=SETTINGS, overrides=Overrides(events=NullSink(), clock=clock))
     app = Starlette(routes=[Route("/{path:path}", page)])
-    app.add_middleware(SmallData, parts=parts)
+    app.add_middleware(SmallData.from_parts, parts=parts)
     return TestClient(app, headers={"user-agent": IPHONE, "accept-language": "da"}), parts
 
 

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from smalldata.app import Overrides
 from smalldata.events import CallableSink, NullSink
 from smalldata.middleware import SmallData
 from smalldata.preview import make_preview_url, preview_keys
@@ -72,7 +73,8 @@ def client(tmp_path: Path, events: list[dict[str, Any]]) -> Any:
     (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
     app = Starlette(routes=[Route("/{path:path}", page)])
     app.add_middleware(
-        SmallData, rules=tmp_path, settings=SETTINGS, clock=lambda: WEDNESDAY_21, events=CallableSink(events.append)
+        SmallData, rules=tmp_path, settings=SETTINGS,
+            overrides=Overrides(clock=lambda: WEDNESDAY_21, events=CallableSink(events.append))
     )
     with TestClient(app) as client:
         yield client
@@ -174,7 +176,8 @@ def test_previews_can_be_switched_off(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
     settings = SETTINGS.model_copy(update={"preview": SETTINGS.preview.model_copy(update={"enabled": False})})
     app = Starlette(routes=[Route("/{path:path}", page)])
-    app.add_middleware(SmallData, rules=tmp_path, settings=settings, clock=lambda: WEDNESDAY_21, events=NullSink())
+    app.add_middleware(SmallData, rules=tmp_path, settings=settings,
+        overrides=Overrides(clock=lambda: WEDNESDAY_21, events=NullSink()))
     with TestClient(app) as client:
         response = client.get(link("/", sets={"geo.country": "SE"}))
     assert payload(response)["decision"]["greeting"] == "Hello"

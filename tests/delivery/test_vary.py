@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from smalldata.app import Overrides
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
@@ -43,7 +44,7 @@ def vary(rules: str, tmp_path: Path, *, sessions: bool, gzip: bool, path: str = 
     middleware = [Middleware(GZipMiddleware)] if gzip else []
     if sessions:
         middleware.append(Middleware(SessionMiddleware, secret_key="session-secret"))
-    middleware.append(Middleware(SmallData, rules=tmp_path, settings=SETTINGS, events=NullSink()))
+    middleware.append(Middleware(SmallData, rules=tmp_path, settings=SETTINGS, overrides=Overrides(events=NullSink())))
     app = Starlette(routes=[Route("/app-session", session_page), Route("/", page)], middleware=middleware)
     with TestClient(app) as client:
         response = client.get(path, headers={"accept-encoding": "gzip"})

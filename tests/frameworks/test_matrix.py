@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 from starlette.types import ASGIApp
 
+from smalldata.app import Overrides
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
@@ -54,8 +55,9 @@ def wrapped(tmp_path: Path) -> Any:
     USERS.clear()
 
     def wrap(app: ASGIApp) -> SmallData:
-        return SmallData(app, rules=tmp_path, settings=settings, store=store, events=NullSink(),
-                         clock=lambda: datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/Copenhagen")))  # fmt: skip
+        moment = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
+        overrides = Overrides(store=store, events=NullSink(), clock=lambda: moment)
+        return SmallData(app, rules=tmp_path, settings=settings, overrides=overrides)
 
     return wrap
 

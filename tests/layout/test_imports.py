@@ -30,3 +30,17 @@ def test_the_public_names_are_there_when_asked_for() -> None:
 
     for name in smalldata.__all__:
         assert getattr(smalldata, name) is not None
+
+
+def test_the_typed_imports_of_the_package_name_exactly_its_public_names() -> None:
+    import ast
+
+    import smalldata
+
+    tree = ast.parse((ROOT / "smalldata" / "__init__.py").read_text())
+    typed = {
+        node.module: tuple(alias.name for alias in node.names)
+        for guard in tree.body if isinstance(guard, ast.If) and ast.unparse(guard.test) == "TYPE_CHECKING"
+        for node in guard.body if isinstance(node, ast.ImportFrom)
+    }
+    assert typed == smalldata.PUBLIC

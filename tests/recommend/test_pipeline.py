@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from smalldata.app import build
+from smalldata.app import Overrides, build
 from smalldata.asgi import make_scope
 from smalldata.recommend import CatalogueRecommender
 from smalldata.settings import Settings
@@ -26,7 +26,7 @@ rules:
 async def test_a_product_page_gets_its_complements_from_the_catalogue(tmp_path: Path) -> None:
     (tmp_path / "shop.yaml").write_text(RULES)
     settings = Settings(page=PageSettings(product=("/products/{product}",)))
-    parts = build(rules=tmp_path, settings=settings, recommender=CatalogueRecommender(catalogue()))
+    parts = build(rules=tmp_path, settings=settings, overrides=Overrides(recommender=CatalogueRecommender(catalogue())))
     visit = await parts.pages.begin(make_scope("/products/mug"))
     assert visit is not None
     recommendation = visit.decision.to_json()["recommendations"]["recommendations"]

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
+from smalldata.app import Overrides
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
 
@@ -60,7 +61,7 @@ def _instance(rules: Path, store: str, clock: Callable[[], datetime]) -> SmallDa
     state = {"store": store, "secret_keys": [KEY], "redis_timeout_ms": 2000}  # a loaded CI machine is no outage
     settings = Settings.model_validate({"rules": str(rules), "state": state})
     app = Starlette(routes=[Route("/pricing", _page), Route("/pricing.json", _api), Route("/", _page)])
-    return SmallData(app, settings=settings, clock=clock)
+    return SmallData(app, settings=settings, overrides=Overrides(clock=clock))
 
 
 async def _get(app: SmallData, path: str, jar: dict[str, str]) -> httpx.Response:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from smalldata.app import Overrides
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
 from smalldata.state import RedisStore
@@ -85,7 +86,8 @@ async def shop(redis_url: str, tmp_path: Path, now: datetime) -> AsyncIterator[S
          "state": {"store": redis_url, "secret_keys": [KEY], "redis_timeout_ms": 2000}}
     )
     clock = [now]
-    app = SmallData(Starlette(routes=[Route("/{path:path}", _page)]), settings=settings, clock=lambda: clock[0])
+    app = SmallData(Starlette(routes=[Route("/{path:path}", _page)]), settings=settings,
+        overrides=Overrides(clock=lambda: clock[0]))
     client = redis.Redis.from_url(redis_url)
     shop = Shop(app, client, clock)
     await shop.get("/")  # a first page (no cookie yet) keeps its state in the cookie: Redis is not asked

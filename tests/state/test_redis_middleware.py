@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from smalldata.app import Overrides
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
 from smalldata.state.codec import CookieCodec
@@ -53,7 +54,7 @@ async def _get(app: SmallData, jar: dict[str, str], **headers: str) -> httpx.Res
 
 def _instance(settings: Settings, clock: Callable[[], datetime]) -> SmallData:
     app = Starlette(routes=[Route("/", _page)])
-    return SmallData(app, settings=settings, clock=clock)
+    return SmallData(app, settings=settings, overrides=Overrides(clock=clock))
 
 
 async def test_two_app_instances_share_one_visitor_through_redis(

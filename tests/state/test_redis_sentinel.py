@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from smalldata.app import Overrides
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
 from smalldata.state.codec import CookieCodec
@@ -58,7 +59,8 @@ async def test_pages_are_served_through_a_sentinel_failover_without_resetting_th
     page_paths = {"product": "/p/{product}"}
     settings = Settings.model_validate({"rules": str(tmp_path), "state": state, "page": page_paths})
     moment = [now]
-    app = SmallData(Starlette(routes=[Route("/{path:path}", _page)]), settings=settings, clock=lambda: moment[0])
+    app = SmallData(Starlette(routes=[Route("/{path:path}", _page)]), settings=settings,
+        overrides=Overrides(clock=lambda: moment[0]))
     jar: dict[str, str] = {}
     statuses: list[int] = []
     greetings: list[str] = []

@@ -334,3 +334,45 @@ async def test_with_redis_away_once_says_it_does_not_know(now: datetime) -> None
     store = RedisStore(make_settings(store=f"redis://127.0.0.1:{closed_port()}/0"))
     assert await store.once("order:A-1", 60) is None  # the caller falls back on its own memory
     await store.aclose()
+
+
+async def test_a_redis_back_between_a_pages_load_and_its_save_keeps_the_visitors_history(
+    redis_url: str, redis_client: redis.Redis, now: datetime
+) -> None:
+    store = RedisStore(make_settings(store=redis_url, redis_timeout_ms=50))
+    jar: dict[str, str] = {}
+    await _request(store, jar, now - timedelta(minutes=1), product="p0")
+    first = await _request(store, jar, now, product="p1")  # back with the cookie: the history is in Redis
+    redis_client.execute_command("CLIENT", "PAUSE", 300, "ALL")  # the page's read times out...
+    during = now + timedelta(minutes=1)
+    state = await store.load(jar, now=during)
+    state.touch(during)
+    await asyncio.sleep(0.5)  # ...and Redis answers again before the page is saved
+    jar.update(cookies_from(await store.save(state, secure=True)))
+
+    after = await _request(store, jar, now + timedelta(minutes=2), product="p2")
+    await store.aclose()
+
+    assert after.id == first.id
+    assert after.history.products == ["p2", "p1", "p0"]
+
+
+async def test_a_redis_back_between_a_pages_load_and_its_save_keeps_the_users_history_for_their_other_devices(
+    redis_url: str, redis_client: redis.Redis, now: datetime
+) -> None:
+    store = RedisStore(make_settings(store=redis_url, redis_timeout_ms=50))
+    phone: dict[str, str] = {}
+    await _request(store, phone, now - timedelta(minutes=1), user_id="c-7", product="p0")
+    await _request(store, phone, now, user_id="c-7", product="p1")
+    redis_client.execute_command("CLIENT", "PAUSE", 300, "ALL")  # the page's read times out...
+    during = now + timedelta(minutes=1)
+    state = await store.load(phone, now=during, user_id="c-7")
+    state.touch(during)
+    state.record_page(product="p2")
+    await asyncio.sleep(0.5)  # ...and Redis answers again before the page is saved
+    await store.save(state, secure=True, user_id="c-7")
+
+    laptop = await _request(store, {}, now + timedelta(minutes=2), user_id="c-7")
+    await store.aclose()
+
+    assert laptop.history.products == ["p2", "p1", "p0"]
