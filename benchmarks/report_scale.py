@@ -75,7 +75,7 @@ def generate(folder: Path, events: int) -> dict[str, list[Path]]:
 _RUN = """
 import json, sys, time
 from pathlib import Path
-from smalldata.report import summarise_paths
+from smalldata.tools.report import summarise_paths
 paths = [Path(p) for p in json.loads(sys.argv[1])]
 started = time.perf_counter()
 report = summarise_paths(paths, {"checkout-0": {"control": 50, "b": 50}, "checkout-1": {"control": 50, "b": 50}},

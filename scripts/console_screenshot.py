@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from smalldata.console import create_app
-from smalldata.demo import headless_chromium, serve_in_thread
+from smalldata.tools.console import create_app
+from smalldata.tools.demo import headless_chromium, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 WEDNESDAY_MORNING = "2026-11-25T10:00"

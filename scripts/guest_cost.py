@@ -4,7 +4,7 @@
 
 Prints the median cost per call of a function that only looks a value up (as reading a session
 does): called inline on the event loop (what the built-in readers ``user.session_key`` and
-``scope["user"]`` still do), through :class:`smalldata.guest.Guest` as a plain function (a hop to
+``scope["user"]`` still do), through :class:`smalldata.foundation.guest.Guest` as a plain function (a hop to
 smalldata's threads and back), and as an ``async def`` (awaited on the loop, shielded, with its deadline).
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from smalldata.guest import Guest, GuestPool
+from smalldata.foundation.guest import Guest, GuestPool
 
 
 def lookup(request: Any) -> dict[str, Any]:

@@ -21,9 +21,7 @@ PACKAGE = ROOT / "smalldata"
 
 #: Earliest first. A module belongs to the first layer one of whose prefixes it starts with.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("smalldata.problems", "smalldata.yamlpos", "smalldata.validation", "smalldata.decision",
-                    "smalldata.dotted", "smalldata.dates", "smalldata.jsonfast", "smalldata.asgi", "smalldata.remote",
-                    "smalldata.guest")),
+    ("foundation", ("smalldata.foundation", "smalldata.decision")),
     ("state", ("smalldata.state",)),
     ("signals", ("smalldata.signals",)),
     ("rules", ("smalldata.rules",)),
@@ -34,8 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("delivery", ("smalldata.delivery",)),
     ("settings", ("smalldata.settings",)),
     ("app", ("smalldata.app", "smalldata.middleware", "smalldata.jinja", "smalldata.conversions", "smalldata.django")),
-    ("tools", ("smalldata.report", "smalldata.demo", "smalldata.console", "smalldata.commands", "smalldata.bench",
-               "smalldata.cli")),
+    ("tools", ("smalldata.tools", "smalldata.cli")),
     ("package", ("smalldata",)),
 ]
 

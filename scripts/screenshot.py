@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from smalldata.demo import headless_chromium, load_app, serve_in_thread
+from smalldata.tools.demo import headless_chromium, load_app, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 WEDNESDAY_MORNING = datetime(2026, 11, 25, 10, 30, tzinfo=ZoneInfo("Europe/Copenhagen"))

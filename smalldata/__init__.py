@@ -17,8 +17,8 @@ if TYPE_CHECKING:  # for type checkers; tests/layout checks these match PUBLIC
     from smalldata.delivery.lazy import LazyDecision, decision_of
     from smalldata.delivery.page import Recommender
     from smalldata.events.sinks import EventSink
+    from smalldata.foundation.problems import Problem, ProblemsError
     from smalldata.middleware import SmallData
-    from smalldata.problems import Problem, ProblemsError
     from smalldata.rules import Engine, Ruleset, check_ruleset, load_ruleset
     from smalldata.settings import Settings, load_settings
     from smalldata.signals.providers import register_provider
@@ -35,7 +35,7 @@ PUBLIC = {
     "smalldata.delivery.page": ("Recommender",),
     "smalldata.events.sinks": ("EventSink",),
     "smalldata.middleware": ("SmallData",),
-    "smalldata.problems": ("Problem", "ProblemsError"),
+    "smalldata.foundation.problems": ("Problem", "ProblemsError"),
     "smalldata.rules": ("Engine", "Ruleset", "check_ruleset", "load_ruleset"),
     "smalldata.settings": ("Settings", "load_settings"),
     "smalldata.signals.providers": ("register_provider",),

@@ -29,7 +29,7 @@ from smalldata.delivery.page import PagePersonaliser, Previews, Recommender
 from smalldata.delivery.plan import RequestPlan
 from smalldata.delivery.visit import ClientEvents, Health, Pages
 from smalldata.events import EventLog, EventSink, make_sink
-from smalldata.preview import preview_keys
+from smalldata.preview.links import preview_keys
 from smalldata.recommend import CatalogueRecommender
 from smalldata.rules import Ruleset
 from smalldata.settings import Settings, load_settings
@@ -133,7 +133,7 @@ def build(
     previews = None
     if settings.preview.enabled:
         previews = Previews(preview_keys(settings.preview, settings.state), settings.preview.param, counters,
-                            settings.catalog)
+                            settings.signal_catalog)
     pages = PagePersonaliser(live, providers, store, clock=clock, zone=settings.zone, events=log, counters=counters,
                              recommender=recommender, previews=previews, sources=sources)  # fmt: skip
     recorder = EventRecorder(store, providers.consent, log, clock=clock, zone=settings.zone, client=providers.client,

@@ -60,7 +60,7 @@ class SmallData:
     relative paths in them start at the folder of ``config``, else the working
     directory). The rules and the product catalogue (``catalogue.path``) are loaded
     here, at start-up, and a broken folder or file raises
-    :class:`~smalldata.problems.ProblemsError`; later edits are picked up on the fly
+    :class:`~smalldata.foundation.problems.ProblemsError`; later edits are picked up on the fly
     (a broken edit keeps the last good rules and is shown by ``{prefix}health``).
 
     How to serve: ``prefix`` is where smalldata's own endpoints live; ``deferred=True``

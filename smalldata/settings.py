@@ -24,12 +24,14 @@ from pydantic import (
 
 from smalldata.catalogue.config import CatalogueSettings
 from smalldata.events.config import EventSettings
-from smalldata.preview import PreviewSettings
-from smalldata.problems import Position, Problem, ProblemsError
+from smalldata.foundation.problems import Position, Problem, ProblemsError
+from smalldata.foundation.validation import validate
+from smalldata.foundation.yamlpos import YamlError, load_text
+from smalldata.preview.links import PreviewSettings
 from smalldata.recommend.config import RecommenderSettings
 from smalldata.rules.chat_texts import ChatTexts, ClientSettings
 from smalldata.rules.load import DEFAULT_EXPERIMENT_SALT, DEFAULT_LANGUAGE, DEFAULT_LANGUAGES, DEFAULT_TIMEZONE
-from smalldata.signals.catalog import Catalog, catalog, check_declared
+from smalldata.signals.catalog import SignalCatalog, catalog, check_declared
 from smalldata.signals.config import (
     BasketSettings,
     CampaignSettings,
@@ -45,8 +47,6 @@ from smalldata.signals.config import (
 )
 from smalldata.signals.declared import NamespaceSettings
 from smalldata.state.config import ConsentSettings, StateSettings
-from smalldata.validation import validate
-from smalldata.yamlpos import YamlError, load_text
 
 DEFAULT_FILE = "smalldata.yaml"
 
@@ -111,7 +111,7 @@ class Settings(_Model):
         return value
 
     @cached_property
-    def catalog(self) -> Catalog:
+    def signal_catalog(self) -> SignalCatalog:
         """Every signal a rule may read: the built-in ones and those declared under ``signals:``."""
         return catalog(self.signals)
 

@@ -1,4 +1,4 @@
-"""smalldata.guest: a cancellation of the page's own task propagates, and never reaches the shop's work;
+"""smalldata.foundation.guest: a cancellation of the page's own task propagates, and never reaches the shop's work;
 a source that hangs is not called again and again."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from smalldata.guest import FAILED, MAX_LATE, Guest, GuestPool
+from smalldata.foundation.guest import FAILED, MAX_LATE, Guest, GuestPool
 
 STARTED = asyncio.Event()
 FINISHED: list[str] = []

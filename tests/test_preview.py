@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from smalldata.asgi import make_scope
-from smalldata.commands.preview import preview_main
-from smalldata.preview import (
+from smalldata.foundation.asgi import make_scope
+from smalldata.preview.links import (
     PARAM,
     Preview,
     PreviewSettings,
@@ -28,6 +27,7 @@ from smalldata.preview import (
 from smalldata.rules import Engine, load_ruleset
 from smalldata.settings import Settings
 from smalldata.signals.providers import signals_for
+from smalldata.tools.commands.preview import preview_main
 
 KEY, OTHER = b"k" * 32, b"o" * 32
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

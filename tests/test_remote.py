@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from smalldata.remote import CircuitBreaker, RemoteSettings, RemoteSource
+from smalldata.foundation.remote import CircuitBreaker, RemoteSettings, RemoteSource
 
 URL = "https://crm.example/profiles/{id}"
 PROFILE = {"id": "42", "first_name": "Ada"}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from smalldata.report import report_main, summarise, two_proportion_p_value, wilson_interval
+from smalldata.tools.report import report_main, summarise, two_proportion_p_value, wilson_interval
 
 
 def at(minute: int) -> str:

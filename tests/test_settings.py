@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from smalldata.problems import ProblemsError
+from smalldata.foundation.problems import ProblemsError
 from smalldata.settings import Settings, load_settings
 from smalldata.signals.config import MonthDay, TimeRange
 

@@ -41,7 +41,7 @@ __all__ = [
 def open_catalogue(settings: CatalogueSettings, *, base: str | Path | None = None) -> FileCatalogue | None:
     """The file catalogue ``settings`` name (relative paths from ``base``), or None when none is set.
 
-    Raises :class:`~smalldata.problems.ProblemsError` when the file cannot be used.
+    Raises :class:`~smalldata.foundation.problems.ProblemsError` when the file cannot be used.
     """
     if settings.path is None:
         return None

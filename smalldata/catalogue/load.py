@@ -1,7 +1,7 @@
 """Reading a catalogue file (YAML, JSON or CSV) into products, reporting bad rows with their line.
 
 A bad row never stops the shop: it is skipped and reported as a
-:class:`~smalldata.problems.Problem` (``products.csv:14:1: product 'mug-1':
+:class:`~smalldata.foundation.problems.Problem` (``products.csv:14:1: product 'mug-1':
 price must be a number, not 'abc'``). Only a file that cannot be read or
 parsed at all is an error for the caller.
 
@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from smalldata.catalogue.product import Product
-from smalldata.dates import to_date
-from smalldata.problems import Position, Problem
-from smalldata.yamlpos import MAX_FILE_BYTES, Document, YamlError, load_text
+from smalldata.foundation.dates import to_date
+from smalldata.foundation.problems import Position, Problem
+from smalldata.foundation.yamlpos import MAX_FILE_BYTES, Document, YamlError, load_text
 
 FORMATS = ("yaml", "json", "csv")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")

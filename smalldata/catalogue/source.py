@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from smalldata.catalogue.load import CatalogueError, Defaults, Loaded, load_file
 from smalldata.catalogue.product import Product
-from smalldata.problems import Problem, ProblemsError
+from smalldata.foundation.problems import Problem, ProblemsError
 
 logger = logging.getLogger("smalldata.catalogue")
 

@@ -32,10 +32,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from smalldata.asgi import lower_case_headers
 from smalldata.delivery.headers import NO_STORE, ResponseHeaders, append_cookies, make_private
 from smalldata.delivery.ratelimit import RateLimiter
 from smalldata.delivery.visit import ClientEvent, ClientEvents, Health, Pages, ServerConversion, payload_data
+from smalldata.foundation.asgi import lower_case_headers
 
 logger = logging.getLogger("smalldata")
 

@@ -15,7 +15,7 @@ from typing import overload
 
 from starlette.types import Message
 
-from smalldata.asgi import lower_case_names
+from smalldata.foundation.asgi import lower_case_names
 
 NO_STORE = "private, no-store"
 

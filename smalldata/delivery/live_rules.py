@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from smalldata.delivery.plan import RequestPlan
-from smalldata.problems import ProblemsError
+from smalldata.foundation.problems import ProblemsError
 from smalldata.rules import Engine, Ruleset, load_ruleset, rule_files
 from smalldata.rules.load import RuleSettings
 

@@ -15,7 +15,7 @@ One request, in order, running the current :class:`~smalldata.delivery.plan.Requ
    exposures go to the event log.
 
 A request carrying a valid signed preview token (``?sd_preview=…``, see
-:mod:`smalldata.preview`) is decided with the token's signal overrides, moment
+:mod:`smalldata.preview.links`) is decided with the token's signal overrides, moment
 and forced variants; nothing of it is saved (no cookie, no caps, no tags), its
 exposures are logged as ``forced`` and the response is ``private, no-store``.
 An unsigned, tampered or expired token is ignored: the normal page.
@@ -38,11 +38,11 @@ from smalldata.delivery.live_rules import LiveRules
 from smalldata.delivery.plan import RequestPlan
 from smalldata.delivery.visit import Visit
 from smalldata.events import EventLog
-from smalldata.preview import Preview, preview_from_query
+from smalldata.preview.links import Preview, preview_from_query
 from smalldata.rules.drafts import DraftPlans
 from smalldata.rules.engine import CapCounts
 from smalldata.signals.base import Signals
-from smalldata.signals.catalog import BUILT_IN, Catalog
+from smalldata.signals.catalog import BUILT_IN, SignalCatalog
 from smalldata.signals.device import TYPES
 from smalldata.signals.providers import Providers
 from smalldata.signals.request import Request, RequestSignals, run_prefetch
@@ -58,10 +58,10 @@ class Recommender(Protocol):
 
 
 class Previews:
-    """Reads the signed preview token a request may carry (see :mod:`smalldata.preview`)."""
+    """Reads the signed preview token a request may carry (see :mod:`smalldata.preview.links`)."""
 
     def __init__(self, keys: tuple[bytes, ...], param: str, counters: Counter[str],
-                 catalog: Catalog = BUILT_IN) -> None:
+                 catalog: SignalCatalog = BUILT_IN) -> None:
         self.keys = keys
         self.param = param.encode()
         self.counters = counters

@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from smalldata.delivery.headers import ResponseHeaders
-from smalldata.jsonfast import page_json
+from smalldata.foundation.jsonfast import page_json
 
 PAYLOAD_ID = "smalldata"
 #: Where ``request.state`` holds the page's payload, for a template that renders it itself.

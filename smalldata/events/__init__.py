@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from smalldata.dotted import import_function
 from smalldata.events.config import EventSettings, make_sink
 from smalldata.events.log import CLIENT_TYPES, EventLog, EventType
 from smalldata.events.sinks import (
@@ -25,6 +24,7 @@ from smalldata.events.sinks import (
     NullSink,
     dumps,
 )
+from smalldata.foundation.dotted import import_function
 
 __all__ = [
     "CLIENT_TYPES",

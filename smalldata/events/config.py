@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from smalldata.dotted import Dotted, import_function
 from smalldata.events.sinks import (
     CallableSink,
     EventSink,
@@ -25,7 +24,8 @@ from smalldata.events.sinks import (
     LoggerSink,
     NullSink,
 )
-from smalldata.remote import HttpURL
+from smalldata.foundation.dotted import Dotted, import_function
+from smalldata.foundation.remote import HttpURL
 
 DEFAULT_PATH = "smalldata-events.jsonl"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pydantic import field_validator
 
 from smalldata.decision import Strategy
-from smalldata.remote import HttpURL, RemoteSettings
+from smalldata.foundation.remote import HttpURL, RemoteSettings
 
 
 class RecommenderSettings(RemoteSettings):

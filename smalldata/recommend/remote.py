@@ -13,7 +13,7 @@ Ids are looked up in the catalogue, so stock, exclusions and template fields
 come from the shop's own data.
 
 The call goes through the same client as every remote source
-(:class:`smalldata.remote.RemoteSource`): a page waits ``timeout_ms`` at most, a
+(:class:`smalldata.foundation.remote.RemoteSource`): a page waits ``timeout_ms`` at most, a
 later answer is cached for the next page, parallel pages share one call, and a
 circuit breaker leaves a failing service alone for a while. A timeout, a network
 error, a non-200 answer or a body of the wrong shape falls back to a local strategy.
@@ -30,9 +30,9 @@ from typing import Any
 
 import httpx
 
+from smalldata.foundation.remote import RemoteSource
 from smalldata.recommend.config import RecommenderSettings
 from smalldata.recommend.context import Shopper
-from smalldata.remote import RemoteSource
 
 logger = logging.getLogger("smalldata.recommend")
 

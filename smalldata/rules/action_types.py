@@ -23,7 +23,7 @@ from smalldata.rules.actions import ActionSet, Errors, NotApplied, SlotAction, T
 from smalldata.rules.chat_texts import BUILT_IN_TEXTS, ChatTexts, Mode, texts_for
 from smalldata.rules.templates import compile_text
 from smalldata.signals.base import Signals
-from smalldata.signals.catalog import BUILT_IN, Catalog
+from smalldata.signals.catalog import BUILT_IN, SignalCatalog
 
 __all__ = ["ACTION_TYPES", "CONTEXT_SIGNALS", "ActionType", "Compiler", "chat_words", "compile_actions",
            "context_card", "texts"]  # fmt: skip
@@ -44,7 +44,7 @@ CONTEXT_SIGNALS = (
 class Compiler:
     """What a compile step uses: texts compiled for this shop, errors collected with their place."""
 
-    def __init__(self, fallback: str, languages: tuple[str, ...], catalog: Catalog,
+    def __init__(self, fallback: str, languages: tuple[str, ...], catalog: SignalCatalog,
                  chat_texts: Mapping[str, ChatTexts]) -> None:
         self.fallback = fallback
         self.languages = languages
@@ -84,7 +84,7 @@ class ActionType:
 
 
 def compile_actions(actions: model.Actions, *, fallback: str, languages: tuple[str, ...] = (),
-                    catalog: Catalog = BUILT_IN, chat_texts: Mapping[str, ChatTexts] = BUILT_IN_TEXTS,
+                    catalog: SignalCatalog = BUILT_IN, chat_texts: Mapping[str, ChatTexts] = BUILT_IN_TEXTS,
                     ) -> tuple[ActionSet, Errors]:
     """Compile a rule's ``then``; template errors come back as (path inside ``then``, message).
 

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from smalldata.problems import did_you_mean
+from smalldata.foundation.problems import did_you_mean
 
 Mode = Literal["online", "offline"]
 MAX_TEXT = 80

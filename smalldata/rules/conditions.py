@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from smalldata.problems import Position
+from smalldata.foundation.problems import Position
 from smalldata.rules.literals import Compiled, Domain, Interval
 from smalldata.signals.base import Signals, read_signal
 from smalldata.signals.catalog import resolve

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from smalldata.problems import ProblemsError
+from smalldata.foundation.problems import ProblemsError
 from smalldata.rules.load import RuleSettings, load_ruleset, rule_files
 from smalldata.rules.ruleset import Ruleset
 

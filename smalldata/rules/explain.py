@@ -15,7 +15,7 @@ from typing import Any
 
 from smalldata.decision import Decision, TraceEntry
 from smalldata.rules.action_types import ACTION_TYPES
-from smalldata.signals.catalog import Catalog
+from smalldata.signals.catalog import SignalCatalog
 from smalldata.signals.request import RequestSignals
 
 
@@ -42,7 +42,7 @@ def show_value(value: Any) -> str:
     return json.dumps(value, default=json_default, ensure_ascii=False)
 
 
-def produced_signals(signals: RequestSignals, catalog: Catalog) -> dict[str, Any]:
+def produced_signals(signals: RequestSignals, catalog: SignalCatalog) -> dict[str, Any]:
     """Every signal of every namespace, as the request produced it (``try --json`` prints them all)."""
     return {name: value for ns in catalog.namespaces for name, value in signals.namespace(ns).items()}
 

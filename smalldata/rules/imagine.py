@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from smalldata.asgi import make_scope
-from smalldata.dates import to_moment
-from smalldata.signals.catalog import BUILT_IN, Catalog
+from smalldata.foundation.asgi import make_scope
+from smalldata.foundation.dates import to_moment
+from smalldata.signals.catalog import BUILT_IN, SignalCatalog
 from smalldata.signals.catalog import catalog as declared_catalog
 from smalldata.signals.clock import system_clock
 from smalldata.signals.config import SignalSettings
@@ -86,7 +86,7 @@ class Imagined:
         return engine.decide(signals, caps=caps, visitor_id=self.visitor_id, trace=True), signals
 
 
-def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN, *, option: str = "--set") -> dict[str, Any]:
+def parse_sets(items: Sequence[str], catalog: SignalCatalog = BUILT_IN, *, option: str = "--set") -> dict[str, Any]:
     """``["geo.country=SE", "basket.total=400"]`` → signal values read as YAML.
 
     Raises ``ValueError`` naming every unknown signal, unreadable value or value of
@@ -94,8 +94,8 @@ def parse_sets(items: Sequence[str], catalog: Catalog = BUILT_IN, *, option: str
     the command line; ``""`` for a form, whose reader knows no options).
     """
     said = f"{option} " if option else ""
-    from smalldata.problems import did_you_mean
-    from smalldata.yamlpos import YamlError, load_value
+    from smalldata.foundation.problems import did_you_mean
+    from smalldata.foundation.yamlpos import YamlError, load_value
 
     values: dict[str, Any] = {}
     problems: list[str] = []

@@ -6,7 +6,7 @@ compiling; these are the subtler cases ``smalldata check`` also reports.
 
 from __future__ import annotations
 
-from smalldata.problems import Problem
+from smalldata.foundation.problems import Problem
 from smalldata.rules.conditions import Node, all_of, conjuncts, impossible
 from smalldata.rules.ruleset import ActiveWindow, CompiledRule, Ruleset
 

@@ -21,10 +21,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from smalldata.problems import Position, did_you_mean
+from smalldata.foundation.problems import Position, did_you_mean
+from smalldata.foundation.yamlpos import Document
 from smalldata.rules.literals import Compiled, Domain, Literals, Predicate
 from smalldata.signals.catalog import as_text
-from smalldata.yamlpos import Document
 
 LIST_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,60}$")
 MAX_ENTRIES = 100_000  # per list: a big delivery zone or a customer segment, not a database

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from smalldata.problems import did_you_mean
+from smalldata.foundation.problems import did_you_mean
 from smalldata.signals.catalog import Kind, SignalRef, as_text
 
 Predicate = Callable[[Any], bool]

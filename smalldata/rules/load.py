@@ -9,7 +9,9 @@ from pathlib import Path as FsPath
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from smalldata.problems import Position, Problem, ProblemsError, did_you_mean
+from smalldata.foundation.problems import Position, Problem, ProblemsError, did_you_mean
+from smalldata.foundation.validation import validate
+from smalldata.foundation.yamlpos import Document, YamlError, load_text
 from smalldata.rules import model
 from smalldata.rules.action_types import compile_actions
 from smalldata.rules.actions import ActionSet
@@ -19,9 +21,7 @@ from smalldata.rules.experiments import Arm, CompiledExperiment
 from smalldata.rules.lists import named_lists
 from smalldata.rules.ruleset import ActiveWindow, CompiledRule, Ruleset, TestCase
 from smalldata.rules.when import ConditionCompiler, unknown_signal_message
-from smalldata.signals.catalog import BUILT_IN, Catalog
-from smalldata.validation import validate
-from smalldata.yamlpos import Document, YamlError, load_text
+from smalldata.signals.catalog import BUILT_IN, SignalCatalog
 
 FILE_KEYS = ("segments", "rules", "tests", "lists")
 MAX_FILES = 500
@@ -51,7 +51,7 @@ class RuleSettings(Protocol):
     def experiment_salt(self) -> str: ...
 
     @property
-    def catalog(self) -> Catalog: ...
+    def signal_catalog(self) -> SignalCatalog: ...
 
     def chat_texts(self) -> Mapping[str, ChatTexts]: ...
 
@@ -64,7 +64,7 @@ class DefaultRuleSettings:
     languages: tuple[str, ...] = DEFAULT_LANGUAGES
     default_language: str = DEFAULT_LANGUAGE
     experiment_salt: str = DEFAULT_EXPERIMENT_SALT
-    catalog: Catalog = BUILT_IN
+    signal_catalog: SignalCatalog = BUILT_IN
 
     def chat_texts(self) -> Mapping[str, ChatTexts]:
         return ClientSettings().chat_texts((self.default_language, *self.languages))
@@ -135,7 +135,7 @@ class _Loader:
         docs = self._documents(folder)
         segments = self._segment_sources(docs)
         lists = named_lists(docs, self.error)
-        compiler = ConditionCompiler(segments, self.settings.zone, self.settings.catalog, lists)
+        compiler = ConditionCompiler(segments, self.settings.zone, self.settings.signal_catalog, lists)
         segment_nodes = {name: compiler.segment(name) for name in segments}
         rules = self._rules(docs, compiler)
         # a test may name any rule written in the files: a disabled one (it fails when expected to match),
@@ -248,7 +248,7 @@ class _Loader:
 
     def _actions(self, then: model.Actions, doc: Document, path: tuple[str | int, ...], fallback: str) -> ActionSet:
         actions, errors = compile_actions(then, fallback=fallback, languages=self.settings.languages,
-                                          catalog=self.settings.catalog, chat_texts=self.chat_texts)
+                                          catalog=self.settings.signal_catalog, chat_texts=self.chat_texts)
         for where, message in errors:
             self.error(doc.at((*path, *where)), message)
         return actions
@@ -275,7 +275,7 @@ class _Loader:
                 self.problems.extend(problems)
                 if test is None:
                     continue
-                catalog = self.settings.catalog
+                catalog = self.settings.signal_catalog
                 for name, value in test.given.items():
                     if catalog.resolve(name) is None:
                         self.error(doc.key_at((*path, "given", name)), unknown_signal_message(name, catalog))

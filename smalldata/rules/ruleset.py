@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from smalldata.problems import Position, Problem
+from smalldata.foundation.problems import Position, Problem
 from smalldata.rules import model
 from smalldata.rules.actions import ActionSet
 from smalldata.rules.conditions import Node

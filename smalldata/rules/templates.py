@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from smalldata.problems import did_you_mean
+from smalldata.foundation.problems import did_you_mean
 from smalldata.rules.when import unknown_signal_message
 from smalldata.signals.base import Signals, read_signal
-from smalldata.signals.catalog import BUILT_IN, Catalog, SignalRef
+from smalldata.signals.catalog import BUILT_IN, SignalCatalog, SignalRef
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 MAX_TEXT = 5000
@@ -134,7 +134,7 @@ def format_value(value: Any, language: str | None = None) -> str:
     return str(value)
 
 
-def compile_template(source: str, *, literal_is_html: bool, catalog: Catalog = BUILT_IN) -> Template:
+def compile_template(source: str, *, literal_is_html: bool, catalog: SignalCatalog = BUILT_IN) -> Template:
     """Compile ``source``; with ``literal_is_html`` the text around placeholders is trusted markup."""
     if len(source) > MAX_TEXT:
         raise TemplateError(f"text is longer than {MAX_TEXT} characters")
@@ -209,7 +209,7 @@ class LangText:
 
 
 def compile_text(text: str | dict[str, str], *, fallback: str, literal_is_html: bool = False,
-                 languages: tuple[str, ...] = (), catalog: Catalog = BUILT_IN) -> LangText:
+                 languages: tuple[str, ...] = (), catalog: SignalCatalog = BUILT_IN) -> LangText:
     """Compile a text or a mapping of language codes (from ``languages``, when given) to texts."""
     if isinstance(text, str):
         return LangText({"": compile_template(text, literal_is_html=literal_is_html, catalog=catalog)}, "")

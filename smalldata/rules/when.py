@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from smalldata.problems import Position, Problem, did_you_mean
+from smalldata.foundation.problems import Position, Problem, did_you_mean
+from smalldata.foundation.yamlpos import Document, Path
 from smalldata.rules.conditions import Group, Invalid, Leaf, Node, all_of, always, any_of, impossible, not_of
 from smalldata.rules.lists import LIST_OPERATORS, compile_in_list
 from smalldata.rules.literals import OPERATORS, Literals
 from smalldata.rules.operators import compile_operator
-from smalldata.signals.catalog import BUILT_IN, Catalog, SignalRef
-from smalldata.yamlpos import Document, Path
+from smalldata.signals.catalog import BUILT_IN, SignalCatalog, SignalRef
 
 COMBINATORS = ("all", "any", "not", "segment")
 
@@ -29,7 +29,7 @@ NAMESPACE_COST = {
 }  # fmt: skip
 
 
-def unknown_signal_message(name: str, catalog: Catalog = BUILT_IN) -> str:
+def unknown_signal_message(name: str, catalog: SignalCatalog = BUILT_IN) -> str:
     if name in catalog.namespaces:
         example = catalog.names(name)[0]
         return f"'{name}' is a namespace; name one of its signals, such as '{example}'"
@@ -40,7 +40,7 @@ class ConditionCompiler:
     """Compiles conditions of one ruleset, sharing named segments and collecting problems."""
 
     def __init__(self, segments: Mapping[str, tuple[Any, Document, Path]], zone: ZoneInfo,
-                 catalog: Catalog = BUILT_IN, lists: Mapping[str, frozenset[str]] | None = None) -> None:
+                 catalog: SignalCatalog = BUILT_IN, lists: Mapping[str, frozenset[str]] | None = None) -> None:
         self.segment_sources = segments
         self.lists = lists or {}  # the named lists of the rule files (``in_list: vip``)
         self.zone = zone

@@ -18,13 +18,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer, shared_pool
+from smalldata.foundation.guest import FAILED, Guest, GuestPool, WrongAnswer, shared_pool
 from smalldata.signals.config import BasketSettings
 from smalldata.signals.spec import Group, Namespace, signal
 from smalldata.signals.user import Users
 
 if TYPE_CHECKING:
-    from smalldata.remote import RemoteSource
+    from smalldata.foundation.remote import RemoteSource
     from smalldata.signals.request import Request, RequestSignals
 
 FIELDS = ("items", "count", "total", "currency", "skus", "categories", "empty", "free_shipping_gap")

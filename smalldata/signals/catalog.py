@@ -17,9 +17,26 @@ from smalldata.signals import basket, campaign, clock, consent, device, geo, his
 from smalldata.signals.declared import KINDS, NAME, NamespaceSettings
 from smalldata.signals.spec import Kind, Namespace, SignalSpec
 
-__all__ = ["BUILT_IN", "BUILT_IN_NAMESPACES", "DAYPARTS", "DEVICE_TYPES", "NAMESPACES", "SIGNALS",
-           "WEEKDAYS", "Catalog", "Kind", "SignalRef", "SignalSpec", "as_text", "catalog", "check_declared", "fold",
-           "list_items", "resolve", "value_problem"]  # fmt: skip
+__all__ = [
+    "BUILT_IN",
+    "BUILT_IN_NAMESPACES",
+    "DAYPARTS",
+    "DEVICE_TYPES",
+    "NAMESPACES",
+    "SIGNALS",
+    "WEEKDAYS",
+    "Kind",
+    "SignalCatalog",
+    "SignalRef",
+    "SignalSpec",
+    "as_text",
+    "catalog",
+    "check_declared",
+    "fold",
+    "list_items",
+    "resolve",
+    "value_problem",
+]  # fmt: skip
 
 WEEKDAYS = clock.WEEKDAY_NAMES
 DAYPARTS = clock.DAYPARTS
@@ -77,7 +94,7 @@ _KIND_WORDS = {
 
 
 
-class Catalog:
+class SignalCatalog:
     """The signals one shop's rules may read: the built-in ones and the fields the shop declared
     (``signals:`` in ``smalldata.yaml``; see :mod:`smalldata.signals.declared`)."""
 
@@ -88,9 +105,9 @@ class Catalog:
     def __contains__(self, name: object) -> bool:
         return name in self.specs
 
-    def with_fields(self, specs: Iterable[SignalSpec]) -> Catalog:
+    def with_fields(self, specs: Iterable[SignalSpec]) -> SignalCatalog:
         """This catalogue and ``specs`` (a shop's own fields)."""
-        return Catalog({**self.specs, **{spec.name: spec for spec in specs}})
+        return SignalCatalog({**self.specs, **{spec.name: spec for spec in specs}})
 
     def names(self, namespace: str) -> list[str]:
         """The signal names of ``namespace``, in catalogue order."""
@@ -178,7 +195,7 @@ def list_items(values: Iterable[object]) -> list[str]:
 
 
 #: The built-in signals, for code that reads no shop's settings.
-BUILT_IN = Catalog(SIGNALS)
+BUILT_IN = SignalCatalog(SIGNALS)
 resolve = BUILT_IN.resolve
 value_problem = BUILT_IN.value_problem
 
@@ -203,7 +220,7 @@ def check_declared(declared: Mapping[str, NamespaceSettings]) -> None:
             raise ValueError(f"signals.{namespace} needs either a source (\"package.module:function\") or a url")
 
 
-def catalog(declared: Mapping[str, NamespaceSettings]) -> Catalog:
+def catalog(declared: Mapping[str, NamespaceSettings]) -> SignalCatalog:
     """The built-in signals and the declared fields."""
     if not declared:
         return BUILT_IN

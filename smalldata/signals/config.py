@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator, model_validator
 
-from smalldata.dotted import Dotted
-from smalldata.remote import RemoteSettings, check_http_url
+from smalldata.foundation.dotted import Dotted
+from smalldata.foundation.remote import RemoteSettings, check_http_url
 from smalldata.signals.declared import NamespaceSettings
 from smalldata.state.config import ConsentSettings
 

@@ -29,8 +29,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from smalldata.dotted import Dotted
-from smalldata.remote import RemoteSettings, check_http_url
+from smalldata.foundation.dotted import Dotted
+from smalldata.foundation.remote import RemoteSettings, check_http_url
 from smalldata.signals.spec import Kind
 
 FieldType = Literal["text", "number", "yesno", "date", "datetime", "list"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from smalldata.guest import shared_pool
+from smalldata.foundation.guest import shared_pool
 from smalldata.signals import basket, campaign, consent, shop, user
 from smalldata.signals.catalog import BUILT_IN_NAMESPACES, fold
 from smalldata.signals.client import ClientAddress

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request as StarletteRequest
 
-from smalldata.asgi import Cookies, parse_cookies, query_params, raw_headers
+from smalldata.foundation.asgi import Cookies, parse_cookies, query_params, raw_headers
 
 if TYPE_CHECKING:
     from smalldata.signals.sources import Sources

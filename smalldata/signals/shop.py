@@ -21,14 +21,14 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from smalldata.dates import to_date, to_moment
-from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer, shared_pool
+from smalldata.foundation.dates import to_date, to_moment
+from smalldata.foundation.guest import FAILED, Guest, GuestPool, WrongAnswer, shared_pool
 from smalldata.signals.catalog import as_text, list_items
 from smalldata.signals.declared import NamespaceSettings
 from smalldata.signals.user import Users
 
 if TYPE_CHECKING:
-    from smalldata.remote import RemoteSource
+    from smalldata.foundation.remote import RemoteSource
     from smalldata.signals.request import Request, RequestSignals
 
 logger = logging.getLogger("smalldata.signals")
@@ -167,7 +167,7 @@ MAX_NUMBER = 10**308
 def _text(value: Any, zone: ZoneInfo) -> str | None:
     if isinstance(value, bool):  # true is no text: a source's bug, read as unknown
         return None
-    text = as_text(value)  # the one coercion given: and --set go through too (Catalog.coerce)
+    text = as_text(value)  # the one coercion given: and --set go through too (SignalCatalog.coerce)
     return text[:MAX_TEXT] if text is not None else None
 
 

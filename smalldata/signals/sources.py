@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from smalldata.guest import GuestPool
-from smalldata.remote import RemoteSource
+from smalldata.foundation.guest import GuestPool
+from smalldata.foundation.remote import RemoteSource
 from smalldata.signals.declared import URL_KEY, NamespaceSettings
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ __all__ = ["Sources"]
 @dataclass
 class Sources:
     """The remote sources configured in settings, shared by every request of one app, and ``pool``:
-    the threads of the shop's own functions (:mod:`smalldata.guest`)."""
+    the threads of the shop's own functions (:mod:`smalldata.foundation.guest`)."""
 
     profile: RemoteSource | None = None
     basket: RemoteSource | None = None

@@ -17,13 +17,13 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from smalldata.dates import to_date
-from smalldata.guest import FAILED, Guest, GuestPool, WrongAnswer, shared_pool
+from smalldata.foundation.dates import to_date
+from smalldata.foundation.guest import FAILED, Guest, GuestPool, WrongAnswer, shared_pool
 from smalldata.signals.config import UserSettings
 from smalldata.signals.spec import Group, Namespace, signal
 
 if TYPE_CHECKING:
-    from smalldata.remote import RemoteSource
+    from smalldata.foundation.remote import RemoteSource
     from smalldata.signals.request import Request, RequestSignals
 
 FIELDS = (

@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from smalldata.jsonfast import exact_json, read_exact_json, read_json, utf8_json
+from smalldata.foundation.jsonfast import exact_json, read_exact_json, read_json, utf8_json
 
 __all__ = ["COMPRESS_OVER", "MAX_COOKIE_CHARS", "CookieCodec", "cookie_header"]
 

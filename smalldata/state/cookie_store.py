@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from smalldata.asgi import Cookies
+from smalldata.foundation.asgi import Cookies
 from smalldata.state.caps import CapClaim
 from smalldata.state.codec import MAX_COOKIE_CHARS, CookieCodec, cookie_header
 from smalldata.state.config import StateSettings

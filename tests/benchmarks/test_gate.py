@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from smalldata.bench import command, shop
-from smalldata.bench.verdict import BudgetError, judge, median_interval, parse_budget
+from smalldata.tools.bench import command, shop
+from smalldata.tools.bench.verdict import BudgetError, judge, median_interval, parse_budget
 
 RULES = """\
 rules:
@@ -226,7 +226,7 @@ def test_the_shops_source_is_timed_apart(shop_folder: Path, capsys: pytest.Captu
 
 
 def test_a_missing_bench_tool_is_named_with_the_extra_to_install() -> None:
-    from smalldata.bench import BenchUnavailable, require
+    from smalldata.tools.bench import BenchUnavailable, require
 
     with pytest.raises(BenchUnavailable, match=r"needs no_such_tool_xyz, from the bench extra: "
                                                r"pip install 'smalldata\[bench\]'"):

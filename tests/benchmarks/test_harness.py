@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from smalldata.bench import gate, inprocess, peers, rulegen, traffic
 from smalldata.rules import load_ruleset
 from smalldata.settings import Settings
 from smalldata.signals.catalog import NAMESPACES
+from smalldata.tools.bench import gate, inprocess, peers, rulegen, traffic
 
 
 def _report(**ratios: float) -> dict[str, Any]:
@@ -151,7 +151,7 @@ def test_html_page_has_the_size_asked_for_and_ends_with_body(size: int) -> None:
 
 
 def test_gate_table_and_plot_render_from_a_report(tmp_path: Path) -> None:
-    from smalldata.bench import project as run
+    from smalldata.tools.bench import project as run
 
     stats = {"p50_ms": 0.08, "p90_ms": 0.1, "p99_ms": 0.2, "max_ms": 2.0, "bare_p50_ms": 0.02,
              "personalised_share": 1, "p50_s": 8.0, "p90_s": 10.0, "p99_s": 20.0}  # fmt: skip
@@ -180,7 +180,7 @@ def test_gate_table_and_plot_render_from_a_report(tmp_path: Path) -> None:
 
 
 def test_throughput_report_says_what_the_ninety_percent_budget_allows_per_request() -> None:
-    from smalldata.bench.throughput import server_cost
+    from smalldata.tools.bench.throughput import server_cost
 
     cost = server_cost(bare_rps=2000, smalldata_rps=1000)
 
@@ -188,8 +188,8 @@ def test_throughput_report_says_what_the_ninety_percent_budget_allows_per_reques
 
 
 def test_stats_give_every_overhead_figure_in_ms_and_in_units_of_the_reference_request() -> None:
-    from smalldata.bench import inprocess
-    from smalldata.bench import project as run
+    from smalldata.tools.bench import inprocess
+    from smalldata.tools.bench import project as run
 
     paired = inprocess.Paired(bare=[100_000, 200_000, 300_000], with_smalldata=[300_000, 500_000, 700_000])
     figures = run.stats(paired, s_ns=20_000)
@@ -209,7 +209,7 @@ async def test_the_reference_row_times_the_bare_app_alone_in_the_same_turns(monk
 
 
 def test_the_cold_row_sends_a_user_agent_address_and_visitor_never_seen_before() -> None:
-    from smalldata.bench import project as run
+    from smalldata.tools.bench import project as run
 
     mix = run.ColdMix(traffic.plan_geo())
     requests = [mix.next() for _ in range(600)]

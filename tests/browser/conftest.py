@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from smalldata.demo import CHROMIUM, headless_chromium, load_app, serve_in_thread
 from smalldata.events import CallableSink
+from smalldata.tools.demo import CHROMIUM, headless_chromium, load_app, serve_in_thread
 
 RULES = Path(__file__).parent / "rules"
 SHOP_ZONE = ZoneInfo("Europe/Copenhagen")

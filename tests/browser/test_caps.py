@@ -19,9 +19,9 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from smalldata.app import Overrides
-from smalldata.demo import serve_in_thread
 from smalldata.middleware import SmallData
 from smalldata.settings import Settings
+from smalldata.tools.demo import serve_in_thread
 
 from .conftest import Clock
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from smalldata.demo import load_app, serve_in_thread
 from smalldata.events import CallableSink
+from smalldata.tools.demo import load_app, serve_in_thread
 from tests.console.helpers import console_app, copy_rules, write_events
 
 from .conftest import Clock

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from smalldata.demo import serve_in_thread
+from smalldata.tools.demo import serve_in_thread
 from tests.console.helpers import console_app, copy_rules
 
 SUMMER = """# Kept for June

@@ -13,10 +13,10 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from smalldata.app import Overrides
-from smalldata.demo import serve_in_thread
 from smalldata.events import NullSink
 from smalldata.middleware import SmallData
 from smalldata.state import CookieStore, StateSettings
+from smalldata.tools.demo import serve_in_thread
 
 from .conftest import RULES, Clock
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from smalldata.catalogue import load_file
-from smalldata.preview import make_preview_url, preview_keys
+from smalldata.preview.links import make_preview_url, preview_keys
 from smalldata.settings import load_settings
 
 from .conftest import OPEN, Clock

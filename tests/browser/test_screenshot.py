@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from smalldata import demo
 from smalldata.events import NullSink
+from smalldata.tools import demo
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "screenshot.py"
 

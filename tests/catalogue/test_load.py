@@ -19,7 +19,7 @@ from smalldata.catalogue import (
     load_file,
     open_catalogue,
 )
-from smalldata.problems import ProblemsError
+from smalldata.foundation.problems import ProblemsError
 
 YAML = """\
 products:

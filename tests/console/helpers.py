@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from smalldata.console import create_app
+from smalldata.tools.console import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "smalldata.yaml"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from smalldata.console.words import all_rule_words
 from smalldata.rules import check_ruleset
 from smalldata.settings import load_settings
+from smalldata.tools.console.words import all_rule_words
 from tests.console.helpers import CONFIG, ROOT, copy_rules
 
 

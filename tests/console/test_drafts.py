@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from smalldata.demo import load_app
 from smalldata.rules import check_ruleset
 from smalldata.settings import load_settings
+from smalldata.tools.demo import load_app
 from tests.console.helpers import CONFIG, LOOPBACK, console_app, copy_rules
 from tests.example_apps.test_shop import WEDNESDAY_10
 from tests.example_apps.test_shop_language import _greeting

@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from starlette.testclient import TestClient
 
-from smalldata.console.texts import texts
-from smalldata.preview import preview_keys, read_preview_token
+from smalldata.preview.links import preview_keys, read_preview_token
 from smalldata.settings import load_settings
+from smalldata.tools.console.texts import texts
 from tests.console.helpers import CONFIG, LOOPBACK, console_app, copy_rules, write_events
 
 WEDNESDAY_MORNING = "2026-11-25T10:00"

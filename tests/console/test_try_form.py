@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from smalldata.console.texts import texts
+from smalldata.tools.console.texts import texts
 from tests.console.helpers import LOOPBACK, console_app, copy_rules
 from tests.console.test_pages import WEDNESDAY_MORNING, text_of
 

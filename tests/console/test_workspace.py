@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from smalldata.console.workspace import Workspace, digest
 from smalldata.settings import load_settings
+from smalldata.tools.console.workspace import Workspace, digest
 from tests.console.helpers import CONFIG, copy_rules
 
 SETTINGS = load_settings(CONFIG)

@@ -19,8 +19,8 @@ from smalldata.app import Overrides
 from smalldata.decision import Recommendation
 from smalldata.delivery.page import Recommender
 from smalldata.events import NullSink
+from smalldata.foundation.problems import ProblemsError
 from smalldata.middleware import SmallData
-from smalldata.problems import ProblemsError
 from smalldata.signals.base import Signals
 
 RULES = """

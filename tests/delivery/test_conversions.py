@@ -24,8 +24,8 @@ from smalldata.app import Overrides
 from smalldata.delivery.endpoints import Endpoints, EventLimits
 from smalldata.events import CallableSink
 from smalldata.middleware import SmallData
-from smalldata.report import format_report, summarise
 from smalldata.settings import Settings
+from smalldata.tools.report import format_report, summarise
 
 from .helpers import FakePersonaliser
 

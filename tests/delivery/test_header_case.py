@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from smalldata.asgi import raw_headers
 from smalldata.delivery.endpoints import CLIENT_VERSION
 from smalldata.delivery.headers import ResponseHeaders
+from smalldata.foundation.asgi import raw_headers
 
 from .helpers import call
 

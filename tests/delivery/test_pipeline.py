@@ -21,8 +21,8 @@ from starlette.testclient import TestClient
 
 from smalldata.app import Overrides
 from smalldata.events import NullSink
+from smalldata.foundation.problems import ProblemsError
 from smalldata.middleware import SmallData
-from smalldata.problems import ProblemsError
 from smalldata.settings import Settings
 from smalldata.signals.config import PageSettings, UserSettings
 from smalldata.state import CookieStore, MemoryStore, StateSettings

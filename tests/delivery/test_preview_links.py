@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from smalldata.app import Overrides
 from smalldata.events import CallableSink, NullSink
 from smalldata.middleware import SmallData
-from smalldata.preview import make_preview_url, preview_keys
+from smalldata.preview.links import make_preview_url, preview_keys
 from smalldata.settings import Settings
 from smalldata.state import StateSettings
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from smalldata.asgi import make_scope
+from smalldata.foundation.asgi import make_scope
 from smalldata.delivery.plan import RequestPlan
 from smalldata.rules.load import DefaultRuleSettings, check_ruleset, load_ruleset
 from smalldata.settings import Settings
@@ -43,7 +43,7 @@ def _screen() -> Namespace:
 
 def _plan(tmp_path: Path, screen: Namespace, when: str) -> tuple[RequestPlan, Any]:
     settings = Settings()
-    rule_settings = DefaultRuleSettings(catalog=settings.catalog.with_fields(screen.signals))
+    rule_settings = DefaultRuleSettings(signal_catalog=settings.signal_catalog.with_fields(screen.signals))
     (tmp_path / "rules.yaml").write_text(textwrap.dedent(f"""\
         rules:
           - id: night-owl

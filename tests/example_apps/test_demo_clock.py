@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from starlette.testclient import TestClient
 
-from smalldata import demo
 from smalldata.cli import main
-from smalldata.demo import demo_clock, load_app
+from smalldata.tools import demo
+from smalldata.tools.demo import demo_clock, load_app
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 EN = {"accept-language": "en"}

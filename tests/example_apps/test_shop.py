@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from starlette.testclient import TestClient
 
-from smalldata.demo import load_app
 from smalldata.events import CallableSink
+from smalldata.tools.demo import load_app
 
 WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
 EN = {"accept-language": "en"}
@@ -197,7 +197,7 @@ def test_the_demo_server_does_not_take_the_client_address_from_x_forwarded_for()
     # uvicorn's default believes X-Forwarded-For from any loopback client; smalldata's trusted_proxies decide
     import httpx
 
-    from smalldata.demo import serve_in_thread
+    from smalldata.tools.demo import serve_in_thread
 
     seen: list[Any] = []
 
@@ -219,7 +219,7 @@ def test_the_demo_server_does_not_take_the_client_address_from_x_forwarded_for()
 def test_smalldata_demo_runs_uvicorn_without_proxy_headers(monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
-    from smalldata import demo
+    from smalldata.tools import demo
 
     options: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: options.update(kwargs))

@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from examples.shop.words import DANISH
-from smalldata.demo import load_app
+from smalldata.tools.demo import load_app
 from tests.example_apps.test_shop import WEDNESDAY_10
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "examples" / "shop" / "templates"

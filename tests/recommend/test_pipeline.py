@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from smalldata.app import Overrides, build
-from smalldata.asgi import make_scope
+from smalldata.foundation.asgi import make_scope
 from smalldata.recommend import CatalogueRecommender
 from smalldata.settings import Settings
 from smalldata.signals.base import StaticSignals

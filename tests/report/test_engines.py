@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smalldata.report import summarise
-from smalldata.report.duck import summarise_files
+from smalldata.tools.report import summarise
+from smalldata.tools.report.duck import summarise_files
 
 duckdb = pytest.importorskip("duckdb")
 

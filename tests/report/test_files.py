@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from smalldata.cli import main
-from smalldata.report import report_main
+from smalldata.tools.report import report_main
 
 
 def _write(path: Path, visitors: range, variant: str = "a") -> None:

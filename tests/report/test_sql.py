@@ -15,8 +15,8 @@ import respx
 from smalldata.decision import Exposure
 from smalldata.events.log import EventLog
 from smalldata.events.sinks import HttpSink
-from smalldata.report import report_main, summarise
-from smalldata.report.sql import COLUMNS
+from smalldata.tools.report import report_main, summarise
+from smalldata.tools.report.sql import COLUMNS
 
 duckdb = pytest.importorskip("duckdb")
 

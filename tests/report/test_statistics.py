@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from smalldata.report import format_report, summarise
-from smalldata.report.stats import chi_square_sf, visitors_needed
+from smalldata.tools.report import format_report, summarise
+from smalldata.tools.report.stats import chi_square_sf, visitors_needed
 
 FIFTY_FIFTY = {"checkout": {"control": 50.0, "b": 50.0}}
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from smalldata.decision import Decision
+from smalldata.foundation.yamlpos import load_text
 from smalldata.rules import Engine, Ruleset, check_ruleset, load_ruleset
 from smalldata.rules.conditions import Always, Group, Leaf, Node
 from smalldata.rules.when import ConditionCompiler
 from smalldata.settings import Settings
 from smalldata.signals.base import StaticSignals
-from smalldata.yamlpos import load_text
 
 SETTINGS = Settings()
 

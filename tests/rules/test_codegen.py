@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from smalldata.bench import peers, rulegen
 from smalldata.rules import load_ruleset
 from smalldata.settings import Settings
 from smalldata.signals.base import StaticSignals
+from smalldata.tools.bench import peers, rulegen
 from tests.rules.helpers import holds, interpret
 
 ODD_VALUES: list[Any] = [None, "text", 3, 2.5, True, False, [], ["coffee"], {"a": 1}, "DK", "/products/x", -1,

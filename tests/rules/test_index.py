@@ -7,14 +7,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from smalldata.asgi import make_scope
-from smalldata.bench import peers, rulegen
 from smalldata.decision import Decision
+from smalldata.foundation.asgi import make_scope
 from smalldata.rules import Engine, StaticCaps, load_ruleset
 from smalldata.rules.index import key_of
 from smalldata.settings import Settings
 from smalldata.signals.base import StaticSignals
 from smalldata.signals.providers import signals_for
+from smalldata.tools.bench import peers, rulegen
 from tests.rules.helpers import compile_condition, reference_decide, write_rules
 
 SETTINGS = Settings(timezone="Europe/Copenhagen")

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from smalldata.yamlpos import MAX_DEPTH, YamlError, load_text, load_value
+from smalldata.foundation.yamlpos import MAX_DEPTH, YamlError, load_text, load_value
 
 
 def test_norway_stays_a_country_code() -> None:

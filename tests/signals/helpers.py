@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from smalldata.asgi import make_scope
+from smalldata.foundation.asgi import make_scope
 from smalldata.settings import Settings
 from smalldata.signals.providers import signals_for
 from smalldata.signals.request import Request, RequestSignals

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from smalldata.asgi import make_scope
+from smalldata.foundation.asgi import make_scope
 from smalldata.signals.catalog import NAMESPACES, SIGNALS
 from smalldata.signals.providers import signals_for
 

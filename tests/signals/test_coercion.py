@@ -53,7 +53,7 @@ def test_a_text_field_given_a_number_in_a_rule_test_matches_its_text(tmp_path: P
 
 def test_set_reads_a_number_for_a_text_field_as_the_shop_does(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    given = parse_sets(["loyalty.code=10", "loyalty.stores=[1, 2.0, 3.5]"], settings.catalog)
+    given = parse_sets(["loyalty.code=10", "loyalty.stores=[1, 2.0, 3.5]"], settings.signal_catalog)
     assert given == {"loyalty.code": "10", "loyalty.stores": ["1", "2", "3.5"]}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smalldata.asgi import make_scope
+from smalldata.foundation.asgi import make_scope
 from smalldata.signals.consent import Consent
 from smalldata.signals.request import Request
 from smalldata.state import ConsentSettings

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from smalldata.asgi import parse_cookies
+from smalldata.foundation.asgi import parse_cookies
 from smalldata.signals.client import ClientAddress
 from smalldata.signals.request import Request
 

@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from smalldata.foundation.problems import ProblemsError
 from smalldata.middleware import SmallData
-from smalldata.problems import ProblemsError
 from smalldata.rules.imagine import parse_sets
 from smalldata.rules.load import check_ruleset, load_ruleset
 from smalldata.rules.testing import run_tests
@@ -163,9 +163,9 @@ tests:
     results = run_tests(load_ruleset(tmp_path, settings), settings)
     assert [result.passed for result in results] == [True, True]
 
-    assert parse_sets(["loyalty.points=1200"], settings.catalog) == {"loyalty.points": 1200}
+    assert parse_sets(["loyalty.points=1200"], settings.signal_catalog) == {"loyalty.points": 1200}
     with pytest.raises(ValueError, match=r"loyalty\.points is a number"):
-        parse_sets(["loyalty.points=lots"], settings.catalog)
+        parse_sets(["loyalty.points=lots"], settings.signal_catalog)
 
 
 def test_a_given_value_of_the_wrong_type_is_reported_at_its_line(tmp_path: Path) -> None:

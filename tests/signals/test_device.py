@@ -79,7 +79,7 @@ def test_the_mobile_client_hint_tells_a_phone_from_a_tablet(hint: str | None, ki
 def test_the_cheap_classification_agrees_with_user_agents_on_real_browsers() -> None:
     from user_agents.parsers import UserAgent
 
-    from smalldata.bench.traffic import real_user_agents
+    from smalldata.tools.bench.traffic import real_user_agents
 
     def reference(agent: UserAgent) -> str:
         if agent.is_bot:

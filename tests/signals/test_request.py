@@ -9,7 +9,7 @@ import pytest
 import respx
 from starlette.authentication import SimpleUser
 
-from smalldata.asgi import make_scope
+from smalldata.foundation.asgi import make_scope
 from smalldata.signals import providers as provider_registry
 from smalldata.signals.device import SOFTWARE, TYPES
 from smalldata.signals.geo import geo_database

@@ -218,7 +218,7 @@ async def test_a_search_with_a_lone_surrogate_is_saved_and_the_visitor_moves_on(
 
 
 async def test_of_two_visitor_cookies_the_one_that_verifies_is_used(store: StateStore, now: datetime) -> None:
-    from smalldata.asgi import parse_cookies
+    from smalldata.foundation.asgi import parse_cookies
 
     jar: dict[str, str] = {}
     first = await _request(store, jar, now, product="p1")
@@ -230,7 +230,7 @@ async def test_of_two_visitor_cookies_the_one_that_verifies_is_used(store: State
 
 
 async def test_a_long_cookie_header_keeps_the_visitor(store: StateStore, now: datetime) -> None:
-    from smalldata.asgi import parse_cookies
+    from smalldata.foundation.asgi import parse_cookies
 
     jar: dict[str, str] = {}
     first = await _request(store, jar, now)

@@ -1,1 +1,0 @@
-"""The console script's verbs that are more than a few lines (``smalldata.cli`` parses and dispatches)."""
