@@ -174,7 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--suite", choices=("shop", "project"), default=None,
                        help="shop (default): the shop's gate; project: smalldata's own suite (a source checkout)")
     bench.add_argument("--check", action="store_true",
-                       help="smalldata's own suite, exit 1 when its gate (SPEC §5.2) breaks (implies --suite project)")
+                       help="smalldata's own suite: exit 1 when its gate breaks (implies --suite project)")
     bench.add_argument("--output", default=None, help="--suite project: where to write its JSON report and plot")
     bench.set_defaults(run=_bench)
     return parser

@@ -2,7 +2,7 @@
 
 - :mod:`smalldata.tools.bench.command`: the shop's gate (its rules, settings, traffic and pages,
   budgets in ms, verdicts from interleaved rounds with confidence intervals);
-- :mod:`smalldata.tools.bench.project`: smalldata's own suite and gate (``--check``, SPEC §5.2);
+- :mod:`smalldata.tools.bench.project`: smalldata's own suite and gate (``--check``, benchmarks/README.md);
 - :mod:`smalldata.tools.bench.verdict`: budgets, the median over rounds and its interval.
 
 The tools it needs beyond smalldata's own (User-Agent data, a load generator, GrowthBook for the

@@ -1,4 +1,4 @@
-"""smalldata's own gate (SPEC §5.2) and targets (§5.3), judged on a report of the project suite.
+"""smalldata's own gate and targets (benchmarks/README.md), judged on a report of the project suite.
 
 Every gate figure is a **ratio of two figures measured in the same interleaved rounds**: smalldata
 against the floor (a minimal hand-written middleware, ``floor.py``) on the same rules and traffic,

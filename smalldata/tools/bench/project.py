@@ -425,9 +425,9 @@ def table(report: dict[str, Any]) -> str:
 
 
 def gate_table(results: list[dict[str, Any]]) -> list[str]:
-    """SPEC §5.2's gate and §5.3's targets: each ratio's median over rounds, its interval, its verdict."""
-    head = f"{'gate (SPEC §5.2), ratios in the same rounds':<52}{'measured':>9}  {'95 % interval':<16}{'gate':<16}" \
-           f"{'verdict':<14}target (§5.3)"
+    """The project's gate and targets (benchmarks/README.md): each ratio's median, its interval, its verdict."""
+    head = f"{'gate, ratios in the same rounds':<52}{'measured':>9}  {'95 % interval':<16}{'gate':<16}" \
+           f"{'verdict':<14}target"
     lines = [head, "-" * len(head)]
     for r in results:
         interval = f"{budget.show(r, 'low')}–{budget.show(r, 'high')}" if r["measured"] is not None else "—"
