@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import redis
 
 try:
-    from tests.redis_server import free_port, require_redis_server, start_redis
+    from tests.redis_server import free_port, require_redis_server, start_redis, stop
 except ImportError:  # tests/ on sys.path
-    from redis_server import free_port, require_redis_server, start_redis  # type: ignore[no-redef]
+    from redis_server import free_port, require_redis_server, start_redis, stop  # type: ignore[no-redef]
 
 __all__ = ["ClusterSetup", "SentinelSetup", "redis_cluster", "redis_sentinel"]
 
@@ -48,16 +48,6 @@ def _wait(predicate: object, what: str, timeout: float = _SETTLE_TIMEOUT) -> Non
             pass
         time.sleep(0.1)
     raise RuntimeError(f"timed out waiting for {what}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass
@@ -97,7 +87,7 @@ def redis_cluster() -> Iterator[ClusterSetup]:
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                 "--cluster-node-timeout", "1000",
             ])  # fmt: skip
-            stack.callback(_stop, process)
+            stack.callback(stop, process)
             ports.append(port)
             nodes[port] = process
         subprocess.run(
@@ -145,9 +135,9 @@ def redis_sentinel() -> Iterator[SentinelSetup]:
     executable = require_redis_server()
     with tempfile.TemporaryDirectory(prefix="smalldata-sentinel-") as workdir, ExitStack() as stack:
         master, master_port = start_redis(workdir)
-        stack.callback(_stop, master)
+        stack.callback(stop, master)
         replica, replica_port = start_redis(workdir, options=["--replicaof", "127.0.0.1", str(master_port)])
-        stack.callback(_stop, replica)
+        stack.callback(stop, replica)
         _wait(lambda: _linked(replica_port), "the replica")
         sentinel_port = free_port()
         config = f"{workdir}/sentinel.conf"
@@ -160,7 +150,7 @@ def redis_sentinel() -> Iterator[SentinelSetup]:
             )
         sentinel = subprocess.Popen([executable, config, "--sentinel"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        stack.callback(_stop, sentinel)
+        stack.callback(stop, sentinel)
         _wait(lambda: _replicas_known(sentinel_port), "the sentinel to see the replica")
         yield SentinelSetup(
             f"redis+sentinel://127.0.0.1:{sentinel_port}/mymaster/0",

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import pytest
 
-__all__ = ["closed_port", "free_port", "redis_server", "require_redis_server", "start_redis"]
+__all__ = ["closed_port", "free_port", "redis_server", "require_redis_server", "start_redis", "stop"]
 
 _START_TIMEOUT = 10.0
 
@@ -40,6 +40,18 @@ def free_port() -> int:
         return port
 
 
+def stop(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    """End a server the tests started: asked to stop, killed when it does not within ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 closed_port = free_port  # a port to point a client at when the server must be "down"
 
 
@@ -53,12 +65,7 @@ def redis_server(port: int | None = None) -> Iterator[str]:
         try:
             yield f"redis://127.0.0.1:{port}/0"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def start_redis(

@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 
 try:  # the repository root on sys.path (python -m pytest)
-    from tests.redis_server import free_port
+    from tests.redis_server import free_port, stop
 except ImportError:  # tests/ on sys.path (pytest's default rootdir insertion)
-    from redis_server import free_port  # type: ignore[no-redef]
+    from redis_server import free_port, stop  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "django-shop-test-secret-0123456789"
@@ -49,13 +49,13 @@ def serve(database: Path, *, bare: bool = False) -> Iterator[str]:
             _wait_until_up(process, url, log)
             break
         except RuntimeError:
-            _stop(process)
+            stop(process, timeout=10)
             if attempt == 2 or "address already in use" not in log.read_text():
                 raise
     try:
         yield url
     finally:
-        _stop(process)
+        stop(process, timeout=10)
 
 
 def _start(database: Path, bare: bool) -> tuple[subprocess.Popen[bytes], str, Path]:
@@ -69,13 +69,6 @@ def _start(database: Path, bare: bool) -> tuple[subprocess.Popen[bytes], str, Pa
     return process, f"http://127.0.0.1:{port}", log
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
