@@ -61,3 +61,16 @@ def test_an_imagined_visitor_holds_the_text_a_source_would_give(tmp_path: Path) 
     settings = _settings(tmp_path)
     signals = Imagined(given={"loyalty.code": 10.0, "loyalty.stores": [7]}).signals(settings)
     assert (signals["loyalty.code"], signals["loyalty.stores"]) == ("10", ["7"])
+
+
+async def test_a_text_field_answered_with_a_number_too_large_to_write_is_unknown(tmp_path: Path) -> None:
+    ANSWER.update(code=10**5000, stores=[1, 2, 3, 10**5000])  # str() of it raises: no text, no traceback
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "rules.yaml").write_text(
+        "rules:\n  - {id: unknown-code, when: {loyalty.code: {exists: false}, loyalty.stores: {contains: 3}},\n"
+        "     then: {greeting: no code}}\n"
+    )
+    settings = Settings.model_validate({"rules": str(rules), "signals": {"loyalty": {
+        "source": f"{__name__}:loyalty", "fields": {"code": "text", "stores": "list"}, "timeout_ms": 5000}}})
+    assert await _greeting(settings) == "no code"
