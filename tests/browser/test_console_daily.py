@@ -70,9 +70,9 @@ def test_the_rules_page_switches_a_rule_off_and_finds_rules_on_every_screen(
     page.click("form.search button[type=submit]")
     assert page.locator("article.rule").count() == 1
     page.click('#rule-summer-sale form.toggle button')
+    page.locator("#rule-summer-sale .badge.off").wait_for(state="visible")  # the page after the save
     assert "enabled: false" in (rules / "summer.yaml").read_text()
     assert "# the outlet page only" in (rules / "summer.yaml").read_text()
-    assert page.locator("#rule-summer-sale .badge.off").is_visible()
     assert _fits_the_screen(page)
 
 
@@ -82,6 +82,7 @@ def test_the_history_page_restores_an_earlier_version_on_every_screen(
     page = open_page()
     page.goto(f"{console}/")
     page.click('#rule-summer-sale form.toggle button')  # a save, kept in the history
+    page.locator("#rule-summer-sale .badge.off").wait_for(state="visible")
     page.goto(f"{console}/history/summer.yaml")
     assert page.locator("table.history tbody tr").count() == 2
     assert "Mette" in page.inner_text("table.history")
